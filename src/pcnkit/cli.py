@@ -1,0 +1,246 @@
+"""The `pcnkit` command: a thin shell over the library (no rule lives here)."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import sys
+from enum import Enum
+from pathlib import Path
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.tree import Tree
+
+from pcnkit.dates import parse_iso
+from pcnkit.errors import PcnkitError
+from pcnkit.registry import kinds, queries
+from pcnkit.registry.actions import apply_batches
+from pcnkit.registry.checks import run_checks
+from pcnkit.registry.importers import TYPES, expand, parse_file
+from pcnkit.registry.summary import Node, area_summary
+from pcnkit.store import open_workspace
+
+app = typer.Typer(help="pcnkit: primary care at scale for the English NHS.", no_args_is_help=True)
+registry_app = typer.Typer(help="Practices, PCNs, places and ICSs over time.", no_args_is_help=True)
+app.add_typer(registry_app, name="registry")
+console = Console()
+err = Console(stderr=True)
+
+WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
+
+
+class Format(str, Enum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+def _date(value: str | None) -> dt.date:
+    if value is None:
+        return dt.date.today()
+    try:
+        return parse_iso(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _fail(exc: Exception) -> None:
+    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    raise typer.Exit(2)
+
+
+@registry_app.command("load")
+def registry_load(
+    paths: list[Path] = typer.Argument(..., help="Files or folders; types are detected."),
+    file_type: str | None = typer.Option(None, "--type", help=f"Expect one type: {list(TYPES)}"),
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """Load NHS registry files (a whole folder is fine) in one all-or-nothing transaction."""
+    try:
+        ws = open_workspace(workspace)
+        chosen, skipped = expand(paths)
+        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"
+                      "/{task.total}"), TimeElapsedColumn(), console=err, transient=True) as bar:  # fmt: skip
+            task = bar.add_task("reading", total=len(chosen) * 2)
+            batches = []
+            for found in chosen:
+                bar.update(task, description=f"reading {found.path.name}")
+                batches.append(parse_file(found.path, file_type, found))
+                bar.advance(task)
+            with ws.transaction() as session:
+
+                def tick(batch):
+                    bar.update(task, description=f"storing {Path(batch.file).name}", advance=1)
+
+                reports = apply_batches(session, batches, tick)
+                bar.update(task, description="resolving memberships")
+    except PcnkitError as exc:
+        _fail(exc)
+    table = Table(title=f"Loaded into {ws.path}")
+    for col in ("file", "type", "as at", "rows", "new orgs", "memberships", "lists", "coords",
+                "status"):  # fmt: skip
+        table.add_column(col, overflow="fold")
+    for r in reports:
+        coords = f"{r.coordinates}" + (f" ({r.coordinates_unmatched} unmatched)"
+                                       if r.coordinates_unmatched else "")  # fmt: skip
+        table.add_row(Path(r.file).name, r.file_type, str(r.extract_date), str(r.rows),
+                      str(r.organisations_new), str(r.facts), str(r.list_sizes), coords, r.status)  # fmt: skip
+    console.print(table)
+    for s in skipped:
+        console.print(f"skipped {s.path}: not a registry file ({s.looks_like})", highlight=False)
+
+
+@registry_app.command("check")
+def registry_check(
+    area: str | None = typer.Option(None, "--area", help="ICB, CCG, place, grouping or PCN."),
+    as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today)."),
+    fmt: Format = typer.Option(Format.table, "--format"),
+    check: str | None = typer.Option(None, "--check", help="Show only one check's findings."),
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """Configuration checks: coverage, list sizes, clinical director, payee, cross-border."""
+    when = _date(as_of)
+    try:
+        ws = open_workspace(workspace)
+        with ws.sessions() as session:
+            result = run_checks(session, when, area)
+    except PcnkitError as exc:
+        _fail(exc)
+    if check:
+        result.findings = [f for f in result.findings if f.check == check]
+    if fmt is Format.json:
+        print(json.dumps(result.as_dict(), indent=2, default=str))
+        return
+    if fmt is Format.csv:
+        fields = ["severity", "check", "code", "name", "pcn", "figure", "figure_date", "text"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
+        writer.writeheader()
+        for f in result.findings:
+            writer.writerow(f.__dict__)
+        return
+    counts = result.counts()
+    console.print(
+        f"[bold]{result.area_name}[/] ({result.area}) as at {result.as_of}: "
+        f"{len(result.pcns)} PCNs, {result.practices} open practices; "
+        f"{counts['error']} errors, {counts['warning']} warnings, {counts['notice']} notices",
+        highlight=False,
+    )
+    if len(result.pcns) <= 60:
+        table = Table(title="PCNs")
+        for col in ("PCN", "name", "practices", "registered list", "list date", "status"):
+            table.add_column(col, justify="right" if col in ("practices", "registered list")
+                             else "left")  # fmt: skip
+        for p in result.pcns:
+            style = "yellow" if p.status != "within range" else None
+            table.add_row(p.code, p.name, str(sum(1 for x in p.practices if x.open)), p.registered,
+                          p.list_dated, p.status, style=style)  # fmt: skip
+        console.print(table)
+    table = Table(title="Findings")
+    for col in ("severity", "check", "organisation", "finding"):
+        table.add_column(col, overflow="fold")
+    colour = {"error": "red", "warning": "yellow", "notice": "cyan"}
+    for f in result.findings:
+        table.add_row(f"[{colour[f.severity]}]{f.severity}[/]", f.check, f.code, f.text)
+    console.print(table)
+
+
+@registry_app.command("show")
+def registry_show(
+    code: str,
+    as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today)."),
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """One organisation as at a date: its parents, members and lists, with their sources."""
+    when = _date(as_of)
+    try:
+        ws = open_workspace(workspace)
+        with ws.sessions() as session:
+            org = queries.organisation(session, code)
+            label = kinds.KINDS[org.kind].label_at(when)
+            console.print(f"[bold]{org.name}[/] ({org.code}), {label}", highlight=False)
+            console.print(f"  postcode {org.postcode or '-'}; open {org.open_date or '?'}"
+                          f"{f'; closed {org.close_date}' if org.close_date else ''}")  # fmt: skip
+            for p in queries.history(session, org.code):
+                current = "" if not ((p.start or dt.date.min) <= when <= (p.end or dt.date.max)) \
+                    else "  [green]<- on this date[/]"  # fmt: skip
+                console.print(f"  in {kinds.KINDS[p.organisation.kind].label_at(when)} "
+                              f"{p.organisation.name} ({p.organisation.code}) from "
+                              f"{p.start or 'unknown'} to {p.end or 'now'}{current}",
+                              highlight=False)  # fmt: skip
+                console.print(f"     [dim]evidence: {p.basis}[/]", highlight=False)
+            if org.kind == kinds.PRACTICE:
+                for measure in queries.MEASURES:
+                    fig = queries.list_size_at(session, org.code, when, measure)
+                    if fig:
+                        console.print(f"  {measure} list {fig.value:,} as at {fig.as_of} "
+                                      f"({fig.source} row {fig.source_row})", highlight=False)  # fmt: skip
+            else:
+                h = queries.Hierarchy.at(session, when)
+                members = h.members(org)
+                console.print(f"  {len(members)} members on {when}:")
+                practices = [m for m in members if m.kind == kinds.PRACTICE]
+                lists = h.lists()
+                for m in members:
+                    fig = lists.get(m.code)
+                    extra = f"  {fig.value:,} ({fig.as_of}, {fig.source})" if fig else ""
+                    console.print(f"    {m.code}  {m.name}{extra}", highlight=False)
+                if practices:
+                    total = h.area_list(practices)
+                    console.print(f"  registered list {total.total:,} ({total.dated})")
+    except PcnkitError as exc:
+        _fail(exc)
+
+
+@registry_app.command("find")
+def registry_find(text: str, workspace: Path | None = WorkspaceOpt) -> None:
+    """Find organisations by name or code."""
+    ws = open_workspace(workspace)
+    with ws.sessions() as session:
+        for org in queries.find(session, text):
+            console.print(f"{org.code:8} {org.kind:10} {org.name}", highlight=False)
+
+
+def print_summary(node: Node) -> None:
+    def label(n: Node) -> str:
+        reg = n.registered
+        return (f"[bold]{n.name}[/] ({n.code}, {n.kind_label}): {n.practices} practices, "
+                f"registered {reg.total:,.0f}, weighted {n.weighted.total:,.0f} [dim]({reg.dated})[/]")  # fmt: skip
+
+    tree = Tree(label(node))
+
+    def add(branch: Tree, n: Node) -> None:
+        for child in n.children:
+            add(branch.add(label(child)), child)
+
+    add(tree, node)
+    console.print(tree, highlight=False)
+
+
+@app.command("demo")
+def demo(
+    workspace: Path = typer.Option(Path("pcnkit-demo"), "--workspace", "-w"),
+    as_of: str = typer.Option("2019-12-01", "--as-of"),
+) -> None:
+    """Build the BHR demo workspace from the shipped extract and show the area summary."""
+    from pcnkit.demo import build_demo
+
+    when = _date(as_of)
+    try:
+        ws = build_demo(workspace)
+        with ws.sessions() as session:
+            print_summary(area_summary(session, "BHR", when))
+            result = run_checks(session, when, "BHR")
+    except PcnkitError as exc:
+        _fail(exc)
+    counts = result.counts()
+    console.print(f"Configuration check as at {when}: {counts['error']} errors, "
+                  f"{counts['warning']} warnings, {counts['notice']} notices. "
+                  f"Run: pcnkit registry check --area BHR --as-of {when} -w {workspace}")  # fmt: skip
+
+
+if __name__ == "__main__":
+    app()

@@ -1,0 +1,35 @@
+"""Errors a user can act on: each names the file, row and column, what was expected and what to do.
+
+Messages never carry patient-level values; registry files hold organisation data only.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+class PcnkitError(Exception):
+    """Base class for errors shown to users (the CLI prints them and exits non-zero)."""
+
+
+@dataclass
+class InputError(PcnkitError):
+    """A problem with an input file, located precisely enough to fix it."""
+
+    file: str
+    problem: str
+    action: str
+    row: int | None = None
+    column: str | None = None
+
+    def __str__(self) -> str:
+        where = self.file
+        if self.row is not None:
+            where += f", row {self.row}"
+        if self.column:
+            where += f", column '{self.column}'"
+        return f"{where}: {self.problem}. {self.action}"
+
+
+class NotFoundError(PcnkitError):
+    """An organisation code or other key that the workspace does not hold."""

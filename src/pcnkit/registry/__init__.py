@@ -1,0 +1,1 @@
+"""The organisation registry: practices, PCNs, places, ICSs, and how they relate over time."""

@@ -1,0 +1,322 @@
+"""Every change to the registry goes through here: apply parsed batches in one transaction.
+
+The caller owns the transaction (Workspace.transaction), so a failure in any file leaves the
+workspace exactly as it was. A file already loaded (same SHA-256) is skipped, so loading twice
+changes nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy.orm import Session
+
+from pcnkit.errors import InputError
+from pcnkit.registry import kinds, timeline
+from pcnkit.registry.importers.base import Batch, FactRecord
+from pcnkit.store.models import (
+    ListSize,
+    Membership,
+    MembershipFact,
+    Organisation,
+    PcnRole,
+    RegistryException,
+    SourceFile,
+)
+
+DETAIL_FIELDS = ("name", "subtype", "postcode", "open_date", "close_date")
+CHUNK = 5000
+
+
+@dataclass
+class LoadReport:
+    file: str
+    file_type: str
+    description: str
+    extract_date: dt.date
+    rows: int = 0
+    organisations_new: int = 0
+    organisations_updated: int = 0
+    facts: int = 0
+    list_sizes: int = 0
+    coordinates: int = 0
+    coordinates_unmatched: int = 0
+    roles: int = 0
+    exceptions: int = 0
+    status: str = "loaded"
+
+
+def channel_of(parent: Organisation) -> str:
+    """Memberships are exclusive per channel: one parent of each kind (and grouping subtype)."""
+    if parent.kind == kinds.GROUPING and parent.subtype:
+        return f"{parent.kind}:{parent.subtype}"
+    return parent.kind
+
+
+class _Orgs:
+    """Organisation rows by code, loaded once per transaction."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self.by_code = {o.code: o for o in session.scalars(select(Organisation))}
+
+    def get(self, code: str) -> Organisation | None:
+        return self.by_code.get(code)
+
+
+def _upsert_organisations(
+    session: Session, orgs: _Orgs, batch: Batch, source: SourceFile, report: LoadReport
+) -> None:
+    new_rows, changes = [], []
+    seen = {code: batch.extract_date for code in batch.organisations}
+    for fact in batch.facts:
+        if fact.dated and fact.start and fact.child in seen:
+            seen[fact.child] = min(seen[fact.child], fact.start)
+    for rec in batch.organisations.values():
+        org = orgs.get(rec.code)
+        if org is None:
+            new_rows.append(
+                {
+                    "code": rec.code,
+                    "kind": rec.kind,
+                    "name": rec.name or "",
+                    **{f: getattr(rec, f) for f in DETAIL_FIELDS if f != "name"},
+                    "details_observed_at": batch.extract_date,
+                    "details_source_id": source.id,
+                    "first_seen": seen[rec.code],
+                }
+            )
+            continue
+        if org.kind != rec.kind:
+            raise InputError(
+                batch.file,
+                f"{rec.code} is a {rec.kind} here but the registry holds it as a {org.kind}",
+                "Check the code; an organisation keeps one code and one kind.",
+                row=rec.row,
+            )
+        newer = org.details_observed_at is None or batch.extract_date >= org.details_observed_at
+        change = {}
+        for f in DETAIL_FIELDS:
+            value = getattr(rec, f)
+            if value in (None, ""):
+                continue
+            if newer or getattr(org, f) in (None, ""):
+                if getattr(org, f) != value:
+                    change[f] = value
+        if org.first_seen is None or seen[rec.code] < org.first_seen:
+            change["first_seen"] = seen[rec.code]
+        if newer:
+            change["details_observed_at"] = batch.extract_date
+            change["details_source_id"] = source.id
+        if change:
+            changes.append({"id": org.id, **change})
+            if set(change) - {"details_observed_at", "details_source_id", "first_seen"}:
+                report.organisations_updated += 1
+    for i in range(0, len(new_rows), CHUNK):
+        session.execute(insert(Organisation), new_rows[i : i + CHUNK])
+    if changes:
+        session.execute(update(Organisation), changes)
+    report.organisations_new = len(new_rows)
+    if new_rows or changes:
+        session.expire_all()
+        orgs.by_code = {o.code: o for o in session.scalars(select(Organisation))}
+
+
+def _check_overlaps(batch: Batch, facts: list[tuple[FactRecord, Organisation, str]]) -> None:
+    by_child: dict[tuple[str, str], list[tuple[dt.date | None, dt.date | None, int]]] = (
+        defaultdict(list)
+    )
+    for rec, _parent, channel in facts:
+        if rec.dated:
+            if rec.start and rec.end and rec.end < rec.start:
+                raise InputError(batch.file, f"{rec.child}'s membership of {rec.parent} ends "
+                                 f"({rec.end}) before it starts ({rec.start})",
+                                 "Correct the dates.", row=rec.row)  # fmt: skip
+            by_child[(rec.child, channel)].append((rec.start, rec.end, rec.row or 0))
+    for (child, channel), intervals in by_child.items():
+        clash = timeline.overlaps(intervals)
+        if clash:
+            raise InputError(
+                batch.file,
+                f"{child} has overlapping membership periods in two {channel} relationships "
+                f"(rows {clash[0]} and {clash[1]})",
+                "End one membership before the next starts.",
+                row=clash[1],
+            )
+
+
+def _insert_facts(
+    session: Session, orgs: _Orgs, batch: Batch, source: SourceFile, report: LoadReport
+) -> set[tuple[int, str]]:
+    resolved: list[tuple[FactRecord, Organisation, str]] = []
+    for rec in batch.facts:
+        parent, child = orgs.get(rec.parent), orgs.get(rec.child)
+        for code, org, role in ((rec.parent, parent, "parent"), (rec.child, child, "member")):
+            if org is None:
+                raise InputError(
+                    batch.file,
+                    f"names {code} as a {role}, but no organisation has that code",
+                    "Load the file that defines it first (e.g. the ePCN workbook), or define "
+                    "it under 'organisations'.",
+                    row=rec.row,
+                )
+        resolved.append((rec, parent, channel_of(parent)))
+    _check_overlaps(batch, resolved)
+    rows = [
+        {
+            "child_id": orgs.get(rec.child).id,
+            "parent_id": parent.id,
+            "channel": channel,
+            "start": rec.start,
+            "end": rec.end,
+            "dated": rec.dated,
+            "observed_at": batch.extract_date,
+            "source_id": source.id,
+            "source_row": rec.row,
+        }
+        for rec, parent, channel in resolved
+    ]
+    for i in range(0, len(rows), CHUNK):
+        session.execute(insert(MembershipFact), rows[i : i + CHUNK])
+    report.facts = len(rows)
+    return {(r["child_id"], r["channel"]) for r in rows}
+
+
+def _insert_list_sizes(session, orgs, batch, source, report) -> None:
+    rows = []
+    for rec in batch.list_sizes:
+        org = orgs.get(rec.practice)
+        rows.append({"practice_id": org.id, "measure": rec.measure, "as_of": rec.as_of,
+                     "value": rec.value, "source_id": source.id, "source_row": rec.row})  # fmt: skip
+    for i in range(0, len(rows), CHUNK):
+        session.execute(insert(ListSize), rows[i : i + CHUNK])
+    report.list_sizes = len(rows)
+
+
+def _attach_coordinates(session, orgs, batch, source, report) -> None:
+    practices = [o for o in orgs.by_code.values() if o.kind == kinds.PRACTICE]
+    by_postcode: dict[str, list[Organisation]] = defaultdict(list)
+    for o in practices:
+        if o.postcode:
+            by_postcode[o.postcode.replace(" ", "").upper()].append(o)
+    changes, done = [], set()
+    for rec in batch.coordinates:
+        org = orgs.get(rec.code)
+        if org is None and rec.postcode:
+            same = by_postcode.get(rec.postcode.replace(" ", "").upper(), [])
+            org = same[0] if len(same) == 1 else None
+        if org is None or org.id in done or org.kind != kinds.PRACTICE:
+            report.coordinates_unmatched += 1
+            continue
+        done.add(org.id)
+        changes.append({"id": org.id, "latitude": rec.latitude, "longitude": rec.longitude,
+                        "coordinates_source_id": source.id})  # fmt: skip
+    if changes:
+        session.execute(update(Organisation), changes)
+    report.coordinates = len(changes)
+
+
+def _insert_roles(session, orgs, batch, source, report) -> None:
+    for rec in batch.roles:
+        pcn = orgs.get(rec.pcn)
+        if pcn is None or pcn.kind != kinds.PCN:
+            raise InputError(batch.file, f"gives a role to {rec.pcn}, which is not a known PCN",
+                             "Load the ePCN workbook first or correct the code.", row=rec.row)  # fmt: skip
+        payee = orgs.get(rec.payee) if rec.payee else None
+        if rec.payee and payee is None:
+            raise InputError(batch.file, f"names payee {rec.payee}, which is not a known "
+                             "organisation", "Use the payee's ODS code.", row=rec.row)  # fmt: skip
+        session.add(PcnRole(pcn_id=pcn.id, role=rec.role, holder=rec.holder,
+                            payee_id=payee.id if payee else None, start=rec.start, end=rec.end,
+                            source_id=source.id))  # fmt: skip
+    for rec in batch.exceptions:
+        org = orgs.get(rec.org)
+        if org is None:
+            raise InputError(batch.file, f"records an exception for {rec.org}, which is not a "
+                             "known organisation", "Correct the code.", row=rec.row)  # fmt: skip
+        session.add(RegistryException(org_id=org.id, rule=rec.rule, reason=rec.reason,
+                                      start=rec.start, end=rec.end, source_id=source.id))  # fmt: skip
+    report.roles, report.exceptions = len(batch.roles), len(batch.exceptions)
+
+
+def rebuild_memberships(session: Session, affected: set[tuple[int, str]] | None = None) -> int:
+    """Re-derive the resolved timeline for the given (child, channel) pairs (all if None)."""
+    sources = {s.id: s for s in session.scalars(select(SourceFile))}
+    everyone = list(session.scalars(select(Organisation)))
+    parent_open = {str(o.id): o.open_date for o in everyone if o.open_date}
+    known_from = {
+        o.id: o.open_date or o.first_seen
+        for o in everyone
+        if o.kind in (kinds.PRACTICE, kinds.PCN)
+    }
+    facts = list(session.scalars(select(MembershipFact)))
+    if affected is not None:
+        facts = [f for f in facts if (f.child_id, f.channel) in affected]
+    grouped: dict[tuple[int, str], list[timeline.Fact]] = defaultdict(list)
+    for f in facts:
+        src = sources[f.source_id]
+        basis = f"{src.name.rsplit('/', 1)[-1]} row {f.source_row}"
+        grouped[(f.child_id, f.channel)].append(
+            timeline.Fact(str(f.parent_id), f.start, f.end, f.dated, f.observed_at, basis)
+        )
+    keys = list(grouped) if affected is None else list(affected)
+    if affected is None:
+        session.execute(delete(Membership))
+    else:
+        for i in range(0, len(keys), 500):
+            chunk = keys[i : i + 500]
+            session.execute(
+                delete(Membership).where(
+                    tuple_(Membership.child_id, Membership.channel).in_(chunk)
+                )
+            )
+    rows = []
+    for child_id, channel in keys:
+        facts_here = grouped.get((child_id, channel), [])
+        for seg in timeline.resolve(facts_here, parent_open, known_from.get(child_id)):
+            rows.append({"child_id": child_id, "parent_id": int(seg.parent), "channel": channel,
+                         "start": seg.start, "end": seg.end, "basis": "; ".join(seg.bases)})  # fmt: skip
+    for i in range(0, len(rows), CHUNK):
+        session.execute(insert(Membership), rows[i : i + CHUNK])
+    return len(rows)
+
+
+def apply_batches(
+    session: Session,
+    batches: Iterable[Batch],
+    progress: Callable[[Batch], None] | None = None,
+) -> list[LoadReport]:
+    """Write batches in order; the whole call is one unit of work in the caller's transaction."""
+    known = set(session.scalars(select(SourceFile.sha256)))
+    orgs = _Orgs(session)
+    reports: list[LoadReport] = []
+    affected: set[tuple[int, str]] = set()
+    for batch in batches:
+        report = LoadReport(batch.file, batch.file_type, batch.description, batch.extract_date,
+                            batch.rows)  # fmt: skip
+        reports.append(report)
+        if batch.sha256 in known:
+            report.status = "already loaded: skipped"
+            if progress:
+                progress(batch)
+            continue
+        known.add(batch.sha256)
+        source = SourceFile(name=batch.file, file_type=batch.file_type, sha256=batch.sha256,
+                            extract_date=batch.extract_date, loaded_at=dt.datetime.now(dt.UTC)
+                            .replace(tzinfo=None), rows=batch.rows, publisher=batch.publisher)  # fmt: skip
+        session.add(source)
+        session.flush()
+        _upsert_organisations(session, orgs, batch, source, report)
+        affected |= _insert_facts(session, orgs, batch, source, report)
+        _insert_list_sizes(session, orgs, batch, source, report)
+        _attach_coordinates(session, orgs, batch, source, report)
+        _insert_roles(session, orgs, batch, source, report)
+        if progress:
+            progress(batch)
+    if affected:
+        rebuild_memberships(session, affected)
+    return reports

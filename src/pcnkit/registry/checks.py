@@ -1,0 +1,229 @@
+"""Configuration checks a commissioner runs on PCNs, as at a date, for any area.
+
+Rules (Network Contract DES 2019/20 specification, section 4): every practice in exactly one PCN
+(100% coverage); a PCN normally serves 30,000-50,000 registered patients (below 30,000 only with
+an agreed exception, e.g. a rural waiver; above 50,000 is allowed but worth confirming); every
+PCN names an accountable clinical director and a nominated payee. Cross-border membership,
+closed practices still listed and single-practice PCNs are flagged for review.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict, dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from pcnkit.registry import kinds
+from pcnkit.registry.queries import AreaList, Hierarchy, is_closed, is_open, roles_at
+from pcnkit.store.models import Organisation, RegistryException
+
+LIST_MINIMUM = 30_000
+LIST_MAXIMUM = 50_000
+SEVERITIES = ("error", "warning", "notice")
+
+
+@dataclass
+class Finding:
+    check: str
+    severity: str
+    code: str
+    name: str
+    pcn: str | None
+    text: str
+    figure: str | None = None
+    figure_date: str | None = None
+
+
+@dataclass
+class PracticeLine:
+    code: str
+    name: str
+    registered: str | None
+    list_date: str | None
+    open: bool
+
+
+@dataclass
+class PcnLine:
+    code: str
+    name: str
+    commissioner: str | None
+    registered: str
+    list_dated: str
+    weighted: str
+    status: str
+    practices: list[PracticeLine] = field(default_factory=list)
+
+
+@dataclass
+class CheckResult:
+    area: str
+    area_name: str
+    as_of: dt.date
+    practices: int
+    pcns: list[PcnLine]
+    findings: list[Finding]
+
+    def counts(self) -> dict[str, int]:
+        return {s: sum(1 for f in self.findings if f.severity == s) for s in SEVERITIES}
+
+    def as_dict(self) -> dict:
+        out = asdict(self)
+        out["as_of"] = self.as_of.isoformat()
+        out["counts"] = self.counts()
+        return out
+
+
+def long_date(d: dt.date) -> str:
+    return f"{d.day} {d:%B %Y}"
+
+
+def _people(n: float) -> str:
+    return f"{n:,.0f}"
+
+
+def _label(org: Organisation) -> str:
+    return f"{org.name or org.code} ({org.code})"
+
+
+def _exceptions(session: Session, as_of: dt.date) -> dict[tuple[int, str], RegistryException]:
+    out = {}
+    for e in session.scalars(select(RegistryException)):
+        if (e.start is None or e.start <= as_of) and (e.end is None or e.end >= as_of):
+            out[(e.org_id, e.rule)] = e
+    return out
+
+
+def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -> CheckResult:
+    """All configuration checks for an area (or the whole registry) as at a date."""
+    h = Hierarchy.at(session, as_of)
+    when = long_date(as_of)
+    if area_code:
+        area = h.get(area_code)
+        practices = (
+            h.members(area, kinds.PRACTICE)
+            if area.kind == kinds.PCN
+            else h.descendants(area, kinds.PRACTICE)
+        )
+        pcns = h.pcns_in(area)
+        area_name = area.name or area.code
+    else:
+        practices = sorted(
+            (o for o in h.orgs.values() if o.kind == kinds.PRACTICE), key=lambda o: o.code
+        )
+        pcns = sorted((o for o in h.orgs.values() if o.kind == kinds.PCN), key=lambda o: o.code)
+        area_code, area_name = "ALL", "the whole registry"
+    pcns = [p for p in pcns if is_open(p, as_of)]
+    findings: list[Finding] = []
+    waivers = _exceptions(session, as_of)
+    registered = h.lists("registered")
+
+    open_practices = [p for p in practices if is_open(p, as_of)]
+    for p in open_practices:
+        if not h.parents_of(p, kinds.PCN):
+            findings.append(Finding(
+                "coverage", "error", p.code, p.name, None,
+                f"{_label(p)} was open on {when} but was not a member of any PCN, so its "
+                "patients were not covered by the Network Contract DES.",
+            ))  # fmt: skip
+
+    roles = roles_at(session, [p.id for p in pcns], as_of)
+    lines: list[PcnLine] = []
+    for pcn in pcns:
+        members = h.members(pcn, kinds.PRACTICE)
+        open_members = [m for m in members if is_open(m, as_of)]
+        reg = h.area_list(open_members, "registered")
+        weighted = h.area_list(open_members, "weighted")
+        commissioner = h.parent(pcn, kinds.SUB_ICB)
+        status = _check_list(findings, pcn, reg, when, waivers)
+        lines.append(PcnLine(
+            pcn.code, pcn.name, commissioner.code if commissioner else None,
+            _people(reg.total), reg.dated, _people(weighted.total), status,
+            [PracticeLine(m.code, m.name,
+                          _people(registered[m.code].value) if m.code in registered else None,
+                          registered[m.code].as_of.isoformat() if m.code in registered else None,
+                          is_open(m, as_of)) for m in members],
+        ))  # fmt: skip
+        held = {r.role for r in roles.get(pcn.id, [])}
+        if "clinical_director" not in held:
+            findings.append(Finding(
+                "clinical_director", "error", pcn.code, pcn.name, pcn.code,
+                f"No clinical director is recorded for {_label(pcn)} on {when}. Every PCN must "
+                "name an accountable clinical director.",
+            ))  # fmt: skip
+        if "nominated_payee" not in held:
+            findings.append(Finding(
+                "nominated_payee", "error", pcn.code, pcn.name, pcn.code,
+                f"No nominated payee is recorded for {_label(pcn)} on {when}; Network Contract "
+                "DES payments cannot be made until one is named.",
+            ))  # fmt: skip
+        if len(open_members) == 1 and (pcn.id, "single_practice") not in waivers:
+            only = open_members[0]
+            findings.append(Finding(
+                "single_practice", "notice", pcn.code, pcn.name, pcn.code,
+                f"{_label(pcn)} had a single member practice on {when}: {_label(only)}.",
+            ))  # fmt: skip
+        for m in members:
+            if is_closed(m, as_of):
+                findings.append(Finding(
+                    "closed_practice", "error", m.code, m.name, pcn.code,
+                    f"{_label(m)} closed on {long_date(m.close_date)} but was still recorded as a member of "
+                    f"{_label(pcn)} on {when}. Ask ODS to end the membership.",
+                ))  # fmt: skip
+                continue
+            if not is_open(m, as_of):
+                continue
+            own = h.parent(m, kinds.SUB_ICB)
+            if own and commissioner and own.id != commissioner.id:
+                label = kinds.KINDS[kinds.SUB_ICB].label_at(as_of)
+                findings.append(Finding(
+                    "cross_border", "warning", m.code, m.name, pcn.code,
+                    f"{_label(m)} is commissioned by {label} {_label(own)} but belongs to "
+                    f"{_label(pcn)}, whose {label} is {_label(commissioner)} (cross-border). "
+                    "Confirm both commissioners have agreed the arrangement.",
+                ))  # fmt: skip
+    order = {s: i for i, s in enumerate(SEVERITIES)}
+    findings.sort(key=lambda f: (order[f.severity], f.check, f.pcn or "", f.code))
+    return CheckResult(area_code, area_name, as_of, len(open_practices), lines, findings)
+
+
+def _check_list(findings, pcn, reg: AreaList, when: str, waivers) -> str:
+    figure, dated = _people(reg.total), reg.dated
+    sources = ", ".join(reg.sources) or "no source"
+    if reg.missing:
+        findings.append(Finding(
+            "list_unknown", "warning", pcn.code, pcn.name, pcn.code,
+            f"No registered list is held for {len(reg.missing)} of {_label(pcn)}'s "
+            f"{reg.practices} practices ({', '.join(reg.missing)}), so its total of {figure} "
+            "is incomplete.", figure, dated,
+        ))  # fmt: skip
+    if reg.earliest is None:
+        return "unknown"
+    if reg.total < LIST_MINIMUM:
+        waiver = waivers.get((pcn.id, "list_size_minimum"))
+        if waiver:
+            findings.append(Finding(
+                "list_size", "notice", pcn.code, pcn.name, pcn.code,
+                f"{_label(pcn)} had a registered list of {figure} on {when} ({dated}; "
+                f"{sources}), below the 30,000 minimum; a recorded exception applies: "
+                f"{waiver.reason}.", figure, dated,
+            ))  # fmt: skip
+            return "below (exception)"
+        findings.append(Finding(
+            "list_size", "error", pcn.code, pcn.name, pcn.code,
+            f"{_label(pcn)} had a registered list of {figure} on {when} ({dated}; {sources}), "
+            "below the 30,000 minimum of the Network Contract DES, and no exception is "
+            "recorded.", figure, dated,
+        ))  # fmt: skip
+        return "below 30,000"
+    if reg.total > LIST_MAXIMUM and (pcn.id, "list_size_maximum") not in waivers:
+        findings.append(Finding(
+            "list_size", "notice", pcn.code, pcn.name, pcn.code,
+            f"{_label(pcn)} had a registered list of {figure} on {when} ({dated}; {sources}), "
+            "above the usual 30,000-50,000 range. Larger PCNs are allowed; confirm the "
+            "configuration is intended.", figure, dated,
+        ))  # fmt: skip
+        return "over 50,000"
+    return "within range"

@@ -1,0 +1,127 @@
+"""Importers for NHS registry files: recognise each file's type from its content and parse it.
+
+`parse_file` returns a validated Batch; `registry.actions.apply_batches` writes batches to the
+database in one transaction. Order matters only in that coordinates attach to known practices,
+so `TYPE_ORDER` applies organisation-defining files first.
+"""
+
+from __future__ import annotations
+
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from pcnkit.errors import InputError
+from pcnkit.registry.importers import (
+    ccg_icb,
+    definitions,
+    epcn,
+    epraccur,
+    gp_reg,
+    gpad_mapping,
+    nhs_choices,
+    payments,
+    qof_geography,
+)
+from pcnkit.registry.importers.base import Batch, decode, sha256_of
+
+TEXT_IMPORTERS = [
+    epraccur, gp_reg, payments, qof_geography, gpad_mapping, ccg_icb, nhs_choices, definitions,
+]  # fmt: skip
+TYPES = {m.file_type: m.description for m in [*TEXT_IMPORTERS, epcn]}
+TYPE_ORDER = [
+    "epraccur", "epcn", "qof-geographies", "nhs-payments", "gp-reg-pat-prac-all",
+    "gpad-practice-mapping", "ccg-icb-lookup", "definitions", "nhs-choices-coordinates",
+]  # fmt: skip
+
+# Files that are not registry files but are common enough to name when one is given by mistake.
+LOOKALIKES = [
+    ({"AGE_GROUP_5", "NUMBER_OF_PATIENTS"}, "gp-reg-pat-prac-quin-age (list sizes by age band)"),
+    ({"PRACTICE_CODE", "PATIENT_LIST_TYPE"}, "a QOF prevalence file"),
+    ({"PRACTICE_CODE", "REGISTER"}, "a QOF prevalence file"),
+    ({"PRACTICE_CODE", "CCG_ODS_CODE"}, "a QOF organisation reference (pre-PCN)"),
+    ({"IndicatorID", "AreaCode"}, "an OHID Fingertips indicator file"),
+]
+
+
+@dataclass
+class Sniffed:
+    path: Path
+    file_type: str | None
+    looks_like: str
+    text: str | None = None
+
+
+def _header(text: str) -> list[str]:
+    first = text.splitlines()[0] if text.strip() else ""
+    delimiter = "¬" if "¬" in first else ","
+    return [h.strip().strip('"') for h in first.split(delimiter)]
+
+
+def sniff(path: Path) -> Sniffed:
+    """Recognise a file's type from its content alone."""
+    if zipfile.is_zipfile(path):
+        names = epcn.sheet_names(path)
+        if epcn.sniff_sheets(names):
+            return Sniffed(path, epcn.file_type, epcn.description)
+        return Sniffed(path, None, f"an Excel workbook with sheets {names}")
+    raw = path.read_bytes()
+    if raw[:4] == b"%PDF":
+        return Sniffed(path, None, "a PDF document")
+    text = decode(path, raw)
+    header = _header(text)
+    for module in TEXT_IMPORTERS:
+        if module.sniff(text, header):
+            return Sniffed(path, module.file_type, module.description, text)
+    for columns, label in LOOKALIKES:
+        if columns <= set(header):
+            return Sniffed(path, None, label)
+    shown = ", ".join(header[:5])
+    return Sniffed(path, None, f"an unrecognised file (first columns: {shown})", text)
+
+
+def parse_file(path: Path, expected: str | None = None, sniffed: Sniffed | None = None) -> Batch:
+    """Parse one file, checking it is of the expected type when one is given."""
+    if not path.exists():
+        raise InputError(str(path), "does not exist", "Check the path.")
+    if expected and expected not in TYPES:
+        raise InputError(str(path), f"'{expected}' is not a file type pcnkit reads",
+                         f"Use one of: {', '.join(TYPES)}.")  # fmt: skip
+    found = sniffed or sniff(path)
+    if found.file_type is None or (expected and found.file_type != expected):
+        wanted = TYPES[expected] if expected else "a registry file"
+        raise InputError(
+            str(path),
+            f"was expected to be {wanted}, but it looks like {found.looks_like}",
+            f"Check the file, or load it without --type to detect it ({', '.join(TYPES)}).",
+        )
+    sha = sha256_of(path)
+    if found.file_type == epcn.file_type:
+        return epcn.parse(path, sha)
+    module = next(m for m in TEXT_IMPORTERS if m.file_type == found.file_type)
+    return module.parse(path, found.text if found.text is not None else decode(path,
+                        path.read_bytes()), sha)  # fmt: skip
+
+
+def expand(paths: list[Path]) -> tuple[list[Sniffed], list[Sniffed]]:
+    """Files to load and files skipped. A folder is walked and its unrecognised files skipped;
+    a file named explicitly must be recognised."""
+    chosen: list[Sniffed] = []
+    skipped: list[Sniffed] = []
+    for path in paths:
+        if path.is_dir():
+            for child in sorted(p for p in path.rglob("*") if p.is_file()):
+                if child.name.startswith("."):
+                    continue
+                try:
+                    found = sniff(child)
+                except InputError as exc:
+                    skipped.append(Sniffed(child, None, str(exc)))
+                    continue
+                (chosen if found.file_type else skipped).append(found)
+        elif not path.exists():
+            raise InputError(str(path), "does not exist", "Check the path.")
+        else:
+            chosen.append(sniff(path))
+    chosen.sort(key=lambda s: TYPE_ORDER.index(s.file_type) if s.file_type else -1)
+    return chosen, skipped

@@ -1,0 +1,284 @@
+"""Read-only questions of the registry, every one as at an explicit date.
+
+Single lookups ("which PCN was F82614 in on 2020-01-01?") use indexed queries; area-wide work
+(checks, summaries) loads the hierarchy at a date once (`Hierarchy.at`) and walks it in memory.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from pcnkit.errors import NotFoundError
+from pcnkit.registry import kinds
+from pcnkit.store.models import ListSize, Membership, Organisation, PcnRole, SourceFile
+
+MEASURES = ("registered", "weighted", "adjusted")
+
+
+def _valid_at(model, as_of: dt.date):
+    return and_(
+        or_(model.start.is_(None), model.start <= as_of),
+        or_(model.end.is_(None), model.end >= as_of),
+    )
+
+
+def organisation(session: Session, code: str) -> Organisation:
+    org = session.scalar(select(Organisation).where(Organisation.code == code.strip().upper()))
+    if org is None:
+        raise NotFoundError(f"No organisation has the code '{code}'. Try `pcnkit registry find`.")
+    return org
+
+
+def find(session: Session, text: str, limit: int = 20) -> list[Organisation]:
+    """Organisations whose code or name contains `text` (case-insensitive)."""
+    like = f"%{text.strip().lower()}%"
+    return list(
+        session.scalars(
+            select(Organisation)
+            .where(or_(func.lower(Organisation.name).like(like),
+                       func.lower(Organisation.code).like(like)))  # fmt: skip
+            .order_by(Organisation.kind, Organisation.name)
+            .limit(limit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Placement:
+    """An answer about membership, with the interval and the evidence it rests on."""
+
+    organisation: Organisation
+    start: dt.date | None
+    end: dt.date | None
+    basis: str
+
+
+def parent_at(session: Session, child_code: str, kind: str, as_of: dt.date) -> Placement | None:
+    """The child's parent of `kind` on `as_of`, e.g. a practice's PCN."""
+    child = organisation(session, child_code)
+    parent = aliased(Organisation)
+    row = session.execute(
+        select(parent, Membership)
+        .join(Membership, Membership.parent_id == parent.id)
+        .where(Membership.child_id == child.id, parent.kind == kind, _valid_at(Membership, as_of))
+    ).first()
+    return Placement(row[0], row[1].start, row[1].end, row[1].basis) if row else None
+
+
+def members_at(
+    session: Session, parent_code: str, as_of: dt.date, kind: str | None = None
+) -> list[Placement]:
+    """Direct members of an organisation on `as_of`, optionally of one kind."""
+    parent = organisation(session, parent_code)
+    child = aliased(Organisation)
+    query = (
+        select(child, Membership)
+        .join(Membership, Membership.child_id == child.id)
+        .where(Membership.parent_id == parent.id, _valid_at(Membership, as_of))
+        .order_by(child.code)
+    )
+    if kind:
+        query = query.where(child.kind == kind)
+    return [Placement(o, m.start, m.end, m.basis) for o, m in session.execute(query)]
+
+
+def history(session: Session, code: str) -> list[Placement]:
+    """Every membership the organisation has had (its parents over time)."""
+    org = organisation(session, code)
+    parent = aliased(Organisation)
+    rows = session.execute(
+        select(parent, Membership)
+        .join(Membership, Membership.parent_id == parent.id)
+        .where(Membership.child_id == org.id)
+        .order_by(parent.kind, Membership.start)
+    )
+    return [Placement(o, m.start, m.end, m.basis) for o, m in rows]
+
+
+@dataclass(frozen=True)
+class ListFigure:
+    """A practice's list as at a date: the figure, the date it is from, and its source."""
+
+    practice_id: int
+    measure: str
+    value: Decimal
+    as_of: dt.date
+    source: str
+    source_row: int | None
+
+
+def list_sizes_at(
+    session: Session, practice_ids: list[int], as_of: dt.date, measure: str = "registered"
+) -> dict[int, ListFigure]:
+    """Each practice's latest list on or before `as_of` (newest-loaded source wins a tie)."""
+    if measure not in MEASURES:
+        raise ValueError(f"'{measure}' is not a list measure; use one of {MEASURES}")
+    ranked = (
+        select(
+            ListSize.practice_id, ListSize.value, ListSize.as_of, ListSize.source_row,
+            SourceFile.name,
+            func.row_number().over(
+                partition_by=ListSize.practice_id,
+                order_by=(ListSize.as_of.desc(), ListSize.source_id.desc()),
+            ).label("rank"),
+        )  # fmt: skip
+        .join(SourceFile, SourceFile.id == ListSize.source_id)
+        .where(ListSize.measure == measure, ListSize.as_of <= as_of)
+    )
+    out: dict[int, ListFigure] = {}
+    wanted = set(practice_ids)
+    for i in range(0, len(practice_ids), 900):
+        chunk = practice_ids[i : i + 900]
+        sub = ranked.where(ListSize.practice_id.in_(chunk)).subquery()
+        for row in session.execute(select(sub).where(sub.c.rank == 1)):
+            if row.practice_id in wanted:
+                out[row.practice_id] = ListFigure(
+                    row.practice_id, measure, Decimal(row.value), row.as_of,
+                    row.name.rsplit("/", 1)[-1], row.source_row,
+                )  # fmt: skip
+    return out
+
+
+def list_size_at(
+    session: Session, practice_code: str, as_of: dt.date, measure: str = "registered"
+) -> ListFigure | None:
+    org = organisation(session, practice_code)
+    return list_sizes_at(session, [org.id], as_of, measure).get(org.id)
+
+
+@dataclass
+class AreaList:
+    """A sum of member practices' lists, with the span of dates and the sources it drew on."""
+
+    measure: str
+    total: Decimal
+    practices: int
+    missing: list[str] = field(default_factory=list)
+    earliest: dt.date | None = None
+    latest: dt.date | None = None
+    sources: list[str] = field(default_factory=list)
+
+    @property
+    def dated(self) -> str:
+        if self.earliest is None:
+            return "no list"
+        if self.earliest == self.latest:
+            return f"as at {self.earliest}"
+        return f"as at {self.earliest} to {self.latest}"
+
+
+def sum_lists(practice_codes: list[str], figures: dict[str, ListFigure], measure: str) -> AreaList:
+    found = [figures[c] for c in practice_codes if c in figures]
+    return AreaList(
+        measure,
+        sum((f.value for f in found), Decimal(0)),
+        len(practice_codes),
+        sorted(c for c in practice_codes if c not in figures),
+        min((f.as_of for f in found), default=None),
+        max((f.as_of for f in found), default=None),
+        sorted({f.source for f in found}),
+    )
+
+
+class Hierarchy:
+    """The whole membership graph as at one date, for area-wide questions."""
+
+    def __init__(self, session: Session, as_of: dt.date) -> None:
+        self.session = session
+        self.as_of = as_of
+        self.orgs: dict[int, Organisation] = {o.id: o for o in session.scalars(select(Organisation))}
+        self.by_code = {o.code: o for o in self.orgs.values()}
+        self.children: dict[int, list[int]] = defaultdict(list)
+        self.parents: dict[int, list[int]] = defaultdict(list)
+        rows = session.execute(
+            select(Membership.child_id, Membership.parent_id).where(_valid_at(Membership, as_of))
+        )
+        for child, parent in rows:
+            self.children[parent].append(child)
+            self.parents[child].append(parent)
+        self._lists: dict[str, dict[str, ListFigure]] = {}
+
+    @classmethod
+    def at(cls, session: Session, as_of: dt.date) -> Hierarchy:
+        return cls(session, as_of)
+
+    def get(self, code: str) -> Organisation:
+        org = self.by_code.get(code.strip().upper())
+        if org is None:
+            raise NotFoundError(f"No organisation has the code '{code}'.")
+        return org
+
+    def parent(self, org: Organisation, kind: str) -> Organisation | None:
+        found = [self.orgs[p] for p in self.parents.get(org.id, []) if self.orgs[p].kind == kind]
+        return found[0] if found else None
+
+    def parents_of(self, org: Organisation, kind: str) -> list[Organisation]:
+        return [self.orgs[p] for p in self.parents.get(org.id, []) if self.orgs[p].kind == kind]
+
+    def members(self, org: Organisation, kind: str | None = None) -> list[Organisation]:
+        found = [self.orgs[c] for c in self.children.get(org.id, [])]
+        return sorted((o for o in found if kind is None or o.kind == kind), key=lambda o: o.code)
+
+    def descendants(self, org: Organisation, kind: str) -> list[Organisation]:
+        """Every organisation of `kind` below `org` by any path (deduplicated)."""
+        seen, out, stack = {org.id}, {}, [org.id]
+        while stack:
+            for child in self.children.get(stack.pop(), []):
+                if child in seen:
+                    continue
+                seen.add(child)
+                if self.orgs[child].kind == kind:
+                    out[child] = self.orgs[child]
+                if self.orgs[child].kind != kinds.PRACTICE:
+                    stack.append(child)
+        return sorted(out.values(), key=lambda o: o.code)
+
+    def pcns_in(self, area: Organisation) -> list[Organisation]:
+        """The PCNs of an area: itself, its PCN descendants, and PCNs of its practices."""
+        if area.kind == kinds.PCN:
+            return [area]
+        found = {o.id: o for o in self.descendants(area, kinds.PCN)}
+        for practice in self.descendants(area, kinds.PRACTICE):
+            for pcn in self.parents_of(practice, kinds.PCN):
+                found.setdefault(pcn.id, pcn)
+        return sorted(found.values(), key=lambda o: o.code)
+
+    def lists(self, measure: str = "registered") -> dict[str, ListFigure]:
+        """Every practice's list as at the hierarchy's date (loaded once per measure)."""
+        if measure not in self._lists:
+            ids = [o.id for o in self.orgs.values() if o.kind == kinds.PRACTICE]
+            figures = list_sizes_at(self.session, ids, self.as_of, measure)
+            self._lists[measure] = {self.orgs[i].code: f for i, f in figures.items()}
+        return self._lists[measure]
+
+    def area_list(self, practices: list[Organisation], measure: str = "registered") -> AreaList:
+        return sum_lists([p.code for p in practices], self.lists(measure), measure)
+
+
+def roles_at(session: Session, pcn_ids: list[int], as_of: dt.date) -> dict[int, list[PcnRole]]:
+    rows = session.scalars(
+        select(PcnRole).where(PcnRole.pcn_id.in_(pcn_ids), _valid_at(PcnRole, as_of))
+    )
+    out: dict[int, list[PcnRole]] = defaultdict(list)
+    for role in rows:
+        out[role.pcn_id].append(role)
+    return out
+
+
+def is_open(org: Organisation, as_of: dt.date) -> bool:
+    """Open on `as_of`: opened on or before it (first seen, when the open date is unknown) and
+    not closed by it."""
+    opened = org.open_date or org.first_seen
+    if opened and opened > as_of:
+        return False
+    return not (org.close_date and org.close_date <= as_of)
+
+
+def is_closed(org: Organisation, as_of: dt.date) -> bool:
+    return bool(org.close_date and org.close_date <= as_of)

@@ -1,0 +1,42 @@
+"""An area at a glance: its kind, its places / PCNs and their lists, as at a date."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from sqlalchemy.orm import Session
+
+from pcnkit.registry import kinds
+from pcnkit.registry.queries import AreaList, Hierarchy, is_open
+
+
+@dataclass
+class Node:
+    code: str
+    name: str
+    kind_label: str
+    practices: int
+    registered: AreaList
+    weighted: AreaList
+    children: list[Node] = field(default_factory=list)
+
+
+def _node(h: Hierarchy, org, depth: int) -> Node:
+    if org.kind == kinds.PCN:
+        practices = [p for p in h.members(org, kinds.PRACTICE) if is_open(p, h.as_of)]
+    else:
+        practices = [p for p in h.descendants(org, kinds.PRACTICE) if is_open(p, h.as_of)]
+    node = Node(org.code, org.name, kinds.KINDS[org.kind].label_at(h.as_of), len(practices),
+                h.area_list(practices, "registered"), h.area_list(practices, "weighted"))  # fmt: skip
+    if depth > 0 and org.kind not in (kinds.PCN, kinds.PRACTICE):
+        children = [c for c in h.members(org) if c.kind != kinds.PRACTICE and is_open(c, h.as_of)]
+        if not children:
+            children = h.pcns_in(org)
+        node.children = [_node(h, c, depth - 1) for c in children]
+    return node
+
+
+def area_summary(session: Session, code: str, as_of: dt.date, depth: int = 3) -> Node:
+    h = Hierarchy.at(session, as_of)
+    return _node(h, h.get(code), depth)

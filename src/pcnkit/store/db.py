@@ -1,0 +1,75 @@
+"""Workspaces: a folder holding the database (SQLite by default), migrated to head on open."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.orm import Session, sessionmaker
+
+DEFAULT_WORKSPACE = "pcnkit-workspace"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+@dataclass
+class Workspace:
+    path: Path
+    url: str
+    engine: Engine
+    sessions: sessionmaker[Session]
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """One atomic unit of work: commits on success, rolls everything back on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def workspace_path(path: str | os.PathLike[str] | None = None) -> Path:
+    return Path(path or os.environ.get("PCNKIT_HOME") or DEFAULT_WORKSPACE)
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
+    cur = dbapi_connection.cursor()
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
+
+
+def make_engine(url: str) -> Engine:
+    engine = create_engine(url)
+    if engine.dialect.name == "sqlite":
+        event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def migrate(engine: Engine) -> None:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        cfg.attributes["connection"] = connection
+        command.upgrade(cfg, "head")
+
+
+def open_workspace(
+    path: str | os.PathLike[str] | None = None, url: str | None = None
+) -> Workspace:
+    """Open (creating if needed) a workspace; PCNKIT_DATABASE_URL points it at PostgreSQL."""
+    folder = workspace_path(path)
+    folder.mkdir(parents=True, exist_ok=True)
+    url = url or os.environ.get("PCNKIT_DATABASE_URL") or f"sqlite:///{folder / 'pcnkit.db'}"
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = make_engine(url)
+    migrate(engine)
+    return Workspace(folder, url, engine, sessionmaker(engine, expire_on_commit=False))

@@ -1,0 +1,152 @@
+"""Tables of the application database. Every fact carries its source file and is effective-dated."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy import (
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    Numeric,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class SourceFile(Base):
+    """One loaded file: what it was, when its data is as at, and a hash so it loads only once."""
+
+    __tablename__ = "source_file"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(500))
+    file_type: Mapped[str] = mapped_column(String(50))
+    sha256: Mapped[str] = mapped_column(String(64), unique=True)
+    extract_date: Mapped[dt.date] = mapped_column(Date)
+    loaded_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    rows: Mapped[int] = mapped_column(Integer)
+    publisher: Mapped[str] = mapped_column(String(200), default="")
+
+
+class Organisation(Base):
+    """Any organisation: its kind is data (practice, pcn, sub_icb, ...), never a class."""
+
+    __tablename__ = "organisation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    kind: Mapped[str] = mapped_column(String(20), index=True)
+    subtype: Mapped[str | None] = mapped_column(String(50))
+    name: Mapped[str] = mapped_column(String(300), default="")
+    postcode: Mapped[str | None] = mapped_column(String(10))
+    latitude: Mapped[float | None] = mapped_column(Float)
+    longitude: Mapped[float | None] = mapped_column(Float)
+    open_date: Mapped[dt.date | None] = mapped_column(Date)
+    close_date: Mapped[dt.date | None] = mapped_column(Date)
+    # The earliest date any source shows the organisation (stands in for an unknown open date).
+    first_seen: Mapped[dt.date | None] = mapped_column(Date)
+    # The newest source whose details (name, postcode, dates) the row reflects.
+    details_observed_at: Mapped[dt.date | None] = mapped_column(Date)
+    details_source_id: Mapped[int | None] = mapped_column(ForeignKey("source_file.id"))
+    coordinates_source_id: Mapped[int | None] = mapped_column(ForeignKey("source_file.id"))
+
+    details_source: Mapped[SourceFile | None] = relationship(foreign_keys=[details_source_id])
+    coordinates_source: Mapped[SourceFile | None] = relationship(
+        foreign_keys=[coordinates_source_id]
+    )
+
+
+class MembershipFact(Base):
+    """What one source said about a child's parent: a dated interval or a snapshot at a date."""
+
+    __tablename__ = "membership_fact"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    parent_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    channel: Mapped[str] = mapped_column(String(60))
+    start: Mapped[dt.date | None] = mapped_column(Date)
+    end: Mapped[dt.date | None] = mapped_column(Date)
+    dated: Mapped[bool] = mapped_column(Boolean)
+    observed_at: Mapped[dt.date] = mapped_column(Date)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+
+    __table_args__ = (Index("ix_membership_fact_child", "child_id", "channel"),)
+
+
+class Membership(Base):
+    """The resolved timeline (derived from the facts by registry.timeline; rebuilt on load)."""
+
+    __tablename__ = "membership"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    child_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    parent_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    channel: Mapped[str] = mapped_column(String(60))
+    start: Mapped[dt.date | None] = mapped_column(Date)
+    end: Mapped[dt.date | None] = mapped_column(Date)
+    basis: Mapped[str] = mapped_column(Text, default="")
+
+    child: Mapped[Organisation] = relationship(foreign_keys=[child_id])
+    parent: Mapped[Organisation] = relationship(foreign_keys=[parent_id])
+
+    __table_args__ = (
+        Index("ix_membership_child", "child_id", "channel"),
+        Index("ix_membership_parent", "parent_id"),
+    )
+
+
+class ListSize(Base):
+    """A practice's list on a date from one source: registered, weighted or adjusted."""
+
+    __tablename__ = "list_size"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    measure: Mapped[str] = mapped_column(String(20))
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    value: Mapped[Decimal] = mapped_column(Numeric(12, 2))
+    source_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+
+    source: Mapped[SourceFile] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("practice_id", "measure", "as_of", "source_id"),
+        Index("ix_list_size_lookup", "practice_id", "measure", "as_of"),
+    )
+
+
+class PcnRole(Base):
+    """A PCN's clinical director(s) and nominated payee, effective-dated."""
+
+    __tablename__ = "pcn_role"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pcn_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    role: Mapped[str] = mapped_column(String(30))
+    holder: Mapped[str] = mapped_column(String(300))
+    payee_id: Mapped[int | None] = mapped_column(ForeignKey("organisation.id"))
+    start: Mapped[dt.date | None] = mapped_column(Date)
+    end: Mapped[dt.date | None] = mapped_column(Date)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"))
+
+
+class RegistryException(Base):
+    """A recorded exception to a configuration rule, e.g. a rural waiver of the 30,000 minimum."""
+
+    __tablename__ = "registry_exception"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), index=True)
+    rule: Mapped[str] = mapped_column(String(50))
+    reason: Mapped[str] = mapped_column(Text)
+    start: Mapped[dt.date | None] = mapped_column(Date)
+    end: Mapped[dt.date | None] = mapped_column(Date)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"))
