@@ -11,6 +11,11 @@ from pcnkit.registry import kinds
 from pcnkit.registry.queries import AreaList, Hierarchy, is_open
 
 
+# A place or grouping lists its PCNs and sub-areas; its commissioners are shown only when it has
+# nothing more local.
+LOCAL_KINDS = (kinds.GROUPING, kinds.PLACE, kinds.FEDERATION, kinds.PCN)
+
+
 @dataclass
 class Node:
     code: str
@@ -30,9 +35,8 @@ def _node(h: Hierarchy, org, depth: int) -> Node:
     node = Node(org.code, org.name, kinds.KINDS[org.kind].label_at(h.as_of), len(practices),
                 h.area_list(practices, "registered"), h.area_list(practices, "weighted"))  # fmt: skip
     if depth > 0 and org.kind not in (kinds.PCN, kinds.PRACTICE):
-        children = [c for c in h.members(org) if c.kind != kinds.PRACTICE and is_open(c, h.as_of)]
-        if not children:
-            children = h.pcns_in(org)
+        members = [c for c in h.members(org) if c.kind != kinds.PRACTICE and is_open(c, h.as_of)]
+        children = [c for c in members if c.kind in LOCAL_KINDS] or members or h.pcns_in(org)
         node.children = [_node(h, c, depth - 1) for c in children]
     return node
 

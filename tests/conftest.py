@@ -1,0 +1,84 @@
+"""Shared fixtures: workspaces on SQLite and on a real PostgreSQL server, and the data paths."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+
+from pcnkit.registry.actions import apply_batches
+from pcnkit.registry.importers import expand, parse_file
+from pcnkit.store import open_workspace
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED_DATA = REPO.parent / "shared" / "data"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    assert SHARED_DATA.is_dir(), f"{SHARED_DATA} is missing: clone the repo beside ../shared"
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def fixtures() -> Path:
+    return FIXTURES
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """A PostgreSQL server for the whole run (PCNKIT_TEST_POSTGRES_URL reuses an existing one)."""
+    given = os.environ.get("PCNKIT_TEST_POSTGRES_URL")
+    if given:
+        yield given
+        return
+    from pgserver import PostgresServer
+
+    server = PostgresServer()
+    try:
+        yield server.start()
+    finally:
+        server.stop()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def db_url(request, tmp_path):
+    """A fresh, empty database on each engine."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'pcnkit.db'}"
+        return
+    base = request.getfixturevalue("postgres_url")
+    name = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(base, isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}"'))
+    yield base.rsplit("/", 1)[0] + f"/{name}"
+    with admin.connect() as c:
+        c.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@pytest.fixture
+def workspace(tmp_path, db_url):
+    ws = open_workspace(tmp_path / "ws", url=db_url)
+    yield ws
+    ws.dispose()
+
+
+@pytest.fixture
+def sqlite_workspace(tmp_path):
+    ws = open_workspace(tmp_path / "ws", url=f"sqlite:///{tmp_path / 'only.db'}")
+    yield ws
+    ws.dispose()
+
+
+def load(ws, *paths: Path):
+    """Load files or folders into a workspace the way `pcnkit registry load` does."""
+    chosen, _ = expand(list(paths))
+    batches = [parse_file(s.path, None, s) for s in chosen]
+    with ws.transaction() as session:
+        return apply_batches(session, batches)
