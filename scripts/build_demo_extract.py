@@ -2,7 +2,9 @@
 
 Each output keeps its source's exact format (header, delimiter, encoding, BOM, sheet layout),
 cut down to Barking & Dagenham, Havering and Redbridge (CCGs 07L, 08F, 08N), so the demo loads
-through the same importers as the national files. Run: .venv/bin/python scripts/build_demo_extract.py
+through the same importers as the national files.
+
+    .venv/bin/python scripts/build_demo_extract.py [--data ../shared/data]
 """
 
 from __future__ import annotations
@@ -63,10 +65,19 @@ def write_epcn(src: Path, dst: Path, pcns: set[str], practices: set[str]) -> int
         target = out.create_sheet(ws.title)
         for i, row in enumerate(ws.iter_rows(values_only=True)):
             if i == 0 or row[0] in pcns or (row[0] in practices or row[4] in pcns):
-                if i and "Partner" in ws.title and isinstance(row[5], str) and row[5].startswith("="):
+                if (
+                    i
+                    and "Partner" in ws.title
+                    and isinstance(row[5], str)
+                    and row[5].startswith("=")
+                ):
                     r = target.max_row + 1  # keep the VLOOKUP formula, pointing at its new row
-                    row = (*row[:5], f"=VLOOKUP(E{r},'{wb.worksheets[0].title}'!A:B,2,FALSE)",
-                           *row[6:10], f"=G{r}=C{r}" if isinstance(row[10], str) else row[10])  # fmt: skip
+                    row = (
+                        *row[:5],
+                        f"=VLOOKUP(E{r},'{wb.worksheets[0].title}'!A:B,2,FALSE)",
+                        *row[6:10],
+                        f"=G{r}=C{r}" if isinstance(row[10], str) else row[10],
+                    )
                 target.append(list(row))
                 kept += 1
     out.save(dst)
@@ -103,29 +114,42 @@ def main() -> None:
 
     in_bhr = lambda code: code in practices  # noqa: E731
     report = {}
-    report["epraccur"] = write_csv(epraccur, out / "epraccur_2019-11.csv",
-                                   lambda r: in_bhr(r[0]), header=False)  # fmt: skip
+    report["epraccur"] = write_csv(
+        epraccur, out / "epraccur_2019-11.csv", lambda r: in_bhr(r[0]), header=False
+    )
     for name in ("ePCN_2019-12_psychty.xlsx", "ePCN_2022-05_psychty.xlsx"):
         report[name] = write_epcn(d / "pcn" / name, out / name, pcns, practices)
-    report["qof 1920"] = write_csv(d / "qof" / "MAPPING_NHS_GEOGRAPHIES_1920.csv",
-                                   out / "MAPPING_NHS_GEOGRAPHIES_1920.csv",
-                                   lambda r: in_bhr(r["PRACTICE_CODE"]))  # fmt: skip
+    report["qof 1920"] = write_csv(
+        d / "qof" / "MAPPING_NHS_GEOGRAPHIES_1920.csv",
+        out / "MAPPING_NHS_GEOGRAPHIES_1920.csv",
+        lambda r: in_bhr(r["PRACTICE_CODE"]),
+    )
     for year in ("18-19", "19-20", "20-21", "21-22", "22-23"):
-        report[year] = write_csv(d / "payments" / f"nhs_payments_gp_{year}.csv",
-                                 out / f"nhs_payments_gp_{year}.csv",
-                                 lambda r: in_bhr(r["Practice Code"]))  # fmt: skip
+        report[year] = write_csv(
+            d / "payments" / f"nhs_payments_gp_{year}.csv",
+            out / f"nhs_payments_gp_{year}.csv",
+            lambda r: in_bhr(r["Practice Code"]),
+        )
     for month in ("2021-01", "2022-05"):
-        report[month] = write_csv(d / "list_sizes" / f"gp-reg-pat-prac-all_{month}.csv",
-                                  out / f"gp-reg-pat-prac-all_{month}.csv",
-                                  lambda r: in_bhr(r["CODE"]))  # fmt: skip
-    report["gpad"] = write_csv(gpad, out / "gpad_practice_mapping_2025-08.csv",
-                               lambda r: in_bhr(r["GP_CODE"]))  # fmt: skip
-    report["ccg-icb"] = write_csv(d / "lookups" / "ccg_to_icb_2022_heec.csv",
-                                  out / "ccg_to_icb_2022_heec.csv",
-                                  lambda r: r["CCG Code"] in BHR_CCGS | {NEL_CCG})  # fmt: skip
-    report["coords"] = write_csv(d / "coords" / "nhs_choices_GP_2014-02.csv",
-                                 out / "nhs_choices_GP_2014-02.csv",
-                                 lambda r: in_bhr(r.get("OrganisationCode", "")), delimiter="¬")  # fmt: skip
+        report[month] = write_csv(
+            d / "list_sizes" / f"gp-reg-pat-prac-all_{month}.csv",
+            out / f"gp-reg-pat-prac-all_{month}.csv",
+            lambda r: in_bhr(r["CODE"]),
+        )
+    report["gpad"] = write_csv(
+        gpad, out / "gpad_practice_mapping_2025-08.csv", lambda r: in_bhr(r["GP_CODE"])
+    )
+    report["ccg-icb"] = write_csv(
+        d / "lookups" / "ccg_to_icb_2022_heec.csv",
+        out / "ccg_to_icb_2022_heec.csv",
+        lambda r: r["CCG Code"] in BHR_CCGS | {NEL_CCG},
+    )
+    report["coords"] = write_csv(
+        d / "coords" / "nhs_choices_GP_2014-02.csv",
+        out / "nhs_choices_GP_2014-02.csv",
+        lambda r: in_bhr(r.get("OrganisationCode", "")),
+        delimiter="¬",
+    )
     for name, rows in report.items():
         print(f"{name:32} {rows:5} rows")
     print(f"{len(practices)} practices, {len(pcns)} PCNs -> {out}")

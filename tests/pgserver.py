@@ -51,10 +51,29 @@ class PostgresServer:
     def start(self) -> str:
         if self.as_root:
             shutil.chown(self.root, "postgres", "postgres")
-        self._run("initdb", "-D", str(self.data), "-U", "pcnkit", "-A", "trust", "-E", "UTF8",
-                  "--no-locale")  # fmt: skip
-        self._run("pg_ctl", "-D", str(self.data), "-l", str(self.root / "log"), "-w", "-o",
-                  f"-p {self.port} -h 127.0.0.1 -k {self.root} -F", "start")  # fmt: skip
+        self._run(
+            "initdb",
+            "-D",
+            str(self.data),
+            "-U",
+            "pcnkit",
+            "-A",
+            "trust",
+            "-E",
+            "UTF8",
+            "--no-locale",
+        )
+        self._run(
+            "pg_ctl",
+            "-D",
+            str(self.data),
+            "-l",
+            str(self.root / "log"),
+            "-w",
+            "-o",
+            f"-p {self.port} -h 127.0.0.1 -k {self.root} -F",
+            "start",
+        )
         deadline = time.time() + 30
         while time.time() < deadline:
             with socket.socket() as s:

@@ -7,8 +7,16 @@ from pcnkit.store.models import Organisation
 
 def test_migrations_create_the_registry_tables(workspace):
     tables = set(inspect(workspace.engine).get_table_names())
-    assert {"organisation", "membership", "membership_fact", "list_size", "pcn_role",
-            "registry_exception", "source_file", "alembic_version"} <= tables  # fmt: skip
+    assert {
+        "organisation",
+        "membership",
+        "membership_fact",
+        "list_size",
+        "pcn_role",
+        "registry_exception",
+        "source_file",
+        "alembic_version",
+    } <= tables
 
 
 def test_a_failed_transaction_leaves_nothing_behind(workspace):

@@ -6,7 +6,7 @@ import csv
 import datetime as dt
 import json
 import sys
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 
 import typer
@@ -27,13 +27,14 @@ from pcnkit.store import open_workspace
 app = typer.Typer(help="pcnkit: primary care at scale for the English NHS.", no_args_is_help=True)
 registry_app = typer.Typer(help="Practices, PCNs, places and ICSs over time.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
-console = Console()
+# Reports are read in terminals and in CI logs alike; a fixed width keeps tables readable in both.
+console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True)
 
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
@@ -63,8 +64,14 @@ def registry_load(
     try:
         ws = open_workspace(workspace)
         chosen, skipped = expand(paths)
-        with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}"
-                      "/{task.total}"), TimeElapsedColumn(), console=err, transient=True) as bar:  # fmt: skip
+        with Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total}"),
+            TimeElapsedColumn(),
+            console=err,
+            transient=True,
+        ) as bar:
             task = bar.add_task("reading", total=len(chosen) * 2)
             batches = []
             for found in chosen:
@@ -81,17 +88,36 @@ def registry_load(
     except PcnkitError as exc:
         _fail(exc)
     table = Table(title=f"Loaded into {ws.path}")
-    for col in ("file", "type", "as at", "rows", "new orgs", "memberships", "lists", "coords",
-                "status"):  # fmt: skip
+    for col in (
+        "file",
+        "type",
+        "as at",
+        "rows",
+        "new orgs",
+        "memberships",
+        "lists",
+        "coords",
+        "status",
+    ):
         table.add_column(col, overflow="fold")
     for r in reports:
-        coords = f"{r.coordinates}" + (f" ({r.coordinates_unmatched} unmatched)"
-                                       if r.coordinates_unmatched else "")  # fmt: skip
-        table.add_row(Path(r.file).name, r.file_type, str(r.extract_date), str(r.rows),
-                      str(r.organisations_new), str(r.facts), str(r.list_sizes), coords, r.status)  # fmt: skip
+        coords = f"{r.coordinates}" + (
+            f" ({r.coordinates_unmatched} unmatched)" if r.coordinates_unmatched else ""
+        )
+        table.add_row(
+            Path(r.file).name,
+            r.file_type,
+            str(r.extract_date),
+            str(r.rows),
+            str(r.organisations_new),
+            str(r.facts),
+            str(r.list_sizes),
+            coords,
+            r.status,
+        )
     console.print(table)
     for s in skipped:
-        console.print(f"skipped {s.path}: not a registry file ({s.looks_like})", highlight=False)
+        console.print(f"skipped {s.path}: {s.looks_like}", highlight=False)
 
 
 @registry_app.command("check")
@@ -132,12 +158,20 @@ def registry_check(
     if len(result.pcns) <= 60:
         table = Table(title="PCNs")
         for col in ("PCN", "name", "practices", "registered list", "list date", "status"):
-            table.add_column(col, justify="right" if col in ("practices", "registered list")
-                             else "left")  # fmt: skip
+            table.add_column(
+                col, justify="right" if col in ("practices", "registered list") else "left"
+            )
         for p in result.pcns:
             style = "yellow" if p.status != "within range" else None
-            table.add_row(p.code, p.name, str(sum(1 for x in p.practices if x.open)), p.registered,
-                          p.list_dated, p.status, style=style)  # fmt: skip
+            table.add_row(
+                p.code,
+                p.name,
+                str(sum(1 for x in p.practices if x.open)),
+                p.registered,
+                p.list_dated,
+                p.status,
+                style=style,
+            )
         console.print(table)
     table = Table(title="Findings")
     for col in ("severity", "check", "organisation", "finding"):
@@ -162,22 +196,32 @@ def registry_show(
             org = queries.organisation(session, code)
             label = kinds.KINDS[org.kind].label_at(when)
             console.print(f"[bold]{org.name}[/] ({org.code}), {label}", highlight=False)
-            console.print(f"  postcode {org.postcode or '-'}; open {org.open_date or '?'}"
-                          f"{f'; closed {org.close_date}' if org.close_date else ''}")  # fmt: skip
+            console.print(
+                f"  postcode {org.postcode or '-'}; open {org.open_date or '?'}"
+                f"{f'; closed {org.close_date}' if org.close_date else ''}"
+            )
             for p in queries.history(session, org.code):
-                current = "" if not ((p.start or dt.date.min) <= when <= (p.end or dt.date.max)) \
-                    else "  [green]<- on this date[/]"  # fmt: skip
-                console.print(f"  in {kinds.KINDS[p.organisation.kind].label_at(when)} "
-                              f"{p.organisation.name} ({p.organisation.code}) from "
-                              f"{p.start or 'unknown'} to {p.end or 'now'}{current}",
-                              highlight=False)  # fmt: skip
+                current = (
+                    ""
+                    if not ((p.start or dt.date.min) <= when <= (p.end or dt.date.max))
+                    else "  [green]<- on this date[/]"
+                )
+                console.print(
+                    f"  in {kinds.KINDS[p.organisation.kind].label_at(when)} "
+                    f"{p.organisation.name} ({p.organisation.code}) from "
+                    f"{p.start or 'unknown'} to {p.end or 'now'}{current}",
+                    highlight=False,
+                )
                 console.print(f"     [dim]evidence: {p.basis}[/]", highlight=False)
             if org.kind == kinds.PRACTICE:
                 for measure in queries.MEASURES:
                     fig = queries.list_size_at(session, org.code, when, measure)
                     if fig:
-                        console.print(f"  {measure} list {fig.value:,} as at {fig.as_of} "
-                                      f"({fig.source} row {fig.source_row})", highlight=False)  # fmt: skip
+                        console.print(
+                            f"  {measure} list {fig.value:,} as at {fig.as_of} "
+                            f"({fig.source} row {fig.source_row})",
+                            highlight=False,
+                        )
             else:
                 h = queries.Hierarchy.at(session, when)
                 members = h.members(org)
@@ -207,8 +251,10 @@ def registry_find(text: str, workspace: Path | None = WorkspaceOpt) -> None:
 def print_summary(node: Node) -> None:
     def label(n: Node) -> str:
         reg = n.registered
-        return (f"[bold]{n.name}[/] ({n.code}, {n.kind_label}): {n.practices} practices, "
-                f"registered {reg.total:,.0f}, weighted {n.weighted.total:,.0f} [dim]({reg.dated})[/]")  # fmt: skip
+        return (
+            f"[bold]{n.name}[/] ({n.code}, {n.kind_label}): {n.practices} practices, "
+            f"registered {reg.total:,.0f}, weighted {n.weighted.total:,.0f} [dim]({reg.dated})[/]"
+        )
 
     tree = Tree(label(node))
 
@@ -237,9 +283,11 @@ def demo(
     except PcnkitError as exc:
         _fail(exc)
     counts = result.counts()
-    console.print(f"Configuration check as at {when}: {counts['error']} errors, "
-                  f"{counts['warning']} warnings, {counts['notice']} notices. "
-                  f"Run: pcnkit registry check --area BHR --as-of {when} -w {workspace}")  # fmt: skip
+    console.print(
+        f"Configuration check as at {when}: {counts['error']} errors, "
+        f"{counts['warning']} warnings, {counts['notice']} notices. "
+        f"Run: pcnkit registry check --area BHR --as-of {when} -w {workspace}"
+    )
 
 
 if __name__ == "__main__":

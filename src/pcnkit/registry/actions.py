@@ -12,7 +12,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, insert, select, tuple_, update
+from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from pcnkit.errors import InputError
@@ -50,22 +50,70 @@ class LoadReport:
     status: str = "loaded"
 
 
-def channel_of(parent: Organisation) -> str:
+def channel_of(parent: Organisation | OrgRow) -> str:
     """Memberships are exclusive per channel: one parent of each kind (and grouping subtype)."""
     if parent.kind == kinds.GROUPING and parent.subtype:
         return f"{parent.kind}:{parent.subtype}"
     return parent.kind
 
 
+@dataclass
+class OrgRow:
+    """The few organisation fields a load needs, read with Core (no ORM objects: fast)."""
+
+    id: int
+    code: str
+    kind: str
+    subtype: str | None
+    name: str
+    postcode: str | None
+    open_date: dt.date | None
+    close_date: dt.date | None
+    first_seen: dt.date | None
+    details_observed_at: dt.date | None
+
+
+ORG = Organisation.__table__
+ORG_COLUMNS = [ORG.c[f] for f in OrgRow.__dataclass_fields__]
+
+
 class _Orgs:
-    """Organisation rows by code, loaded once per transaction."""
+    """Organisation rows by code, loaded once per transaction and refreshed as rows change."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self.by_code = {o.code: o for o in session.scalars(select(Organisation))}
+        self.by_code = {r.code: OrgRow(*r) for r in session.execute(select(*ORG_COLUMNS))}
 
-    def get(self, code: str) -> Organisation | None:
+    def get(self, code: str) -> OrgRow | None:
         return self.by_code.get(code)
+
+    def refresh(self, codes: Iterable[str]) -> None:
+        codes = list(codes)
+        for i in range(0, len(codes), 900):
+            query = select(*ORG_COLUMNS).where(ORG.c.code.in_(codes[i : i + 900]))
+            for r in self.session.execute(query):
+                self.by_code[r.code] = OrgRow(*r)
+
+
+def _update_rows(session: Session, table, changes: list[dict]) -> None:
+    """Executemany UPDATE by id, grouped by the set of columns each row changes."""
+    groups: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+    for change in changes:
+        groups[tuple(sorted(k for k in change if k != "id"))].append(change)
+    for columns, rows in groups.items():
+        statement = (
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({c: bindparam(c) for c in columns})
+        )
+        session.execute(
+            statement, [{"row_id": r["id"], **{c: r[c] for c in columns}} for r in rows]
+        )
+
+
+def _insert_rows(session: Session, table, rows: list[dict]) -> None:
+    for i in range(0, len(rows), CHUNK):
+        session.execute(table.insert(), rows[i : i + CHUNK])
 
 
 def _upsert_organisations(
@@ -88,6 +136,9 @@ def _upsert_organisations(
                     "details_observed_at": batch.extract_date,
                     "details_source_id": source.id,
                     "first_seen": seen[rec.code],
+                    "latitude": None,
+                    "longitude": None,
+                    "coordinates_source_id": None,
                 }
             )
             continue
@@ -104,9 +155,8 @@ def _upsert_organisations(
             value = getattr(rec, f)
             if value in (None, ""):
                 continue
-            if newer or getattr(org, f) in (None, ""):
-                if getattr(org, f) != value:
-                    change[f] = value
+            if (newer or getattr(org, f) in (None, "")) and getattr(org, f) != value:
+                change[f] = value
         if org.first_seen is None or seen[rec.code] < org.first_seen:
             change["first_seen"] = seen[rec.code]
         if newer:
@@ -116,26 +166,29 @@ def _upsert_organisations(
             changes.append({"id": org.id, **change})
             if set(change) - {"details_observed_at", "details_source_id", "first_seen"}:
                 report.organisations_updated += 1
-    for i in range(0, len(new_rows), CHUNK):
-        session.execute(insert(Organisation), new_rows[i : i + CHUNK])
-    if changes:
-        session.execute(update(Organisation), changes)
+    _insert_rows(session, ORG, new_rows)
+    _update_rows(session, ORG, changes)
     report.organisations_new = len(new_rows)
-    if new_rows or changes:
-        session.expire_all()
-        orgs.by_code = {o.code: o for o in session.scalars(select(Organisation))}
+    orgs.refresh([r["code"] for r in new_rows])
+    changed_ids = {c["id"] for c in changes}
+    if changed_ids:
+        orgs.refresh([c for c, o in orgs.by_code.items() if o.id in changed_ids])
 
 
-def _check_overlaps(batch: Batch, facts: list[tuple[FactRecord, Organisation, str]]) -> None:
-    by_child: dict[tuple[str, str], list[tuple[dt.date | None, dt.date | None, int]]] = (
-        defaultdict(list)
+def _check_overlaps(batch: Batch, facts: list[tuple[FactRecord, OrgRow, str]]) -> None:
+    by_child: dict[tuple[str, str], list[tuple[dt.date | None, dt.date | None, int]]] = defaultdict(
+        list
     )
     for rec, _parent, channel in facts:
         if rec.dated:
             if rec.start and rec.end and rec.end < rec.start:
-                raise InputError(batch.file, f"{rec.child}'s membership of {rec.parent} ends "
-                                 f"({rec.end}) before it starts ({rec.start})",
-                                 "Correct the dates.", row=rec.row)  # fmt: skip
+                raise InputError(
+                    batch.file,
+                    f"{rec.child}'s membership of {rec.parent} ends "
+                    f"({rec.end}) before it starts ({rec.start})",
+                    "Correct the dates.",
+                    row=rec.row,
+                )
             by_child[(rec.child, channel)].append((rec.start, rec.end, rec.row or 0))
     for (child, channel), intervals in by_child.items():
         clash = timeline.overlaps(intervals)
@@ -152,7 +205,7 @@ def _check_overlaps(batch: Batch, facts: list[tuple[FactRecord, Organisation, st
 def _insert_facts(
     session: Session, orgs: _Orgs, batch: Batch, source: SourceFile, report: LoadReport
 ) -> set[tuple[int, str]]:
-    resolved: list[tuple[FactRecord, Organisation, str]] = []
+    resolved: list[tuple[FactRecord, OrgRow, str]] = []
     for rec in batch.facts:
         parent, child = orgs.get(rec.parent), orgs.get(rec.child)
         for code, org, role in ((rec.parent, parent, "parent"), (rec.child, child, "member")):
@@ -180,8 +233,7 @@ def _insert_facts(
         }
         for rec, parent, channel in resolved
     ]
-    for i in range(0, len(rows), CHUNK):
-        session.execute(insert(MembershipFact), rows[i : i + CHUNK])
+    _insert_rows(session, MembershipFact.__table__, rows)
     report.facts = len(rows)
     return {(r["child_id"], r["channel"]) for r in rows}
 
@@ -190,16 +242,23 @@ def _insert_list_sizes(session, orgs, batch, source, report) -> None:
     rows = []
     for rec in batch.list_sizes:
         org = orgs.get(rec.practice)
-        rows.append({"practice_id": org.id, "measure": rec.measure, "as_of": rec.as_of,
-                     "value": rec.value, "source_id": source.id, "source_row": rec.row})  # fmt: skip
-    for i in range(0, len(rows), CHUNK):
-        session.execute(insert(ListSize), rows[i : i + CHUNK])
+        rows.append(
+            {
+                "practice_id": org.id,
+                "measure": rec.measure,
+                "as_of": rec.as_of,
+                "value": rec.value,
+                "source_id": source.id,
+                "source_row": rec.row,
+            }
+        )
+    _insert_rows(session, ListSize.__table__, rows)
     report.list_sizes = len(rows)
 
 
 def _attach_coordinates(session, orgs, batch, source, report) -> None:
     practices = [o for o in orgs.by_code.values() if o.kind == kinds.PRACTICE]
-    by_postcode: dict[str, list[Organisation]] = defaultdict(list)
+    by_postcode: dict[str, list[OrgRow]] = defaultdict(list)
     for o in practices:
         if o.postcode:
             by_postcode[o.postcode.replace(" ", "").upper()].append(o)
@@ -213,10 +272,15 @@ def _attach_coordinates(session, orgs, batch, source, report) -> None:
             report.coordinates_unmatched += 1
             continue
         done.add(org.id)
-        changes.append({"id": org.id, "latitude": rec.latitude, "longitude": rec.longitude,
-                        "coordinates_source_id": source.id})  # fmt: skip
-    if changes:
-        session.execute(update(Organisation), changes)
+        changes.append(
+            {
+                "id": org.id,
+                "latitude": rec.latitude,
+                "longitude": rec.longitude,
+                "coordinates_source_id": source.id,
+            }
+        )
+    _update_rows(session, ORG, changes)
     report.coordinates = len(changes)
 
 
@@ -224,42 +288,71 @@ def _insert_roles(session, orgs, batch, source, report) -> None:
     for rec in batch.roles:
         pcn = orgs.get(rec.pcn)
         if pcn is None or pcn.kind != kinds.PCN:
-            raise InputError(batch.file, f"gives a role to {rec.pcn}, which is not a known PCN",
-                             "Load the ePCN workbook first or correct the code.", row=rec.row)  # fmt: skip
+            raise InputError(
+                batch.file,
+                f"gives a role to {rec.pcn}, which is not a known PCN",
+                "Load the ePCN workbook first or correct the code.",
+                row=rec.row,
+            )
         payee = orgs.get(rec.payee) if rec.payee else None
         if rec.payee and payee is None:
-            raise InputError(batch.file, f"names payee {rec.payee}, which is not a known "
-                             "organisation", "Use the payee's ODS code.", row=rec.row)  # fmt: skip
-        session.add(PcnRole(pcn_id=pcn.id, role=rec.role, holder=rec.holder,
-                            payee_id=payee.id if payee else None, start=rec.start, end=rec.end,
-                            source_id=source.id))  # fmt: skip
+            raise InputError(
+                batch.file,
+                f"names payee {rec.payee}, which is not a known organisation",
+                "Use the payee's ODS code.",
+                row=rec.row,
+            )
+        session.add(
+            PcnRole(
+                pcn_id=pcn.id,
+                role=rec.role,
+                holder=rec.holder,
+                payee_id=payee.id if payee else None,
+                start=rec.start,
+                end=rec.end,
+                source_id=source.id,
+            )
+        )
     for rec in batch.exceptions:
         org = orgs.get(rec.org)
         if org is None:
-            raise InputError(batch.file, f"records an exception for {rec.org}, which is not a "
-                             "known organisation", "Correct the code.", row=rec.row)  # fmt: skip
-        session.add(RegistryException(org_id=org.id, rule=rec.rule, reason=rec.reason,
-                                      start=rec.start, end=rec.end, source_id=source.id))  # fmt: skip
+            raise InputError(
+                batch.file,
+                f"records an exception for {rec.org}, which is not a known organisation",
+                "Correct the code.",
+                row=rec.row,
+            )
+        session.add(
+            RegistryException(
+                org_id=org.id,
+                rule=rec.rule,
+                reason=rec.reason,
+                start=rec.start,
+                end=rec.end,
+                source_id=source.id,
+            )
+        )
     report.roles, report.exceptions = len(batch.roles), len(batch.exceptions)
 
 
 def rebuild_memberships(session: Session, affected: set[tuple[int, str]] | None = None) -> int:
     """Re-derive the resolved timeline for the given (child, channel) pairs (all if None)."""
     sources = {s.id: s for s in session.scalars(select(SourceFile))}
-    everyone = list(session.scalars(select(Organisation)))
+    everyone = session.execute(
+        select(ORG.c.id, ORG.c.kind, ORG.c.open_date, ORG.c.first_seen)
+    ).all()
     parent_open = {str(o.id): o.open_date for o in everyone if o.open_date}
     known_from = {
-        o.id: o.open_date or o.first_seen
-        for o in everyone
-        if o.kind in (kinds.PRACTICE, kinds.PCN)
+        o.id: o.open_date or o.first_seen for o in everyone if o.kind in (kinds.PRACTICE, kinds.PCN)
     }
-    facts = list(session.scalars(select(MembershipFact)))
+    fact = MembershipFact.__table__
+    facts = session.execute(select(fact)).all()
     if affected is not None:
         facts = [f for f in facts if (f.child_id, f.channel) in affected]
+    names = {i: s.name.rsplit("/", 1)[-1] for i, s in sources.items()}
     grouped: dict[tuple[int, str], list[timeline.Fact]] = defaultdict(list)
     for f in facts:
-        src = sources[f.source_id]
-        basis = f"{src.name.rsplit('/', 1)[-1]} row {f.source_row}"
+        basis = f"{names[f.source_id]} row {f.source_row}"
         grouped[(f.child_id, f.channel)].append(
             timeline.Fact(str(f.parent_id), f.start, f.end, f.dated, f.observed_at, basis)
         )
@@ -270,18 +363,23 @@ def rebuild_memberships(session: Session, affected: set[tuple[int, str]] | None 
         for i in range(0, len(keys), 500):
             chunk = keys[i : i + 500]
             session.execute(
-                delete(Membership).where(
-                    tuple_(Membership.child_id, Membership.channel).in_(chunk)
-                )
+                delete(Membership).where(tuple_(Membership.child_id, Membership.channel).in_(chunk))
             )
     rows = []
     for child_id, channel in keys:
         facts_here = grouped.get((child_id, channel), [])
         for seg in timeline.resolve(facts_here, parent_open, known_from.get(child_id)):
-            rows.append({"child_id": child_id, "parent_id": int(seg.parent), "channel": channel,
-                         "start": seg.start, "end": seg.end, "basis": "; ".join(seg.bases)})  # fmt: skip
-    for i in range(0, len(rows), CHUNK):
-        session.execute(insert(Membership), rows[i : i + CHUNK])
+            rows.append(
+                {
+                    "child_id": child_id,
+                    "parent_id": int(seg.parent),
+                    "channel": channel,
+                    "start": seg.start,
+                    "end": seg.end,
+                    "basis": "; ".join(seg.bases),
+                }
+            )
+    _insert_rows(session, Membership.__table__, rows)
     return len(rows)
 
 
@@ -296,8 +394,9 @@ def apply_batches(
     reports: list[LoadReport] = []
     affected: set[tuple[int, str]] = set()
     for batch in batches:
-        report = LoadReport(batch.file, batch.file_type, batch.description, batch.extract_date,
-                            batch.rows)  # fmt: skip
+        report = LoadReport(
+            batch.file, batch.file_type, batch.description, batch.extract_date, batch.rows
+        )
         reports.append(report)
         if batch.sha256 in known:
             report.status = "already loaded: skipped"
@@ -305,9 +404,15 @@ def apply_batches(
                 progress(batch)
             continue
         known.add(batch.sha256)
-        source = SourceFile(name=batch.file, file_type=batch.file_type, sha256=batch.sha256,
-                            extract_date=batch.extract_date, loaded_at=dt.datetime.now(dt.UTC)
-                            .replace(tzinfo=None), rows=batch.rows, publisher=batch.publisher)  # fmt: skip
+        source = SourceFile(
+            name=batch.file,
+            file_type=batch.file_type,
+            sha256=batch.sha256,
+            extract_date=batch.extract_date,
+            loaded_at=dt.datetime.now(dt.UTC).replace(tzinfo=None),
+            rows=batch.rows,
+            publisher=batch.publisher,
+        )
         session.add(source)
         session.flush()
         _upsert_organisations(session, orgs, batch, source, report)

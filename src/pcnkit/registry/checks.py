@@ -123,11 +123,17 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
     open_practices = [p for p in practices if is_open(p, as_of)]
     for p in open_practices:
         if not h.parents_of(p, kinds.PCN):
-            findings.append(Finding(
-                "coverage", "error", p.code, p.name, None,
-                f"{_label(p)} was open on {when} but was not a member of any PCN, so its "
-                "patients were not covered by the Network Contract DES.",
-            ))  # fmt: skip
+            findings.append(
+                Finding(
+                    "coverage",
+                    "error",
+                    p.code,
+                    p.name,
+                    None,
+                    f"{_label(p)} was open on {when} but was not a member of any PCN, so its "
+                    "patients were not covered by the Network Contract DES.",
+                )
+            )
 
     roles = roles_at(session, [p.id for p in pcns], as_of)
     lines: list[PcnLine] = []
@@ -138,52 +144,96 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
         weighted = h.area_list(open_members, "weighted")
         commissioner = h.parent(pcn, kinds.SUB_ICB)
         status = _check_list(findings, pcn, reg, when, waivers)
-        lines.append(PcnLine(
-            pcn.code, pcn.name, commissioner.code if commissioner else None,
-            _people(reg.total), reg.dated, _people(weighted.total), status,
-            [PracticeLine(m.code, m.name,
-                          _people(registered[m.code].value) if m.code in registered else None,
-                          registered[m.code].as_of.isoformat() if m.code in registered else None,
-                          is_open(m, as_of)) for m in members],
-        ))  # fmt: skip
+        lines.append(
+            PcnLine(
+                pcn.code,
+                pcn.name,
+                commissioner.code if commissioner else None,
+                _people(reg.total),
+                reg.dated,
+                _people(weighted.total),
+                status,
+                [
+                    PracticeLine(
+                        m.code,
+                        m.name,
+                        _people(registered[m.code].value) if m.code in registered else None,
+                        registered[m.code].as_of.isoformat() if m.code in registered else None,
+                        is_open(m, as_of),
+                    )
+                    for m in members
+                ],
+            )
+        )
         held = {r.role for r in roles.get(pcn.id, [])}
         if "clinical_director" not in held:
-            findings.append(Finding(
-                "clinical_director", "error", pcn.code, pcn.name, pcn.code,
-                f"No clinical director is recorded for {_label(pcn)} on {when}. Every PCN must "
-                "name an accountable clinical director.",
-            ))  # fmt: skip
+            findings.append(
+                Finding(
+                    "clinical_director",
+                    "error",
+                    pcn.code,
+                    pcn.name,
+                    pcn.code,
+                    f"No clinical director is recorded for {_label(pcn)} on {when}. Every PCN must "
+                    "name an accountable clinical director.",
+                )
+            )
         if "nominated_payee" not in held:
-            findings.append(Finding(
-                "nominated_payee", "error", pcn.code, pcn.name, pcn.code,
-                f"No nominated payee is recorded for {_label(pcn)} on {when}; Network Contract "
-                "DES payments cannot be made until one is named.",
-            ))  # fmt: skip
+            findings.append(
+                Finding(
+                    "nominated_payee",
+                    "error",
+                    pcn.code,
+                    pcn.name,
+                    pcn.code,
+                    f"No nominated payee is recorded for {_label(pcn)} on {when}; Network Contract "
+                    "DES payments cannot be made until one is named.",
+                )
+            )
         if len(open_members) == 1 and (pcn.id, "single_practice") not in waivers:
             only = open_members[0]
-            findings.append(Finding(
-                "single_practice", "notice", pcn.code, pcn.name, pcn.code,
-                f"{_label(pcn)} had a single member practice on {when}: {_label(only)}.",
-            ))  # fmt: skip
+            findings.append(
+                Finding(
+                    "single_practice",
+                    "notice",
+                    pcn.code,
+                    pcn.name,
+                    pcn.code,
+                    f"{_label(pcn)} had a single member practice on {when}: {_label(only)}.",
+                )
+            )
         for m in members:
             if is_closed(m, as_of):
-                findings.append(Finding(
-                    "closed_practice", "error", m.code, m.name, pcn.code,
-                    f"{_label(m)} closed on {long_date(m.close_date)} but was still recorded as a member of "
-                    f"{_label(pcn)} on {when}. Ask ODS to end the membership.",
-                ))  # fmt: skip
+                findings.append(
+                    Finding(
+                        "closed_practice",
+                        "error",
+                        m.code,
+                        m.name,
+                        pcn.code,
+                        f"{_label(m)} closed on {long_date(m.close_date)} but was still "
+                        f"recorded as a member of {_label(pcn)} on {when}. Ask ODS to end the "
+                        "membership.",
+                    )
+                )
                 continue
             if not is_open(m, as_of):
                 continue
             own = h.parent(m, kinds.SUB_ICB)
             if own and commissioner and own.id != commissioner.id:
                 label = kinds.KINDS[kinds.SUB_ICB].label_at(as_of)
-                findings.append(Finding(
-                    "cross_border", "warning", m.code, m.name, pcn.code,
-                    f"{_label(m)} is commissioned by {label} {_label(own)} but belongs to "
-                    f"{_label(pcn)}, whose {label} is {_label(commissioner)} (cross-border). "
-                    "Confirm both commissioners have agreed the arrangement.",
-                ))  # fmt: skip
+                findings.append(
+                    Finding(
+                        "cross_border",
+                        "warning",
+                        m.code,
+                        m.name,
+                        pcn.code,
+                        f"{_label(m)} is commissioned by {label} {_label(own)} but belongs to "
+                        f"{_label(pcn)}, whose {label} is {_label(commissioner)} (cross-border). "
+                        "Confirm both commissioners have agreed the arrangement.",
+                    )
+                )
     order = {s: i for i, s in enumerate(SEVERITIES)}
     findings.sort(key=lambda f: (order[f.severity], f.check, f.pcn or "", f.code))
     return CheckResult(area_code, area_name, as_of, len(open_practices), lines, findings)
@@ -193,37 +243,69 @@ def _check_list(findings, pcn, reg: AreaList, when: str, waivers) -> str:
     figure, dated = _people(reg.total), reg.dated
     sources = ", ".join(reg.sources) or "no source"
     if reg.missing:
-        findings.append(Finding(
-            "list_unknown", "warning", pcn.code, pcn.name, pcn.code,
-            f"No registered list is held for {len(reg.missing)} of {_label(pcn)}'s "
-            f"{reg.practices} practices ({', '.join(reg.missing)}), so its total of {figure} "
-            "is incomplete.", figure, dated,
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                "list_unknown",
+                "warning",
+                pcn.code,
+                pcn.name,
+                pcn.code,
+                f"No registered list is held for {len(reg.missing)} of {_label(pcn)}'s "
+                f"{reg.practices} practices ({', '.join(reg.missing)}), so its total of {figure} "
+                "is incomplete.",
+                figure,
+                dated,
+            )
+        )
     if reg.earliest is None:
         return "unknown"
     if reg.total < LIST_MINIMUM:
         waiver = waivers.get((pcn.id, "list_size_minimum"))
         if waiver:
-            findings.append(Finding(
-                "list_size", "notice", pcn.code, pcn.name, pcn.code,
-                f"{_label(pcn)} had a registered list of {figure} on {when} ({dated}; "
-                f"{sources}), below the 30,000 minimum; a recorded exception applies: "
-                f"{waiver.reason}.", figure, dated,
-            ))  # fmt: skip
+            findings.append(
+                Finding(
+                    "list_size",
+                    "notice",
+                    pcn.code,
+                    pcn.name,
+                    pcn.code,
+                    f"{_label(pcn)} had a registered list of {figure} on {when} ({dated}; "
+                    f"{sources}), below the 30,000 minimum; a recorded exception applies: "
+                    f"{waiver.reason}.",
+                    figure,
+                    dated,
+                )
+            )
             return "below (exception)"
-        findings.append(Finding(
-            "list_size", "error", pcn.code, pcn.name, pcn.code,
-            f"{_label(pcn)} had a registered list of {figure} on {when} ({dated}; {sources}), "
-            "below the 30,000 minimum of the Network Contract DES, and no exception is "
-            "recorded.", figure, dated,
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                "list_size",
+                "error",
+                pcn.code,
+                pcn.name,
+                pcn.code,
+                f"{_label(pcn)} had a registered list of {figure} on {when} ({dated}; {sources}), "
+                "below the 30,000 minimum of the Network Contract DES, and no exception is "
+                "recorded.",
+                figure,
+                dated,
+            )
+        )
         return "below 30,000"
     if reg.total > LIST_MAXIMUM and (pcn.id, "list_size_maximum") not in waivers:
-        findings.append(Finding(
-            "list_size", "notice", pcn.code, pcn.name, pcn.code,
-            f"{_label(pcn)} had a registered list of {figure} on {when} ({dated}; {sources}), "
-            "above the usual 30,000-50,000 range. Larger PCNs are allowed; confirm the "
-            "configuration is intended.", figure, dated,
-        ))  # fmt: skip
+        findings.append(
+            Finding(
+                "list_size",
+                "notice",
+                pcn.code,
+                pcn.name,
+                pcn.code,
+                f"{_label(pcn)} had a registered list of {figure} on {when} ({dated}; {sources}), "
+                "above the usual 30,000-50,000 range. Larger PCNs are allowed; confirm the "
+                "configuration is intended.",
+                figure,
+                dated,
+            )
+        )
         return "over 50,000"
     return "within range"

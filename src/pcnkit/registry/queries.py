@@ -41,8 +41,12 @@ def find(session: Session, text: str, limit: int = 20) -> list[Organisation]:
     return list(
         session.scalars(
             select(Organisation)
-            .where(or_(func.lower(Organisation.name).like(like),
-                       func.lower(Organisation.code).like(like)))  # fmt: skip
+            .where(
+                or_(
+                    func.lower(Organisation.name).like(like),
+                    func.lower(Organisation.code).like(like),
+                )
+            )
             .order_by(Organisation.kind, Organisation.name)
             .limit(limit)
         )
@@ -121,13 +125,18 @@ def list_sizes_at(
         raise ValueError(f"'{measure}' is not a list measure; use one of {MEASURES}")
     ranked = (
         select(
-            ListSize.practice_id, ListSize.value, ListSize.as_of, ListSize.source_row,
+            ListSize.practice_id,
+            ListSize.value,
+            ListSize.as_of,
+            ListSize.source_row,
             SourceFile.name,
-            func.row_number().over(
+            func.row_number()
+            .over(
                 partition_by=ListSize.practice_id,
                 order_by=(ListSize.as_of.desc(), ListSize.source_id.desc()),
-            ).label("rank"),
-        )  # fmt: skip
+            )
+            .label("rank"),
+        )
         .join(SourceFile, SourceFile.id == ListSize.source_id)
         .where(ListSize.measure == measure, ListSize.as_of <= as_of)
     )
@@ -139,9 +148,13 @@ def list_sizes_at(
         for row in session.execute(select(sub).where(sub.c.rank == 1)):
             if row.practice_id in wanted:
                 out[row.practice_id] = ListFigure(
-                    row.practice_id, measure, Decimal(row.value), row.as_of,
-                    row.name.rsplit("/", 1)[-1], row.source_row,
-                )  # fmt: skip
+                    row.practice_id,
+                    measure,
+                    Decimal(row.value),
+                    row.as_of,
+                    row.name.rsplit("/", 1)[-1],
+                    row.source_row,
+                )
     return out
 
 
@@ -192,7 +205,9 @@ class Hierarchy:
     def __init__(self, session: Session, as_of: dt.date) -> None:
         self.session = session
         self.as_of = as_of
-        self.orgs: dict[int, Organisation] = {o.id: o for o in session.scalars(select(Organisation))}
+        self.orgs: dict[int, Organisation] = {
+            o.id: o for o in session.scalars(select(Organisation))
+        }
         self.by_code = {o.code: o for o in self.orgs.values()}
         self.children: dict[int, list[int]] = defaultdict(list)
         self.parents: dict[int, list[int]] = defaultdict(list)

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from pcnkit.registry import kinds
 from pcnkit.registry.queries import AreaList, Hierarchy, is_open
 
-
 # A place or grouping lists its PCNs and sub-areas; its commissioners are shown only when it has
 # nothing more local.
 LOCAL_KINDS = (kinds.GROUPING, kinds.PLACE, kinds.FEDERATION, kinds.PCN)
@@ -32,8 +31,14 @@ def _node(h: Hierarchy, org, depth: int) -> Node:
         practices = [p for p in h.members(org, kinds.PRACTICE) if is_open(p, h.as_of)]
     else:
         practices = [p for p in h.descendants(org, kinds.PRACTICE) if is_open(p, h.as_of)]
-    node = Node(org.code, org.name, kinds.KINDS[org.kind].label_at(h.as_of), len(practices),
-                h.area_list(practices, "registered"), h.area_list(practices, "weighted"))  # fmt: skip
+    node = Node(
+        org.code,
+        org.name,
+        kinds.KINDS[org.kind].label_at(h.as_of),
+        len(practices),
+        h.area_list(practices, "registered"),
+        h.area_list(practices, "weighted"),
+    )
     if depth > 0 and org.kind not in (kinds.PCN, kinds.PRACTICE):
         members = [c for c in h.members(org) if c.kind != kinds.PRACTICE and is_open(c, h.as_of)]
         children = [c for c in members if c.kind in LOCAL_KINDS] or members or h.pcns_in(org)

@@ -22,6 +22,7 @@ GP appointments mapping) only says "in X as at the extract date". The rules, in 
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 from dataclasses import dataclass, field
 
 from pcnkit.dates import day_after, day_before
@@ -142,7 +143,7 @@ def resolve(
 def overlaps(intervals: list[tuple[dt.date | None, dt.date | None, int]]) -> tuple[int, int] | None:
     """The first pair of source rows whose intervals overlap, or None."""
     ordered = sorted(intervals, key=lambda i: i[0] or _MIN)
-    for (s1, e1, r1), (s2, _e2, r2) in zip(ordered, ordered[1:], strict=False):
+    for (_s1, e1, r1), (s2, _e2, r2) in itertools.pairwise(ordered):
         if (s2 or _MIN) <= (e1 or _MAX):
             return r1, r2
     return None

@@ -61,9 +61,7 @@ def migrate(engine: Engine) -> None:
         command.upgrade(cfg, "head")
 
 
-def open_workspace(
-    path: str | os.PathLike[str] | None = None, url: str | None = None
-) -> Workspace:
+def open_workspace(path: str | os.PathLike[str] | None = None, url: str | None = None) -> Workspace:
     """Open (creating if needed) a workspace; PCNKIT_DATABASE_URL points it at PostgreSQL."""
     folder = workspace_path(path)
     folder.mkdir(parents=True, exist_ok=True)

@@ -7,6 +7,7 @@ so `TYPE_ORDER` applies organisation-defining files first.
 
 from __future__ import annotations
 
+import csv
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,13 +27,27 @@ from pcnkit.registry.importers import (
 from pcnkit.registry.importers.base import Batch, decode, sha256_of
 
 TEXT_IMPORTERS = [
-    epraccur, gp_reg, payments, qof_geography, gpad_mapping, ccg_icb, nhs_choices, definitions,
-]  # fmt: skip
+    epraccur,
+    gp_reg,
+    payments,
+    qof_geography,
+    gpad_mapping,
+    ccg_icb,
+    nhs_choices,
+    definitions,
+]
 TYPES = {m.file_type: m.description for m in [*TEXT_IMPORTERS, epcn]}
 TYPE_ORDER = [
-    "epraccur", "epcn", "qof-geographies", "nhs-payments", "gp-reg-pat-prac-all",
-    "gpad-practice-mapping", "ccg-icb-lookup", "definitions", "nhs-choices-coordinates",
-]  # fmt: skip
+    "epraccur",
+    "epcn",
+    "qof-geographies",
+    "nhs-payments",
+    "gp-reg-pat-prac-all",
+    "gpad-practice-mapping",
+    "ccg-icb-lookup",
+    "definitions",
+    "nhs-choices-coordinates",
+]
 
 # Files that are not registry files but are common enough to name when one is given by mistake.
 LOOKALIKES = [
@@ -55,7 +70,10 @@ class Sniffed:
 def _header(text: str) -> list[str]:
     first = text.splitlines()[0] if text.strip() else ""
     delimiter = "¬" if "¬" in first else ","
-    return [h.strip().strip('"') for h in first.split(delimiter)]
+    try:
+        return [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
+    except csv.Error:
+        return [h.strip().strip('"') for h in first.split(delimiter)]
 
 
 def sniff(path: Path) -> Sniffed:
@@ -77,7 +95,7 @@ def sniff(path: Path) -> Sniffed:
         if columns <= set(header):
             return Sniffed(path, None, label)
     shown = ", ".join(header[:5])
-    return Sniffed(path, None, f"an unrecognised file (first columns: {shown})", text)
+    return Sniffed(path, None, f"a file pcnkit does not recognise (first columns: {shown})", text)
 
 
 def parse_file(path: Path, expected: str | None = None, sniffed: Sniffed | None = None) -> Batch:
@@ -85,8 +103,11 @@ def parse_file(path: Path, expected: str | None = None, sniffed: Sniffed | None 
     if not path.exists():
         raise InputError(str(path), "does not exist", "Check the path.")
     if expected and expected not in TYPES:
-        raise InputError(str(path), f"'{expected}' is not a file type pcnkit reads",
-                         f"Use one of: {', '.join(TYPES)}.")  # fmt: skip
+        raise InputError(
+            str(path),
+            f"'{expected}' is not a file type pcnkit reads",
+            f"Use one of: {', '.join(TYPES)}.",
+        )
     found = sniffed or sniff(path)
     if found.file_type is None or (expected and found.file_type != expected):
         wanted = TYPES[expected] if expected else "a registry file"
@@ -99,8 +120,9 @@ def parse_file(path: Path, expected: str | None = None, sniffed: Sniffed | None 
     if found.file_type == epcn.file_type:
         return epcn.parse(path, sha)
     module = next(m for m in TEXT_IMPORTERS if m.file_type == found.file_type)
-    return module.parse(path, found.text if found.text is not None else decode(path,
-                        path.read_bytes()), sha)  # fmt: skip
+    return module.parse(
+        path, found.text if found.text is not None else decode(path, path.read_bytes()), sha
+    )
 
 
 def expand(paths: list[Path]) -> tuple[list[Sniffed], list[Sniffed]]:

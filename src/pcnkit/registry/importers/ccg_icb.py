@@ -22,8 +22,14 @@ def sniff(text: str, header: list[str]) -> bool:
 
 def parse(path: Path, text: str, sha: str) -> Batch:
     _, rows = csv_rows(path, text)
-    batch = Batch(str(path), file_type, description, sha,
-                  date_in_name(path.name) or ICB_ESTABLISHED, publisher)  # fmt: skip
+    batch = Batch(
+        str(path),
+        file_type,
+        description,
+        sha,
+        date_in_name(path.name) or ICB_ESTABLISHED,
+        publisher,
+    )
     facts = SnapshotFacts(batch)
     for r in rows:
         batch.rows += 1

@@ -26,8 +26,12 @@ from pcnkit.dates import parse_iso
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds
 from pcnkit.registry.importers.base import (
-    Batch, ExceptionRecord, FactRecord, OrgRecord, RoleRecord,
-)  # fmt: skip
+    Batch,
+    ExceptionRecord,
+    FactRecord,
+    OrgRecord,
+    RoleRecord,
+)
 
 file_type = "definitions"
 description = "pcnkit local definitions"
@@ -51,8 +55,11 @@ def sniff(text: str, header: list[str]) -> bool:
 class _Entry:
     def __init__(self, file: str, data: object, section: str) -> None:
         if not isinstance(data, dict):
-            raise InputError(file, f"an entry of '{section}' is not a mapping",
-                             "Write each entry as 'key: value' pairs.")  # fmt: skip
+            raise InputError(
+                file,
+                f"an entry of '{section}' is not a mapping",
+                "Write each entry as 'key: value' pairs.",
+            )
         self.file, self.data, self.section = file, data, section
         self.line = data.get("__line__")
 
@@ -87,14 +94,21 @@ class _Entry:
 def parse(path: Path, text: str, sha: str) -> Batch:
     name = str(path)
     try:
-        doc = yaml.load(text, Loader=_LineLoader)  # noqa: S506 - SafeLoader subclass
+        doc = yaml.load(text, Loader=_LineLoader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        raise InputError(name, f"is not valid YAML ({getattr(exc, 'problem', exc)})",
-                         "Fix the YAML syntax.", row=mark.line + 1 if mark else None) from exc  # fmt: skip
+        raise InputError(
+            name,
+            f"is not valid YAML ({getattr(exc, 'problem', exc)})",
+            "Fix the YAML syntax.",
+            row=mark.line + 1 if mark else None,
+        ) from exc
     if not isinstance(doc, dict) or doc.get("pcnkit") != "definitions":
-        raise InputError(name, "does not start with 'pcnkit: definitions'",
-                         "Add that line at the top of the file.")  # fmt: skip
+        raise InputError(
+            name,
+            "does not start with 'pcnkit: definitions'",
+            "Add that line at the top of the file.",
+        )
     try:
         as_of = parse_iso(str(doc.get("as_of", "")))
     except ValueError as exc:
@@ -105,12 +119,23 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         e = _Entry(name, data, "organisations")
         kind = e.text("kind")
         if kind not in kinds.KINDS:
-            raise e.error("kind", f"'{kind}' is not a kind",
-                          f"Use one of: {', '.join(kinds.KINDS)}.")  # fmt: skip
+            raise e.error(
+                "kind", f"'{kind}' is not a kind", f"Use one of: {', '.join(kinds.KINDS)}."
+            )
         code = e.code("code")
         opened, closed = e.date("open"), e.date("close")
-        batch.add_org(OrgRecord(code, kind, e.text("name"), e.text("subtype", False) or None,
-                                e.text("postcode", False) or None, opened, closed, e.line))  # fmt: skip
+        batch.add_org(
+            OrgRecord(
+                code,
+                kind,
+                e.text("name"),
+                e.text("subtype", False) or None,
+                e.text("postcode", False) or None,
+                opened,
+                closed,
+                e.line,
+            )
+        )
         batch.rows += 1
         for member in data.get("members") or []:
             m = _Entry(name, member, "organisations.members")
@@ -139,8 +164,11 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         e = _Entry(name, data, "exceptions")
         rule = e.text("rule")
         if rule not in RULES:
-            raise e.error("rule", f"'{rule}' is not a check that can be waived",
-                          f"Use one of: {sorted(RULES)}.")  # fmt: skip
+            raise e.error(
+                "rule",
+                f"'{rule}' is not a check that can be waived",
+                f"Use one of: {sorted(RULES)}.",
+            )
         start, end = e.period()
         batch.exceptions.append(
             ExceptionRecord(e.code("org"), rule, e.text("reason"), start, end, e.line)

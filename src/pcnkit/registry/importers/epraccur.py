@@ -14,13 +14,34 @@ from pcnkit.registry import kinds
 from pcnkit.registry.importers.base import Batch, FactRecord, OrgRecord, csv_rows, duplicate
 
 COLUMNS = [
-    "Organisation Code", "Name", "National Grouping", "High Level Health Geography",
-    "Address Line 1", "Address Line 2", "Address Line 3", "Address Line 4", "Address Line 5",
-    "Postcode", "Open Date", "Close Date", "Status Code", "Organisation Sub-Type Code",
-    "Commissioner", "Join Provider/Purchaser Date", "Left Provider/Purchaser Date",
-    "Contact Telephone Number", "Null 1", "Null 2", "Null 3", "Amended Record Indicator",
-    "Null 4", "Provider/Purchaser", "Null 5", "Prescribing Setting", "Null 6",
-]  # fmt: skip
+    "Organisation Code",
+    "Name",
+    "National Grouping",
+    "High Level Health Geography",
+    "Address Line 1",
+    "Address Line 2",
+    "Address Line 3",
+    "Address Line 4",
+    "Address Line 5",
+    "Postcode",
+    "Open Date",
+    "Close Date",
+    "Status Code",
+    "Organisation Sub-Type Code",
+    "Commissioner",
+    "Join Provider/Purchaser Date",
+    "Left Provider/Purchaser Date",
+    "Contact Telephone Number",
+    "Null 1",
+    "Null 2",
+    "Null 3",
+    "Amended Record Indicator",
+    "Null 4",
+    "Provider/Purchaser",
+    "Null 5",
+    "Prescribing Setting",
+    "Null 6",
+]
 GP_PRACTICE_SETTING = "4"
 
 file_type = "epraccur"
@@ -54,8 +75,16 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         first_row[code] = r.number
         opened, closed = r.date("Open Date"), r.date("Close Date")
         batch.add_org(
-            OrgRecord(code, kinds.PRACTICE, r.text("Name"), None, r.text("Postcode") or None,
-                      opened, closed, r.number)  # fmt: skip
+            OrgRecord(
+                code,
+                kinds.PRACTICE,
+                r.text("Name"),
+                None,
+                r.text("Postcode") or None,
+                opened,
+                closed,
+                r.number,
+            )
         )
         commissioner = r.text("Commissioner")
         if commissioner:

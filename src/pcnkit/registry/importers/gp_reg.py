@@ -10,8 +10,13 @@ from pathlib import Path
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds
 from pcnkit.registry.importers.base import (
-    Batch, FactRecord, ListRecord, OrgRecord, csv_rows, duplicate,
-)  # fmt: skip
+    Batch,
+    FactRecord,
+    ListRecord,
+    OrgRecord,
+    csv_rows,
+    duplicate,
+)
 
 file_type = "gp-reg-pat-prac-all"
 description = "Patients Registered at a GP Practice (totals)"
@@ -20,7 +25,7 @@ REQUIRED = {"PUBLICATION", "EXTRACT_DATE", "CODE", "NUMBER_OF_PATIENTS", "SEX", 
 
 
 def sniff(text: str, header: list[str]) -> bool:
-    return REQUIRED <= set(header)
+    return set(header) >= REQUIRED
 
 
 def parse(path: Path, text: str, sha: str) -> Batch:
@@ -46,8 +51,9 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         if code in first_row:
             raise duplicate(batch.file, code, r.number, first_row[code], "CODE")
         first_row[code] = r.number
-        batch.add_org(OrgRecord(code, kinds.PRACTICE, postcode=r.text("POSTCODE") or None,
-                                row=r.number))  # fmt: skip
+        batch.add_org(
+            OrgRecord(code, kinds.PRACTICE, postcode=r.text("POSTCODE") or None, row=r.number)
+        )
         ccg = r.text("CCG_CODE").upper()
         if ccg:
             batch.add_org(OrgRecord(ccg, kinds.SUB_ICB, row=r.number))
@@ -56,6 +62,9 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         if patients is not None:
             batch.list_sizes.append(ListRecord(code, "registered", extract, patients, r.number))
     if batch is None or not first_row:
-        raise InputError(str(path), "holds no practice totals (SEX=ALL, AGE=ALL)",
-                         "Use the gp-reg-pat-prac-all file.")  # fmt: skip
+        raise InputError(
+            str(path),
+            "holds no practice totals (SEX=ALL, AGE=ALL)",
+            "Use the gp-reg-pat-prac-all file.",
+        )
     return batch

@@ -34,8 +34,11 @@ def sniff(text: str, header: list[str]) -> bool:
 def parse(path: Path, text: str, sha: str) -> Batch:
     month = date_in_name(path.name)
     if month is None:
-        raise InputError(str(path), "holds no date, and its name has no YYYY-MM stamp",
-                         "Rename it with its month, e.g. gpad_practice_mapping_2025-08.csv.")  # fmt: skip
+        raise InputError(
+            str(path),
+            "holds no date, and its name has no YYYY-MM stamp",
+            "Rename it with its month, e.g. gpad_practice_mapping_2025-08.csv.",
+        )
     _, rows = csv_rows(path, text)
     batch = Batch(str(path), file_type, description, sha, month, publisher)
     facts = SnapshotFacts(batch)

@@ -39,8 +39,14 @@ def _coordinate(r, column: str, low: float, high: float) -> float | None:
 
 def parse(path: Path, text: str, sha: str) -> Batch:
     _, rows = csv_rows(path, text, delimiter=DELIMITER)
-    batch = Batch(str(path), file_type, description, sha,
-                  date_in_name(path.name) or dt.date(2014, 2, 1), publisher)  # fmt: skip
+    batch = Batch(
+        str(path),
+        file_type,
+        description,
+        sha,
+        date_in_name(path.name) or dt.date(2014, 2, 1),
+        publisher,
+    )
     seen: set[str] = set()
     for r in rows:
         batch.rows += 1

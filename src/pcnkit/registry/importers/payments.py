@@ -16,8 +16,14 @@ from pcnkit.dates import financial_year_start
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds
 from pcnkit.registry.importers.base import (
-    NO_PCN, Batch, FactRecord, ListRecord, OrgRecord, csv_rows, duplicate,
-)  # fmt: skip
+    NO_PCN,
+    Batch,
+    FactRecord,
+    ListRecord,
+    OrgRecord,
+    csv_rows,
+    duplicate,
+)
 
 file_type = "nhs-payments"
 description = "NHS Payments to General Practice"
@@ -45,8 +51,11 @@ def year_of(path: Path, header: list[str]) -> dt.date:
         return dt.date(2019, 4, 1)
     if "PCN Code" not in header and "Code" not in header:
         return dt.date(2018, 4, 1)
-    raise InputError(str(path), "cannot tell which financial year this payments file covers",
-                     "Keep the year in the file name, e.g. nhs_payments_gp_19-20.csv.")  # fmt: skip
+    raise InputError(
+        str(path),
+        "cannot tell which financial year this payments file covers",
+        "Keep the year in the file name, e.g. nhs_payments_gp_19-20.csv.",
+    )
 
 
 def parse(path: Path, text: str, sha: str) -> Batch:
@@ -67,11 +76,18 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         if code in first_row:
             raise duplicate(batch.file, code, r.number, first_row[code], "Practice Code")
         first_row[code] = r.number
-        batch.add_org(OrgRecord(
-            code, kinds.PRACTICE, r.text("Practice Name"), None,
-            r.text("Practice Postcode") or None, r.date("Practice Open Date"),
-            r.date("Practice Close Date"), r.number,
-        ))  # fmt: skip
+        batch.add_org(
+            OrgRecord(
+                code,
+                kinds.PRACTICE,
+                r.text("Practice Name"),
+                None,
+                r.text("Practice Postcode") or None,
+                r.date("Practice Open Date"),
+                r.date("Practice Close Date"),
+                r.number,
+            )
+        )
         ccg = r.text("CCG Code").upper()
         if ccg:
             batch.add_org(OrgRecord(ccg, kinds.SUB_ICB, r.text(ccg_name), row=r.number))

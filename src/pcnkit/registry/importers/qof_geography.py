@@ -36,12 +36,14 @@ def sniff(text: str, header: list[str]) -> bool:
 def parse(path: Path, text: str, sha: str) -> Batch:
     m = re.search(r"(\d{2})(\d{2})(?:_v\d+)?\.csv$", path.name, re.I)
     if not m or (int(m[1]) + 1) % 100 != int(m[2]):
-        raise InputError(str(path), "cannot tell which QOF year this mapping is for",
-                         "Keep NHS Digital's file name, e.g. MAPPING_NHS_GEOGRAPHIES_1920.csv.")  # fmt: skip
+        raise InputError(
+            str(path),
+            "cannot tell which QOF year this mapping is for",
+            "Keep NHS Digital's file name, e.g. MAPPING_NHS_GEOGRAPHIES_1920.csv.",
+        )
     year_end = dt.date(2000 + int(m[2]), 3, 31)
     _, rows = csv_rows(path, text)
-    batch = Batch(str(path), file_type, f"{description} 20{m[1]}/{m[2]}", sha, year_end,
-                  publisher)  # fmt: skip
+    batch = Batch(str(path), file_type, f"{description} 20{m[1]}/{m[2]}", sha, year_end, publisher)
     facts = SnapshotFacts(batch)
     first_row: dict[str, int] = {}
     for r in rows:
