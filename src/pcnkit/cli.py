@@ -17,10 +17,11 @@ from rich.tree import Tree
 
 from pcnkit.dates import parse_iso
 from pcnkit.errors import PcnkitError
-from pcnkit.registry import kinds, queries
+from pcnkit.registry import queries
 from pcnkit.registry.actions import apply_batches
 from pcnkit.registry.checks import run_checks
 from pcnkit.registry.importers import TYPES, expand, parse_file
+from pcnkit.registry.profile import describe
 from pcnkit.registry.summary import Node, area_summary
 from pcnkit.store import open_workspace
 
@@ -193,50 +194,33 @@ def registry_show(
     try:
         ws = open_workspace(workspace)
         with ws.sessions() as session:
-            org = queries.organisation(session, code)
-            label = kinds.KINDS[org.kind].label_at(when)
-            console.print(f"[bold]{org.name}[/] ({org.code}), {label}", highlight=False)
-            console.print(
-                f"  postcode {org.postcode or '-'}; open {org.open_date or '?'}"
-                f"{f'; closed {org.close_date}' if org.close_date else ''}"
-            )
-            for p in queries.history(session, org.code):
-                current = (
-                    ""
-                    if not ((p.start or dt.date.min) <= when <= (p.end or dt.date.max))
-                    else "  [green]<- on this date[/]"
-                )
-                console.print(
-                    f"  in {kinds.KINDS[p.organisation.kind].label_at(when)} "
-                    f"{p.organisation.name} ({p.organisation.code}) from "
-                    f"{p.start or 'unknown'} to {p.end or 'now'}{current}",
-                    highlight=False,
-                )
-                console.print(f"     [dim]evidence: {p.basis}[/]", highlight=False)
-            if org.kind == kinds.PRACTICE:
-                for measure in queries.MEASURES:
-                    fig = queries.list_size_at(session, org.code, when, measure)
-                    if fig:
-                        console.print(
-                            f"  {measure} list {fig.value:,} as at {fig.as_of} "
-                            f"({fig.source} row {fig.source_row})",
-                            highlight=False,
-                        )
-            else:
-                h = queries.Hierarchy.at(session, when)
-                members = h.members(org)
-                console.print(f"  {len(members)} members on {when}:")
-                practices = [m for m in members if m.kind == kinds.PRACTICE]
-                lists = h.lists()
-                for m in members:
-                    fig = lists.get(m.code)
-                    extra = f"  {fig.value:,} ({fig.as_of}, {fig.source})" if fig else ""
-                    console.print(f"    {m.code}  {m.name}{extra}", highlight=False)
-                if practices:
-                    total = h.area_list(practices)
-                    console.print(f"  registered list {total.total:,} ({total.dated})")
+            p = describe(session, code, when)
     except PcnkitError as exc:
         _fail(exc)
+    out = console.print
+    out(f"[bold]{p.name}[/] ({p.code}), {p.kind_label}, as at {p.as_of}", highlight=False)
+    closed = f"; closed {p.close_date}" if p.close_date else ""
+    out(f"  postcode {p.postcode or '-'}; opened {p.open_date or 'unknown'}{closed}")
+    for m in p.memberships:
+        mark = "  [green]<- on this date[/]" if m.current else ""
+        out(
+            f"  in {m.parent_kind} {m.parent_name} ({m.parent_code}) from "
+            f"{m.start or 'unknown'} to {m.end or 'now'}{mark}",
+            highlight=False,
+        )
+        out(f"     [dim]evidence: {m.basis}[/]", highlight=False)
+    for role, holder in p.roles:
+        out(f"  {role}: {holder}", highlight=False)
+    for measure, f in p.lists.items():
+        out(f"  {measure} list {f.value:,} as at {f.as_of} ({f.source} row {f.source_row})")
+    if p.members:
+        out(f"  {len(p.members)} members on {p.as_of}:")
+    for m in p.members:
+        f = m.registered
+        extra = f"  {f.value:,} ({f.as_of}, {f.source})" if f else ""
+        out(f"    {m.code:8} {m.kind:8} {m.name}{extra}", highlight=False)
+    if p.total:
+        out(f"  registered list {p.total.total:,} ({p.total.dated}; {', '.join(p.total.sources)})")
 
 
 @registry_app.command("find")

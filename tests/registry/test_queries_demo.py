@@ -130,3 +130,15 @@ def test_a_rural_waiver_turns_the_minimum_list_error_into_a_notice(bhr, tmp_path
         result = run_checks(s, D(2019, 12, 1), "U86966")
     (finding,) = [f for f in result.findings if f.check == "list_size"]
     assert finding.severity == "notice" and "agreed by the CCG" in finding.text
+
+
+def test_names_are_answered_as_at_a_date(bhr):
+    """U92874 was 'North West' PCN in 2019 (BHR paper, October 2019) and 'Central' in the
+    August 2025 GP appointments mapping."""
+    with bhr.sessions() as s:
+        pcn = queries.organisation(s, "U92874")
+        assert queries.name_at(s, pcn, D(2019, 12, 1)) == "BARKING & DAGENHAM NORTH WEST PCN"
+        assert "North West" in queries.name_at(s, pcn, D(2022, 6, 1))
+        assert queries.name_at(s, pcn, D(2025, 9, 1)) == "BARKING & DAGENHAM CENTRAL PCN"
+        result = run_checks(s, D(2019, 12, 1), "U92874")
+    assert result.area_name == "BARKING & DAGENHAM NORTH WEST PCN"

@@ -23,6 +23,7 @@ from pcnkit.store.models import (
     Membership,
     MembershipFact,
     Organisation,
+    OrganisationName,
     PcnRole,
     RegistryException,
     SourceFile,
@@ -93,6 +94,11 @@ class _Orgs:
             query = select(*ORG_COLUMNS).where(ORG.c.code.in_(codes[i : i + 900]))
             for r in self.session.execute(query):
                 self.by_code[r.code] = OrgRow(*r)
+
+
+def _same(name: str | None) -> str:
+    """Names compared ignoring case and spacing (QOF: 'Havering South PCN'; ODS: upper case)."""
+    return " ".join((name or "").upper().split())
 
 
 def _update_rows(session: Session, table, changes: list[dict]) -> None:
@@ -169,7 +175,26 @@ def _upsert_organisations(
     _insert_rows(session, ORG, new_rows)
     _update_rows(session, ORG, changes)
     report.organisations_new = len(new_rows)
+    renamed = [
+        rec.code
+        for rec in batch.organisations.values()
+        if rec.name
+        and (orgs.get(rec.code) is None or _same(orgs.get(rec.code).name) != _same(rec.name))
+    ]
     orgs.refresh([r["code"] for r in new_rows])
+    _insert_rows(
+        session,
+        OrganisationName.__table__,
+        [
+            {
+                "org_id": orgs.get(code).id,
+                "name": batch.organisations[code].name,
+                "observed_at": batch.extract_date,
+                "source_id": source.id,
+            }
+            for code in renamed
+        ],
+    )
     changed_ids = {c["id"] for c in changes}
     if changed_ids:
         orgs.refresh([c for c, o in orgs.by_code.items() if o.id in changed_ids])

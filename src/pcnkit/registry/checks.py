@@ -84,8 +84,13 @@ def _people(n: float) -> str:
     return f"{n:,.0f}"
 
 
-def _label(org: Organisation) -> str:
-    return f"{org.name or org.code} ({org.code})"
+def _labeller(h: Hierarchy):
+    """Organisations are named as they were called on the date checked."""
+
+    def label(org: Organisation) -> str:
+        return f"{h.name(org)} ({org.code})"
+
+    return label
 
 
 def _exceptions(session: Session, as_of: dt.date) -> dict[tuple[int, str], RegistryException]:
@@ -99,6 +104,7 @@ def _exceptions(session: Session, as_of: dt.date) -> dict[tuple[int, str], Regis
 def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -> CheckResult:
     """All configuration checks for an area (or the whole registry) as at a date."""
     h = Hierarchy.at(session, as_of)
+    label = _labeller(h)
     when = long_date(as_of)
     if area_code:
         area = h.get(area_code)
@@ -108,7 +114,7 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
             else h.descendants(area, kinds.PRACTICE)
         )
         pcns = h.pcns_in(area)
-        area_name = area.name or area.code
+        area_name = h.name(area)
     else:
         practices = sorted(
             (o for o in h.orgs.values() if o.kind == kinds.PRACTICE), key=lambda o: o.code
@@ -128,9 +134,9 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
                     "coverage",
                     "error",
                     p.code,
-                    p.name,
+                    h.name(p),
                     None,
-                    f"{_label(p)} was open on {when} but was not a member of any PCN, so its "
+                    f"{label(p)} was open on {when} but was not a member of any PCN, so its "
                     "patients were not covered by the Network Contract DES.",
                 )
             )
@@ -143,11 +149,11 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
         reg = h.area_list(open_members, "registered")
         weighted = h.area_list(open_members, "weighted")
         commissioner = h.parent(pcn, kinds.SUB_ICB)
-        status = _check_list(findings, pcn, reg, when, waivers)
+        status = _check_list(findings, pcn, reg, when, waivers, h)
         lines.append(
             PcnLine(
                 pcn.code,
-                pcn.name,
+                h.name(pcn),
                 commissioner.code if commissioner else None,
                 _people(reg.total),
                 reg.dated,
@@ -156,7 +162,7 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
                 [
                     PracticeLine(
                         m.code,
-                        m.name,
+                        h.name(m),
                         _people(registered[m.code].value) if m.code in registered else None,
                         registered[m.code].as_of.isoformat() if m.code in registered else None,
                         is_open(m, as_of),
@@ -172,9 +178,9 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
                     "clinical_director",
                     "error",
                     pcn.code,
-                    pcn.name,
+                    h.name(pcn),
                     pcn.code,
-                    f"No clinical director is recorded for {_label(pcn)} on {when}. Every PCN must "
+                    f"No clinical director is recorded for {label(pcn)} on {when}. Every PCN must "
                     "name an accountable clinical director.",
                 )
             )
@@ -184,9 +190,9 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
                     "nominated_payee",
                     "error",
                     pcn.code,
-                    pcn.name,
+                    h.name(pcn),
                     pcn.code,
-                    f"No nominated payee is recorded for {_label(pcn)} on {when}; Network Contract "
+                    f"No nominated payee is recorded for {label(pcn)} on {when}; Network Contract "
                     "DES payments cannot be made until one is named.",
                 )
             )
@@ -197,9 +203,9 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
                     "single_practice",
                     "notice",
                     pcn.code,
-                    pcn.name,
+                    h.name(pcn),
                     pcn.code,
-                    f"{_label(pcn)} had a single member practice on {when}: {_label(only)}.",
+                    f"{label(pcn)} had a single member practice on {when}: {label(only)}.",
                 )
             )
         for m in members:
@@ -209,10 +215,10 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
                         "closed_practice",
                         "error",
                         m.code,
-                        m.name,
+                        h.name(m),
                         pcn.code,
-                        f"{_label(m)} closed on {long_date(m.close_date)} but was still "
-                        f"recorded as a member of {_label(pcn)} on {when}. Ask ODS to end the "
+                        f"{label(m)} closed on {long_date(m.close_date)} but was still "
+                        f"recorded as a member of {label(pcn)} on {when}. Ask ODS to end the "
                         "membership.",
                     )
                 )
@@ -227,10 +233,10 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
                         "cross_border",
                         "warning",
                         m.code,
-                        m.name,
+                        h.name(m),
                         pcn.code,
-                        f"{_label(m)} is commissioned by {label} {_label(own)} but belongs to "
-                        f"{_label(pcn)}, whose {label} is {_label(commissioner)} (cross-border). "
+                        f"{label(m)} is commissioned by {label} {label(own)} but belongs to "
+                        f"{label(pcn)}, whose {label} is {label(commissioner)} (cross-border). "
                         "Confirm both commissioners have agreed the arrangement.",
                     )
                 )
@@ -239,7 +245,8 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
     return CheckResult(area_code, area_name, as_of, len(open_practices), lines, findings)
 
 
-def _check_list(findings, pcn, reg: AreaList, when: str, waivers) -> str:
+def _check_list(findings, pcn, reg: AreaList, when: str, waivers, h: Hierarchy) -> str:
+    label = _labeller(h)
     figure, dated = _people(reg.total), reg.dated
     sources = ", ".join(reg.sources) or "no source"
     if reg.missing:
@@ -248,9 +255,9 @@ def _check_list(findings, pcn, reg: AreaList, when: str, waivers) -> str:
                 "list_unknown",
                 "warning",
                 pcn.code,
-                pcn.name,
+                h.name(pcn),
                 pcn.code,
-                f"No registered list is held for {len(reg.missing)} of {_label(pcn)}'s "
+                f"No registered list is held for {len(reg.missing)} of {label(pcn)}'s "
                 f"{reg.practices} practices ({', '.join(reg.missing)}), so its total of {figure} "
                 "is incomplete.",
                 figure,
@@ -267,9 +274,9 @@ def _check_list(findings, pcn, reg: AreaList, when: str, waivers) -> str:
                     "list_size",
                     "notice",
                     pcn.code,
-                    pcn.name,
+                    h.name(pcn),
                     pcn.code,
-                    f"{_label(pcn)} had a registered list of {figure} on {when} ({dated}; "
+                    f"{label(pcn)} had a registered list of {figure} on {when} ({dated}; "
                     f"{sources}), below the 30,000 minimum; a recorded exception applies: "
                     f"{waiver.reason}.",
                     figure,
@@ -282,9 +289,9 @@ def _check_list(findings, pcn, reg: AreaList, when: str, waivers) -> str:
                 "list_size",
                 "error",
                 pcn.code,
-                pcn.name,
+                h.name(pcn),
                 pcn.code,
-                f"{_label(pcn)} had a registered list of {figure} on {when} ({dated}; {sources}), "
+                f"{label(pcn)} had a registered list of {figure} on {when} ({dated}; {sources}), "
                 "below the 30,000 minimum of the Network Contract DES, and no exception is "
                 "recorded.",
                 figure,
@@ -298,9 +305,9 @@ def _check_list(findings, pcn, reg: AreaList, when: str, waivers) -> str:
                 "list_size",
                 "notice",
                 pcn.code,
-                pcn.name,
+                h.name(pcn),
                 pcn.code,
-                f"{_label(pcn)} had a registered list of {figure} on {when} ({dated}; {sources}), "
+                f"{label(pcn)} had a registered list of {figure} on {when} ({dated}; {sources}), "
                 "above the usual 30,000-50,000 range. Larger PCNs are allowed; confirm the "
                 "configuration is intended.",
                 figure,

@@ -16,7 +16,14 @@ from sqlalchemy.orm import Session, aliased
 
 from pcnkit.errors import NotFoundError
 from pcnkit.registry import kinds
-from pcnkit.store.models import ListSize, Membership, Organisation, PcnRole, SourceFile
+from pcnkit.store.models import (
+    ListSize,
+    Membership,
+    Organisation,
+    OrganisationName,
+    PcnRole,
+    SourceFile,
+)
 
 MEASURES = ("registered", "weighted", "adjusted")
 
@@ -51,6 +58,33 @@ def find(session: Session, text: str, limit: int = 20) -> list[Organisation]:
             .limit(limit)
         )
     )
+
+
+def _pick_names(rows, as_of: dt.date) -> dict[int, str]:
+    """Per organisation, the name last observed on or before `as_of`, else the earliest one."""
+    chosen: dict[int, tuple[bool, dt.date, str]] = {}
+    for org_id, name, observed in rows:
+        before = observed <= as_of
+        best = chosen.get(org_id)
+        if (
+            best is None
+            or (before and (not best[0] or observed >= best[1]))
+            or (not before and not best[0] and observed < best[1])
+        ):
+            chosen[org_id] = (before, observed, name)
+    return {k: v[2] for k, v in chosen.items()}
+
+
+def names_at(session: Session, org_ids: list[int] | None, as_of: dt.date) -> dict[int, str]:
+    """Organisations' names as at a date (all organisations when `org_ids` is None)."""
+    query = select(OrganisationName.org_id, OrganisationName.name, OrganisationName.observed_at)
+    if org_ids is not None:
+        query = query.where(OrganisationName.org_id.in_(org_ids))
+    return _pick_names(session.execute(query), as_of)
+
+
+def name_at(session: Session, org: Organisation, as_of: dt.date) -> str:
+    return names_at(session, [org.id], as_of).get(org.id) or org.name or org.code
 
 
 @dataclass(frozen=True)
@@ -218,6 +252,11 @@ class Hierarchy:
             self.children[parent].append(child)
             self.parents[child].append(parent)
         self._lists: dict[str, dict[str, ListFigure]] = {}
+        self.names = names_at(session, None, as_of)
+
+    def name(self, org: Organisation) -> str:
+        """The organisation's name as at the hierarchy's date."""
+        return self.names.get(org.id) or org.name or org.code
 
     @classmethod
     def at(cls, session: Session, as_of: dt.date) -> Hierarchy:

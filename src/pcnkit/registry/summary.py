@@ -33,7 +33,7 @@ def _node(h: Hierarchy, org, depth: int) -> Node:
         practices = [p for p in h.descendants(org, kinds.PRACTICE) if is_open(p, h.as_of)]
     node = Node(
         org.code,
-        org.name,
+        h.name(org),
         kinds.KINDS[org.kind].label_at(h.as_of),
         len(practices),
         h.area_list(practices, "registered"),

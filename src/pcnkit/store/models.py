@@ -66,6 +66,20 @@ class Organisation(Base):
     )
 
 
+class OrganisationName(Base):
+    """A name as a source gave it on its extract date: PCNs are renamed (U92874 was North West
+    PCN in 2019 and Central PCN by 2022), so names are answered as at a date too."""
+
+    __tablename__ = "organisation_name"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    name: Mapped[str] = mapped_column(String(300))
+    observed_at: Mapped[dt.date] = mapped_column(Date)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"))
+
+    __table_args__ = (Index("ix_organisation_name_lookup", "org_id", "observed_at"),)
+
+
 class MembershipFact(Base):
     """What one source said about a child's parent: a dated interval or a snapshot at a date."""
 

@@ -86,6 +86,13 @@ def sniff(path: Path) -> Sniffed:
     raw = path.read_bytes()
     if raw[:4] == b"%PDF":
         return Sniffed(path, None, "a PDF document")
+    if raw[:4] == b"PK\x03\x04":  # a zip (xlsx) that zipfile cannot open: cut short or damaged
+        raise InputError(
+            str(path),
+            "starts like an Excel workbook (a zip archive) but cannot be opened as one, so it "
+            "looks truncated or damaged",
+            "Re-download the file.",
+        )
     text = decode(path, raw)
     header = _header(text)
     for module in TEXT_IMPORTERS:

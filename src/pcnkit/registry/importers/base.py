@@ -240,6 +240,8 @@ def csv_rows(
                         "looks truncated or the row is broken",
                         "Re-download or re-export the whole file.",
                         row=number,
+                        # the first column the row is missing
+                        column=header[len(cells)] if len(cells) < len(header) else None,
                     )
                 seen = True
                 yield Row(name, number, dict(zip(header, cells, strict=False)))

@@ -6,16 +6,20 @@ dated (ODS back-dates them all to 2019-10-01); the 2022 layout keeps ended ones 
 
 from __future__ import annotations
 
+import datetime as dt
 import html
+import io
 import re
 import zipfile
+from collections import defaultdict
 from pathlib import Path
 
 from openpyxl import load_workbook
+from openpyxl.utils.exceptions import InvalidFileException
 
 from pcnkit.dates import date_in_name
 from pcnkit.errors import InputError
-from pcnkit.registry import kinds
+from pcnkit.registry import kinds, timeline
 from pcnkit.registry.importers.base import Batch, FactRecord, OrgRecord, Row
 
 file_type = "epcn"
@@ -95,13 +99,15 @@ def _sheet_rows(path: Path, sheet, names: list[str], label: str) -> list[Row]:
 
 def parse(path: Path, sha: str) -> Batch:
     try:
-        workbook = load_workbook(path, read_only=True)
+        # Opened from its bytes: openpyxl refuses a path whose extension is not .xlsx, and a
+        # file is recognised by content (an ePCN saved as 'data' or '.csv' is still one).
+        workbook = load_workbook(io.BytesIO(path.read_bytes()), read_only=True)
         by_lower = {ws.title.lower(): ws for ws in workbook.worksheets}
         details_sheet = next(by_lower[n] for n in DETAILS_SHEETS if n in by_lower)
         details = _sheet_rows(path, details_sheet, DETAILS, "PCN Details")
         partners = _sheet_rows(path, by_lower[PARTNER_SHEET], PARTNERS, "Core Partner")
         workbook.close()
-    except (zipfile.BadZipFile, OSError) as exc:
+    except (zipfile.BadZipFile, KeyError, OSError, InvalidFileException) as exc:
         raise InputError(
             str(path), f"cannot be read ({exc}); it looks truncated", "Re-download the file."
         ) from exc
@@ -143,6 +149,7 @@ def parse(path: Path, sha: str) -> Batch:
             batch.facts.append(FactRecord(code, ccg, dated=False, row=r.number))
 
     seen: dict[tuple[str, str, object], int] = {}
+    periods: dict[str, list[tuple[dt.date | None, dt.date | None, int]]] = defaultdict(list)
     for r in partners:
         practice = r.code("partner code", "a practice code")
         pcn = r.code("pcn code", "a PCN code")
@@ -167,6 +174,11 @@ def parse(path: Path, sha: str) -> Batch:
                 column="Partner Organisation Code",
             )
         seen[key] = r.number
+        if start and end and end < start:
+            raise InputError(r.file, f"ends ({end}) before it starts ({start})",
+                             "Correct the dates.", row=r.number,
+                             column="Practice to PCN Relationship End Date")  # fmt: skip
+        periods[practice].append((start, end, r.number))
         batch.add_org(OrgRecord(practice, kinds.PRACTICE, r.text("partner name"), row=r.number))
         batch.facts.append(
             FactRecord(practice, pcn, dated=True, start=start, end=end, row=r.number)
@@ -175,4 +187,20 @@ def parse(path: Path, sha: str) -> Batch:
         if ccg and end is None:
             batch.add_org(OrgRecord(ccg, kinds.SUB_ICB, r.text("practice ccg name"), row=r.number))
             batch.facts.append(FactRecord(practice, ccg, dated=False, row=r.number))
+    # A practice is in one PCN at a time: say which rows clash, in this file's own terms.
+    pcn_of_row = {f.row: f.parent for f in batch.facts if f.dated}
+    for practice, intervals in periods.items():
+        clash = timeline.overlaps(intervals)
+        if clash:
+            first, second = clash
+            raise InputError(
+                f"{path} [{by_lower[PARTNER_SHEET].title}]",
+                f"practice {practice}'s membership of PCN {pcn_of_row[second]} starts before "
+                f"its membership of PCN {pcn_of_row[first]} at row {first} ends, so the two "
+                "periods overlap",
+                "End one membership before the next starts (Practice to PCN Relationship End "
+                "Date).",
+                row=second,
+                column="Practice to PCN Relationship Start Date",
+            )
     return batch

@@ -82,7 +82,8 @@ def parse(path: Path, text: str, sha: str) -> Batch:
                 kinds.PRACTICE,
                 r.text("Practice Name"),
                 None,
-                r.text("Practice Postcode") or None,
+                # padded to 8 characters ("RM7  0XR"); stored as other files write it
+                " ".join(r.text("Practice Postcode").split()) or None,
                 r.date("Practice Open Date"),
                 r.date("Practice Close Date"),
                 r.number,

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 13:20:59.694932
+Create Date: 2026-11-23 13:29:53.653962
 """
 
 import sqlalchemy as sa
@@ -137,6 +137,28 @@ def upgrade() -> None:
         batch_op.create_index("ix_membership_fact_child", ["child_id", "channel"], unique=False)
 
     op.create_table(
+        "organisation_name",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("org_id", sa.Integer(), nullable=False),
+        sa.Column("name", sa.String(length=300), nullable=False),
+        sa.Column("observed_at", sa.Date(), nullable=False),
+        sa.Column("source_id", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["org_id"],
+            ["organisation.id"],
+        ),
+        sa.ForeignKeyConstraint(
+            ["source_id"],
+            ["source_file.id"],
+        ),
+        sa.PrimaryKeyConstraint("id"),
+    )
+    with op.batch_alter_table("organisation_name", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_organisation_name_lookup", ["org_id", "observed_at"], unique=False
+        )
+
+    op.create_table(
         "pcn_role",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("pcn_id", sa.Integer(), nullable=False),
@@ -198,6 +220,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_pcn_role_pcn_id"))
 
     op.drop_table("pcn_role")
+    with op.batch_alter_table("organisation_name", schema=None) as batch_op:
+        batch_op.drop_index("ix_organisation_name_lookup")
+
+    op.drop_table("organisation_name")
     with op.batch_alter_table("membership_fact", schema=None) as batch_op:
         batch_op.drop_index("ix_membership_fact_child")
 
