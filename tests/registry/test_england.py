@@ -82,3 +82,12 @@ def test_loading_the_same_files_again_changes_nothing(england, shared_data):
     ws, _ = england
     again = load(ws, shared_data / "pcn")
     assert {r.status for r in again} == {"already loaded: skipped"}
+
+
+def test_cross_border_findings_name_both_commissioners(england):
+    ws, _ = england
+    with ws.sessions() as s:
+        result = run_checks(s, D(2019, 12, 1), "ENG")
+    cross = [f for f in result.findings if f.check == "cross_border"]
+    assert cross
+    assert all("is commissioned by CCG" in f.text and "whose CCG is" in f.text for f in cross)

@@ -227,7 +227,7 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
                 continue
             own = h.parent(m, kinds.SUB_ICB)
             if own and commissioner and own.id != commissioner.id:
-                label = kinds.KINDS[kinds.SUB_ICB].label_at(as_of)
+                ccg = kinds.KINDS[kinds.SUB_ICB].label_at(as_of)
                 findings.append(
                     Finding(
                         "cross_border",
@@ -235,8 +235,8 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
                         m.code,
                         h.name(m),
                         pcn.code,
-                        f"{label(m)} is commissioned by {label} {label(own)} but belongs to "
-                        f"{label(pcn)}, whose {label} is {label(commissioner)} (cross-border). "
+                        f"{label(m)} is commissioned by {ccg} {label(own)} but belongs to "
+                        f"{label(pcn)}, whose {ccg} is {label(commissioner)} (cross-border). "
                         "Confirm both commissioners have agreed the arrangement.",
                     )
                 )

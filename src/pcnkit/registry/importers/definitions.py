@@ -48,6 +48,11 @@ class _LineLoader(yaml.SafeLoader):
         return mapping
 
 
+# Dates are read as text and parsed per entry, so a bad one (2020-03-32) is reported with its
+# line and key; PyYAML's own timestamp constructor raises a bare ValueError for it.
+_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+
+
 def sniff(text: str, header: list[str]) -> bool:
     return text.lstrip().startswith("pcnkit: definitions")
 
