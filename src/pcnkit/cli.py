@@ -30,7 +30,7 @@ registry_app = typer.Typer(help="Practices, PCNs, places and ICSs over time.", n
 app.add_typer(registry_app, name="registry")
 # Reports are read in terminals and in CI logs alike; a fixed width keeps tables readable in both.
 console = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
 

@@ -267,6 +267,14 @@ def _insert_list_sizes(session, orgs, batch, source, report) -> None:
     rows = []
     for rec in batch.list_sizes:
         org = orgs.get(rec.practice)
+        if org is None or org.kind != kinds.PRACTICE:
+            raise InputError(
+                batch.file,
+                f"gives a list for {rec.practice}, which is not a known practice",
+                "Load epraccur (or another practice file) first, or correct the code.",
+                row=rec.row,
+                column="practice_code",
+            )
         rows.append(
             {
                 "practice_id": org.id,

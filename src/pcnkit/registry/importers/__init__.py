@@ -20,6 +20,7 @@ from pcnkit.registry.importers import (
     epraccur,
     gp_reg,
     gpad_mapping,
+    local_lists,
     nhs_choices,
     payments,
     qof_geography,
@@ -35,6 +36,7 @@ TEXT_IMPORTERS = [
     ccg_icb,
     nhs_choices,
     definitions,
+    local_lists,
 ]
 TYPES = {m.file_type: m.description for m in [*TEXT_IMPORTERS, epcn]}
 TYPE_ORDER = [
@@ -46,6 +48,7 @@ TYPE_ORDER = [
     "gpad-practice-mapping",
     "ccg-icb-lookup",
     "definitions",
+    "list-sizes",
     "nhs-choices-coordinates",
 ]
 

@@ -1,0 +1,91 @@
+"""The `pcnkit` command end to end on the shipped demo extract."""
+
+import csv
+import io
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from pcnkit.cli import app
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def demo_ws(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cli") / "demo"
+    result = runner.invoke(app, ["demo", "-w", str(folder)])
+    assert result.exit_code == 0, result.output
+    return folder, result.output
+
+
+def test_demo_shows_the_bhr_tree(demo_ws):
+    _, output = demo_ws
+    assert "Barking & Dagenham, Havering and Redbridge (BHR, grouping)" in output
+    assert "HAVERING SOUTH PCN (U00367, PCN): 17 practices" in output
+    assert output.count(", PCN)") == 15
+    assert "Configuration check as at 2019-12-01" in output
+
+
+def test_demo_rebuilds_its_own_workspace_but_refuses_another_folder(demo_ws, tmp_path):
+    folder, _ = demo_ws
+    assert runner.invoke(app, ["demo", "-w", str(folder)]).exit_code == 0
+    other = tmp_path / "mine"
+    other.mkdir()
+    (other / "notes.txt").write_text("keep me")
+    result = runner.invoke(app, ["demo", "-w", str(other)])
+    assert result.exit_code != 0
+    assert "not a demo workspace" in result.output
+    assert (other / "notes.txt").read_text() == "keep me"
+
+
+def test_check_as_json_and_csv(demo_ws):
+    folder, _ = demo_ws
+    args = ["registry", "check", "--area", "BHR", "--as-of", "2019-12-01", "-w", str(folder)]
+    data = json.loads(runner.invoke(app, [*args, "--format", "json"]).output)
+    assert data["as_of"] == "2019-12-01" and len(data["pcns"]) == 15
+    assert data["counts"]["error"] == sum(1 for f in data["findings"] if f["severity"] == "error")
+    rows = list(csv.DictReader(io.StringIO(runner.invoke(app, [*args, "--format", "csv"]).output)))
+    assert {"severity", "check", "code", "text"} <= set(rows[0])
+    assert len(rows) == len(data["findings"])
+    table = runner.invoke(app, [*args, "--check", "list_size"]).output
+    assert "U86966" in table and "nominated_payee" not in table
+
+
+def test_show_says_where_each_answer_came_from(demo_ws):
+    folder, _ = demo_ws
+    out = runner.invoke(
+        app, ["registry", "show", "F82614", "--as-of", "2020-01-01", "-w", str(folder)]
+    ).output
+    assert "HAVERING SOUTH PCN (U00367) from 2019-10-01 to 2020-03-31" in out
+    assert "evidence: ePCN_2022-05_psychty.xlsx" in out
+    assert "registered list" in out and "nhs_payments_gp_19-20.csv" in out
+    pcn = runner.invoke(
+        app, ["registry", "show", "U00367", "--as-of", "2019-12-01", "-w", str(folder)]
+    ).output
+    assert "clinical director: Dr J O'Moore" in pcn and "17 members" in pcn
+
+
+def test_local_lists_add_an_adjusted_population(demo_ws, tmp_path):
+    folder, _ = demo_ws
+    lists = tmp_path / "lists.csv"
+    lists.write_text("practice_code,as_of,registered,adjusted\nF82008,2019-01-01,14549,15012.4\n")
+    result = runner.invoke(app, ["registry", "load", str(lists), "-w", str(folder)])
+    assert result.exit_code == 0, result.output
+    out = runner.invoke(
+        app, ["registry", "show", "F82008", "--as-of", "2019-06-01", "-w", str(folder)]
+    ).output
+    assert "adjusted list 15,012.40 as at 2019-01-01 (lists.csv row 2)" in out
+    unknown = tmp_path / "unknown.csv"
+    unknown.write_text("practice_code,as_of,registered\nZZ9999,2019-01-01,100\n")
+    result = runner.invoke(app, ["registry", "load", str(unknown), "-w", str(folder)])
+    assert result.exit_code == 2 and "ZZ9999" in result.output and "row 2" in result.output
+
+
+def test_pcnkit_home_is_the_default_workspace(tmp_path, monkeypatch):
+    monkeypatch.setenv("PCNKIT_HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("PCNKIT_DATABASE_URL", raising=False)
+    result = runner.invoke(app, ["registry", "find", "anything"])
+    assert result.exit_code == 0
+    assert (tmp_path / "home" / "pcnkit.db").exists()
