@@ -60,6 +60,7 @@ def test_show_says_where_each_answer_came_from(demo_ws):
     ).output
     assert "HAVERING SOUTH PCN (U00367) from 2019-10-01 to 2020-03-31" in out
     assert "evidence: ePCN_2022-05_psychty.xlsx" in out
+    # Mungo Park closed before QOF 2019/20 was counted, so its list comes from the payments file.
     assert "registered list" in out and "nhs_payments_gp_19-20.csv" in out
     pcn = runner.invoke(
         app, ["registry", "show", "U00367", "--as-of", "2019-12-01", "-w", str(folder)]

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from conftest import load
 from openpyxl import load_workbook
 from rich.console import Console
 from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
+from conftest import load
 from pcnkit import cli
 from pcnkit.errors import InputError
 from pcnkit.registry.importers import parse_file
@@ -165,30 +165,46 @@ CASES = {
     "utf-16": Case(_utf16, ["UTF-16"]),
     "wrong type": Case(
         _wrong_type,
-        ["was expected to be ODS epraccur",
-         "looks like Patients Registered at a GP Practice (totals)"],
-    ),  # fmt: skip
+        [
+            "was expected to be ODS epraccur",
+            "looks like Patients Registered at a GP Practice (totals)",
+        ],
+    ),
     "duplicate practice": Case(
         _duplicate_practice, ["row 7", "column 'CODE'", "F82031 appears twice (rows 3 and 7)"]
     ),
     "unknown pcn": Case(
         _unknown_pcn,
-        ["[PCN Core Partner Details]", "row 3", "column 'PCN Code'",
-         "F82031 is mapped to PCN U99999, which is not in the 'PCN Details' sheet"],
-    ),  # fmt: skip
+        [
+            "[PCN Core Partner Details]",
+            "row 3",
+            "column 'PCN Code'",
+            "F82031 is mapped to PCN U99999, which is not in the 'PCN Details' sheet",
+        ],
+    ),
     "overlapping periods": Case(
         _overlapping_periods,
-        ["[PCN Core Partner Details]", "row 8", "column 'Practice to PCN Relationship Start Date'",
-         "F82649", "U29424", "U00367 at row 6", "overlap"],
-    ),  # fmt: skip
+        [
+            "[PCN Core Partner Details]",
+            "row 8",
+            "column 'Practice to PCN Relationship Start Date'",
+            "F82649",
+            "U29424",
+            "U00367 at row 6",
+            "overlap",
+        ],
+    ),
     "negative list size": Case(
         _negative_list, ["row 4", "column 'NUMBER_OF_PATIENTS'", "-4719 is not a valid number"]
     ),
     "non-numeric list size": Case(
         _non_numeric_list,
-        ["row 5", "column 'Number of Registered Patients (Last Known Figure)'",
-         "'n/a' is not a number"],
-    ),  # fmt: skip
+        [
+            "row 5",
+            "column 'Number of Registered Patients (Last Known Figure)'",
+            "'n/a' is not a number",
+        ],
+    ),
     "malformed date": Case(
         _malformed_date, ["row 4", "column 'Open Date'", "'1985112' is not a date"]
     ),
@@ -290,10 +306,10 @@ def test_loading_the_same_files_twice_changes_nothing_the_second_time(workspace,
          "F82031 appears twice (rows 3 and 6)"),
         ("MAPPING_NHS_GEOGRAPHIES_1920.csv", replace(b",Y00312,", b",F82649,"), 6,
          "PRACTICE_CODE", "F82649 appears twice (rows 4 and 6)"),
-        (GP_REG, replace(b"01JAN2021,GP,08F,E38000077,F82649", b"01JAX2021,GP,08F,E38000077,F82649"),
-         4, "EXTRACT_DATE", "'01JAX2021' is not a date"),
-        (GP_REG, replace(b"01JAN2021,GP,08F,E38000077,F82649", b"01FEB2021,GP,08F,E38000077,F82649"),
-         4, "EXTRACT_DATE", "earlier rows are 2021-01-01"),
+        (GP_REG, replace(b"01JAN2021,GP,08F,E38000077,F82649,", b"01JAX2021,GP,08F,E38000077,"
+         b"F82649,"), 4, "EXTRACT_DATE", "'01JAX2021' is not a date"),
+        (GP_REG, replace(b"01JAN2021,GP,08F,E38000077,F82649,", b"01FEB2021,GP,08F,E38000077,"
+         b"F82649,"), 4, "EXTRACT_DATE", "earlier rows are 2021-01-01"),
         ("nhs_payments_gp_18-19.csv", replace(b"RM13 7XJ,06/11/1995,", b"RM13 7XJ,06/13/1995,"), 4,
          "Practice Open Date", "month must be in 1..12"),
         ("nhs_payments_gp_22-23.csv", replace(b",Urban,,13782.75,", b",Urban,,-13782.75,"), 2,

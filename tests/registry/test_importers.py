@@ -5,14 +5,15 @@ from __future__ import annotations
 
 import codecs
 import datetime as dt
+import importlib.util
 import shutil
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from conftest import load
 from openpyxl import load_workbook
 
+from conftest import load
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, queries
 from pcnkit.registry.importers import parse_file, sniff
@@ -138,7 +139,8 @@ def test_payments_year_is_read_from_the_columns_when_the_name_has_none(reg, tmp_
 
 def test_qof_geographies(reg, tmp_path):
     b = parse_file(reg / "MAPPING_NHS_GEOGRAPHIES_1920.csv")
-    assert (b.extract_date, b.description) == (D(2020, 3, 31), "QOF NHS geographies mapping 2019/20")
+    assert b.description == "QOF NHS geographies mapping 2019/20"
+    assert b.extract_date == D(2020, 3, 31)
     named = {code: (o.kind, o.name) for code, o in b.organisations.items()}
     assert named["ENG"] == (kinds.NATION, "England")
     assert named["Y56"] == (kinds.REGION, "London")
@@ -281,7 +283,8 @@ def test_epcn_2022_layout_keeps_ended_relationships(reg):
 
 
 @pytest.mark.parametrize(
-    ("name", "extract"), [("ePCN_2019-12.xlsx", D(2019, 10, 1)), ("ePCN_2022-05.xlsx", D(2020, 3, 31))]
+    ("name", "extract"),
+    [("ePCN_2019-12.xlsx", D(2019, 10, 1)), ("ePCN_2022-05.xlsx", D(2020, 3, 31))],
 )
 def test_epcn_without_a_dated_name_is_dated_by_its_latest_date(reg, tmp_path, name, extract):
     neutral = tmp_path / "data.csv"  # not even an Excel extension: content decides
@@ -363,6 +366,15 @@ def test_sniff_recognises_definitions_and_names_lookalikes(tmp_path):
 def test_every_fixture_is_covered(reg):
     data_files = {p.name for p in reg.iterdir() if p.suffix in (".csv", ".xlsx")}
     assert data_files == {name for name, _ in FIXTURE_TYPES}
+
+
+def test_csv_fixtures_are_cut_byte_for_byte_from_the_real_files(reg, shared_data):
+    spec = importlib.util.spec_from_file_location("make_fixtures", reg / "make_fixtures.py")
+    make_fixtures = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(make_fixtures)
+    assert set(make_fixtures.CSV_LINES) == {n for n, _ in FIXTURE_TYPES if n.endswith(".csv")}
+    for name, (source, keep) in make_fixtures.CSV_LINES.items():
+        assert (reg / name).read_bytes() == make_fixtures.cut_lines(shared_data / source, keep)
 
 
 # ---- all of them together ---------------------------------------------------------------------

@@ -64,7 +64,9 @@ def test_list_size_says_which_source_and_date_it_used(bhr):
         jan_2021 = queries.list_size_at(s, "F82008", D(2021, 6, 1))
         weighted = queries.list_size_at(s, "F82008", D(2019, 12, 1), "weighted")
         assert queries.list_size_at(s, "F82008", D(2018, 12, 31)) is None
-    assert (jan_2019.as_of, jan_2019.source) == (D(2019, 1, 1), "nhs_payments_gp_18-19.csv")
+    # QOF's 1 January count outranks the payments file's quarter average on the same date.
+    assert (jan_2019.as_of, jan_2019.source) == (D(2019, 1, 1), "PREVALENCE_1819_v2.csv")
+    assert jan_2019.value == jan_2019.value.to_integral_value()
     assert isinstance(jan_2019.value, Decimal) and jan_2019.value > 0
     assert (jan_2021.as_of, jan_2021.source) == (D(2021, 1, 1), "gp-reg-pat-prac-all_2021-01.csv")
     assert weighted.measure == "weighted" and weighted.value != jan_2019.value
@@ -113,10 +115,10 @@ def test_bhr_check_findings(bhr):
     assert len(by_check["nominated_payee"]) == 15
     # Dr Joseph's surgery (F82639) was still open but its list was being taken on by North Street.
     assert "F82639" in by_check["coverage"]
-    # B&D East PCN was below 30,000 on the January 2019 lists.
+    # B&D East PCN was below 30,000 on the January 2019 lists (QOF 2018/19 counts).
     assert "U86966" in by_check["list_size"]
     text = next(f.text for f in result.findings if f.check == "list_size" and f.code == "U86966")
-    assert "28,038" in text and "below the 30,000 minimum" in text
+    assert "28,750" in text and "below the 30,000 minimum" in text
 
 
 def test_a_rural_waiver_turns_the_minimum_list_error_into_a_notice(bhr, tmp_path):

@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from pcnkit.errors import NotFoundError
@@ -26,6 +26,14 @@ from pcnkit.store.models import (
 )
 
 MEASURES = ("registered", "weighted", "adjusted")
+# On the same date a count beats an average: a user's own lists first, then the monthly
+# registrations publication, then QOF's 1 January count, then the payments files' quarter averages.
+_SOURCE_RANK = case(
+    (SourceFile.file_type == "list-sizes", 4),
+    (SourceFile.file_type == "gp-reg-pat-prac-all", 3),
+    (SourceFile.file_type == "qof-prevalence", 2),
+    else_=1,
+)
 
 
 def _valid_at(model, as_of: dt.date):
@@ -154,7 +162,8 @@ class ListFigure:
 def list_sizes_at(
     session: Session, practice_ids: list[int], as_of: dt.date, measure: str = "registered"
 ) -> dict[int, ListFigure]:
-    """Each practice's latest list on or before `as_of` (newest-loaded source wins a tie)."""
+    """Each practice's latest list on or before `as_of` (on a tie, by `_SOURCE_RANK`, then the
+    newest-loaded source)."""
     if measure not in MEASURES:
         raise ValueError(f"'{measure}' is not a list measure; use one of {MEASURES}")
     ranked = (
@@ -167,7 +176,7 @@ def list_sizes_at(
             func.row_number()
             .over(
                 partition_by=ListSize.practice_id,
-                order_by=(ListSize.as_of.desc(), ListSize.source_id.desc()),
+                order_by=(ListSize.as_of.desc(), _SOURCE_RANK.desc(), ListSize.source_id.desc()),
             )
             .label("rank"),
         )

@@ -24,6 +24,7 @@ from pcnkit.registry.importers import (
     nhs_choices,
     payments,
     qof_geography,
+    qof_prevalence,
 )
 from pcnkit.registry.importers.base import Batch, decode, sha256_of
 
@@ -37,6 +38,7 @@ TEXT_IMPORTERS = [
     nhs_choices,
     definitions,
     local_lists,
+    qof_prevalence,
 ]
 TYPES = {m.file_type: m.description for m in [*TEXT_IMPORTERS, epcn]}
 TYPE_ORDER = [
@@ -45,6 +47,7 @@ TYPE_ORDER = [
     "qof-geographies",
     "nhs-payments",
     "gp-reg-pat-prac-all",
+    "qof-prevalence",
     "gpad-practice-mapping",
     "ccg-icb-lookup",
     "definitions",
@@ -55,8 +58,6 @@ TYPE_ORDER = [
 # Files that are not registry files but are common enough to name when one is given by mistake.
 LOOKALIKES = [
     ({"AGE_GROUP_5", "NUMBER_OF_PATIENTS"}, "gp-reg-pat-prac-quin-age (list sizes by age band)"),
-    ({"PRACTICE_CODE", "PATIENT_LIST_TYPE"}, "a QOF prevalence file"),
-    ({"PRACTICE_CODE", "REGISTER"}, "a QOF prevalence file"),
     ({"PRACTICE_CODE", "CCG_ODS_CODE"}, "a QOF organisation reference (pre-PCN)"),
     ({"IndicatorID", "AreaCode"}, "an OHID Fingertips indicator file"),
 ]

@@ -1,0 +1,1 @@
+"""The funding engine: Network Contract DES entitlements, ARRS, schedules, allocations, ledger."""

@@ -1,0 +1,34 @@
+"""Money is Decimal, and is rounded half-up in exactly one place: `to_pence` (or `to_unit` for
+allocations rounded to £1 / £100). Everything before that step keeps full precision."""
+
+from __future__ import annotations
+
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+PENNY = Decimal("0.01")
+
+
+def to_pence(value: Decimal) -> Decimal:
+    return value.quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+def to_unit(value: Decimal, unit: Decimal) -> Decimal:
+    """Round half-up to a multiple of `unit` (0.01, 1, 100, ...)."""
+    return ((value / unit).quantize(Decimal(1), rounding=ROUND_HALF_UP) * unit).quantize(PENNY)
+
+
+def decimal(text: object, what: str) -> Decimal:
+    """Parse a figure written in a rule or input file; floats are refused (they are inexact)."""
+    if isinstance(text, float):
+        raise ValueError(f'{what}: write {text} in quotes so it is read exactly, e.g. "{text}"')
+    try:
+        value = Decimal(str(text).strip().replace(",", "").lstrip("£"))
+    except InvalidOperation as exc:
+        raise ValueError(f"{what}: '{text}' is not a number") from exc
+    if not value.is_finite():
+        raise ValueError(f"{what}: '{text}' is not a number")
+    return value
+
+
+def money(value: Decimal) -> str:
+    return f"£{value:,.2f}"

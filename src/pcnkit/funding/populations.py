@@ -1,0 +1,215 @@
+"""The populations funding is paid on: each PCN's member practices month by month, and each
+practice's lists at the year's reference date, from the registry or from a user's CSV.
+
+Membership is read on the first day of each month, so a practice that leaves a PCN moves its
+share from the next month. Lists are the latest on or before the reference date (1 January
+before the year); how old the figure is shows on every line that uses it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session, aliased
+
+from pcnkit.errors import InputError
+from pcnkit.registry import kinds, queries
+from pcnkit.registry.importers.base import csv_rows, read_text
+from pcnkit.store.models import Membership, Organisation
+
+MEASURES = ("registered", "weighted", "adjusted")
+
+
+@dataclass
+class PracticeLists:
+    code: str
+    name: str
+    values: dict[str, Decimal] = field(default_factory=dict)
+    dates: dict[str, dt.date] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class Populations:
+    """Who was in which PCN each month, and every practice's lists, for one contract year."""
+
+    year_start: dt.date
+    reference_date: dt.date
+    pcn_names: dict[str, str]
+    practices: dict[str, PracticeLists]
+    # month -> pcn code -> member practice codes (as at the first of the month)
+    members: dict[dt.date, dict[str, list[str]]]
+    payees: dict[str, str] = field(default_factory=dict)
+    origin: str = "registry"
+
+    def pcn_codes(self) -> list[str]:
+        codes = {p for month in self.members.values() for p in month}
+        return sorted(codes)
+
+
+def _months(start: dt.date) -> list[dt.date]:
+    return [
+        dt.date(start.year + (start.month + i - 1) // 12, (start.month + i - 1) % 12 + 1, 1)
+        for i in range(12)
+    ]
+
+
+def from_registry(
+    session: Session,
+    year_start: dt.date,
+    reference_date: dt.date,
+    area: str | None = None,
+    membership_from: dt.date | None = None,
+) -> Populations:
+    """Memberships for each month of the year and lists at the reference date, optionally for
+    the PCNs of one area (as at the year's first and last months). Months before
+    `membership_from` use the membership on that date (ODS back-dates PCN relationships to
+    1 October 2019, but 2019/20 core funding was paid from April)."""
+    months = _months(year_start)
+    year_end = dt.date(year_start.year + 1, 3, 31)
+    child, parent = aliased(Organisation), aliased(Organisation)
+    rows = session.execute(
+        select(child.code, child.name, parent.code, parent.name, Membership.start, Membership.end)
+        .join(child, child.id == Membership.child_id)
+        .join(parent, parent.id == Membership.parent_id)
+        .where(
+            Membership.channel == kinds.PCN,
+            child.kind == kinds.PRACTICE,
+            or_(Membership.start.is_(None), Membership.start <= year_end),
+            or_(Membership.end.is_(None), Membership.end >= year_start),
+        )
+    ).all()
+    wanted: set[str] | None = None
+    if area:
+        hierarchy_dates = [months[-1], max(months[0], membership_from or months[0])]
+        wanted = set()
+        for when in hierarchy_dates:
+            h = queries.Hierarchy.at(session, when)
+            wanted |= {p.code for p in h.pcns_in(h.get(area))}
+    members: dict[dt.date, dict[str, list[str]]] = {m: defaultdict(list) for m in months}
+    practice_names: dict[str, str] = {}
+    for p_code, p_name, pcn_code, _pcn_name, start, end in rows:
+        if wanted is not None and pcn_code not in wanted:
+            continue
+        practice_names[p_code] = p_name
+        for m in months:
+            day = max(m, membership_from) if membership_from else m
+            if (start is None or start <= day) and (end is None or end >= day):
+                members[m][pcn_code].append(p_code)
+    pcn_orgs = {
+        o.code: o
+        for o in session.scalars(select(Organisation).where(Organisation.kind == kinds.PCN))
+    }
+    names = queries.names_at(session, [o.id for o in pcn_orgs.values()], reference_date)
+    pcn_names = {code: names.get(o.id, o.name) for code, o in pcn_orgs.items()}
+    ids = {
+        o.code: o.id
+        for o in session.scalars(
+            select(Organisation).where(Organisation.code.in_(list(practice_names)))
+        )
+    }
+    practices = {code: PracticeLists(code, name) for code, name in practice_names.items()}
+    for measure in MEASURES:
+        figures = queries.list_sizes_at(session, list(ids.values()), reference_date, measure)
+        by_id = {v: k for k, v in ids.items()}
+        for pid, fig in figures.items():
+            p = practices[by_id[pid]]
+            p.values[measure], p.dates[measure], p.sources[measure] = (
+                fig.value,
+                fig.as_of,
+                f"{fig.source} row {fig.source_row}",
+            )
+    payees = _payees(session, [pcn_orgs[c].id for c in pcn_orgs if c in _all(members)], months)
+    return Populations(
+        year_start,
+        reference_date,
+        pcn_names,
+        practices,
+        {m: dict(v) for m, v in members.items()},
+        payees,
+    )
+
+
+def _all(members) -> set[str]:
+    return {p for month in members.values() for p in month}
+
+
+def _payees(session: Session, pcn_ids: list[int], months: list[dt.date]) -> dict[str, str]:
+    """Each PCN's nominated payee on the first day of the year's last month it had one."""
+    out: dict[str, str] = {}
+    if not pcn_ids:
+        return out
+    for when in months:
+        for pcn_id, roles in queries.roles_at(session, pcn_ids, when).items():
+            for role in roles:
+                if role.role == "nominated_payee" and role.payee_id:
+                    payee = session.get(Organisation, role.payee_id)
+                    pcn = session.get(Organisation, pcn_id)
+                    out[pcn.code] = payee.code
+    return out
+
+
+def from_csv(
+    path: Path, year_start: dt.date, reference_date: dt.date, names: dict[str, str] | None = None
+) -> Populations:
+    """A user's lists: `pcn_code[, practice_code], registered, weighted[, adjusted]`. Without
+    practice codes each row is a whole PCN (it is paid as one notional practice)."""
+    header, rows = csv_rows(path, read_text(path))
+    columns = {h.strip().lower(): h for h in header}
+    missing = [c for c in ("pcn_code", "registered") if c not in columns]
+    if missing:
+        raise InputError(
+            str(path),
+            f"has no column {' or '.join(repr(m) for m in missing)}",
+            "The header must be: pcn_code[, practice_code], registered, weighted[, adjusted].",
+        )
+    practices: dict[str, PracticeLists] = {}
+    members: dict[str, list[str]] = defaultdict(list)
+    for r in rows:
+        pcn = r.code(columns["pcn_code"], "a PCN code")
+        code = (
+            r.code(columns["practice_code"], "a practice code")
+            if "practice_code" in columns
+            else pcn
+        )
+        if code in practices:
+            raise InputError(
+                str(path),
+                f"{code} appears twice",
+                "Give each practice one row.",
+                row=r.number,
+                column=columns.get("practice_code", columns["pcn_code"]),
+            )
+        lists = PracticeLists(code, code)
+        for measure in MEASURES:
+            if measure in columns:
+                value = r.count(columns[measure])
+                if value is None:
+                    raise r.error(
+                        columns[measure], "is blank", f"Give every row its {measure} population."
+                    )
+                lists.values[measure] = value
+                lists.dates[measure] = reference_date
+                lists.sources[measure] = f"{path.name} row {r.number}"
+        practices[code] = lists
+        members[pcn].append(code)
+    month_map = {m: dict(members) for m in _months(year_start)}
+    pcn_names = {c: (names or {}).get(c, c) for c in members}
+    return Populations(
+        year_start, reference_date, pcn_names, practices, month_map, origin=path.name
+    )
+
+
+def registry_names(session: Session) -> dict[str, str]:
+    return {
+        o.code: o.name
+        for o in session.scalars(select(Organisation).where(Organisation.kind == kinds.PCN))
+    }
+
+
+__all__ = ["Populations", "PracticeLists", "from_csv", "from_registry", "registry_names"]

@@ -1,0 +1,373 @@
+"""Funding rules as data: one YAML file per contract year in `funding/rules/`, plus scenarios.
+
+Each stream states its rate, the population it is paid on, the months it covers, how it is
+paid, its source and its confirmation status (the flags of the research note:
+C, C2 = confirmed; D = derived from confirmed figures; S = one secondary source;
+X = sources conflict; U = not confirmed). A stream that is not C, C2 or D is usable, but every
+output built on it is marked unconfirmed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from pathlib import Path
+
+import yaml
+
+from pcnkit.dates import financial_year_start, parse_iso
+from pcnkit.errors import InputError
+from pcnkit.funding.money import decimal
+
+BASES = ("registered", "weighted", "adjusted", "beds", "fixed")
+PAYEES = ("pcn", "practice")
+RATE_PERIODS = ("annual", "period", "monthly")
+STATUSES = {"C": True, "C2": True, "D": True, "S": False, "X": False, "U": False}
+
+
+def month(text: object, what: str) -> dt.date:
+    m = re.fullmatch(r"(\d{4})-(\d{2})", str(text).strip())
+    if not m:
+        raise ValueError(f"{what}: '{text}' is not a month; write it as YYYY-MM")
+    return dt.date(int(m[1]), int(m[2]), 1)
+
+
+def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
+    out, current = [], start
+    while current <= end:
+        out.append(current)
+        current = dt.date(current.year + current.month // 12, current.month % 12 + 1, 1)
+    return out
+
+
+def year_label(start: dt.date) -> str:
+    return f"{start.year}/{(start.year + 1) % 100:02d}"
+
+
+@dataclass(frozen=True)
+class Stream:
+    """One entitlement stream in one contract year."""
+
+    id: str
+    name: str
+    basis: str
+    payee: str
+    rate: Decimal
+    rate_period: str
+    start: dt.date
+    end: dt.date
+    first_payment: dt.date
+    payment_lag: int
+    list_reference_date: dt.date
+    status: str
+    source: str
+    note: str = ""
+    version: int = 1
+
+    @property
+    def confirmed(self) -> bool:
+        return STATUSES[self.status]
+
+    @property
+    def months(self) -> list[dt.date]:
+        return months_between(self.start, self.end)
+
+    def formula(self) -> str:
+        per = {"annual": " x months/12", "period": "", "monthly": " x months"}[self.rate_period]
+        return f"{self.basis} population x £{self.rate} ({self.rate_period} rate){per}"
+
+
+@dataclass(frozen=True)
+class ArrsRole:
+    id: str
+    name: str
+    reimbursement_rate: Decimal
+    max_per_wte: Decimal | None
+    status: str
+    source: str
+
+    @property
+    def confirmed(self) -> bool:
+        return STATUSES[self.status] and self.max_per_wte is not None
+
+
+@dataclass(frozen=True)
+class ArrsRules:
+    """How a PCN's ARRS budget is set and what each role may reclaim."""
+
+    method: str  # "roles_per_pcn" (2019/20) or "per_weighted_patient" (2020/21 on)
+    start: dt.date
+    end: dt.date
+    payment_lag: int
+    status: str
+    source: str
+    rate_per_weighted_patient: Decimal | None = None
+    roles_per_pcn: dict[str, int] = field(default_factory=dict)
+    double_above: int | None = None
+    roles: dict[str, ArrsRole] = field(default_factory=dict)
+
+    @property
+    def confirmed(self) -> bool:
+        return STATUSES[self.status]
+
+
+@dataclass(frozen=True)
+class IifRules:
+    """Investment and Impact Fund mechanics; point values are configurable where unconfirmed."""
+
+    max_points: int | None
+    point_value: Decimal | None
+    status: str
+    source: str
+
+    @property
+    def confirmed(self) -> bool:
+        return STATUSES[self.status]
+
+
+@dataclass(frozen=True)
+class YearRules:
+    year: str
+    start: dt.date
+    end: dt.date
+    version: int
+    list_reference_date: dt.date
+    streams: dict[str, Stream]
+    arrs: ArrsRules | None
+    iif: IifRules | None
+    file: str
+    membership_from: dt.date | None = None
+    scenario: str | None = None
+    official: YearRules | None = None
+
+    def stream(self, stream_id: str) -> Stream:
+        if stream_id not in self.streams:
+            raise KeyError(f"{self.year} has no stream '{stream_id}'; it has {list(self.streams)}")
+        return self.streams[stream_id]
+
+
+def rules_folder() -> Path:
+    return Path(str(resources.files("pcnkit") / "funding" / "rules"))
+
+
+def known_years() -> list[str]:
+    return sorted(year_label(financial_year_start(p.stem)) for p in rules_folder().glob("*.yaml"))
+
+
+class _Reader:
+    """Typed access to one mapping in a rules file, with errors that say where."""
+
+    def __init__(self, file: str, data: dict, where: str) -> None:
+        if not isinstance(data, dict):
+            raise InputError(file, f"{where} is not a mapping", "Write it as 'key: value' pairs.")
+        self.file, self.data, self.where = file, data, where
+
+    def fail(self, key: str, problem: str) -> InputError:
+        return InputError(
+            self.file, problem, "Correct the rules file.", column=f"{self.where}.{key}"
+        )
+
+    def get(self, key: str, default=...):
+        if key not in self.data or self.data[key] in (None, ""):
+            if default is ...:
+                raise self.fail(key, "is missing")
+            return default
+        return self.data[key]
+
+    def choice(self, key: str, options, default=...) -> str:
+        value = str(self.get(key, default))
+        if value not in options:
+            raise self.fail(key, f"'{value}' is not one of {list(options)}")
+        return value
+
+    def number(self, key: str, default=...) -> Decimal | None:
+        value = self.get(key, default)
+        if value is None:
+            return None
+        try:
+            return decimal(value, f"{self.where}.{key}")
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from exc
+
+    def month(self, key: str, default=...) -> dt.date:
+        value = self.get(key, default)
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return month(value, f"{self.where}.{key}")
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from exc
+
+    def date(self, key: str, default=...) -> dt.date:
+        value = self.get(key, default)
+        if isinstance(value, dt.date):
+            return value
+        try:
+            return parse_iso(str(value))
+        except ValueError as exc:
+            raise self.fail(key, str(exc)) from exc
+
+
+def parse_rules(text: str, file: str) -> YearRules:
+    doc = yaml.safe_load(text)
+    top = _Reader(file, doc, "rules")
+    start = financial_year_start(str(top.get("year")))
+    end = dt.date(start.year + 1, 3, 1)
+    version = int(top.get("version"))
+    reference = top.date("list_reference_date")
+    streams: dict[str, Stream] = {}
+    for i, data in enumerate(top.get("streams")):
+        r = _Reader(file, data, f"streams[{i}]")
+        sid = str(r.get("id"))
+        if sid in streams:
+            raise r.fail("id", f"stream '{sid}' is defined twice")
+        s_start, s_end = r.month("start", start), r.month("end", end)
+        if not (start <= s_start <= s_end <= end):
+            raise r.fail(
+                "end", f"months {s_start:%Y-%m}..{s_end:%Y-%m} fall outside {year_label(start)}"
+            )
+        streams[sid] = Stream(
+            id=sid,
+            name=str(r.get("name")),
+            basis=r.choice("basis", BASES),
+            payee=r.choice("payee", PAYEES),
+            rate=r.number("rate"),
+            rate_period=r.choice("rate_period", RATE_PERIODS),
+            start=s_start,
+            end=s_end,
+            first_payment=r.month("first_payment", s_start),
+            payment_lag=int(r.get("payment_lag", 0)),
+            list_reference_date=r.date("list_reference_date", reference),
+            status=r.choice("status", STATUSES),
+            source=str(r.get("source")),
+            note=str(r.get("note", "")),
+            version=int(r.get("version", version)),
+        )
+    arrs = None
+    if doc.get("arrs"):
+        a = _Reader(file, doc["arrs"], "arrs")
+        roles = {}
+        for i, data in enumerate(a.get("roles")):
+            rr = _Reader(file, data, f"arrs.roles[{i}]")
+            rid = str(rr.get("id"))
+            roles[rid] = ArrsRole(
+                rid,
+                str(rr.get("name")),
+                rr.number("reimbursement_rate"),
+                rr.number("max_per_wte", None),
+                rr.choice("status", STATUSES),
+                str(rr.get("source", a.get("source"))),
+            )
+        method = a.choice("method", ("roles_per_pcn", "per_weighted_patient"))
+        arrs = ArrsRules(
+            method=method,
+            start=a.month("start", start),
+            end=a.month("end", end),
+            payment_lag=int(a.get("payment_lag", 1)),
+            status=a.choice("status", STATUSES),
+            source=str(a.get("source")),
+            rate_per_weighted_patient=a.number("rate_per_weighted_patient", None),
+            roles_per_pcn={str(k): int(v) for k, v in (a.get("roles_per_pcn", {}) or {}).items()},
+            double_above=a.get("double_above", None),
+            roles=roles,
+        )
+        if method == "per_weighted_patient" and arrs.rate_per_weighted_patient is None:
+            raise a.fail("rate_per_weighted_patient", "is needed for method per_weighted_patient")
+    iif = None
+    if doc.get("iif"):
+        i = _Reader(file, doc["iif"], "iif")
+        iif = IifRules(
+            i.get("max_points", None),
+            i.number("point_value", None),
+            i.choice("status", STATUSES),
+            str(i.get("source")),
+        )
+    membership_from = top.date("membership_from", None)
+    return YearRules(
+        year_label(start),
+        start,
+        end,
+        version,
+        reference,
+        streams,
+        arrs,
+        iif,
+        file,
+        membership_from,
+    )
+
+
+def rules_file(label: str) -> Path:
+    start = financial_year_start(label)
+    return rules_folder() / f"{start:%Y}-{(start.year + 1) % 100:02d}.yaml"
+
+
+@cache
+def _load_official(label: str) -> YearRules:
+    path = rules_file(label)
+    return parse_rules(path.read_text(encoding="utf-8"), path.name)
+
+
+def rules_for(year: str) -> YearRules:
+    """The official rules for a contract year ('2019/20')."""
+    try:
+        label = year_label(financial_year_start(year))
+    except ValueError as exc:
+        raise InputError("--year", str(exc), f"Known years: {', '.join(known_years())}.") from exc
+    if label not in known_years():
+        raise InputError(
+            "--year",
+            f"there are no funding rules for {label}",
+            f"Known years: {', '.join(known_years())}.",
+        )
+    return _load_official(label)
+
+
+OVERRIDABLE = {"rate", "rate_period", "start", "end", "first_payment", "list_reference_date"}
+
+
+def apply_scenario(official: YearRules, path: Path) -> YearRules:
+    """Rules with a scenario's overrides, remembering the official rules for comparison.
+
+    pcnkit: scenario
+    name: Havering paper, July 2019
+    year: 2019/20
+    streams:
+      clinical_director: {rate: "0.514", note: the paper truncated £0.51430}
+    """
+    name = str(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise InputError(name, f"cannot be read as YAML ({exc})", "Fix the file.") from exc
+    top = _Reader(name, doc, "scenario")
+    if doc.get("pcnkit") != "scenario":
+        raise InputError(name, "does not start with 'pcnkit: scenario'", "Add that line.")
+    if year_label(financial_year_start(str(top.get("year")))) != official.year:
+        raise top.fail("year", f"is {top.get('year')} but the rules asked for are {official.year}")
+    streams = dict(official.streams)
+    for sid, changes in (top.get("streams") or {}).items():
+        if sid not in streams:
+            raise top.fail(f"streams.{sid}", f"{official.year} has no stream '{sid}'")
+        r = _Reader(name, changes, f"streams.{sid}")
+        unknown = set(changes) - OVERRIDABLE - {"note"}
+        if unknown:
+            raise r.fail(sorted(unknown)[0], f"cannot be overridden; use {sorted(OVERRIDABLE)}")
+        update = {}
+        for key in changes:
+            if key == "rate":
+                update["rate"] = r.number("rate")
+            elif key == "rate_period":
+                update["rate_period"] = r.choice("rate_period", RATE_PERIODS)
+            elif key in ("start", "end", "first_payment"):
+                update[key] = r.month(key)
+            elif key == "list_reference_date":
+                update[key] = r.date(key)
+        note = str(changes.get("note", "")).strip()
+        update["note"] = f"scenario '{top.get('name')}': {note or 'overridden'}"
+        streams[sid] = replace(streams[sid], **update)
+    return replace(official, streams=streams, scenario=str(top.get("name")), official=official)
