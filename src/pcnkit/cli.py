@@ -17,6 +17,7 @@ from rich.tree import Tree
 
 from pcnkit.dates import parse_iso
 from pcnkit.errors import PcnkitError
+from pcnkit.funding.cli import funding_app
 from pcnkit.registry import queries
 from pcnkit.registry.actions import apply_batches
 from pcnkit.registry.checks import run_checks
@@ -28,6 +29,7 @@ from pcnkit.store import open_workspace
 app = typer.Typer(help="pcnkit: primary care at scale for the English NHS.", no_args_is_help=True)
 registry_app = typer.Typer(help="Practices, PCNs, places and ICSs over time.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
+app.add_typer(funding_app, name="funding")
 # Reports are read in terminals and in CI logs alike; a fixed width keeps tables readable in both.
 console = Console(width=None if sys.stdout.isatty() else 160)
 err = Console(stderr=True, soft_wrap=True)

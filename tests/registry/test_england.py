@@ -37,6 +37,7 @@ def test_every_registry_file_loads(england):
         "gpad-practice-mapping",
         "nhs-choices-coordinates",
         "ccg-icb-lookup",
+        "qof-prevalence",
     }
     with ws.sessions() as s:
         assert s.scalar(select(func.count()).select_from(SourceFile)) == len(reports)

@@ -356,11 +356,15 @@ def test_sniff_recognises_definitions_and_names_lookalikes(tmp_path):
     yaml_file = tmp_path / "data.csv"
     yaml_file.write_text(DEFINITIONS)
     assert sniff(yaml_file).file_type == "definitions"
-    prevalence = tmp_path / "other.csv"  # the header of QOF PREVALENCE_1920.csv
-    prevalence.write_bytes(b"PRACTICE_CODE,GROUP_CODE,REGISTER,PATIENT_LIST_TYPE,"
-                           b"PATIENT_LIST_SIZE\r\nA81001,AF,86,TOTAL,4069\r\n")  # fmt: skip
-    found = sniff(prevalence)
-    assert (found.file_type, found.looks_like) == (None, "a QOF prevalence file")
+    quin_age = tmp_path / "other.csv"  # the head of gp-reg-pat-prac-quin-age (format sample)
+    quin_age.write_bytes(
+        b"PUBLICATION,EXTRACT_DATE,ORG_TYPE,ORG_CODE,ONS_CODE,POSTCODE,SEX,AGE_GROUP_5,"
+        b"NUMBER_OF_PATIENTS\r\nGP_PRAC_PAT_LIST,01-Apr-17,GP,N84014,,PR8 3LB,ALL,ALL,40\r\n"
+    )
+    found = sniff(quin_age)
+    assert (found.file_type, found.looks_like) == (
+        None, "gp-reg-pat-prac-quin-age (list sizes by age band)",
+    )  # fmt: skip
 
 
 def test_every_fixture_is_covered(reg):

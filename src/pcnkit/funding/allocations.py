@@ -128,7 +128,7 @@ class Allocation:
     def as_rows(self) -> list[dict[str, str]]:
         """Rows for CSV export (fieldnames `ROW_FIELDS`): one per recipient ("share"), one per
         top-slice, then the residual and the pot total. Figures are plain decimal strings."""
-        basis = "per_head" if self.method == "per_head" else self.method
+        basis = self.method
         rows = [
             {
                 "kind": "share",
@@ -310,9 +310,20 @@ def allocate(
             note += f"; shared pot − total = {_money(shared_pot - total)} left unspent"
         rest = shared_pot - total
         return Allocation(
-            pot, slices, shared_pot, method, unit, tuple(lines), total, rest, residual, note,
-            basis_total, rate, as_of_note,
-        )  # fmt: skip
+            pot=pot,
+            top_slices=slices,
+            shared_pot=shared_pot,
+            method=method,
+            unit=unit,
+            lines=tuple(lines),
+            total_shared=total,
+            residual=rest,
+            residual_rule=residual,
+            residual_note=note,
+            basis_total=basis_total,
+            rate=rate,
+            as_of_note=as_of_note,
+        )
 
     lines, basis_total = _shares(recipients, method, shared_pot, unit)
     total = sum((line.share for line in lines), Decimal(0))
@@ -334,12 +345,22 @@ def allocate(
     else:
         note = (
             f"reported: each share rounded half-up to {_unit(unit)} independently; "
-            f"shared pot − total of shares = {_fmt(rest)}, not distributed"
+            f"shared pot − total of shares = {_money(rest)}, not distributed"
         )
     return Allocation(
-        pot, slices, shared_pot, method, unit, tuple(lines), total, rest, residual, note,
-        basis_total, None, as_of_note,
-    )  # fmt: skip
+        pot=pot,
+        top_slices=slices,
+        shared_pot=shared_pot,
+        method=method,
+        unit=unit,
+        lines=tuple(lines),
+        total_shared=total,
+        residual=rest,
+        residual_rule=residual,
+        residual_note=note,
+        basis_total=basis_total,
+        as_of_note=as_of_note,
+    )
 
 
 def read_recipients_csv(path: Path | str) -> list[Recipient]:
@@ -430,14 +451,20 @@ def read_recipients_csv(path: Path | str) -> list[Recipient]:
                     value = decimal(cell, column)
                 except ValueError as exc:
                     raise InputError(
-                        name, f"'{cell}' is not a number", "Write the list size as a number.",
-                        row=number, column=column,
-                    ) from exc  # fmt: skip
+                        name,
+                        f"'{cell}' is not a number",
+                        "Write the list size as a number.",
+                        row=number,
+                        column=column,
+                    ) from exc
                 if value < 0:
                     raise InputError(
-                        name, f"{column} {cell} for {code} is negative",
-                        "List sizes must be 0 or more.", row=number, column=column,
-                    )  # fmt: skip
+                        name,
+                        f"{column} {cell} for {code} is negative",
+                        "List sizes must be 0 or more.",
+                        row=number,
+                        column=column,
+                    )
                 measures[column] = value
             recipients.append(Recipient(code, values["name"], **measures, file=name, row=number))
     except csv.Error as exc:
@@ -494,15 +521,20 @@ def _check_codes(recipients: list[Recipient]) -> None:
     for r in recipients:
         if not str(r.code).strip():
             raise InputError(
-                _where(r), f"recipient '{r.name}' has no code", "Give every recipient a code.",
-                row=r.row, column="code",
-            )  # fmt: skip
+                _where(r),
+                f"recipient '{r.name}' has no code",
+                "Give every recipient a code.",
+                row=r.row,
+                column="code",
+            )
         if r.code in seen:
             raise InputError(
-                _where(r), f"recipient {r.code} appears twice",
+                _where(r),
+                f"recipient {r.code} appears twice",
                 "Each recipient may appear once: remove or merge the duplicate.",
-                row=r.row, column="code",
-            )  # fmt: skip
+                row=r.row,
+                column="code",
+            )
         seen.add(r.code)
 
 
@@ -520,9 +552,12 @@ def _measure(r: Recipient, column: str, method: str) -> Decimal:
         value = value if isinstance(value, Decimal) else decimal(value, column)
     except ValueError as exc:
         raise InputError(
-            _where(r), f"recipient {r.code}: {exc}", "Give the list size as a number.",
-            row=r.row, column=column,
-        ) from exc  # fmt: skip
+            _where(r),
+            f"recipient {r.code}: {exc}",
+            "Give the list size as a number.",
+            row=r.row,
+            column=column,
+        ) from exc
     if not value.is_finite() or value < 0:
         raise InputError(
             _where(r),
@@ -549,9 +584,10 @@ def _apply_top_slices(
             percent = _number(s.percent, "--top-slice")
             if percent < 0 or percent > 100:
                 raise InputError(
-                    "--top-slice", f"top-slice '{s.name}' is {percent}%, outside 0–100%",
+                    "--top-slice",
+                    f"top-slice '{s.name}' is {percent}%, outside 0–100%",
                     "Give a percentage of the pot between 0 and 100.",
-                )  # fmt: skip
+                )
             if pot is None:
                 raise InputError(
                     "--top-slice",
@@ -564,9 +600,10 @@ def _apply_top_slices(
             raw = _number(s.amount, "--top-slice")
             if raw < 0:
                 raise InputError(
-                    "--top-slice", f"top-slice '{s.name}' is negative ({raw})",
+                    "--top-slice",
+                    f"top-slice '{s.name}' is negative ({raw})",
                     "Give an amount of 0 or more.",
-                )  # fmt: skip
+                )
             amount = to_unit(raw, PENNY)
             percent = None
             formula = f"fixed amount {_money(raw)}"
@@ -585,9 +622,15 @@ def _shares(
         for r in recipients:
             exact = pot / n
             lines.append(
-                AllocationLine(r.code, r.name, Decimal(1), exact, to_unit(exact, unit),
-                               f"{_fmt(pot)} / {len(recipients)}, {rounded}")
-            )  # fmt: skip
+                AllocationLine(
+                    r.code,
+                    r.name,
+                    Decimal(1),
+                    exact,
+                    to_unit(exact, unit),
+                    f"{_fmt(pot)} / {len(recipients)}, {rounded}",
+                )
+            )
         return lines, n
 
     if method == "normalised_weighted":
@@ -613,9 +656,15 @@ def _shares(
     for r, value in zip(recipients, values, strict=True):
         exact = pot * value / total
         lines.append(
-            AllocationLine(r.code, r.name, value, exact, to_unit(exact, unit),
-                           f"{_fmt(pot)} × {_fmt(value)} / {_fmt(total)}, {rounded}")
-        )  # fmt: skip
+            AllocationLine(
+                r.code,
+                r.name,
+                value,
+                exact,
+                to_unit(exact, unit),
+                f"{_fmt(pot)} × {_fmt(value)} / {_fmt(total)}, {rounded}",
+            )
+        )
     return lines, total
 
 
@@ -664,9 +713,15 @@ def _per_head(
     for r, value in zip(recipients, values, strict=True):
         exact = rate * value
         lines.append(
-            AllocationLine(r.code, r.name, value, exact, to_unit(exact, unit),
-                           f"{_fmt(rate)} × {_fmt(value)}, rounded half-up to {_unit(unit)}")
-        )  # fmt: skip
+            AllocationLine(
+                r.code,
+                r.name,
+                value,
+                exact,
+                to_unit(exact, unit),
+                f"{_fmt(rate)} × {_fmt(value)}, rounded half-up to {_unit(unit)}",
+            )
+        )
     return lines, sum(values, Decimal(0))
 
 
@@ -702,9 +757,13 @@ def _largest_remainder(
         if extra:
             sign = "+" if extra > 0 else "−"
             line = AllocationLine(
-                line.code, line.name, line.basis_value, line.exact_share, line.share + extra,
+                line.code,
+                line.name,
+                line.basis_value,
+                line.exact_share,
+                line.share + extra,
                 f"{line.formula}, {sign} {_money(abs(extra))} largest-remainder balancing",
                 extra,
-            )  # fmt: skip
+            )
         out.append(line)
     return out

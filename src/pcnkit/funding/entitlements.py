@@ -218,6 +218,12 @@ def _compare(lines: list[EntitlementLine], official: list[EntitlementLine]) -> N
         line.difference = line.amount - match.amount
 
 
+def exact_totals(lines: list[EntitlementLine]) -> Decimal:
+    """A total as spreadsheets compute it: unrounded amounts summed, then rounded once. It can
+    differ by pennies from the sum of the (rounded) lines, which is what is paid."""
+    return to_pence(sum((x.exact for x in lines), Decimal(0)))
+
+
 def totals(lines: list[EntitlementLine], by: str = "stream") -> dict[str, Decimal]:
     out: dict[str, Decimal] = {}
     for line in lines:

@@ -109,6 +109,7 @@ class ArrsRules:
     roles_per_pcn: dict[str, int] = field(default_factory=dict)
     double_above: int | None = None
     roles: dict[str, ArrsRole] = field(default_factory=dict)
+    note: str = ""
 
     @property
     def confirmed(self) -> bool:
@@ -123,6 +124,7 @@ class IifRules:
     point_value: Decimal | None
     status: str
     source: str
+    note: str = ""
 
     @property
     def confirmed(self) -> bool:
@@ -193,18 +195,18 @@ class _Reader:
         except ValueError as exc:
             raise self.fail(key, str(exc)) from exc
 
-    def month(self, key: str, default=...) -> dt.date:
+    def month(self, key: str, default=...) -> dt.date | None:
         value = self.get(key, default)
-        if isinstance(value, dt.date):
+        if value is None or isinstance(value, dt.date):
             return value
         try:
             return month(value, f"{self.where}.{key}")
         except ValueError as exc:
             raise self.fail(key, str(exc)) from exc
 
-    def date(self, key: str, default=...) -> dt.date:
+    def date(self, key: str, default=...) -> dt.date | None:
         value = self.get(key, default)
-        if isinstance(value, dt.date):
+        if value is None or isinstance(value, dt.date):
             return value
         try:
             return parse_iso(str(value))
@@ -274,6 +276,7 @@ def parse_rules(text: str, file: str) -> YearRules:
             roles_per_pcn={str(k): int(v) for k, v in (a.get("roles_per_pcn", {}) or {}).items()},
             double_above=a.get("double_above", None),
             roles=roles,
+            note=str(a.get("note", "")),
         )
         if method == "per_weighted_patient" and arrs.rate_per_weighted_patient is None:
             raise a.fail("rate_per_weighted_patient", "is needed for method per_weighted_patient")
@@ -285,6 +288,7 @@ def parse_rules(text: str, file: str) -> YearRules:
             i.number("point_value", None),
             i.choice("status", STATUSES),
             str(i.get("source")),
+            str(i.get("note", "")),
         )
     membership_from = top.date("membership_from", None)
     return YearRules(
@@ -347,7 +351,11 @@ def apply_scenario(official: YearRules, path: Path) -> YearRules:
     top = _Reader(name, doc, "scenario")
     if doc.get("pcnkit") != "scenario":
         raise InputError(name, "does not start with 'pcnkit: scenario'", "Add that line.")
-    if year_label(financial_year_start(str(top.get("year")))) != official.year:
+    try:
+        label = year_label(financial_year_start(str(top.get("year"))))
+    except ValueError as exc:
+        raise top.fail("year", str(exc)) from exc
+    if label != official.year:
         raise top.fail("year", f"is {top.get('year')} but the rules asked for are {official.year}")
     streams = dict(official.streams)
     for sid, changes in (top.get("streams") or {}).items():
@@ -367,6 +375,13 @@ def apply_scenario(official: YearRules, path: Path) -> YearRules:
                 update[key] = r.month(key)
             elif key == "list_reference_date":
                 update[key] = r.date(key)
+        s_start = update.get("start", streams[sid].start)
+        s_end = update.get("end", streams[sid].end)
+        if not (official.start <= s_start <= s_end <= official.end):
+            raise r.fail(
+                "end" if "end" in update else "start",
+                f"months {s_start:%Y-%m}..{s_end:%Y-%m} fall outside {official.year}",
+            )
         note = str(changes.get("note", "")).strip()
         update["note"] = f"scenario '{top.get('name')}': {note or 'overridden'}"
         streams[sid] = replace(streams[sid], **update)

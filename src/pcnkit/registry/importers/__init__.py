@@ -59,7 +59,7 @@ TYPE_ORDER = [
 LOOKALIKES = [
     ({"AGE_GROUP_5", "NUMBER_OF_PATIENTS"}, "gp-reg-pat-prac-quin-age (list sizes by age band)"),
     ({"PRACTICE_CODE", "CCG_ODS_CODE"}, "a QOF organisation reference (pre-PCN)"),
-    ({"IndicatorID", "AreaCode"}, "an OHID Fingertips indicator file"),
+    ({"Indicator ID", "Area Code"}, "an OHID Fingertips indicator file"),
 ]
 
 
