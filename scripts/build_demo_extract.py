@@ -137,9 +137,7 @@ def main() -> None:
             lambda r: in_bhr(r["CODE"]),
         )
     for name in ("PREVALENCE_1819_v2.csv", "PREVALENCE_1920.csv", "PREVALENCE_2021_v2.csv"):
-        report[name] = write_csv(
-            d / "qof" / name, out / name, lambda r: in_bhr(r["PRACTICE_CODE"])
-        )
+        report[name] = write_csv(d / "qof" / name, out / name, lambda r: in_bhr(r["PRACTICE_CODE"]))
     report["gpad"] = write_csv(
         gpad, out / "gpad_practice_mapping_2025-08.csv", lambda r: in_bhr(r["GP_CODE"])
     )
