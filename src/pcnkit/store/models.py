@@ -164,3 +164,39 @@ class RegistryException(Base):
     start: Mapped[dt.date | None] = mapped_column(Date)
     end: Mapped[dt.date | None] = mapped_column(Date)
     source_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"))
+
+
+class PaymentRun(Base):
+    """One run of the monthly payment calculation. Written only when it pays something."""
+
+    __tablename__ = "payment_run"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    year: Mapped[str] = mapped_column(String(7))
+    month: Mapped[dt.date] = mapped_column(Date)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    rules: Mapped[str] = mapped_column(String(100))
+    inputs: Mapped[str] = mapped_column(Text)
+    note: Mapped[str] = mapped_column(Text, default="")
+
+
+class PaymentLine(Base):
+    """Append-only: the database refuses updates and deletes (see migration 0002); a mistake is
+    put right by a new correction line with its reason."""
+
+    __tablename__ = "payment_line"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("payment_run.id"))
+    year: Mapped[str] = mapped_column(String(7))
+    payment_month: Mapped[dt.date] = mapped_column(Date)
+    payee_code: Mapped[str] = mapped_column(String(20))
+    pcn_code: Mapped[str] = mapped_column(String(20))
+    practice_code: Mapped[str | None] = mapped_column(String(20))
+    stream: Mapped[str] = mapped_column(String(60))
+    kind: Mapped[str] = mapped_column(String(20))
+    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    rule_id: Mapped[str] = mapped_column(String(100))
+    confirmed: Mapped[bool] = mapped_column(Boolean)
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+
+    __table_args__ = (Index("ix_payment_line_key", "year", "payee_code", "stream"),)
