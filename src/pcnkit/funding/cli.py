@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from enum import Enum
 from pathlib import Path
@@ -10,12 +11,13 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from pcnkit.errors import PcnkitError
-from pcnkit.funding import export
+from pcnkit.errors import InputError, PcnkitError
+from pcnkit.funding import allocations, export, ledger
 from pcnkit.funding.entitlements import EntitlementLine, entitlements
-from pcnkit.funding.money import money
+from pcnkit.funding.money import decimal, money
 from pcnkit.funding.populations import Populations, from_csv, from_registry, registry_names
-from pcnkit.funding.rules import YearRules, apply_scenario, rules_for
+from pcnkit.funding.reconcile import read_statement, reconcile
+from pcnkit.funding.rules import YearRules, apply_scenario, month, rules_for
 from pcnkit.funding.schedule import by_month, schedule
 from pcnkit.store import open_workspace
 
@@ -225,8 +227,215 @@ def funding_schedule(
     covering: dict = {}
     for p in payments:
         covering.setdefault(p.payment_month, set()).update(p.service_months)
-    for month, amount in by_month(payments).items():
-        months = sorted(covering[month])
+    for paid_in, amount in by_month(payments).items():
+        months = sorted(covering[paid_in])
         span = f"{months[0]:%b %Y}" + (f" - {months[-1]:%b %Y}" if len(months) > 1 else "")
-        table.add_row(f"{month:%B %Y}", money(amount), span)
+        table.add_row(f"{paid_in:%B %Y}", money(amount), span)
     console.print(table)
+
+
+def _month(text: str) -> dt.date:
+    try:
+        return month(text, "--month")
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+@funding_app.command("run")
+def funding_run(
+    year: str = YearOpt,
+    payment_month: str = typer.Option(..., "--month", help="Payment month, YYYY-MM."),
+    area: str | None = AreaOpt,
+    lists: Path | None = ListsOpt,
+    scenario: Path | None = ScenarioOpt,
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """Pay a month: append what is due less what was already paid to the ledger."""
+    when = _month(payment_month)
+    try:
+        rules, pops = _inputs(year, area, lists, scenario, workspace)
+        lines = entitlements(pops, rules)
+        inputs = f"{pops.origin}; area {area or 'all'}; lists as at {rules.list_reference_date}"
+        with open_workspace(workspace).transaction() as session:
+            result = ledger.run_month(session, rules, lines, when, inputs)
+    except PcnkitError as exc:
+        _fail(exc)
+    if not result.lines:
+        console.print(f"Nothing to pay for {when:%B %Y}: the ledger already holds everything due.")
+        return
+    kinds = {}
+    for line in result.lines:
+        kinds[line.kind] = kinds.get(line.kind, 0) + line.amount
+    console.print(
+        f"Run {result.run_id} for {when:%B %Y} ({rules.year}): {len(result.lines)} lines, "
+        f"{money(result.total)} ("
+        + ", ".join(f"{k} {money(v)}" for k, v in sorted(kinds.items()))
+        + ")"
+    )
+
+
+@funding_app.command("correct")
+def funding_correct(
+    year: str = YearOpt,
+    payment_month: str = typer.Option(..., "--month"),
+    payee: str = typer.Option(..., "--payee"),
+    pcn: str = typer.Option(..., "--pcn"),
+    stream: str = typer.Option(..., "--stream"),
+    amount: str = typer.Option(..., "--amount"),
+    reason: str = typer.Option(..., "--reason"),
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """Record a correction as a new ledger line (the ledger is never edited)."""
+    when = _month(payment_month)
+    try:
+        rules = rules_for(year)
+        if stream not in rules.streams:
+            _unknown_stream(rules, stream)
+        value = decimal(amount, "--amount")
+        with open_workspace(workspace).transaction() as session:
+            line = ledger.correct(
+                session, rules.year, when, payee.upper(), pcn.upper(), stream, value, reason
+            )
+    except (PcnkitError, ValueError) as exc:
+        _fail(exc)
+    console.print(f"Correction {line.id}: {money(line.amount)} to {line.payee_code} ({reason})")
+
+
+def _unknown_stream(rules: YearRules, stream: str) -> None:
+    raise InputError(
+        "--stream",
+        f"'{stream}' is not a stream of {rules.year}",
+        f"Use one of: {', '.join(rules.streams)}.",
+    )
+
+
+@funding_app.command("reconcile")
+def funding_reconcile(
+    year: str = YearOpt,
+    area: str | None = AreaOpt,
+    lists: Path | None = ListsOpt,
+    statement: Path | None = typer.Option(
+        None, "--statement", help="CSV of published figures to explain."
+    ),
+    scenario: Path | None = ScenarioOpt,
+    fmt: Format = FormatOpt,
+    output: Path | None = OutputOpt,
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """Entitlement against the ledger, or against a published statement with explanations."""
+    try:
+        official, pops = _inputs(year, area, lists, None, workspace)
+        lines = entitlements(pops, official)
+        if statement:
+            alt = apply_scenario(official, scenario) if scenario else None
+            found = reconcile(lines, read_statement(statement, official), official, alt)
+            rows = [e.as_row() for e in found]
+            columns = [
+                "pcn_code",
+                "pcn_name",
+                "stream",
+                "published",
+                "calculated",
+                "difference",
+                "verdict",
+                "explanation",
+                "implied_population",
+            ]
+        else:
+            with open_workspace(workspace).sessions() as session:
+                status = ledger.against_entitlement(session, lines)
+            rows = [
+                {
+                    "pcn_code": s.pcn_code,
+                    "payee_code": s.payee_code,
+                    "stream": s.stream,
+                    "entitlement": s.entitlement,
+                    "paid": s.paid,
+                    "outstanding": s.outstanding,
+                }
+                for s in status
+            ]
+            columns = ["pcn_code", "payee_code", "stream", "entitlement", "paid", "outstanding"]
+    except PcnkitError as exc:
+        _fail(exc)
+    label = f"reconcile-{official.year.replace('/', '-')}"
+    if _write(fmt, output, {label: (rows, columns)}, {"year": official.year, "rows": rows}):
+        return
+    table = Table(title=f"Reconciliation {official.year}")
+    for c in columns:
+        table.add_column(c, overflow="fold")
+    for r in rows:
+        if statement and r["verdict"] == "agrees":
+            continue
+        table.add_row(
+            *[
+                money(v) if c in MONEY_COLUMNS and v is not None else str(v)
+                for c, v in ((c, r.get(c)) for c in columns)
+            ]
+        )
+    console.print(table)
+    if statement:
+        agreed = sum(1 for r in rows if r["verdict"] == "agrees")
+        console.print(
+            f"{agreed} of {len(rows)} published figures agree to the penny; "
+            "the others are explained above."
+        )
+
+
+MONEY_COLUMNS = {"published", "calculated", "difference", "entitlement", "paid", "outstanding"}
+
+
+@funding_app.command("allocate")
+def funding_allocate(
+    recipients: Path = typer.Option(
+        ..., "--recipients", help="CSV: code,name,registered,weighted,normalised_weighted"
+    ),
+    method: str = typer.Option(..., "--method", help=f"One of {', '.join(allocations.METHODS)}."),
+    pot: str | None = typer.Option(None, "--pot", help="The sum to share, in pounds."),
+    top_slice: list[str] = typer.Option(
+        [], "--top-slice", help="NAME=15% or NAME=367200 (repeatable, in order)."
+    ),
+    unit: str = typer.Option("0.01", "--unit", help="Round each share to 0.01, 1, 100 ..."),
+    residual: str = typer.Option("report", "--residual", help="report | largest_remainder"),
+    rate: str | None = typer.Option(None, "--rate", help="£ per head, for --method per_head."),
+    fmt: Format = FormatOpt,
+    output: Path | None = OutputOpt,
+) -> None:
+    """Share a pot across organisations after top-slices, rounding each share to a unit."""
+    try:
+        slices = [_top_slice(text) for text in top_slice]
+        result = allocations.allocate(
+            decimal(pot, "--pot") if pot else None,
+            allocations.read_recipients_csv(recipients),
+            method,
+            top_slices=slices,
+            unit=decimal(unit, "--unit"),
+            residual=residual,
+            rate=decimal(rate, "--rate") if rate else None,
+        )
+    except (PcnkitError, ValueError) as exc:
+        _fail(exc)
+    rows = result.as_rows()
+    if _write(fmt, output, {"allocation": (rows, list(allocations.ROW_FIELDS))}, {"rows": rows}):
+        return
+    table = Table(title=f"Allocation by {method}, shares rounded to £{unit}")
+    for c in ("kind", "code", "name", "basis_value", "share", "formula"):
+        table.add_column(c, overflow="fold", justify="right" if c == "share" else "left")
+    for r in rows:
+        table.add_row(r["kind"], r["code"], r["name"], r["basis_value"], r["share"], r["formula"])
+    console.print(table)
+
+
+def _top_slice(text: str) -> allocations.TopSlice:
+    name, _, value = text.rpartition("=")
+    if not name or not value:
+        raise InputError(
+            "--top-slice",
+            f"'{text}' is not NAME=15% or NAME=AMOUNT",
+            "Write e.g. --top-slice 'Population health=15%'.",
+        )
+    if value.strip().endswith("%"):
+        return allocations.TopSlice(
+            name.strip(), percent=decimal(value.strip()[:-1], "--top-slice")
+        )
+    return allocations.TopSlice(name.strip(), amount=decimal(value, "--top-slice"))

@@ -17,7 +17,7 @@ from pathlib import Path
 from pcnkit.errors import InputError
 from pcnkit.funding.entitlements import EntitlementLine
 from pcnkit.funding.money import PENNY, decimal, to_pence
-from pcnkit.funding.rules import Stream, YearRules
+from pcnkit.funding.rules import Stream, YearRules, months_between
 from pcnkit.registry.importers.base import csv_rows, read_text
 
 
@@ -99,8 +99,49 @@ def _fraction(stream: Stream, months: int) -> Decimal:
     return Decimal(months)
 
 
-def _implied(published: Decimal, stream: Stream, months: int, rate: Decimal) -> Decimal:
-    return published / (rate * _fraction(stream, months))
+def _months(ours: list[EntitlementLine]) -> int:
+    """Months covered (practice-level streams repeat the same months for each practice)."""
+    return len(months_between(min(x.first_month for x in ours), max(x.last_month for x in ours)))
+
+
+@dataclass
+class _Reading:
+    """What a published figure implies, at the candidate rate that fits it best."""
+
+    population: Decimal
+    label: str
+    rate: Decimal
+
+
+def _read(p: Published, stream_id: str, months: int, candidates) -> _Reading:
+    """Registered lists are whole numbers, so the candidate rate giving a whole number wins;
+    otherwise pcnkit's own rate is used."""
+    readings = [
+        _Reading(p.amount / (s.rate * _fraction(s, months)), label, s.rate)
+        for label, s in candidates
+        if s.rate
+    ]
+    if candidates and candidates[0][1].basis == "registered":
+        whole = [
+            r
+            for r in readings
+            if abs(r.population - r.population.to_integral_value()) < Decimal("0.01")
+        ]
+        if whole:
+            return whole[0]
+    return readings[0]
+
+
+def _candidates(stream_id: str, rules: YearRules, alternatives: YearRules | None):
+    out = [("pcnkit's", rules.streams[stream_id])]
+    if rules.official is not None and stream_id in rules.official.streams:
+        out.append(("the official", rules.official.streams[stream_id]))
+    if alternatives is not None and stream_id in alternatives.streams:
+        label = f"scenario '{alternatives.scenario}'" if alternatives.scenario else "alternative"
+        out.append((f"the {label}", alternatives.streams[stream_id]))
+    return [
+        (label, s) for i, (label, s) in enumerate(out) if all(s.rate != o.rate for _, o in out[:i])
+    ]
 
 
 def reconcile(
@@ -114,23 +155,19 @@ def reconcile(
     mine: dict[tuple[str, str], list[EntitlementLine]] = defaultdict(list)
     for line in lines:
         mine[(line.pcn_code, line.stream)].append(line)
-    # What each published figure implies about the population, per PCN and basis.
-    implied: dict[tuple[str, str], dict[str, Decimal]] = defaultdict(dict)
+    readings: dict[tuple[str, str], dict[str, _Reading]] = defaultdict(dict)
     for p in statement:
         stream = rules.streams[p.stream]
         ours = mine.get((p.pcn_code, p.stream))
-        months = sum(x.months for x in ours) if ours else len(stream.months)
-        if stream.basis != "fixed":
-            implied[(p.pcn_code, stream.basis)][p.stream] = _implied(
-                p.amount, stream, months, stream.rate
-            )
-    return [
-        _explain(p, rules, mine.get((p.pcn_code, p.stream), []), implied, alternatives)
-        for p in statement
-    ]
+        if stream.basis == "fixed":
+            continue
+        months = _months(ours) if ours else len(stream.months)
+        cands = _candidates(p.stream, rules, alternatives)
+        readings[(p.pcn_code, stream.basis)][p.stream] = _read(p, p.stream, months, cands)
+    return [_explain(p, rules, mine.get((p.pcn_code, p.stream), []), readings) for p in statement]
 
 
-def _explain(p: Published, rules: YearRules, ours, implied, others_rules) -> Explanation:
+def _explain(p: Published, rules: YearRules, ours, readings) -> Explanation:
     stream = rules.streams[p.stream]
     name = ours[0].pcn_name if ours else p.pcn_code
     if not ours:
@@ -159,60 +196,40 @@ def _explain(p: Published, rules: YearRules, ours, implied, others_rules) -> Exp
             f"({exact}); pcnkit rounds each line ({calculated})."
         )
         return base
-    months = sum(x.months for x in ours)
-    population = ours[0].population if len(ours) == 1 else None
-    alternatives = []
-    if rules.official is not None and p.stream in rules.official.streams:
-        alternatives.append(("the official", rules.official.streams[p.stream]))
-    if others_rules is not None and p.stream in others_rules.streams:
-        label = f"scenario '{others_rules.scenario}'" if others_rules.scenario else "that"
-        alternatives.append((f"the {label}", others_rules.streams[p.stream]))
-    for label, alt in alternatives:
-        if (
-            population is not None
-            and to_pence(population * alt.rate * _fraction(alt, months)) == p.amount
-        ):
-            base.verdict = "rate"
-            base.explanation = (
-                f"The published figure uses {label} rate £{alt.rate}, not £{stream.rate}."
-            )
-            return base
-    implied_here = _implied(p.amount, stream, months, stream.rate)
-    base.implied_population = implied_here.quantize(Decimal("0.01"))
-    others = {
-        s: v
-        for s, v in implied[(p.pcn_code, stream.basis)].items()
-        if s != p.stream and abs(v - implied_here) > 1
-    }
-    if population is not None and population:
-        implied_months = p.amount / (
-            population
-            * stream.rate
-            / (12 if stream.rate_period == "annual" else len(stream.months))
-        )
-        if abs(implied_months - implied_months.to_integral_value()) < Decimal("0.0005") and (
-            implied_months.to_integral_value() != months
-        ):
-            base.verdict = "months"
-            base.explanation = (
-                f"The published figure covers {implied_months:.0f} months at "
-                f"£{stream.rate} on {population:,}; pcnkit counts {months}."
-            )
-            return base
-    text = (
-        f"The published £{p.amount:,} implies a {stream.basis} population of "
-        f"{implied_here:,.2f} at £{stream.rate} over {months} months"
+    months = _months(ours)
+    ours_population = sum((x.exact for x in ours), Decimal(0)) / (
+        stream.rate * _fraction(stream, months)
     )
-    if population is not None:
-        text += f"; pcnkit used {population:,} ({ours[0].inputs})"
+    reading = readings[(p.pcn_code, stream.basis)][p.stream]
+    base.implied_population = reading.population.quantize(PENNY)
+    parts = []
+    if reading.rate != stream.rate:
+        parts.append(
+            f"The published figure uses {reading.label} rate £{reading.rate}, not £{stream.rate}"
+        )
+    if abs(reading.population - ours_population) >= Decimal("0.005"):
+        parts.append(
+            f"{'It' if parts else f'The published £{p.amount:,}'} implies a {stream.basis} "
+            f"population of {reading.population:,.2f} over {months} months; pcnkit used "
+            f"{ours_population:,.2f} ({ours[0].inputs})"
+        )
+    others = {
+        s: r.population
+        for s, r in readings[(p.pcn_code, stream.basis)].items()
+        if s != p.stream and abs(r.population - reading.population) > Decimal("0.5")
+    }
     if others:
         listed = "; ".join(f"{s} implies {v:,.2f}" for s, v in sorted(others.items()))
-        text += f". The statement is not internally consistent for this PCN: {listed}"
+        parts.append(f"The statement is not internally consistent for this PCN: {listed}")
         base.verdict = "inconsistent"
+    elif reading.rate != stream.rate and len(parts) == 1:
+        base.verdict = "rate"
+    elif reading.rate != stream.rate:
+        base.verdict = "rate and population"
     else:
         base.verdict = "population"
-    base.explanation = text + "."
+    base.explanation = ". ".join(parts) + "."
     return base
 
 
-__all__ = ["PENNY", "Explanation", "Published", "read_statement", "reconcile"]
+__all__ = ["Explanation", "Published", "read_statement", "reconcile"]
