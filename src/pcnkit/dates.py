@@ -36,14 +36,17 @@ def parse_date(text: object) -> dt.date | None:
     s = str(text).strip()
     if not s:
         return None
-    for pattern, parts in _PATTERNS:
-        m = pattern.match(s)
-        if m:
-            y, mo, d = (int(p) for p in parts(m))
-            return dt.date(y, mo, d)
-    m = _DMY_TEXT.match(s)
-    if m and m[2].upper() in _MONTHS:
-        return dt.date(int(m[3]), _MONTHS[m[2].upper()], int(m[1]))
+    try:
+        for pattern, parts in _PATTERNS:
+            m = pattern.match(s)
+            if m:
+                y, mo, d = (int(p) for p in parts(m))
+                return dt.date(y, mo, d)
+        m = _DMY_TEXT.match(s)
+        if m and m[2].upper() in _MONTHS:
+            return dt.date(int(m[3]), _MONTHS[m[2].upper()], int(m[1]))
+    except ValueError as exc:
+        raise ValueError(f"'{s}' is not a real date ({exc})") from exc
     raise ValueError(f"'{s}' is not a date in any NHS format (YYYYMMDD, DD/MM/YYYY, 01JAN2021)")
 
 

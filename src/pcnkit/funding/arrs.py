@@ -197,6 +197,7 @@ class Budget:
     status: str
     confirmed: bool
     source: str
+    note: str = ""  # the rules file's ARRS note (why a status is not confirmed)
     notes: list[str] = field(default_factory=list)
 
 
@@ -236,7 +237,7 @@ def _population(
             missing.append(code)
     notes = [f"no {basis} list held for {', '.join(missing)}"] if missing else []
     span = ", ".join(sorted(str(d) for d in dates if d)) or "unknown dates"
-    inputs = f"{basis} list {total:,} of {len(codes)} practices in {month:%Y-%m}, as at {span}"
+    inputs = f"{basis} list {total:,} of {len(codes)} practice(s) in {month:%Y-%m}, as at {span}"
     return total, inputs, notes
 
 
@@ -248,12 +249,12 @@ def budget(rules: YearRules, pcn_code: str, pops: Populations) -> Budget:
     if arrs.method == "roles_per_pcn":
         basis = "registered"
         population, inputs, notes = _population(arrs, pcn_code, pops, basis)
-        double = arrs.double_above is not None and population > arrs.double_above
+        # the rules reader keeps double_above as written; compare it as a number
+        above = None if arrs.double_above is None else decimal(arrs.double_above, "double_above")
+        double = above is not None and population > above
         factor = 2 if double else 1
         limits = {r: Decimal(count * factor) for r, count in arrs.roles_per_pcn.items()}
-        unknown = [
-            r for r in limits if r not in arrs.roles or arrs.roles[r].max_per_wte is None
-        ]
+        unknown = [r for r in limits if r not in arrs.roles or arrs.roles[r].max_per_wte is None]
         terms = " + ".join(
             f"{limits[r]} x £{arrs.roles[r].max_per_wte:,} {r}"
             if r not in unknown
@@ -261,22 +262,24 @@ def budget(rules: YearRules, pcn_code: str, pops: Populations) -> Budget:
             for r in limits
         )
         size = (
-            f"registered list {population:,} > {arrs.double_above:,}: two of each"
+            f"registered list {population:,} > {above:,}: two of each"
             if double
             else f"registered list {population:,}"
-            + (f" <= {arrs.double_above:,}: one of each" if arrs.double_above else "")
+            + (f" <= {above:,}: one of each" if above is not None else "")
         )
         if unknown:
             exact = None
             notes.append(f"no maximum is configured for {', '.join(unknown)}: budget unknown")
             formula = f"({terms}) x {n}/12; {size}"
         else:
-            exact = sum(
-                (limits[r] * arrs.roles[r].max_per_wte for r in limits), Decimal(0)
-            ) * n / 12
+            exact = (
+                sum((limits[r] * arrs.roles[r].max_per_wte for r in limits), Decimal(0)) * n / 12
+            )
             formula = f"({terms}) x {n}/12 = {exact:.4f}, rounded half-up; {size}"
-        confirmed = arrs.confirmed and not unknown and all(
-            arrs.roles[r].confirmed for r in limits if r in arrs.roles
+        confirmed = (
+            arrs.confirmed
+            and not unknown
+            and all(arrs.roles[r].confirmed for r in limits if r in arrs.roles)
         )
     else:
         basis = "weighted"
@@ -307,6 +310,7 @@ def budget(rules: YearRules, pcn_code: str, pops: Populations) -> Budget:
         status=arrs.status,
         confirmed=confirmed,
         source=arrs.source,
+        note=arrs.note,
         notes=notes,
     )
 
@@ -552,7 +556,7 @@ def _line(
     exact = sum(claims.values(), Decimal(0))
     cost = m.annual_cost * n / 12
     cap = None if role.max_per_wte is None else role.max_per_wte * m.wte * n / 12
-    rate = f"{role.reimbursement_rate * 100:g}%"
+    rate = f"{(role.reimbursement_rate * 100).normalize():f}%"
     if role.max_per_wte is None:
         formula = f"{rate} x £{m.annual_cost:,}/12 x {n} months (no maximum configured)"
     else:
@@ -562,9 +566,7 @@ def _line(
         )
     notes = []
     if n == 0:
-        notes.append(
-            f"not in post on the first of any month {arrs.start:%Y-%m}..{arrs.end:%Y-%m}"
-        )
+        notes.append(f"not in post on the first of any month {arrs.start:%Y-%m}..{arrs.end:%Y-%m}")
     if capped:
         notes.append(f"capped at the {rules.year} maximum {money(role.max_per_wte)} per WTE")
     if role.max_per_wte is None:

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from pcnkit.errors import InputError, PcnkitError
-from pcnkit.funding import allocations, export, ledger
+from pcnkit.funding import allocations, arrs, export, ledger
 from pcnkit.funding.entitlements import EntitlementLine, entitlements
 from pcnkit.funding.money import decimal, money
 from pcnkit.funding.populations import Populations, from_csv, from_registry, registry_names
@@ -20,6 +20,7 @@ from pcnkit.funding.reconcile import read_statement, reconcile
 from pcnkit.funding.rules import YearRules, apply_scenario, month, rules_for
 from pcnkit.funding.schedule import by_month, schedule
 from pcnkit.store import open_workspace
+from pcnkit.store.db import workspace_path
 
 funding_app = typer.Typer(
     help="Network Contract DES money: entitlements, schedules, ARRS.", no_args_is_help=True
@@ -85,7 +86,7 @@ def _inputs(year, area, lists, scenario, workspace) -> tuple[YearRules, Populati
         rules = apply_scenario(rules, scenario)
     if lists:
         names = {}
-        if workspace or area:
+        if workspace or area or workspace_path(None).exists():
             with open_workspace(workspace).sessions() as session:
                 names = registry_names(session)
         return rules, from_csv(lists, rules.start, rules.list_reference_date, names)
@@ -439,3 +440,98 @@ def _top_slice(text: str) -> allocations.TopSlice:
             name.strip(), percent=decimal(value.strip()[:-1], "--top-slice")
         )
     return allocations.TopSlice(name.strip(), amount=decimal(value, "--top-slice"))
+
+
+ARRS_COLUMNS = [
+    "pcn_code",
+    "name",
+    "role",
+    "wte",
+    "start",
+    "end",
+    "planned",
+    "months",
+    "annual_cost",
+    "reimbursement_rate",
+    "max_per_wte",
+    "claimable",
+    "capped",
+    "wte_limited",
+    "budget_cut",
+    "rule_id",
+    "confirmed",
+    "formula",
+    "note",
+]
+
+
+@funding_app.command("arrs")
+def funding_arrs(
+    year: str = YearOpt,
+    staff: Path = typer.Option(
+        ..., "--staff", help="CSV: pcn_code,role,wte,start,end,annual_cost[,name][,planned]"
+    ),
+    area: str | None = AreaOpt,
+    lists: Path | None = ListsOpt,
+    planned: bool = typer.Option(False, "--planned", help="Show what planned recruits add."),
+    fmt: Format = FormatOpt,
+    output: Path | None = OutputOpt,
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """ARRS: each PCN's budget, what its staff may reclaim, and the headroom it would lose."""
+    try:
+        rules, pops = _inputs(year, area, lists, None, workspace)
+        members = arrs.read_staff_csv(staff)
+        results = [
+            arrs.reimbursement(rules, members, pcn, pops, include_planned=planned)
+            for pcn in sorted({m.pcn_code for m in members})
+        ]
+    except PcnkitError as exc:
+        _fail(exc)
+    rows = []
+    for result in results:
+        for line in result.lines + (result.planned.lines if result.planned else []):
+            row = {c: getattr(line, c, None) for c in ARRS_COLUMNS}
+            rows.append(row)
+    summary = [
+        {
+            "pcn_code": r.pcn_code,
+            "budget": r.budget.amount,
+            "claimable": r.total,
+            "headroom": r.headroom,
+            "planned_adds": r.planned.adds if r.planned else None,
+            "budget_formula": r.budget.formula,
+            "confirmed": r.confirmed,
+        }
+        for r in results
+    ]
+    label = f"arrs-{rules.year.replace('/', '-')}"
+    sheets = {
+        label: (rows, ARRS_COLUMNS),
+        "budgets": (summary, list(summary[0]) if summary else ["pcn_code"]),
+    }
+    if _write(fmt, output, sheets, {"year": rules.year, "staff": rows, "pcns": summary}):
+        return
+    table = Table(title=f"ARRS {rules.year}")
+    for c in ("PCN", "budget", "claimable", "headroom", "planned recruits add", "budget rule"):
+        table.add_column(
+            c, justify="left" if c in ("PCN", "budget rule") else "right", overflow="fold"
+        )
+    for s in summary:
+        table.add_row(
+            s["pcn_code"],
+            _m(s["budget"]),
+            _m(s["claimable"]),
+            _m(s["headroom"]),
+            _m(s["planned_adds"]),
+            s["budget_formula"],
+        )
+    console.print(table)
+    if not all(s["confirmed"] for s in summary):
+        console.print(
+            "[yellow]Some ARRS figures used are not confirmed; see --format csv notes.[/]"
+        )
+
+
+def _m(value) -> str:
+    return "-" if value is None else money(value)

@@ -158,7 +158,8 @@ def from_csv(
     path: Path, year_start: dt.date, reference_date: dt.date, names: dict[str, str] | None = None
 ) -> Populations:
     """A user's lists: `pcn_code[, practice_code], registered, weighted[, adjusted]`. Without
-    practice codes each row is a whole PCN (it is paid as one notional practice)."""
+    practice codes each row is a whole PCN (it is paid as one notional practice). With the
+    registry's PCN names given, an unknown PCN code is an error."""
     header, rows = csv_rows(path, read_text(path))
     columns = {h.strip().lower(): h for h in header}
     missing = [c for c in ("pcn_code", "registered") if c not in columns]
@@ -172,6 +173,12 @@ def from_csv(
     members: dict[str, list[str]] = defaultdict(list)
     for r in rows:
         pcn = r.code(columns["pcn_code"], "a PCN code")
+        if names and pcn not in names:
+            raise r.error(
+                columns["pcn_code"],
+                f"PCN {pcn} is not in the registry",
+                "Correct the code, or load the ePCN file that defines it.",
+            )
         code = (
             r.code(columns["practice_code"], "a practice code")
             if "practice_code" in columns

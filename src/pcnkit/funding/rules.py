@@ -274,7 +274,7 @@ def parse_rules(text: str, file: str) -> YearRules:
             source=str(a.get("source")),
             rate_per_weighted_patient=a.number("rate_per_weighted_patient", None),
             roles_per_pcn={str(k): int(v) for k, v in (a.get("roles_per_pcn", {}) or {}).items()},
-            double_above=a.get("double_above", None),
+            double_above=int(a.get("double_above")) if a.get("double_above", None) else None,
             roles=roles,
             note=str(a.get("note", "")),
         )
