@@ -82,3 +82,13 @@ def load(ws, *paths: Path):
     batches = [parse_file(s.path, None, s) for s in chosen]
     with ws.transaction() as session:
         return apply_batches(session, batches)
+
+
+@pytest.fixture(scope="session")
+def england(tmp_path_factory, shared_data):
+    """Every England file in ../shared/data loaded once into a SQLite workspace."""
+    folder = tmp_path_factory.mktemp("england")
+    ws = open_workspace(folder, url=f"sqlite:///{folder / 'pcnkit.db'}")
+    reports = load(ws, shared_data)
+    yield ws, reports
+    ws.dispose()

@@ -258,21 +258,35 @@ def demo(
     as_of: str = typer.Option("2019-12-01", "--as-of"),
 ) -> None:
     """Build the BHR demo workspace from the shipped extract and show the area summary."""
-    from pcnkit.demo import build_demo
+    from pcnkit.demo import DEMO_AREA, DEMO_YEAR, build_demo, demo_funding
 
     when = _date(as_of)
     try:
         ws = build_demo(workspace)
         with ws.sessions() as session:
-            print_summary(area_summary(session, "BHR", when))
-            result = run_checks(session, when, "BHR")
+            print_summary(area_summary(session, DEMO_AREA, when))
+            result = run_checks(session, when, DEMO_AREA)
+            funding = demo_funding(session)
     except PcnkitError as exc:
         _fail(exc)
     counts = result.counts()
     console.print(
         f"Configuration check as at {when}: {counts['error']} errors, "
         f"{counts['warning']} warnings, {counts['notice']} notices. "
-        f"Run: pcnkit registry check --area BHR --as-of {when} -w {workspace}"
+        f"Run: pcnkit registry check --area {DEMO_AREA} --as-of {when} -w {workspace}"
+    )
+    table = Table(title=f"Network Contract DES {DEMO_YEAR}: what the BHR PCNs are owed")
+    for col in ("borough", "PCNs", *funding.streams, "total"):
+        table.add_column(col, justify="left" if col == "borough" else "right")
+    for place, row in funding.by_place.items():
+        values = [row.get(s, 0) for s in funding.streams]
+        table.add_row(
+            place, str(funding.pcns[place]), *[f"£{v:,.2f}" for v in values], f"£{sum(values):,.2f}"
+        )
+    console.print(table)
+    console.print(
+        f"{funding.unconfirmed} Details: pcnkit funding entitlements --year {DEMO_YEAR} "
+        f"--area {DEMO_AREA} -w {workspace}"
     )
 
 

@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 import shutil
+from dataclasses import dataclass
+from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from pcnkit.errors import PcnkitError
+from pcnkit.funding.entitlements import entitlements
+from pcnkit.funding.populations import from_registry
+from pcnkit.funding.rules import rules_for
+from pcnkit.registry import kinds
 from pcnkit.registry.actions import apply_batches
 from pcnkit.registry.importers import expand, parse_file
+from pcnkit.registry.queries import Hierarchy
 from pcnkit.store import Workspace, open_workspace
 
 MARKER = ".pcnkit-demo"
 DEMO_AREA = "BHR"
+DEMO_YEAR = "2019/20"
 
 
 def demo_data() -> Path:
@@ -37,3 +47,36 @@ def build_demo(folder: Path) -> Workspace:
     with ws.transaction() as session:
         apply_batches(session, batches)
     return ws
+
+
+@dataclass
+class DemoFunding:
+    streams: list[str]
+    by_place: dict[str, dict[str, Decimal]]
+    pcns: dict[str, int]
+    unconfirmed: str
+
+
+def demo_funding(session: Session) -> DemoFunding:
+    """BHR's 2019/20 entitlements by borough, from the registry (ePCN December 2019 membership,
+    lists at 1 January 2019)."""
+    rules = rules_for(DEMO_YEAR)
+    pops = from_registry(
+        session, rules.start, rules.list_reference_date, DEMO_AREA, rules.membership_from
+    )
+    lines = entitlements(pops, rules)
+    h = Hierarchy.at(session, rules.membership_from or rules.start)
+    place_of = {}
+    for place in h.members(h.get(DEMO_AREA), kinds.PLACE):
+        for pcn in h.members(place, kinds.PCN):
+            place_of[pcn.code] = h.name(place)
+    by_place: dict[str, dict[str, Decimal]] = {}
+    pcns: dict[str, set[str]] = {}
+    for line in lines:
+        place = place_of.get(line.pcn_code, "other")
+        row = by_place.setdefault(place, {})
+        row[line.stream] = row.get(line.stream, Decimal(0)) + line.amount
+        pcns.setdefault(place, set()).add(line.pcn_code)
+    unconfirmed = sorted({f"{x.stream} ({x.status})" for x in lines if not x.confirmed})
+    note = f"Not confirmed: {', '.join(unconfirmed)}." if unconfirmed else ""
+    return DemoFunding(list(rules.streams), by_place, {k: len(v) for k, v in pcns.items()}, note)

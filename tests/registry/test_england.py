@@ -9,20 +9,10 @@ from sqlalchemy import func, select
 from conftest import load
 from pcnkit.registry import queries
 from pcnkit.registry.checks import run_checks
-from pcnkit.store import open_workspace
 from pcnkit.store.models import Organisation, SourceFile
 
 pytestmark = pytest.mark.england
 D = dt.date
-
-
-@pytest.fixture(scope="module")
-def england(tmp_path_factory, shared_data):
-    folder = tmp_path_factory.mktemp("england")
-    ws = open_workspace(folder, url=f"sqlite:///{folder / 'pcnkit.db'}")
-    reports = load(ws, shared_data)
-    yield ws, reports
-    ws.dispose()
 
 
 def test_every_registry_file_loads(england):

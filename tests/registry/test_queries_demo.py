@@ -113,8 +113,15 @@ def test_bhr_check_findings(bhr):
     assert len(by_check["clinical_director"]) == 11
     assert not by_check["clinical_director"] & {"U29424", "U50107", "U55939", "U00367"}
     assert len(by_check["nominated_payee"]) == 15
-    # Dr Joseph's surgery (F82639) was still open but its list was being taken on by North Street.
-    assert "F82639" in by_check["coverage"]
+    # Dr Joseph's surgery (F82639), whose list North Street took on, is dormant in epraccur
+    # November 2019 (status D), so it is not an open practice missing from a PCN.
+    assert "F82639" not in by_check.get("coverage", set())
+    with bhr.sessions() as s:
+        joseph = queries.organisation(s, "F82639")
+        assert (joseph.status, joseph.status_as_of) == ("D", D(2019, 11, 1))
+        assert queries.is_open(joseph, D(2019, 10, 31)) and not queries.is_open(
+            joseph, D(2019, 12, 1)
+        )
     # B&D East PCN was below 30,000 on the January 2019 lists (QOF 2018/19 counts).
     assert "U86966" in by_check["list_size"]
     text = next(f.text for f in result.findings if f.check == "list_size" and f.code == "U86966")

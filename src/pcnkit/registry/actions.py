@@ -72,6 +72,8 @@ class OrgRow:
     close_date: dt.date | None
     first_seen: dt.date | None
     details_observed_at: dt.date | None
+    status: str | None
+    status_as_of: dt.date | None
 
 
 ORG = Organisation.__table__
@@ -142,6 +144,8 @@ def _upsert_organisations(
                     "details_observed_at": batch.extract_date,
                     "details_source_id": source.id,
                     "first_seen": seen[rec.code],
+                    "status": rec.status,
+                    "status_as_of": batch.extract_date if rec.status else None,
                     "latitude": None,
                     "longitude": None,
                     "coordinates_source_id": None,
@@ -163,6 +167,8 @@ def _upsert_organisations(
                 continue
             if (newer or getattr(org, f) in (None, "")) and getattr(org, f) != value:
                 change[f] = value
+        if rec.status and (org.status_as_of is None or batch.extract_date >= org.status_as_of):
+            change["status"], change["status_as_of"] = rec.status, batch.extract_date
         if org.first_seen is None or seen[rec.code] < org.first_seen:
             change["first_seen"] = seen[rec.code]
         if newer:
@@ -170,7 +176,12 @@ def _upsert_organisations(
             change["details_source_id"] = source.id
         if change:
             changes.append({"id": org.id, **change})
-            if set(change) - {"details_observed_at", "details_source_id", "first_seen"}:
+            if set(change) - {
+                "details_observed_at",
+                "details_source_id",
+                "first_seen",
+                "status_as_of",
+            }:
                 report.organisations_updated += 1
     _insert_rows(session, ORG, new_rows)
     _update_rows(session, ORG, changes)
@@ -374,7 +385,15 @@ def rebuild_memberships(session: Session, affected: set[tuple[int, str]] | None 
     everyone = session.execute(
         select(ORG.c.id, ORG.c.kind, ORG.c.open_date, ORG.c.first_seen)
     ).all()
-    parent_open = {str(o.id): o.open_date for o in everyone if o.open_date}
+    # A PCN with no known open date opened no earlier than the DES (and its first sighting).
+    parent_open = {
+        str(o.id): o.open_date
+        or (
+            max(o.first_seen, kinds.PCN_ERA_START) if o.kind == kinds.PCN and o.first_seen else None
+        )
+        for o in everyone
+    }
+    parent_open = {k: v for k, v in parent_open.items() if v}
     known_from = {
         o.id: o.open_date or o.first_seen for o in everyone if o.kind in (kinds.PRACTICE, kinds.PCN)
     }

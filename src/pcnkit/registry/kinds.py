@@ -10,6 +10,9 @@ import datetime as dt
 from dataclasses import dataclass
 
 ICB_ERA_START = dt.date(2022, 7, 1)
+PCN_ERA_START = dt.date(2019, 7, 1)  # the Network Contract DES began on 1 July 2019
+# Kinds that open and close often: an unknown open date means "not before first seen".
+SHORT_LIVED = ("practice", "pcn")
 
 
 @dataclass(frozen=True)

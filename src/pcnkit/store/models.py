@@ -55,6 +55,9 @@ class Organisation(Base):
     close_date: Mapped[dt.date | None] = mapped_column(Date)
     # The earliest date any source shows the organisation (stands in for an unknown open date).
     first_seen: Mapped[dt.date | None] = mapped_column(Date)
+    # ODS status at the newest observation: A active, C closed, D dormant, P proposed.
+    status: Mapped[str | None] = mapped_column(String(1))
+    status_as_of: Mapped[dt.date | None] = mapped_column(Date)
     # The newest source whose details (name, postcode, dates) the row reflects.
     details_observed_at: Mapped[dt.date | None] = mapped_column(Date)
     details_source_id: Mapped[int | None] = mapped_column(ForeignKey("source_file.id"))

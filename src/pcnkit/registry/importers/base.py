@@ -35,6 +35,7 @@ class OrgRecord:
     open_date: dt.date | None = None
     close_date: dt.date | None = None
     row: int | None = None
+    status: str | None = None
 
 
 @dataclass
@@ -120,7 +121,7 @@ class Batch:
                 "Correct the code so each organisation has one code.",
                 row=record.row,
             )
-        for attr in ("name", "subtype", "postcode", "open_date", "close_date"):
+        for attr in ("name", "subtype", "postcode", "open_date", "close_date", "status"):
             if getattr(known, attr) in (None, "") and getattr(record, attr) not in (None, ""):
                 setattr(known, attr, getattr(record, attr))
 

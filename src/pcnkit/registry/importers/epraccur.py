@@ -74,6 +74,13 @@ def parse(path: Path, text: str, sha: str) -> Batch:
             raise duplicate(batch.file, code, r.number, first_row[code], "Organisation Code")
         first_row[code] = r.number
         opened, closed = r.date("Open Date"), r.date("Close Date")
+        status = r.text("Status Code").upper() or None
+        if status not in (None, "A", "C", "D", "P"):
+            raise r.error(
+                "Status Code",
+                f"'{status}' is not an ODS status",
+                "Use A (active), C (closed), D (dormant) or P (proposed).",
+            )
         batch.add_org(
             OrgRecord(
                 code,
@@ -84,6 +91,7 @@ def parse(path: Path, text: str, sha: str) -> Batch:
                 opened,
                 closed,
                 r.number,
+                status,
             )
         )
         commissioner = r.text("Commissioner")

@@ -42,6 +42,8 @@ def upgrade() -> None:
         sa.Column("open_date", sa.Date(), nullable=True),
         sa.Column("close_date", sa.Date(), nullable=True),
         sa.Column("first_seen", sa.Date(), nullable=True),
+        sa.Column("status", sa.String(length=1), nullable=True),
+        sa.Column("status_as_of", sa.Date(), nullable=True),
         sa.Column("details_observed_at", sa.Date(), nullable=True),
         sa.Column("details_source_id", sa.Integer(), nullable=True),
         sa.Column("coordinates_source_id", sa.Integer(), nullable=True),
