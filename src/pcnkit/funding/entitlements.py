@@ -8,6 +8,8 @@ before. Every line carries the rule id and version, its inputs and its formula.
 from __future__ import annotations
 
 import datetime as dt
+import itertools
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from decimal import Decimal
 
@@ -40,7 +42,7 @@ class EntitlementLine:
     rule_version: int
     confirmed: bool
     status: str
-    formula: str
+    period_months: int
     inputs: str
     source: str
     note: str = ""
@@ -48,40 +50,68 @@ class EntitlementLine:
     official_amount: Decimal | None = None
     difference: Decimal | None = None
 
+    @property
+    def formula(self) -> str:
+        per = {
+            "annual": f" x {self.months}/12",
+            "period": f" x {self.months}/{self.period_months}",
+            "monthly": f" x {self.months}",
+        }[self.rate_period]
+        return f"{self.population:,} x £{self.rate}{per} = {self.exact:.4f}, rounded half-up"
+
     def as_row(self) -> dict:
         row = asdict(self)
+        row["formula"] = self.formula
         for key in ("first_month", "last_month"):
             row[key] = row[key].strftime("%Y-%m")
         return row
 
 
-def _monthly_exact(stream: Stream, population: Decimal) -> Decimal:
-    if stream.rate_period == "annual":
-        return population * stream.rate / 12
-    if stream.rate_period == "period":
-        return population * stream.rate / len(stream.months)
-    return population * stream.rate
+def _practice_figures(pops: Populations, basis: str, cache: dict) -> dict:
+    """Per practice: (value, date, source file, stale?) for one basis, computed once."""
+    key = ("figures", basis)
+    if key not in cache:
+        figures = {}
+        for code, p in pops.practices.items():
+            value = p.values.get(basis)
+            if value is not None:
+                date = p.dates[basis]
+                figures[code] = (
+                    value,
+                    date,
+                    p.sources[basis].split(" row ")[0],
+                    (pops.reference_date - date).days > STALE_AFTER_DAYS,
+                )
+        cache[key] = figures
+    return cache[key]
 
 
-def _population(pops: Populations, codes: list[str], basis: str) -> tuple[Decimal, list[str], str]:
-    """Sum of a basis over practices, the practices lacking it, and where the figures came from."""
+def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: dict):
+    """Sum of a basis over practices, the practices lacking it, where the figures came from,
+    and which are stale (memoised: the same practices recur in every stream and month)."""
+    key = (codes, basis)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit
     if basis == "fixed":
-        return Decimal(1), [], "a fixed sum per payee"
-    found, missing, dates, sources = Decimal(0), [], set(), set()
+        cache[key] = (Decimal(1), [], "a fixed sum per payee", frozenset())
+        return cache[key]
+    figures = _practice_figures(pops, basis, cache)
+    found, missing, dates, sources, stale = Decimal(0), [], set(), set(), set()
     for code in codes:
-        p = pops.practices[code]
-        if basis in p.values:
-            found += p.values[basis]
-            dates.add(p.dates[basis])
-            sources.add(p.sources[basis].split(" row ")[0])
-        else:
+        figure = figures.get(code)
+        if figure is None:
             missing.append(code)
+            continue
+        found += figure[0]
+        dates.add(figure[1])
+        sources.add(figure[2])
+        if figure[3]:
+            stale.add(code)
     span = ", ".join(sorted(str(d) for d in dates)) or "none"
-    return (
-        found,
-        missing,
-        f"{basis} list as at {span} ({', '.join(sorted(sources)) or 'no source'})",
-    )
+    source = ", ".join(sorted(sources)) or "no source"
+    cache[key] = (found, missing, f"{basis} list as at {span} ({source})", frozenset(stale))
+    return cache[key]
 
 
 def entitlements(
@@ -94,48 +124,79 @@ def entitlements(
     return lines
 
 
+def _month_index(month: dt.date) -> int:
+    return month.year * 12 + month.month - 1
+
+
+def _from_index(index: int) -> dt.date:
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
+def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> dict:
+    """Runs of consecutive months with unchanged members within `months`: per PCN, or per
+    (PCN, practice). Built from membership spans, so the cost follows the number of
+    memberships, not months x practices."""
+    lo, hi = _month_index(months[0]), _month_index(months[-1])
+    clipped: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+    for pcn, code, first, last in pops.spans:
+        a, b = max(_month_index(first), lo), min(_month_index(last), hi)
+        if a <= b:
+            clipped[pcn].append((code, a, b))
+    runs: dict[tuple[str, str | None], list[list]] = {}
+    for pcn, spans in clipped.items():
+        if by_practice:
+            for code, a, b in sorted(spans, key=lambda x: (x[0], x[1])):
+                segments = runs.setdefault((pcn, code), [])
+                if segments and _month_index(segments[-1][1]) == a - 1:
+                    segments[-1][1] = _from_index(b)
+                    segments[-1][3] += b - a + 1
+                else:
+                    segments.append([_from_index(a), _from_index(b), (code,), b - a + 1])
+            continue
+        cuts = sorted({a for _, a, _ in spans} | {b + 1 for _, _, b in spans})
+        segments = runs.setdefault((pcn, None), [])
+        for a, b_next in itertools.pairwise(cuts):
+            codes = tuple(sorted(c for c, s, e in spans if s <= a and e >= b_next - 1))
+            if not codes:
+                continue
+            if segments and segments[-1][2] == codes and _month_index(segments[-1][1]) == a - 1:
+                segments[-1][1] = _from_index(b_next - 1)
+                segments[-1][3] += b_next - a
+            else:
+                segments.append([_from_index(a), _from_index(b_next - 1), codes, b_next - a])
+    return runs
+
+
 def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[EntitlementLine]:
     out: list[EntitlementLine] = []
+    cache: dict = {}
+    run_cache: dict = {}
     for stream in rules.streams.values():
         if only and stream.id not in only:
             continue
-        runs: dict[tuple[str, str | None], list] = {}
-        for month in stream.months:
-            for pcn, practices in sorted(pops.members.get(month, {}).items()):
-                groups = (
-                    [(None, practices)]
-                    if stream.payee == "pcn"
-                    else [(code, [code]) for code in sorted(practices)]
-                )
-                for practice, codes in groups:
-                    population, missing, inputs = _population(pops, codes, stream.basis)
-                    key = (pcn, practice)
-                    signature = (population, tuple(sorted(codes)))
-                    run = runs.get(key)
-                    if (
-                        run
-                        and run[-1]["signature"] == signature
-                        and run[-1]["last"] == _prev(month)
-                    ):
-                        run[-1]["last"] = month
-                        run[-1]["exact"] += _monthly_exact(stream, population)
-                        run[-1]["months"] += 1
-                        continue
-                    runs.setdefault(key, []).append(
-                        {
-                            "signature": signature,
-                            "first": month,
-                            "last": month,
-                            "months": 1,
-                            "exact": _monthly_exact(stream, population),
-                            "population": population,
-                            "missing": missing,
-                            "inputs": inputs,
-                            "codes": codes,
-                        }
-                    )
-        for (pcn, practice), segments in runs.items():
-            for seg in segments:
+        months = tuple(stream.months)
+        key = (months, stream.payee == "practice")
+        if key not in run_cache:
+            run_cache[key] = _runs(pops, months, stream.payee == "practice")
+        per_month = {"annual": Decimal(12), "period": Decimal(len(months)), "monthly": Decimal(1)}
+        divisor = per_month[stream.rate_period]
+        for (pcn, practice), segments in sorted(
+            run_cache[key].items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
+        ):
+            for first, last, codes, count in segments:
+                population, missing, inputs, stale = _population(pops, codes, stream.basis, cache)
+                exact = population * stream.rate * count / divisor
+                seg = {
+                    "first": first,
+                    "last": last,
+                    "months": count,
+                    "exact": exact,
+                    "population": population,
+                    "missing": missing,
+                    "inputs": inputs,
+                    "codes": codes,
+                    "stale": stale,
+                }
                 out.append(_line(pops, rules, stream, pcn, practice, seg))
     return out
 
@@ -152,12 +213,7 @@ def _line(
         notes.append(f"no {stream.basis} population held for {', '.join(seg['missing'])}")
     if stream.basis == "beds":
         notes.append("bed counts are not held in the registry; load them to calculate this")
-    stale = [
-        p
-        for p in seg["codes"]
-        if stream.basis in pops.practices[p].dates
-        and (pops.reference_date - pops.practices[p].dates[stream.basis]).days > STALE_AFTER_DAYS
-    ]
+    stale = [p for p in seg["codes"] if p in seg["stale"]]
     if stale:
         notes.append(
             f"{len(stale)} list(s) dated more than six months before the reference date "
@@ -168,12 +224,6 @@ def _line(
         payee = pcn
         notes.append("no nominated payee recorded: shown against the PCN code")
     months = seg["months"]
-    per = {
-        "annual": f" x {months}/12",
-        "period": f" x {months}/{len(stream.months)}",
-        "monthly": f" x {months}",
-    }[stream.rate_period]
-    formula = f"{seg['population']:,} x £{stream.rate}{per} = {seg['exact']:.4f}, rounded half-up"
     return EntitlementLine(
         year=rules.year,
         pcn_code=pcn,
@@ -195,7 +245,7 @@ def _line(
         rule_version=stream.version,
         confirmed=stream.confirmed,
         status=stream.status,
-        formula=formula,
+        period_months=len(stream.months),
         inputs=seg["inputs"],
         source=stream.source,
         note="; ".join(notes),

@@ -13,13 +13,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pcnkit.errors import InputError
 from pcnkit.funding.entitlements import EntitlementLine
 from pcnkit.funding.rules import YearRules, months_between
-from pcnkit.funding.schedule import Payment, schedule
+from pcnkit.funding.schedule import schedule_table
 from pcnkit.store.models import PaymentLine, PaymentRun
 
 Key = tuple[str, str, str | None, str]  # payee, pcn, practice, stream
@@ -42,10 +42,13 @@ def _now() -> dt.datetime:
 
 
 def paid_to_date(session: Session, year: str) -> dict[Key, Decimal]:
-    out: dict[Key, Decimal] = defaultdict(Decimal)
-    for line in session.scalars(select(PaymentLine).where(PaymentLine.year == year)):
-        out[(line.payee_code, line.pcn_code, line.practice_code, line.stream)] += line.amount
-    return dict(out)
+    t = PaymentLine.__table__
+    rows = session.execute(
+        select(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream, func.sum(t.c.amount))
+        .where(t.c.year == year)
+        .group_by(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream)
+    )
+    return {(a, b, c, d): Decimal(total) for a, b, c, d, total in rows}
 
 
 def run_month(
@@ -63,26 +66,21 @@ def run_month(
             f"{month:%Y-%m} is not a payment month of {rules.year}",
             f"Use a month from {months[0]:%Y-%m} to {months[-1]:%Y-%m} (arrears run to June).",
         )
-    due: dict[Key, Decimal] = defaultdict(Decimal)
-    this_month: dict[Key, Decimal] = defaultdict(Decimal)
-    meta: dict[Key, Payment] = {}
-    for p in schedule(lines, rules):
-        if p.payment_month > month:
-            continue
-        key = (p.payee_code, p.pcn_code, p.practice_code, p.stream)
-        due[key] += p.amount
-        meta[key] = p
-        if p.payment_month == month:
-            this_month[key] += p.amount
+    due: dict[Key, Decimal] = {}
+    this_month: dict[Key, Decimal] = {}
+    for key, row in schedule_table(lines, rules).items():
+        due[key] = sum((v for when, v in row.items() if when <= month), Decimal(0))
+        this_month[key] = row.get(month, Decimal(0))
+    meta = {(x.payee_code, x.pcn_code, x.practice_code, x.stream): x for x in lines}
     paid = paid_to_date(session, rules.year)
-    paid_this_month = {
-        (x.payee_code, x.pcn_code, x.practice_code, x.stream)
-        for x in session.scalars(
-            select(PaymentLine).where(
-                PaymentLine.year == rules.year, PaymentLine.payment_month == month
-            )
-        )
-    }
+    t = PaymentLine.__table__
+    paid_this_month = set(
+        session.execute(
+            select(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream)
+            .where(t.c.year == rules.year, t.c.payment_month == month)
+            .distinct()
+        ).all()
+    )
     result = RunResult(rules.year, month, None)
     now = _now()
     for key in sorted(set(due) | set(paid), key=lambda k: tuple(str(x) for x in k)):

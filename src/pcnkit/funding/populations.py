@@ -46,6 +46,8 @@ class Populations:
     members: dict[dt.date, dict[str, list[str]]]
     payees: dict[str, str] = field(default_factory=dict)
     origin: str = "registry"
+    # (pcn, practice, first month, last month): the same memberships as runs, for fast work
+    spans: list[tuple[str, str, dt.date, dt.date]] = field(default_factory=list)
 
     def pcn_codes(self) -> list[str]:
         codes = {p for month in self.members.values() for p in month}
@@ -93,14 +95,19 @@ def from_registry(
             wanted |= {p.code for p in h.pcns_in(h.get(area))}
     members: dict[dt.date, dict[str, list[str]]] = {m: defaultdict(list) for m in months}
     practice_names: dict[str, str] = {}
+    spans = []
     for p_code, p_name, pcn_code, _pcn_name, start, end in rows:
         if wanted is not None and pcn_code not in wanted:
             continue
         practice_names[p_code] = p_name
+        inside = []
         for m in months:
             day = max(m, membership_from) if membership_from else m
             if (start is None or start <= day) and (end is None or end >= day):
                 members[m][pcn_code].append(p_code)
+                inside.append(m)
+        if inside:
+            spans.append((pcn_code, p_code, inside[0], inside[-1]))
     pcn_orgs = {
         o.code: o
         for o in session.scalars(select(Organisation).where(Organisation.kind == kinds.PCN))
@@ -132,6 +139,7 @@ def from_registry(
         practices,
         {m: dict(v) for m, v in members.items()},
         payees,
+        spans=spans,
     )
 
 
@@ -205,10 +213,12 @@ def from_csv(
                 lists.sources[measure] = f"{path.name} row {r.number}"
         practices[code] = lists
         members[pcn].append(code)
-    month_map = {m: dict(members) for m in _months(year_start)}
+    months = _months(year_start)
+    month_map = {m: dict(members) for m in months}
     pcn_names = {c: (names or {}).get(c, c) for c in members}
+    spans = [(pcn, code, months[0], months[-1]) for pcn, codes in members.items() for code in codes]
     return Populations(
-        year_start, reference_date, pcn_names, practices, month_map, origin=path.name
+        year_start, reference_date, pcn_names, practices, month_map, origin=path.name, spans=spans
     )
 
 

@@ -13,7 +13,7 @@ import datetime as dt
 import re
 from dataclasses import dataclass, field, replace
 from decimal import Decimal
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
@@ -72,7 +72,7 @@ class Stream:
     def confirmed(self) -> bool:
         return STATUSES[self.status]
 
-    @property
+    @cached_property
     def months(self) -> list[dt.date]:
         return months_between(self.start, self.end)
 
