@@ -3,6 +3,7 @@
 
 import csv
 import datetime as dt
+import shutil
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,13 +15,15 @@ from pcnkit.funding.entitlements import entitlements
 from pcnkit.funding.populations import from_registry
 from pcnkit.funding.reconcile import read_statement, reconcile
 from pcnkit.funding.rules import apply_scenario, rules_for
+from pcnkit.store import open_workspace
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "funding"
 RULES = rules_for("2019/20")
-# Practices moved between these PCNs between the July 2019 paper and ePCN December 2019;
-# Havering Marshall's paper list includes Dr Joseph's surgery (F82639), which ePCN leaves out;
-# and F82676 left B&D New West on 3 February 2020, so its share stops from March.
-MOVED = {"U86966", "U55387", "U11211", "U50107", "U26744"}
+# A practice (about 2,450 patients) moved from B&D West to B&D North between the July 2019
+# paper and ePCN December 2019, and F82676 left B&D New West on 3 February 2020, so its share
+# stops from March. (Havering Marshall and B&D East agree once the demo's recorded mergers of
+# F82639 into F82009 and Y02583 into Y02575 count the absorbed lists.)
+MOVED = {"U55387", "U11211", "U26744"}
 
 
 def paper_core():
@@ -56,11 +59,21 @@ def test_the_moved_pcns_are_explained_by_their_lists(sqlite_workspace):
         lines, read_statement(FIXTURES / "bhr_2019_20_paper.csv", RULES), RULES, scenario
     )
     core = {e.pcn_code: e for e in found if e.stream == "core_pcn_funding"}
-    marshall = core["U50107"]
-    assert marshall.implied_population == Decimal("48242.00")
-    assert "pcnkit used 45,600.00" in marshall.explanation
+    west = core["U11211"]
+    assert west.implied_population == Decimal("43299.00")
+    assert "pcnkit used 40,842.00" in west.explanation
+    assert core["U50107"].verdict == "inconsistent"  # the paper's own Marshall columns disagree
     cd = next(e for e in found if e.pcn_code == "U51307" and e.stream == "clinical_director")
     assert "rate £0.514, not £0.51430" in cd.explanation
+
+
+def test_a_merged_practice_list_counts_with_its_successor(sqlite_workspace):
+    load(sqlite_workspace, demo_data())
+    _, lines = bhr_lines(sqlite_workspace)
+    npp = [x for x in lines if x.practice_code == "F82639"]
+    assert npp and {x.payee_code for x in npp} == {"F82009"}
+    core = next(x for x in lines if x.pcn_code == "U50107" and x.stream == "core_pcn_funding")
+    assert core.population == Decimal("48232") and "taken on by F82009" in core.note
 
 
 def test_a_practice_leaving_moves_its_share_from_the_next_month(sqlite_workspace):
@@ -81,8 +94,14 @@ def test_a_practice_leaving_moves_its_share_from_the_next_month(sqlite_workspace
 
 
 @pytest.mark.england
-def test_all_england_2019_20(england):
+def test_all_england_2019_20(england, tmp_path):
+    """England's files plus BHR's local definitions (where its mergers are recorded), loaded
+    into a copy of the shared England workspace."""
     ws, _ = england
+    copy = tmp_path / "england.db"
+    shutil.copyfile(ws.path / "pcnkit.db", copy)
+    ws = open_workspace(tmp_path, url=f"sqlite:///{copy}")
+    load(ws, demo_data() / "bhr-definitions.yaml")
     _, lines = bhr_lines(ws, area=None)
     pcns = {x.pcn_code for x in lines}
     assert 1_240 <= len(pcns) <= 1_260

@@ -219,7 +219,16 @@ def _line(
             f"{len(stale)} list(s) dated more than six months before the reference date "
             f"{pops.reference_date}"
         )
+    absorbed = [c for c in seg["codes"] if c in pops.absorbed]
+    for code in absorbed:
+        successor, when, why = pops.absorbed[code]
+        notes.append(
+            f"includes the list of {code}, taken on by {successor} on {when}"
+            + (f" ({why})" if why else "")
+        )
     payee = practice or pops.payees.get(pcn)
+    if practice in pops.absorbed:
+        payee = pops.absorbed[practice][0]
     if payee is None:
         payee = pcn
         notes.append("no nominated payee recorded: shown against the PCN code")

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session, aliased
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, queries
 from pcnkit.registry.importers.base import csv_rows, read_text
-from pcnkit.store.models import Membership, Organisation
+from pcnkit.store.models import Membership, Organisation, PracticeMerger
 
 MEASURES = ("registered", "weighted", "adjusted")
 
@@ -48,6 +48,8 @@ class Populations:
     origin: str = "registry"
     # (pcn, practice, first month, last month): the same memberships as runs, for fast work
     spans: list[tuple[str, str, dt.date, dt.date]] = field(default_factory=list)
+    # absorbed practice -> (successor, merger date, note): its list is paid to the successor
+    absorbed: dict[str, tuple[str, dt.date, str]] = field(default_factory=dict)
 
     def pcn_codes(self) -> list[str]:
         codes = {p for month in self.members.values() for p in month}
@@ -108,6 +110,7 @@ def from_registry(
                 inside.append(m)
         if inside:
             spans.append((pcn_code, p_code, inside[0], inside[-1]))
+    absorbed = _absorbed(session, members, months, membership_from, practice_names, spans)
     pcn_orgs = {
         o.code: o
         for o in session.scalars(select(Organisation).where(Organisation.kind == kinds.PCN))
@@ -140,7 +143,42 @@ def from_registry(
         {m: dict(v) for m, v in members.items()},
         payees,
         spans=spans,
+        absorbed=absorbed,
     )
+
+
+def _absorbed(session, members, months, membership_from, practice_names, spans):
+    """Practices whose list a member practice took on (recorded mergers): from the merger,
+    while they are in no PCN themselves, they count in the successor's PCN."""
+    absorbed = {}
+    old, new = aliased(Organisation), aliased(Organisation)
+    rows = session.execute(
+        select(old.code, old.name, new.code, PracticeMerger.date, PracticeMerger.note)
+        .join(old, old.id == PracticeMerger.practice_id)
+        .join(new, new.id == PracticeMerger.successor_id)
+    ).all()
+    for code, name, successor, when, note in rows:
+        run: list = []
+        for m in months:
+            day = max(m, membership_from) if membership_from else m
+            in_a_pcn = any(code in practices for practices in members[m].values())
+            home = next((pcn for pcn, ps in members[m].items() if successor in ps), None)
+            if when > day or in_a_pcn or home is None:
+                continue
+            members[m][home].append(code)
+            if run and run[-1][0] == home and run[-1][2] == _prev_month(m):
+                run[-1][2] = m
+            else:
+                run.append([home, m, m])
+        if run:
+            practice_names[code] = name
+            absorbed[code] = (successor, when, note)
+            spans.extend((pcn, code, first, last) for pcn, first, last in run)
+    return absorbed
+
+
+def _prev_month(month: dt.date) -> dt.date:
+    return dt.date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
 
 
 def _all(members) -> set[str]:

@@ -25,6 +25,7 @@ from pcnkit.store.models import (
     Organisation,
     OrganisationName,
     PcnRole,
+    PracticeMerger,
     RegistryException,
     SourceFile,
 )
@@ -373,6 +374,25 @@ def _insert_roles(session, orgs, batch, source, report) -> None:
                 reason=rec.reason,
                 start=rec.start,
                 end=rec.end,
+                source_id=source.id,
+            )
+        )
+    for rec in batch.mergers:
+        practice, successor = orgs.get(rec.practice), orgs.get(rec.successor)
+        for code, org in ((rec.practice, practice), (rec.successor, successor)):
+            if org is None or org.kind != kinds.PRACTICE:
+                raise InputError(
+                    batch.file,
+                    f"records a merger naming {code}, which is not a known practice",
+                    "Correct the code.",
+                    row=rec.row,
+                )
+        session.add(
+            PracticeMerger(
+                practice_id=practice.id,
+                successor_id=successor.id,
+                date=rec.date,
+                note=rec.note,
                 source_id=source.id,
             )
         )

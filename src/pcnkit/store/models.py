@@ -156,6 +156,19 @@ class PcnRole(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"))
 
 
+class PracticeMerger(Base):
+    """A practice whose list another practice took on, from a date: the successor's funding
+    counts the absorbed list while the reference-date list predates the merger."""
+
+    __tablename__ = "practice_merger"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    practice_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    successor_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
+    date: Mapped[dt.date] = mapped_column(Date)
+    note: Mapped[str] = mapped_column(Text, default="")
+    source_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"))
+
+
 class RegistryException(Base):
     """A recorded exception to a configuration rule, e.g. a rural waiver of the 30,000 minimum."""
 

@@ -90,6 +90,15 @@ class ExceptionRecord:
 
 
 @dataclass
+class MergerRecord:
+    practice: str
+    successor: str
+    date: dt.date
+    note: str
+    row: int | None = None
+
+
+@dataclass
 class Batch:
     """Everything one file says, validated, ready to be applied in one transaction."""
 
@@ -106,6 +115,7 @@ class Batch:
     coordinates: list[CoordinateRecord] = field(default_factory=list)
     roles: list[RoleRecord] = field(default_factory=list)
     exceptions: list[ExceptionRecord] = field(default_factory=list)
+    mergers: list[MergerRecord] = field(default_factory=list)
 
     def add_org(self, record: OrgRecord) -> None:
         """Add an organisation; a later mention fills in what an earlier one left blank."""

@@ -14,6 +14,8 @@ directors, nominated payees and recorded exceptions that no national file holds.
       - {pcn: U00367, role: nominated_payee, payee: F82008, from: 2019-07-01}
     exceptions:
       - {org: U12345, rule: list_size_minimum, reason: rural waiver, from: 2019-07-01}
+    mergers:
+      - {practice: F82639, into: F82009, date: 2019-07-01, note: list taken on by North Street}
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from pcnkit.registry.importers.base import (
     Batch,
     ExceptionRecord,
     FactRecord,
+    MergerRecord,
     OrgRecord,
     RoleRecord,
 )
@@ -178,6 +181,16 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         batch.exceptions.append(
             ExceptionRecord(e.code("org"), rule, e.text("reason"), start, end, e.line)
         )
+        batch.rows += 1
+    for data in doc.get("mergers") or []:
+        e = _Entry(name, data, "mergers")
+        when = e.date("date")
+        if when is None:
+            raise e.error("date", "is missing", "Give the date the list was taken on.")
+        practice, into = e.code("practice"), e.code("into")
+        if practice == into:
+            raise e.error("into", "is the practice itself", "Name the practice that took it on.")
+        batch.mergers.append(MergerRecord(practice, into, when, e.text("note", False), e.line))
         batch.rows += 1
     if not batch.rows:
         raise InputError(name, "defines nothing", "Add organisations, memberships or roles.")
