@@ -108,8 +108,8 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
         sources.add(figure[2])
         if figure[3]:
             stale.add(code)
-    span = ", ".join(sorted(str(d) for d in dates)) or "none"
-    source = ", ".join(sorted(sources)) or "no source"
+    span = ", ".join(sorted(map(str, dates))) if len(dates) > 1 else str(next(iter(dates), "none"))
+    source = ", ".join(sorted(sources)) if len(sources) > 1 else next(iter(sources), "no source")
     cache[key] = (found, missing, f"{basis} list as at {span} ({source})", frozenset(stale))
     return cache[key]
 

@@ -26,11 +26,29 @@ Key = tuple[str, str, str | None, str]  # payee, pcn, practice, stream
 
 
 @dataclass
+class LedgerLine:
+    """A line a run appends (the stored row is `PaymentLine`, which is append-only)."""
+
+    year: str
+    payment_month: dt.date
+    payee_code: str
+    pcn_code: str
+    practice_code: str | None
+    stream: str
+    kind: str
+    amount: Decimal
+    rule_id: str
+    confirmed: bool
+    reason: str
+    created_at: dt.datetime
+
+
+@dataclass
 class RunResult:
     year: str
     month: dt.date
     run_id: int | None
-    lines: list[PaymentLine] = field(default_factory=list)
+    lines: list[LedgerLine] = field(default_factory=list)
 
     @property
     def total(self) -> Decimal:
@@ -105,7 +123,7 @@ def run_month(
             )
         for kind, amount, reason in parts:
             result.lines.append(
-                PaymentLine(
+                LedgerLine(
                     year=rules.year,
                     payment_month=month,
                     payee_code=key[0],
@@ -132,10 +150,9 @@ def run_month(
         )
         session.add(run)
         session.flush()
-        for line in result.lines:
-            line.run_id = run.id
-        session.add_all(result.lines)
-        session.flush()
+        rows = [{**vars(line), "run_id": run.id} for line in result.lines]
+        for i in range(0, len(rows), 5000):
+            session.execute(PaymentLine.__table__.insert(), rows[i : i + 5000])
         result.run_id = run.id
     return result
 

@@ -4,12 +4,18 @@ allocations rounded to £1 / £100). Everything before that step keeps full prec
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import partial
 
 PENNY = Decimal("0.01")
 
 
 def to_pence(value: Decimal) -> Decimal:
+    """Round half-up to the penny: the one rounding step for money."""
     return value.quantize(PENNY, rounding=ROUND_HALF_UP)
+
+
+# The same step without a Python call per use, for loops over a whole country's payments.
+to_pence_fast = partial(Decimal.quantize, exp=PENNY, rounding=ROUND_HALF_UP)
 
 
 def to_unit(value: Decimal, unit: Decimal) -> Decimal:
