@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import itertools
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from decimal import Decimal
 
 from pcnkit.funding.money import to_pence
@@ -20,7 +20,7 @@ from pcnkit.funding.rules import Stream, YearRules
 STALE_AFTER_DAYS = 190  # a list more than about six months older than the reference date
 
 
-@dataclass
+@dataclass(slots=True)
 class EntitlementLine:
     year: str
     pcn_code: str
@@ -60,7 +60,7 @@ class EntitlementLine:
         return f"{self.population:,} x £{self.rate}{per} = {self.exact:.4f}, rounded half-up"
 
     def as_row(self) -> dict:
-        row = asdict(self)
+        row = {f.name: getattr(self, f.name) for f in fields(self)}
         row["formula"] = self.formula
         for key in ("first_month", "last_month"):
             row[key] = row[key].strftime("%Y-%m")
