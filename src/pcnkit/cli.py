@@ -6,11 +6,9 @@ import csv
 import datetime as dt
 import json
 import sys
-from enum import StrEnum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
@@ -24,23 +22,15 @@ from pcnkit.registry.checks import run_checks
 from pcnkit.registry.importers import TYPES, expand, parse_file
 from pcnkit.registry.profile import describe
 from pcnkit.registry.summary import Node, area_summary
+from pcnkit.shell import Format, console, err, fail
 from pcnkit.store import open_workspace
 
 app = typer.Typer(help="pcnkit: primary care at scale for the English NHS.", no_args_is_help=True)
 registry_app = typer.Typer(help="Practices, PCNs, places and ICSs over time.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
 app.add_typer(funding_app, name="funding")
-# Reports are read in terminals and in CI logs alike; a fixed width keeps tables readable in both.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
 
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
-
-
-class Format(StrEnum):
-    table = "table"
-    csv = "csv"
-    json = "json"
 
 
 def _date(value: str | None) -> dt.date:
@@ -50,11 +40,6 @@ def _date(value: str | None) -> dt.date:
         return parse_iso(value)
     except ValueError as exc:
         raise typer.BadParameter(str(exc)) from exc
-
-
-def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
-    raise typer.Exit(2)
 
 
 @registry_app.command("load")
@@ -89,7 +74,7 @@ def registry_load(
                 reports = apply_batches(session, batches, tick)
                 bar.update(task, description="resolving memberships")
     except PcnkitError as exc:
-        _fail(exc)
+        fail(exc)
     table = Table(title=f"Loaded into {ws.path}")
     for col in (
         "file",
@@ -138,7 +123,7 @@ def registry_check(
         with ws.sessions() as session:
             result = run_checks(session, when, area)
     except PcnkitError as exc:
-        _fail(exc)
+        fail(exc)
     if check:
         result.findings = [f for f in result.findings if f.check == check]
     if fmt is Format.json:
@@ -198,7 +183,7 @@ def registry_show(
         with ws.sessions() as session:
             p = describe(session, code, when)
     except PcnkitError as exc:
-        _fail(exc)
+        fail(exc)
     out = console.print
     out(f"[bold]{p.name}[/] ({p.code}), {p.kind_label}, as at {p.as_of}", highlight=False)
     closed = f"; closed {p.close_date}" if p.close_date else ""
@@ -268,7 +253,7 @@ def demo(
             result = run_checks(session, when, DEMO_AREA)
             funding = demo_funding(session)
     except PcnkitError as exc:
-        _fail(exc)
+        fail(exc)
     counts = result.counts()
     console.print(
         f"Configuration check as at {when}: {counts['error']} errors, "

@@ -42,7 +42,7 @@ from typing import NamedTuple
 from pcnkit.errors import InputError
 from pcnkit.funding.money import decimal, money, to_pence
 from pcnkit.funding.populations import Populations
-from pcnkit.funding.rules import ArrsRole, ArrsRules, YearRules, months_between
+from pcnkit.funding.rules import ArrsRole, ArrsRules, YearRules, add_months, months_between
 from pcnkit.registry.importers.base import Row, csv_rows, read_text
 
 REQUIRED = ("pcn_code", "role", "wte", "start", "end", "annual_cost")
@@ -56,11 +56,6 @@ NO = {"", "no", "n", "false", "0"}
 def role_id(text: str) -> str:
     """'Clinical pharmacist' and 'clinical-pharmacist' both name `clinical_pharmacist`."""
     return re.sub(r"[^a-z0-9]+", "_", text.strip().lower()).strip("_")
-
-
-def add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 @dataclass(frozen=True)

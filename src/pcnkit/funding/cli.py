@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from enum import Enum
 from pathlib import Path
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from pcnkit.errors import InputError, PcnkitError
@@ -19,14 +17,13 @@ from pcnkit.funding.populations import Populations, from_csv, from_registry, reg
 from pcnkit.funding.reconcile import read_statement, reconcile
 from pcnkit.funding.rules import YearRules, apply_scenario, month, rules_for
 from pcnkit.funding.schedule import by_month, schedule
+from pcnkit.shell import ExportFormat, console, fail
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
 
 funding_app = typer.Typer(
     help="Network Contract DES money: entitlements, schedules, ARRS.", no_args_is_help=True
 )
-console = Console(width=None if sys.stdout.isatty() else 180)
-err = Console(stderr=True, soft_wrap=True)
 
 ENTITLEMENT_COLUMNS = [
     "pcn_code",
@@ -68,18 +65,6 @@ PAYMENT_COLUMNS = [
 MONEY = {"amount", "official_amount", "difference"}
 
 
-class Format(str, Enum):  # noqa: UP042 - Typer needs a str Enum
-    table = "table"
-    csv = "csv"
-    json = "json"
-    xlsx = "xlsx"
-
-
-def _fail(exc: Exception) -> None:
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
-    raise typer.Exit(2)
-
-
 def _inputs(year, area, lists, scenario, workspace) -> tuple[YearRules, Populations]:
     rules = rules_for(year)
     if scenario:
@@ -98,18 +83,18 @@ def _inputs(year, area, lists, scenario, workspace) -> tuple[YearRules, Populati
     return rules, pops
 
 
-def _write(fmt: Format, output: Path | None, sheets: dict, payload: dict) -> bool:
+def _write(fmt: ExportFormat, output: Path | None, sheets: dict, payload: dict) -> bool:
     """Write csv/json/xlsx; returns False for the table format (the caller prints it)."""
-    if fmt is Format.table:
+    if fmt is ExportFormat.table:
         return False
-    if fmt is Format.xlsx:
+    if fmt is ExportFormat.xlsx:
         target = output or Path(f"{next(iter(sheets))}.xlsx")
         export.write_xlsx(target, sheets, MONEY)
         console.print(f"wrote {target}")
         return True
     stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
     try:
-        if fmt is Format.csv:
+        if fmt is ExportFormat.csv:
             rows, columns = next(iter(sheets.values()))
             export.write_csv(rows, columns, stream)
         else:
@@ -126,7 +111,7 @@ ListsOpt = typer.Option(
     None, "--lists", help="CSV: pcn_code[,practice_code],registered,weighted[,adjusted]"
 )
 ScenarioOpt = typer.Option(None, "--scenario", help="YAML overriding rates (pcnkit: scenario).")
-FormatOpt = typer.Option(Format.table, "--format")
+FormatOpt = typer.Option(ExportFormat.table, "--format")
 OutputOpt = typer.Option(None, "--output", "-o", help="File to write (default: standard output).")
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
 
@@ -147,7 +132,7 @@ def funding_entitlements(
     area: str | None = AreaOpt,
     lists: Path | None = ListsOpt,
     scenario: Path | None = ScenarioOpt,
-    fmt: Format = FormatOpt,
+    fmt: ExportFormat = FormatOpt,
     output: Path | None = OutputOpt,
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
@@ -156,7 +141,7 @@ def funding_entitlements(
         rules, pops = _inputs(year, area, lists, scenario, workspace)
         lines = entitlements(pops, rules)
     except PcnkitError as exc:
-        _fail(exc)
+        fail(exc)
     rows = [line.as_row() for line in lines]
     label = f"entitlements-{rules.year.replace('/', '-')}"
     payload = {"year": rules.year, "scenario": rules.scenario, "lines": rows}
@@ -203,7 +188,7 @@ def funding_schedule(
     lists: Path | None = ListsOpt,
     scenario: Path | None = ScenarioOpt,
     payee: str | None = typer.Option(None, "--payee"),
-    fmt: Format = FormatOpt,
+    fmt: ExportFormat = FormatOpt,
     output: Path | None = OutputOpt,
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
@@ -212,7 +197,7 @@ def funding_schedule(
         rules, pops = _inputs(year, area, lists, scenario, workspace)
         payments = schedule(entitlements(pops, rules), rules)
     except PcnkitError as exc:
-        _fail(exc)
+        fail(exc)
     if payee:
         payments = [p for p in payments if p.payee_code == payee.upper()]
     rows = [p.as_row() for p in payments]
@@ -260,7 +245,7 @@ def funding_run(
         with open_workspace(workspace).transaction() as session:
             result = ledger.run_month(session, rules, lines, when, inputs)
     except PcnkitError as exc:
-        _fail(exc)
+        fail(exc)
     if not result.lines:
         console.print(f"Nothing to pay for {when:%B %Y}: the ledger already holds everything due.")
         return
@@ -298,7 +283,7 @@ def funding_correct(
                 session, rules.year, when, payee.upper(), pcn.upper(), stream, value, reason
             )
     except (PcnkitError, ValueError) as exc:
-        _fail(exc)
+        fail(exc)
     console.print(f"Correction {line.id}: {money(line.amount)} to {line.payee_code} ({reason})")
 
 
@@ -319,7 +304,7 @@ def funding_reconcile(
         None, "--statement", help="CSV of published figures to explain."
     ),
     scenario: Path | None = ScenarioOpt,
-    fmt: Format = FormatOpt,
+    fmt: ExportFormat = FormatOpt,
     output: Path | None = OutputOpt,
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
@@ -358,7 +343,7 @@ def funding_reconcile(
             ]
             columns = ["pcn_code", "payee_code", "stream", "entitlement", "paid", "outstanding"]
     except PcnkitError as exc:
-        _fail(exc)
+        fail(exc)
     label = f"reconcile-{official.year.replace('/', '-')}"
     if _write(fmt, output, {label: (rows, columns)}, {"year": official.year, "rows": rows}):
         return
@@ -399,7 +384,7 @@ def funding_allocate(
     unit: str = typer.Option("0.01", "--unit", help="Round each share to 0.01, 1, 100 ..."),
     residual: str = typer.Option("report", "--residual", help="report | largest_remainder"),
     rate: str | None = typer.Option(None, "--rate", help="£ per head, for --method per_head."),
-    fmt: Format = FormatOpt,
+    fmt: ExportFormat = FormatOpt,
     output: Path | None = OutputOpt,
 ) -> None:
     """Share a pot across organisations after top-slices, rounding each share to a unit."""
@@ -415,7 +400,7 @@ def funding_allocate(
             rate=decimal(rate, "--rate") if rate else None,
         )
     except (PcnkitError, ValueError) as exc:
-        _fail(exc)
+        fail(exc)
     rows = result.as_rows()
     if _write(fmt, output, {"allocation": (rows, list(allocations.ROW_FIELDS))}, {"rows": rows}):
         return
@@ -474,7 +459,7 @@ def funding_arrs(
     area: str | None = AreaOpt,
     lists: Path | None = ListsOpt,
     planned: bool = typer.Option(False, "--planned", help="Show what planned recruits add."),
-    fmt: Format = FormatOpt,
+    fmt: ExportFormat = FormatOpt,
     output: Path | None = OutputOpt,
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
@@ -487,7 +472,7 @@ def funding_arrs(
             for pcn in sorted({m.pcn_code for m in members})
         ]
     except PcnkitError as exc:
-        _fail(exc)
+        fail(exc)
     rows = []
     for result in results:
         for line in result.lines + (result.planned.lines if result.planned else []):

@@ -44,6 +44,11 @@ def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
     return out
 
 
+def add_months(month: dt.date, n: int) -> dt.date:
+    index = month.year * 12 + month.month - 1 + n
+    return dt.date(index // 12, index % 12 + 1, 1)
+
+
 def year_label(start: dt.date) -> str:
     return f"{start.year}/{(start.year + 1) % 100:02d}"
 

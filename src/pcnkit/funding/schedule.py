@@ -15,12 +15,7 @@ from decimal import Decimal
 
 from pcnkit.funding.entitlements import EntitlementLine
 from pcnkit.funding.money import to_pence
-from pcnkit.funding.rules import Stream, YearRules, months_between
-
-
-def add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
+from pcnkit.funding.rules import Stream, YearRules, add_months, months_between
 
 
 @dataclass
