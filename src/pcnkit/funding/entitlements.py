@@ -97,6 +97,23 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
         cache[key] = (Decimal(1), [], "a fixed sum per payee", frozenset())
         return cache[key]
     figures = _practice_figures(pops, basis, cache)
+    if len(codes) == 1:  # practice-level streams: one practice, no sums or sorting
+        figure = figures.get(codes[0])
+        if figure is None:
+            cache[key] = (
+                Decimal(0),
+                [codes[0]],
+                f"{basis} list as at none (no source)",
+                frozenset(),
+            )
+        else:
+            cache[key] = (
+                figure[0],
+                [],
+                f"{basis} list as at {figure[1]} ({figure[2]})",
+                frozenset(codes) if figure[3] else frozenset(),
+            )
+        return cache[key]
     found, missing, dates, sources, stale = Decimal(0), [], set(), set(), set()
     for code in codes:
         figure = figures.get(code)
@@ -132,14 +149,23 @@ def _from_index(index: int) -> dt.date:
     return dt.date(index // 12, index % 12 + 1, 1)
 
 
-def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> dict:
+def _indexed_spans(pops: Populations) -> list[tuple[str, str, int, int]]:
+    cached = getattr(pops, "_indexed", None)
+    if cached is None or cached[0] is not pops.spans:
+        spans = [(pcn, code, _month_index(a), _month_index(b)) for pcn, code, a, b in pops.spans]
+        cached = (pops.spans, spans)
+        object.__setattr__(pops, "_indexed", cached)
+    return cached[1]
+
+
+def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> list:
     """Runs of consecutive months with unchanged members within `months`: per PCN, or per
     (PCN, practice). Built from membership spans, so the cost follows the number of
     memberships, not months x practices."""
     lo, hi = _month_index(months[0]), _month_index(months[-1])
     clipped: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    for pcn, code, first, last in pops.spans:
-        a, b = max(_month_index(first), lo), min(_month_index(last), hi)
+    for pcn, code, first, last in _indexed_spans(pops):
+        a, b = max(first, lo), min(last, hi)
         if a <= b:
             clipped[pcn].append((code, a, b))
     runs: dict[tuple[str, str | None], list[list]] = {}
@@ -164,7 +190,7 @@ def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> 
                 segments[-1][3] += b_next - a
             else:
                 segments.append([_from_index(a), _from_index(b_next - 1), codes, b_next - a])
-    return runs
+    return sorted(runs.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
 
 
 def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[EntitlementLine]:
@@ -180,9 +206,8 @@ def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[
             run_cache[key] = _runs(pops, months, stream.payee == "practice")
         per_month = {"annual": Decimal(12), "period": Decimal(len(months)), "monthly": Decimal(1)}
         divisor = per_month[stream.rate_period]
-        for (pcn, practice), segments in sorted(
-            run_cache[key].items(), key=lambda kv: (kv[0][0], kv[0][1] or "")
-        ):
+        base_notes = [stream.note] if stream.note else []
+        for (pcn, practice), segments in run_cache[key]:
             for first, last, codes, count in segments:
                 population, missing, inputs, stale = _population(pops, codes, stream.basis, cache)
                 exact = population * stream.rate * count / divisor
@@ -197,7 +222,7 @@ def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[
                     "codes": codes,
                     "stale": stale,
                 }
-                out.append(_line(pops, rules, stream, pcn, practice, seg))
+                out.append(_line(pops, rules, stream, pcn, practice, seg, base_notes))
     return out
 
 
@@ -206,20 +231,19 @@ def _prev(month: dt.date) -> dt.date:
 
 
 def _line(
-    pops, rules: YearRules, stream: Stream, pcn: str, practice: str | None, seg
+    pops, rules: YearRules, stream: Stream, pcn: str, practice: str | None, seg, base_notes
 ) -> EntitlementLine:
-    notes = [stream.note] if stream.note else []
+    notes = list(base_notes)
     if seg["missing"]:
         notes.append(f"no {stream.basis} population held for {', '.join(seg['missing'])}")
     if stream.basis == "beds":
         notes.append("bed counts are not held in the registry; load them to calculate this")
-    stale = [p for p in seg["codes"] if p in seg["stale"]]
-    if stale:
+    if seg["stale"]:
         notes.append(
-            f"{len(stale)} list(s) dated more than six months before the reference date "
+            f"{len(seg['stale'])} list(s) dated more than six months before the reference date "
             f"{pops.reference_date}"
         )
-    absorbed = [c for c in seg["codes"] if c in pops.absorbed]
+    absorbed = [c for c in seg["codes"] if c in pops.absorbed] if pops.absorbed else ()
     for code in absorbed:
         successor, when, why = pops.absorbed[code]
         notes.append(

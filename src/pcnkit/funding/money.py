@@ -1,10 +1,11 @@
-"""Money is Decimal, and is rounded half-up in exactly one place: `to_pence` (or `to_unit` for
-allocations rounded to £1 / £100). Everything before that step keeps full precision."""
+"""Money is Decimal. An amount owed is rounded half-up once, by `to_pence` (or `to_unit` for
+allocations rounded to £1 / £100); everything before that step keeps full precision. Spreading a
+rounded amount over months (`schedule`) never rounds it again: it takes the differences of the
+exact running total in whole pence, so the months always add up to the amount."""
 
 from __future__ import annotations
 
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import partial
 
 PENNY = Decimal("0.01")
 
@@ -12,10 +13,6 @@ PENNY = Decimal("0.01")
 def to_pence(value: Decimal) -> Decimal:
     """Round half-up to the penny: the one rounding step for money."""
     return value.quantize(PENNY, rounding=ROUND_HALF_UP)
-
-
-# The same step without a Python call per use, for loops over a whole country's payments.
-to_pence_fast = partial(Decimal.quantize, exp=PENNY, rounding=ROUND_HALF_UP)
 
 
 def to_unit(value: Decimal, unit: Decimal) -> Decimal:

@@ -14,7 +14,6 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from pcnkit.funding.entitlements import EntitlementLine
-from pcnkit.funding.money import to_pence
 from pcnkit.funding.rules import Stream, YearRules, add_months, months_between
 
 
@@ -58,20 +57,26 @@ def _plan(
     return groups
 
 
+def _running(line: EntitlementLine):
+    """The line's running total in whole pence after k of its months: exactly
+    round_half_up(exact x k / months) (the last month is the line's rounded amount)."""
+    num, den = line.exact.as_integer_ratio()
+    den2, last, final = 2 * den * line.months, line.months, int(line.amount * 100)
+    return lambda k: final if k == last else (200 * num * k + den2 // 2) // den2
+
+
 def instalments(line: EntitlementLine, rules: YearRules, cache: dict | None = None):
     """The line's payments as (payment month, service months, amount): the differences of its
-    running total rounded to the penny at the end of each payment group."""
+    running total in pence at the end of each payment group."""
     key = (line.stream, line.first_month, line.last_month)
     cache = {} if cache is None else cache
     if key not in cache:
         cache[key] = _plan(rules.stream(line.stream), line.first_month, line.last_month)
-    groups = cache[key]
-    step = line.exact / line.months
-    out, paid = [], Decimal(0)
-    for when, months, k in groups:
-        running = line.amount if k == line.months else to_pence(step * k)
-        out.append((when, months, running - paid))
-        paid = running
+    running, out, paid = _running(line), [], 0
+    for when, months, k in cache[key]:
+        pence = running(k)
+        out.append((when, months, Decimal(pence - paid).scaleb(-2)))
+        paid = pence
     return out
 
 
@@ -104,16 +109,31 @@ def schedule(lines: list[EntitlementLine], rules: YearRules) -> list[Payment]:
 
 def schedule_table(lines: list[EntitlementLine], rules: YearRules) -> dict[tuple, dict]:
     """The schedule as one row per payee, PCN, practice and stream: {payment month: amount}.
-    The compact form for whole-country work (no object per payment)."""
-    cache: dict = {}
-    table: dict[tuple, dict] = {}
+    The compact form for whole-country work: the same running-total rounding as `instalments`,
+    in whole pence, with no object per payment."""
+    plans: dict = {}
+    slots: dict[dt.date, int] = {}
+    rows: dict[tuple, list[int]] = {}
     for line in lines:
-        row = table.setdefault(
-            (line.payee_code, line.pcn_code, line.practice_code, line.stream), {}
-        )
-        for when, _months, amount in instalments(line, rules, cache):
-            row[when] = row.get(when, Decimal(0)) + amount
-    return table
+        shape = (line.stream, line.first_month, line.last_month)
+        plan = plans.get(shape)
+        if plan is None:
+            groups = _plan(rules.stream(line.stream), line.first_month, line.last_month)
+            plan = plans[shape] = [(slots.setdefault(w, len(slots)), k) for w, _m, k in groups]
+        key = (line.payee_code, line.pcn_code, line.practice_code, line.stream)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = [0] * 24
+        running, paid = _running(line), 0
+        for slot, k in plan:
+            pence = running(k)
+            row[slot] += pence - paid
+            paid = pence
+    months = sorted(slots, key=slots.get)
+    return {
+        key: {w: Decimal(row[slots[w]]).scaleb(-2) for w in months if row[slots[w]]}
+        for key, row in rows.items()
+    }
 
 
 def by_month(payments: list[Payment]) -> dict[dt.date, Decimal]:
