@@ -17,6 +17,7 @@ from pcnkit.funding.rules import (
     YearRules,
     apply_scenario,
     known_years,
+    parse_rules,
     rules_file,
     rules_for,
 )
@@ -28,13 +29,35 @@ UNCONFIRMED = {status for status, confirmed in STATUSES.items() if not confirmed
 # Keys the loader reads; anything else in a rules file is a typo it would silently ignore.
 TOP_KEYS = {"year", "version", "list_reference_date", "membership_from", "streams", "arrs", "iif"}
 STREAM_KEYS = {
-    "id", "name", "basis", "payee", "rate", "rate_period", "start", "end", "first_payment",
-    "payment_lag", "list_reference_date", "status", "source", "note", "version",
-}  # fmt: skip
+    "id",
+    "name",
+    "basis",
+    "payee",
+    "rate",
+    "rate_period",
+    "start",
+    "end",
+    "first_payment",
+    "payment_lag",
+    "list_reference_date",
+    "status",
+    "source",
+    "note",
+    "version",
+}
 ARRS_KEYS = {
-    "method", "rate_per_weighted_patient", "start", "end", "payment_lag", "roles_per_pcn",
-    "double_above", "status", "source", "note", "roles",
-}  # fmt: skip
+    "method",
+    "rate_per_weighted_patient",
+    "start",
+    "end",
+    "payment_lag",
+    "roles_per_pcn",
+    "double_above",
+    "status",
+    "source",
+    "note",
+    "roles",
+}
 ROLE_KEYS = {"id", "name", "reimbursement_rate", "max_per_wte", "status", "source"}
 IIF_KEYS = {"max_points", "point_value", "status", "source", "note"}
 
@@ -246,7 +269,7 @@ def test_streams_without_a_figure_are_left_out():
 
 ARRS = [
     ("2020/21", "7.131", "S"),
-    ("2021/22", "7.131", "U"),  # placeholder: 2020/21 figure, explained in the note
+    ("2021/22", None, "U"),  # not confirmed: no rate, so no budget (see the note)
     ("2022/23", "16.696", "U"),
     ("2023/24", "22.671", "C"),
     ("2024/25", "22.894", "C2"),
@@ -258,14 +281,24 @@ ARRS = [
 def test_arrs_rate_per_weighted_patient(year, rate, status):
     arrs = rules_for(year).arrs
     assert arrs.method == "per_weighted_patient"
-    assert arrs.rate_per_weighted_patient == Decimal(rate)
+    assert arrs.rate_per_weighted_patient == (Decimal(rate) if rate else None)
     assert arrs.status == status
 
 
-def test_2021_22_arrs_placeholder_is_flagged():
+def test_2021_22_arrs_rate_is_not_invented():
     arrs = rules_for("2021/22").arrs
-    assert not arrs.confirmed
-    assert "PLACEHOLDER" in arrs.note and "£746m" in arrs.note
+    assert not arrs.confirmed and arrs.rate_per_weighted_patient is None
+    assert "not confirmed" in arrs.note and "£746m" in arrs.note
+
+
+def test_a_per_weighted_patient_rate_may_be_left_out_only_when_unconfirmed():
+    text = (
+        rules_file("2020/21")
+        .read_text(encoding="utf-8")
+        .replace('  rate_per_weighted_patient: "7.131"\n', "")
+    )
+    with pytest.raises(InputError, match="leave it out only with status U"):
+        parse_rules(text, "2020-21.yaml")
 
 
 ROLES = [

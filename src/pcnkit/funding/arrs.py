@@ -280,12 +280,20 @@ def budget(rules: YearRules, pcn_code: str, pops: Populations) -> Budget:
         basis = "weighted"
         population, inputs, notes = _population(arrs, pcn_code, pops, basis)
         limits = {}
-        exact = arrs.rate_per_weighted_patient * population * n / 12
-        formula = (
-            f"£{arrs.rate_per_weighted_patient} x {population:,} weighted patients x {n}/12 = "
-            f"{exact:.4f}, rounded half-up"
-        )
-        confirmed = arrs.confirmed
+        if arrs.rate_per_weighted_patient is None:
+            exact = None
+            formula = (
+                f"no confirmed {rules.year} rate per weighted patient: the budget is "
+                f"unknown ({population:,} weighted patients)"
+            )
+            confirmed = False
+        else:
+            exact = arrs.rate_per_weighted_patient * population * n / 12
+            formula = (
+                f"£{arrs.rate_per_weighted_patient} x {population:,} weighted patients x {n}/12"
+                f" = {exact:.4f}, rounded half-up"
+            )
+            confirmed = arrs.confirmed
     return Budget(
         year=rules.year,
         pcn_code=pcn_code,

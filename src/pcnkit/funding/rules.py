@@ -283,8 +283,15 @@ def parse_rules(text: str, file: str) -> YearRules:
             roles=roles,
             note=str(a.get("note", "")),
         )
-        if method == "per_weighted_patient" and arrs.rate_per_weighted_patient is None:
-            raise a.fail("rate_per_weighted_patient", "is needed for method per_weighted_patient")
+        if (
+            method == "per_weighted_patient"
+            and arrs.rate_per_weighted_patient is None
+            and arrs.status not in ("U", "X")
+        ):
+            raise a.fail(
+                "rate_per_weighted_patient",
+                "is needed for method per_weighted_patient (leave it out only with status U)",
+            )
     iif = None
     if doc.get("iif"):
         i = _Reader(file, doc["iif"], "iif")
