@@ -13,11 +13,14 @@ from collections import defaultdict
 from dataclasses import dataclass, fields
 from decimal import Decimal
 
+from pcnkit.bulk import bulk
 from pcnkit.funding.money import to_pence
 from pcnkit.funding.populations import Populations
 from pcnkit.funding.rules import Stream, YearRules
 
-STALE_AFTER_DAYS = 190  # a list more than about six months older than the reference date
+# A list more than about six months older than the reference date is noted as stale.
+STALE_AFTER_DAYS = 190
+NO_PAYEE = "no nominated payee recorded: shown against the PCN code"
 
 
 @dataclass(slots=True)
@@ -96,7 +99,7 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
     if basis == "fixed":
         cache[key] = (Decimal(1), [], "a fixed sum per payee", frozenset())
         return cache[key]
-    figures = _practice_figures(pops, basis, cache)
+    figures = cache.get(("figures", basis)) or _practice_figures(pops, basis, cache)
     if len(codes) == 1:  # practice-level streams: one practice, no sums or sorting
         figure = figures.get(codes[0])
         if figure is None:
@@ -135,9 +138,10 @@ def entitlements(
     pops: Populations, rules: YearRules, streams: list[str] | None = None
 ) -> list[EntitlementLine]:
     """Every entitlement line for the year (optionally only some streams)."""
-    lines = _lines(pops, rules, streams)
-    if rules.official is not None:
-        _compare(lines, _lines(pops, rules.official, streams))
+    with bulk():
+        lines = _lines(pops, rules, streams)
+        if rules.official is not None:
+            _compare(lines, _lines(pops, rules.official, streams))
     return lines
 
 
@@ -171,7 +175,7 @@ def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> 
     runs: dict[tuple[str, str | None], list[list]] = {}
     for pcn, spans in clipped.items():
         if by_practice:
-            for code, a, b in sorted(spans, key=lambda x: (x[0], x[1])):
+            for code, a, b in sorted(spans) if len(spans) > 1 else spans:
                 segments = runs.setdefault((pcn, code), [])
                 if segments and _month_index(segments[-1][1]) == a - 1:
                     segments[-1][1] = _from_index(b)
@@ -179,8 +183,14 @@ def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> 
                 else:
                     segments.append([_from_index(a), _from_index(b), (code,), b - a + 1])
             continue
-        cuts = sorted({a for _, a, _ in spans} | {b + 1 for _, _, b in spans})
         segments = runs.setdefault((pcn, None), [])
+        starts, ends = {a for _, a, _ in spans}, {b for _, _, b in spans}
+        if len(starts) == 1 and len(ends) == 1:  # unchanged all window: one run
+            a, b = next(iter(starts)), next(iter(ends))
+            codes = tuple(sorted(c for c, _, _ in spans))
+            segments.append([_from_index(a), _from_index(b), codes, b - a + 1])
+            continue
+        cuts = sorted(starts | {b + 1 for b in ends})
         for a, b_next in itertools.pairwise(cuts):
             codes = tuple(sorted(c for c, s, e in spans if s <= a and e >= b_next - 1))
             if not codes:
@@ -190,7 +200,11 @@ def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> 
                 segments[-1][3] += b_next - a
             else:
                 segments.append([_from_index(a), _from_index(b_next - 1), codes, b_next - a])
-    return sorted(runs.items(), key=lambda kv: (kv[0][0], kv[0][1] or ""))
+    return sorted(runs.items()) if by_practice else sorted(runs.items(), key=_pcn_key)
+
+
+def _pcn_key(item) -> str:
+    return item[0][0]
 
 
 def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[EntitlementLine]:
@@ -206,24 +220,43 @@ def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[
             run_cache[key] = _runs(pops, months, stream.payee == "practice")
         per_month = {"annual": Decimal(12), "period": Decimal(len(months)), "monthly": Decimal(1)}
         divisor = per_month[stream.rate_period]
-        base_notes = [stream.note] if stream.note else []
+        fixed = _StreamFacts(rules, stream, divisor)
         for (pcn, practice), segments in run_cache[key]:
             for first, last, codes, count in segments:
                 population, missing, inputs, stale = _population(pops, codes, stream.basis, cache)
-                exact = population * stream.rate * count / divisor
-                seg = {
-                    "first": first,
-                    "last": last,
-                    "months": count,
-                    "exact": exact,
-                    "population": population,
-                    "missing": missing,
-                    "inputs": inputs,
-                    "codes": codes,
-                    "stale": stale,
-                }
-                out.append(_line(pops, rules, stream, pcn, practice, seg, base_notes))
+                out.append(
+                    _line(
+                        pops,
+                        fixed,
+                        pcn,
+                        practice,
+                        first,
+                        last,
+                        codes,
+                        count,
+                        population,
+                        missing,
+                        inputs,
+                        stale,
+                    )
+                )
     return out
+
+
+class _StreamFacts:
+    """What every line of a stream shares, worked out once per stream."""
+
+    __slots__ = ("base_notes", "divisor", "plain_note", "rule_id", "rules", "stream")
+
+    def __init__(self, rules: YearRules, stream: Stream, divisor: Decimal) -> None:
+        self.rules, self.stream, self.divisor = rules, stream, divisor
+        self.rule_id = f"{rules.year}/{stream.id}"
+        self.base_notes = [stream.note] if stream.note else []
+        if stream.basis == "beds":
+            self.base_notes.append(
+                "bed counts are not held in the registry; load them to calculate this"
+            )
+        self.plain_note = "; ".join(self.base_notes)
 
 
 def _prev(month: dt.date) -> dt.date:
@@ -231,57 +264,71 @@ def _prev(month: dt.date) -> dt.date:
 
 
 def _line(
-    pops, rules: YearRules, stream: Stream, pcn: str, practice: str | None, seg, base_notes
+    pops,
+    fixed: _StreamFacts,
+    pcn,
+    practice,
+    first,
+    last,
+    codes,
+    count,
+    population,
+    missing,
+    inputs,
+    stale,
 ) -> EntitlementLine:
-    notes = list(base_notes)
-    if seg["missing"]:
-        notes.append(f"no {stream.basis} population held for {', '.join(seg['missing'])}")
-    if stream.basis == "beds":
-        notes.append("bed counts are not held in the registry; load them to calculate this")
-    if seg["stale"]:
-        notes.append(
-            f"{len(seg['stale'])} list(s) dated more than six months before the reference date "
-            f"{pops.reference_date}"
-        )
-    absorbed = [c for c in seg["codes"] if c in pops.absorbed] if pops.absorbed else ()
-    for code in absorbed:
-        successor, when, why = pops.absorbed[code]
-        notes.append(
-            f"includes the list of {code}, taken on by {successor} on {when}"
-            + (f" ({why})" if why else "")
-        )
+    stream = fixed.stream
     payee = practice or pops.payees.get(pcn)
-    if practice in pops.absorbed:
+    if practice is not None and pops.absorbed and practice in pops.absorbed:
         payee = pops.absorbed[practice][0]
-    if payee is None:
-        payee = pcn
-        notes.append("no nominated payee recorded: shown against the PCN code")
-    months = seg["months"]
+    if not (missing or stale or pops.absorbed) and payee is not None:
+        note = fixed.plain_note  # the common case: nothing line-specific to say
+    else:
+        notes = list(fixed.base_notes)
+        if missing:
+            notes.append(f"no {stream.basis} population held for {', '.join(missing)}")
+        if stale:
+            notes.append(
+                f"{len(stale)} list(s) dated more than six months before the reference date "
+                f"{pops.reference_date}"
+            )
+        for code in codes if pops.absorbed else ():
+            if code in pops.absorbed:
+                successor, when, why = pops.absorbed[code]
+                notes.append(
+                    f"includes the list of {code}, taken on by {successor} on {when}"
+                    + (f" ({why})" if why else "")
+                )
+        if payee is None:
+            payee = pcn
+            notes.append(NO_PAYEE)
+        note = "; ".join(notes)
+    exact = population * stream.rate * count / fixed.divisor
     return EntitlementLine(
-        year=rules.year,
-        pcn_code=pcn,
-        pcn_name=pops.pcn_names.get(pcn, pcn),
-        payee_code=payee,
-        practice_code=practice,
-        stream=stream.id,
-        stream_name=stream.name,
-        basis=stream.basis,
-        population=seg["population"],
-        rate=stream.rate,
-        rate_period=stream.rate_period,
-        months=months,
-        first_month=seg["first"],
-        last_month=seg["last"],
-        exact=seg["exact"],
-        amount=to_pence(seg["exact"]),
-        rule_id=f"{rules.year}/{stream.id}",
-        rule_version=stream.version,
-        confirmed=stream.confirmed,
-        status=stream.status,
-        period_months=len(stream.months),
-        inputs=seg["inputs"],
-        source=stream.source,
-        note="; ".join(notes),
+        fixed.rules.year,
+        pcn,
+        pops.pcn_names.get(pcn, pcn),
+        payee,
+        practice,
+        stream.id,
+        stream.name,
+        stream.basis,
+        population,
+        stream.rate,
+        stream.rate_period,
+        count,
+        first,
+        last,
+        exact,
+        to_pence(exact),
+        fixed.rule_id,
+        stream.version,
+        stream.confirmed,
+        stream.status,
+        len(stream.months),
+        inputs,
+        stream.source,
+        note,
     )
 
 

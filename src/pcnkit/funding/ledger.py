@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from pcnkit.errors import InputError
 from pcnkit.funding.entitlements import EntitlementLine
 from pcnkit.funding.rules import YearRules, months_between
-from pcnkit.funding.schedule import schedule_table
+from pcnkit.funding.schedule import pounds, schedule_table
 from pcnkit.store.models import PaymentLine, PaymentRun
 
 Key = tuple[str, str, str | None, str]  # payee, pcn, practice, stream
@@ -87,8 +87,8 @@ def run_month(
     due: dict[Key, Decimal] = {}
     this_month: dict[Key, Decimal] = {}
     for key, row in schedule_table(lines, rules).items():
-        due[key] = sum((v for when, v in row.items() if when <= month), Decimal(0))
-        this_month[key] = row.get(month, Decimal(0))
+        due[key] = pounds(sum(v for when, v in row.items() if when <= month))
+        this_month[key] = pounds(row.get(month, 0))
     meta = {(x.payee_code, x.pcn_code, x.practice_code, x.stream): x for x in lines}
     paid = paid_to_date(session, rules.year)
     t = PaymentLine.__table__

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, aliased
 
+from pcnkit.bulk import bulk
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, queries
 from pcnkit.registry.importers.base import csv_rows, read_text
@@ -63,7 +64,13 @@ def _months(start: dt.date) -> list[dt.date]:
     ]
 
 
-def from_registry(
+def from_registry(*args, **kwargs) -> Populations:
+    """Memberships and lists for a contract year from the registry (see `_from_registry`)."""
+    with bulk():
+        return _from_registry(*args, **kwargs)
+
+
+def _from_registry(
     session: Session,
     year_start: dt.date,
     reference_date: dt.date,

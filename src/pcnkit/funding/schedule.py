@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
+from pcnkit.bulk import bulk
 from pcnkit.funding.entitlements import EntitlementLine
 from pcnkit.funding.rules import Stream, YearRules, add_months, months_between
 
@@ -57,12 +58,17 @@ def _plan(
     return groups
 
 
-def _running(line: EntitlementLine):
-    """The line's running total in whole pence after k of its months: exactly
-    round_half_up(exact x k / months) (the last month is the line's rounded amount)."""
+def _steps(line: EntitlementLine, ks):
+    """The line's payments in whole pence at each k of `ks` (months paid by then): differences
+    of its exact running total round_half_up(exact x k / months); the last month brings the
+    total to the line's rounded amount. The only place a schedule is worked out."""
     num, den = line.exact.as_integer_ratio()
-    den2, last, final = 2 * den * line.months, line.months, int(line.amount * 100)
-    return lambda k: final if k == last else (200 * num * k + den2 // 2) // den2
+    num200, den2 = 200 * num, 2 * den * line.months
+    half, last, final, paid = den2 // 2, line.months, int(line.amount * 100), 0
+    for k in ks:
+        pence = final if k == last else (num200 * k + half) // den2
+        yield pence - paid
+        paid = pence
 
 
 def instalments(line: EntitlementLine, rules: YearRules, cache: dict | None = None):
@@ -72,12 +78,12 @@ def instalments(line: EntitlementLine, rules: YearRules, cache: dict | None = No
     cache = {} if cache is None else cache
     if key not in cache:
         cache[key] = _plan(rules.stream(line.stream), line.first_month, line.last_month)
-    running, out, paid = _running(line), [], 0
-    for when, months, k in cache[key]:
-        pence = running(k)
-        out.append((when, months, Decimal(pence - paid).scaleb(-2)))
-        paid = pence
-    return out
+    groups = cache[key]
+    steps = _steps(line, [k for _w, _m, k in groups])
+    return [
+        (when, months, Decimal(step).scaleb(-2))
+        for (when, months, _k), step in zip(groups, steps, strict=True)
+    ]
 
 
 def payments_for(
@@ -108,9 +114,15 @@ def schedule(lines: list[EntitlementLine], rules: YearRules) -> list[Payment]:
 
 
 def schedule_table(lines: list[EntitlementLine], rules: YearRules) -> dict[tuple, dict]:
-    """The schedule as one row per payee, PCN, practice and stream: {payment month: amount}.
-    The compact form for whole-country work: the same running-total rounding as `instalments`,
-    in whole pence, with no object per payment."""
+    """The schedule as one row per payee, PCN, practice and stream: {payment month: PENCE}.
+    The compact form for whole-country work: the same running-total rule as `instalments`, kept
+    in whole pence (int) so a country's million payments need no Decimal each; divide by 100
+    (`pounds`) at the edge."""
+    with bulk():
+        return _table(lines, rules)
+
+
+def _table(lines: list[EntitlementLine], rules: YearRules) -> dict[tuple, dict]:
     plans: dict = {}
     slots: dict[dt.date, int] = {}
     rows: dict[tuple, list[int]] = {}
@@ -119,21 +131,23 @@ def schedule_table(lines: list[EntitlementLine], rules: YearRules) -> dict[tuple
         plan = plans.get(shape)
         if plan is None:
             groups = _plan(rules.stream(line.stream), line.first_month, line.last_month)
-            plan = plans[shape] = [(slots.setdefault(w, len(slots)), k) for w, _m, k in groups]
+            plan = plans[shape] = (
+                [slots.setdefault(w, len(slots)) for w, _m, _k in groups],
+                [k for _w, _m, k in groups],
+            )
         key = (line.payee_code, line.pcn_code, line.practice_code, line.stream)
         row = rows.get(key)
         if row is None:
             row = rows[key] = [0] * 24
-        running, paid = _running(line), 0
-        for slot, k in plan:
-            pence = running(k)
-            row[slot] += pence - paid
-            paid = pence
+        for slot, step in zip(plan[0], _steps(line, plan[1]), strict=True):
+            row[slot] += step
     months = sorted(slots, key=slots.get)
-    return {
-        key: {w: Decimal(row[slots[w]]).scaleb(-2) for w in months if row[slots[w]]}
-        for key, row in rows.items()
-    }
+    order = [(w, slots[w]) for w in months]
+    return {key: {w: row[i] for w, i in order if row[i]} for key, row in rows.items()}
+
+
+def pounds(pence: int) -> Decimal:
+    return Decimal(pence).scaleb(-2)
 
 
 def by_month(payments: list[Payment]) -> dict[dt.date, Decimal]:
