@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Session
 
+from pcnkit.bulk import bulk
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, timeline
 from pcnkit.registry.importers.base import Batch, FactRecord
@@ -461,6 +462,11 @@ def apply_batches(
     progress: Callable[[Batch], None] | None = None,
 ) -> list[LoadReport]:
     """Write batches in order; the whole call is one unit of work in the caller's transaction."""
+    with bulk():
+        return _apply_batches(session, batches, progress)
+
+
+def _apply_batches(session, batches, progress) -> list[LoadReport]:
     known = set(session.scalars(select(SourceFile.sha256)))
     orgs = _Orgs(session)
     reports: list[LoadReport] = []

@@ -12,6 +12,7 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from pcnkit.bulk import bulk
 from pcnkit.errors import InputError
 from pcnkit.registry.importers import (
     ccg_icb,
@@ -111,6 +112,11 @@ def sniff(path: Path) -> Sniffed:
 
 def parse_file(path: Path, expected: str | None = None, sniffed: Sniffed | None = None) -> Batch:
     """Parse one file, checking it is of the expected type when one is given."""
+    with bulk():
+        return _parse_file(path, expected, sniffed)
+
+
+def _parse_file(path: Path, expected: str | None, sniffed: Sniffed | None) -> Batch:
     if not path.exists():
         raise InputError(str(path), "does not exist", "Check the path.")
     if expected and expected not in TYPES:
