@@ -259,10 +259,6 @@ class _StreamFacts:
         self.plain_note = "; ".join(self.base_notes)
 
 
-def _prev(month: dt.date) -> dt.date:
-    return dt.date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
-
-
 def _line(
     pops,
     fixed: _StreamFacts,

@@ -52,12 +52,3 @@ KINDS: dict[str, Kind] = {
         Kind(GROUPING, "grouping"),
     ]
 }
-
-# Kinds whose membership of a parent is exclusive at any one date (one parent per channel).
-COMMISSIONER = SUB_ICB
-
-
-def check_kind(name: str) -> str:
-    if name not in KINDS:
-        raise ValueError(f"'{name}' is not a kind of organisation; use one of {', '.join(KINDS)}")
-    return name
