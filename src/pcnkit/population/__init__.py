@@ -1,0 +1,1 @@
+"""Population health: code lists, measures, cohorts and disclosure control of their outputs."""
