@@ -1,0 +1,591 @@
+"""A deterministic synthetic patient-level population, calibrated to real practice registers.
+
+EVERYTHING THIS MODULE WRITES IS SYNTHETIC. No row describes a real person. Every file name
+starts with ``synthetic-``, every Parquet file carries ``pcnkit.synthetic=true`` in its schema
+metadata and a ``synthetic`` column that is always true, and the report says so.
+
+The generating model (issue 4; domain notes, population-health.md section 6)
+------------------------------------------------------------------------------
+For each practice, from a :class:`PracticeSpec` (its registered list and its QOF registers):
+
+1. **Patients.** Exactly ``list_size`` patients. Age band and sex are drawn from
+   ``AGE_SEX_STRUCTURE``, an England-like structure that is an ASSUMPTION: approximate
+   five-year-band shares rounded from the ONS mid-2019 population estimates for England, quoted
+   from memory rather than from a file in this repository (65+ is about 18.5%). Registered
+   lists differ from the resident population (list inflation in young adults, for instance);
+   NHS Digital's "Patients registered at a GP practice" by age and sex should replace it
+   (calibration step 1 in section 6.4). The age in years is uniform within the band (90+ runs to
+   104 with falling weights); the month of birth is uniform within the year, stored as the first
+   of the month.
+2. **Deprivation.** Each practice gets a centre IMD decile (uniform 1-10, since England's LSOA
+   deciles hold roughly equal populations by construction); each patient's decile is the centre
+   plus a triangular offset of at most 2, clipped to 1-10. An ASSUMPTION that mimics practices'
+   local catchments; the real practice-level IMD files should replace it.
+3. **Ethnic group** (ONS 5-group): ``ETHNIC_GROUPS``, England, Census 2021, rounded (white 81.0%,
+   asian 9.6%, black 4.2%, mixed 3.0%, other 2.2%). Independent of age, sex and practice, which
+   is an ASSUMPTION (younger people and London practices are more diverse); no "not stated".
+4. **Registration start**: the later of a few weeks after birth and ``as_of`` minus an
+   exponential duration with a mean of 8 years (ASSUMPTION).
+5. **Long-term conditions.** For each QOF group with a (scaled) register of k, exactly k
+   patients are chosen, without replacement, among those old enough for the group's register
+   denominator (e.g. 17+ for DM), with probability weights proportional to the prevalence for
+   the patient's age band and sex (Efraimidis-Spirakis weighted sampling). So each practice's
+   count for each group equals its register exactly (only if k exceeds the eligible patients is
+   it capped; the report shows any shortfall). Weights come from ``ANCHORS`` where an age/sex
+   curve was sourced (HYP and DM: Health Survey for England 2019; COPD: the PHE model, all via
+   diagonalworks/ucl-population-health; a copy of PHM-age-sex-prevalence-anchors.csv, checked by
+   the tests). For every other group the curve in ``ASSUMED_SHAPES`` is an ASSUMPTION of rough
+   shape only (e.g. dementia and AF rising steeply with age), not data. Conditions are
+   independent given age and sex: no comorbidity correlation (CALIBER pairs) yet.
+   The diagnosis date is uniform between the later of (the age the register starts at, or
+   birth) and 20 years before ``as_of``, and ``as_of`` (ASSUMPTION).
+6. **Care home and housebound.** Exactly round(0.6% of the list) care-home residents (about
+   360k of 60M registered, section 6.3 "Other anchors"), chosen with weights rising steeply with
+   age and five times higher with dementia (ASSUMPTION for the weights). Housebound (not in a
+   care home) is Bernoulli by age: 0.2% under 65, 3% at 65-84, 12% at 85+ (ASSUMPTION, no
+   source).
+
+Determinism: each practice draws from its own ``random.Random`` seeded from SHA-256 of
+(seed, practice code), so its rows do not depend on the batch size or on the other practices.
+Practices are processed in code order, so the same seed and specs give byte-identical Parquet
+files. Pseudonyms are a hash of (seed, practice code, running number): stable, and derived
+from no real identifier.
+
+Streaming: practices are generated ``batch_practices`` at a time; each batch is written as one
+Parquet file under ``patients/`` and one under ``conditions/`` and then dropped, so memory is
+bounded by one batch. Nothing patient-level is logged or printed.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import heapq
+import itertools
+import json
+import logging
+import math
+import random
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from sqlalchemy.orm import Session
+
+from pcnkit.errors import InputError, PcnkitError
+from pcnkit.registry import kinds
+from pcnkit.registry.queries import Hierarchy, is_open
+
+log = logging.getLogger(__name__)
+
+GENERATOR = "pcnkit.population.synthetic/1"
+LABEL = "SYNTHETIC DATA - generated by pcnkit; no row describes a real person"
+CARE_HOME_SHARE = 0.006  # ~360k residents of ~60M registered (population-health.md 6.3)
+
+# (age_from, age_to_inclusive, share of persons, female share): ASSUMPTION, approximate ONS
+# mid-2019 England estimates rounded from memory (see the module docstring).
+AGE_SEX_STRUCTURE: tuple[tuple[int, int, float, float], ...] = (
+    (0, 4, 5.8, 0.488),
+    (5, 9, 6.2, 0.488),
+    (10, 14, 5.9, 0.488),
+    (15, 19, 5.5, 0.487),
+    (20, 24, 6.1, 0.492),
+    (25, 29, 6.7, 0.500),
+    (30, 34, 6.8, 0.503),
+    (35, 39, 6.6, 0.505),
+    (40, 44, 6.1, 0.505),
+    (45, 49, 6.6, 0.507),
+    (50, 54, 6.9, 0.507),
+    (55, 59, 6.4, 0.505),
+    (60, 64, 5.5, 0.510),
+    (65, 69, 5.0, 0.515),
+    (70, 74, 5.0, 0.525),
+    (75, 79, 3.6, 0.540),
+    (80, 84, 2.6, 0.565),
+    (85, 89, 1.6, 0.620),
+    (90, 104, 0.9, 0.700),
+)
+
+# ONS 5-group ethnic categories, England, Census 2021 (rounded percentages).
+ETHNIC_GROUPS: tuple[tuple[str, float], ...] = (
+    ("white", 81.0),
+    ("asian", 9.6),
+    ("black", 4.2),
+    ("mixed", 3.0),
+    ("other", 2.2),
+)
+
+_HSE = "Health Survey for England 2019 via diagonalworks/ucl-population-health @3ec8f944"
+_PHE = "PHE COPD prevalence model via diagonalworks/ucl-population-health @3ec8f944"
+# group -> sex -> [(age_from, age_to_inclusive or None, prevalence)]: a copy of the single-
+# condition rows of /work/shared/domain/PHM-age-sex-prevalence-anchors.csv.
+ANCHORS: dict[str, dict[str, list[tuple[int, int | None, float]]]] = {
+    "DM": {
+        "F": [(16, 24, 0.0), (25, 34, 0.01), (35, 44, 0.03), (45, 54, 0.04), (55, 64, 0.09),
+              (65, 74, 0.15), (75, None, 0.06)],
+        "M": [(16, 24, 0.01), (25, 34, 0.01), (35, 44, 0.03), (45, 54, 0.09), (55, 64, 0.13),
+              (65, 74, 0.21), (75, None, 0.18)],
+    },
+    "HYP": {
+        "F": [(16, 24, 0.01), (25, 34, 0.06), (35, 44, 0.09), (45, 54, 0.22), (55, 64, 0.33),
+              (65, 74, 0.51), (75, None, 0.65)],
+        "M": [(16, 24, 0.09), (25, 34, 0.08), (35, 44, 0.13), (45, 54, 0.29), (55, 64, 0.48),
+              (65, 74, 0.58), (75, None, 0.68)],
+    },
+    "COPD": {
+        "F": [(15, 44, 0.0089), (45, 54, 0.02), (55, 64, 0.0411), (65, 74, 0.0481),
+              (75, None, 0.0555)],
+        "M": [(15, 44, 0.013), (45, 54, 0.0238), (55, 64, 0.069), (65, 74, 0.1003),
+              (75, None, 0.1165)],
+    },
+}  # fmt: skip
+ANCHOR_SOURCES = {"DM": _HSE, "HYP": _HSE, "COPD": _PHE}
+# Corrections to the anchors, applied on top of ANCHORS and reported. population-health.md 6.3
+# flags HSE's female 75+ diabetes value (6%) as probably wrong; carrying the 65-74 value (15%)
+# forward is an ASSUMPTION until HSE is checked.
+ANCHOR_OVERRIDES: dict[tuple[str, str, int], float] = {("DM", "F", 75): 0.15}
+# Below an anchored curve's first band (children, for HYP): a small weight (ASSUMPTION).
+BELOW_ANCHOR_WEIGHT = {"DM": 0.0005, "HYP": 0.001, "COPD": 0.0}
+
+# ASSUMED relative weights (shape only, NOT data) for groups with no sourced age curve, by
+# band 0-5, 6-15, 16-24, 25-34, 35-44, 45-54, 55-64, 65-74, 75-84, 85+, and a female:male
+# ratio. Replace with Cooper 2023 (CPRD Aurum) or CALIBER curves (population-health.md 6.3).
+SHAPE_BANDS = (0, 6, 16, 25, 35, 45, 55, 65, 75, 85)
+ASSUMED_SHAPES: dict[str, tuple[tuple[float, ...], float]] = {
+    "AF": ((0, 0, 0.05, 0.1, 0.3, 1, 3, 8, 16, 22), 0.8),
+    "AST": ((0.5, 1.2, 1.1, 1, 1, 1, 1, 1.1, 1, 0.8), 1.2),
+    "CAN": ((0, 0.05, 0.1, 0.3, 0.8, 2, 4.5, 8, 11, 12), 1.0),
+    "CHD": ((0, 0, 0.02, 0.05, 0.3, 1.5, 5, 10, 16, 20), 0.6),
+    "CKD": ((0, 0, 0.1, 0.2, 0.5, 1.5, 4, 10, 25, 40), 1.2),
+    "CVDPP": ((1, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1.0),
+    "DEM": ((0, 0, 0, 0, 0.01, 0.1, 0.5, 2, 8, 25), 1.4),
+    "DEP": ((0, 0, 1, 1.1, 1.1, 1, 0.9, 0.8, 0.8, 0.8), 2.0),
+    "EP": ((0.5, 1, 1, 1, 1, 1, 1, 1, 1, 1), 1.0),
+    "HF": ((0, 0, 0.02, 0.05, 0.1, 0.4, 1.2, 3, 7, 12), 0.8),
+    "LD": ((0.5, 1.2, 1.2, 1, 1, 1, 0.8, 0.5, 0.3, 0.2), 0.67),
+    "MH": ((0, 0.05, 0.5, 1, 1, 1, 1, 0.8, 0.6, 0.6), 1.0),
+    "NDH": ((0, 0, 0.2, 0.4, 0.7, 1, 1.5, 2, 2, 1.5), 1.0),
+    "OB": ((0, 0.3, 0.5, 0.8, 1, 1.2, 1.3, 1.2, 0.8, 0.4), 1.1),
+    "OST": ((0, 0, 0, 0, 0, 0.2, 0.5, 2, 5, 10), 3.0),
+    "PAD": ((0, 0, 0, 0.02, 0.1, 0.4, 1.2, 2.5, 4, 5), 0.7),
+    "PC": ((0, 0.01, 0.02, 0.05, 0.1, 0.3, 0.8, 1.8, 4, 8), 1.0),
+    "RA": ((0, 0, 0.2, 0.3, 0.6, 1, 1.5, 2, 2, 1.8), 2.5),
+    "STIA": ((0, 0, 0.05, 0.1, 0.3, 0.8, 2, 4, 8, 11), 0.9),
+}
+DEFAULT_SHAPE: tuple[tuple[float, ...], float] = ((1,) * len(SHAPE_BANDS), 1.0)
+
+# Register denominators (PATIENT_LIST_TYPE in QOF files): the ages a group's patients can have.
+LIST_TYPE_AGES: dict[str, tuple[int, int | None]] = {
+    "TOTAL": (0, None),
+    "06OV": (6, None),
+    "16OV": (16, None),
+    "17OV": (17, None),
+    "18OV": (18, None),
+    "50OV": (50, None),
+    "30_74": (30, 74),
+}
+# Defaults, from the 2019-20 England table (PHM-qof-prevalence-england.csv).
+DEFAULT_ELIGIBILITY: dict[str, tuple[int, int | None]] = {
+    "CKD": (18, None),
+    "CVDPP": (30, 74),
+    "DEP": (18, None),
+    "DM": (17, None),
+    "EP": (18, None),
+    "NDH": (18, None),
+    "OB": (18, None),
+    "OST": (50, None),
+    "RA": (16, None),
+}
+
+
+@dataclass(frozen=True)
+class PracticeSpec:
+    """One practice to synthesise: its list size and its QOF register sizes by group. An
+    `eligibility` entry (min age, max age or None) overrides `DEFAULT_ELIGIBILITY`."""
+
+    code: str
+    list_size: int
+    registers: dict[str, int]
+    eligibility: dict[str, tuple[int, int | None]] = field(default_factory=dict)
+
+
+@dataclass
+class GroupTotal:
+    target: int = 0
+    generated: int = 0
+
+
+@dataclass
+class GenerationReport:
+    """What a run wrote: aggregate counts only (nothing patient-level)."""
+
+    seed: int
+    as_of: dt.date
+    practices: int = 0
+    patients: int = 0
+    conditions: int = 0
+    files: list[str] = field(default_factory=list)
+    groups: dict[str, GroupTotal] = field(default_factory=dict)
+    shortfalls: dict[str, dict[str, int]] = field(default_factory=dict)
+    anchor_overrides: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    synthetic: bool = True
+    label: str = LABEL
+
+    def to_json(self) -> str:
+        """The report as JSON, without the timing (so that it is deterministic too)."""
+        data = asdict(self)
+        data.pop("seconds")
+        data["as_of"] = self.as_of.isoformat()
+        return json.dumps(data, indent=2, sort_keys=True) + "\n"
+
+
+# --- building specs -----------------------------------------------------------------------
+
+
+def read_registers(
+    prevalence_csv: Path, practices: Iterable[str] | None = None
+) -> tuple[dict[str, dict[str, int]], dict[str, tuple[int, int | None]]]:
+    """Register sizes by practice and QOF group from an NHS Digital PREVALENCE_yyyy csv, and
+    each group's eligible ages from its PATIENT_LIST_TYPE."""
+    wanted = {p.upper() for p in practices} if practices is not None else None
+    registers: dict[str, dict[str, int]] = {}
+    ages: dict[str, tuple[int, int | None]] = {}
+    path = Path(prevalence_csv)
+    with path.open(newline="", encoding="utf-8-sig") as handle:
+        reader = csv.DictReader(handle)
+        need = {"PRACTICE_CODE", "GROUP_CODE", "REGISTER", "PATIENT_LIST_TYPE"}
+        if not need <= set(reader.fieldnames or ()):
+            raise InputError(
+                str(path),
+                f"lacks the columns {sorted(need - set(reader.fieldnames or ()))}",
+                "Give an NHS Digital QOF PREVALENCE_yyyy.csv.",
+            )
+        for row in reader:
+            code = row["PRACTICE_CODE"].strip().upper()
+            if wanted is not None and code not in wanted:
+                continue
+            group = row["GROUP_CODE"].strip().upper()
+            try:
+                registers.setdefault(code, {})[group] = int(row["REGISTER"])
+            except ValueError as e:
+                raise InputError(
+                    str(path),
+                    "has a REGISTER that is not a count",
+                    "Give an NHS Digital QOF PREVALENCE_yyyy.csv.",
+                    row=reader.line_num,
+                    column="REGISTER",
+                ) from e
+            list_type = row["PATIENT_LIST_TYPE"].strip().upper()
+            if list_type in LIST_TYPE_AGES:
+                ages[group] = LIST_TYPE_AGES[list_type]
+    return registers, ages
+
+
+def specs_from_registry(
+    session: Session,
+    area_code: str,
+    as_of: dt.date,
+    prevalence_csv: Path,
+    scale: float = 1.0,
+) -> list[PracticeSpec]:
+    """Specs for the practices open in an area on `as_of`: the registry's registered list as at
+    that date and the QOF file's registers, both multiplied by `scale` and rounded."""
+    if scale <= 0:
+        raise PcnkitError("scale must be positive")
+    h = Hierarchy.at(session, as_of)
+    area = h.get(area_code)
+    found = [area] if area.kind == kinds.PRACTICE else h.descendants(area, kinds.PRACTICE)
+    practices = [p for p in found if is_open(p, as_of)]
+    lists = h.lists("registered")
+    registers, ages = read_registers(prevalence_csv, [p.code for p in practices])
+    specs, no_list, no_qof = [], [], []
+    for p in practices:
+        figure = lists.get(p.code)
+        if figure is None:
+            no_list.append(p.code)
+            continue
+        if p.code not in registers:
+            no_qof.append(p.code)
+        regs = {g: round(n * scale) for g, n in sorted(registers.get(p.code, {}).items())}
+        specs.append(PracticeSpec(p.code, round(float(figure.value) * scale), regs, dict(ages)))
+    if no_list:
+        log.warning("%d practices have no registered list and are left out", len(no_list))
+    if no_qof:
+        log.warning("%d practices have no QOF registers; they get no conditions", len(no_qof))
+    return specs
+
+
+# --- the model ----------------------------------------------------------------------------
+
+
+def practice_rng(seed: int, code: str) -> random.Random:
+    digest = hashlib.sha256(f"pcnkit-synthetic:{seed}:{code}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:16], "big"))
+
+
+def pseudonym(seed: int, code: str, number: int) -> str:
+    digest = hashlib.blake2b(f"{seed}:{code}:{number}".encode(), digest_size=8).hexdigest()
+    return f"SYN{digest.upper()}"
+
+
+def _band_index(bands: tuple[int, ...], age: int) -> int:
+    i = 0
+    while i + 1 < len(bands) and age >= bands[i + 1]:
+        i += 1
+    return i
+
+
+def condition_weight(group: str, sex: str, age: int) -> float:
+    """The relative chance that a patient of this age and sex is on the group's register."""
+    if group in ANCHORS:
+        for start, end, value in ANCHORS[group][sex]:
+            if age >= start and (end is None or age <= end):
+                return ANCHOR_OVERRIDES.get((group, sex, start), value)
+        return BELOW_ANCHOR_WEIGHT.get(group, 0.0)
+    shape, female_ratio = ASSUMED_SHAPES.get(group, DEFAULT_SHAPE)
+    weight = shape[_band_index(SHAPE_BANDS, age)]
+    return weight * female_ratio if sex == "F" else weight
+
+
+def _weighted_sample(rng: random.Random, weights: list[float], k: int) -> list[int]:
+    """Exactly min(k, positive weights) indices without replacement (Efraimidis-Spirakis)."""
+    if k <= 0:
+        return []
+    keys = []
+    for i, w in enumerate(weights):
+        u = rng.random()
+        if w > 0:
+            keys.append((math.log(u or 5e-324) / w, i))
+    return sorted(i for _, i in heapq.nlargest(k, keys))
+
+
+def _months_to_date(months: int) -> dt.date:
+    return dt.date(months // 12, months % 12 + 1, 1)
+
+
+_BAND_CUM = list(itertools.accumulate(b[2] for b in AGE_SEX_STRUCTURE))
+_ETHNIC_NAMES = [e[0] for e in ETHNIC_GROUPS]
+_ETHNIC_CUM = list(itertools.accumulate(e[1] for e in ETHNIC_GROUPS))
+
+
+def _age_in_band(rng: random.Random, start: int, end: int) -> int:
+    if end - start <= 4:
+        return rng.randint(start, end)
+    # the open top band: falling weights (roughly halving every four years)
+    ages = list(range(start, end + 1))
+    return rng.choices(ages, [0.84 ** (a - start) for a in ages])[0]
+
+
+def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
+    """One practice's patients and conditions (column lists) and its per-group counts."""
+    rng = practice_rng(seed, spec.code)
+    as_of_month = as_of.year * 12 + as_of.month - 1
+    centre = rng.randint(1, 10)
+    n = spec.list_size
+    pseudonyms, sexes, ages, births, regs, imds, ethnic = [], [], [], [], [], [], []
+    for i in range(n):
+        band = rng.choices(AGE_SEX_STRUCTURE, cum_weights=_BAND_CUM)[0]
+        sex = "F" if rng.random() < band[3] else "M"
+        age = _age_in_band(rng, band[0], band[1])
+        birth = _months_to_date(as_of_month - 12 * age - rng.randrange(12))
+        earliest = min(birth + dt.timedelta(days=rng.randint(7, 60)), as_of)
+        years = rng.expovariate(1 / 8)
+        start = as_of - dt.timedelta(days=int(years * 365.25))
+        offset = round(rng.triangular(-2.49, 2.49, 0))
+        pseudonyms.append(pseudonym(seed, spec.code, i))
+        sexes.append(sex)
+        ages.append(age)
+        births.append(birth)
+        regs.append(max(earliest, start))
+        imds.append(min(10, max(1, centre + offset)))
+        ethnic.append(rng.choices(_ETHNIC_NAMES, cum_weights=_ETHNIC_CUM)[0])
+
+    cond_ids, cond_groups, cond_dates = [], [], []
+    counts: dict[str, tuple[int, int]] = {}
+    has_dementia = [False] * n
+    for group in sorted(spec.registers):
+        target = max(0, int(spec.registers[group]))
+        low, high = spec.eligibility.get(group) or DEFAULT_ELIGIBILITY.get(group, (0, None))
+        weights = [
+            condition_weight(group, sexes[i], ages[i])
+            if ages[i] >= low and (high is None or ages[i] <= high)
+            else 0.0
+            for i in range(n)
+        ]
+        chosen = _weighted_sample(rng, weights, target)
+        counts[group] = (target, len(chosen))
+        earliest_back = dt.date(as_of.year - 20, as_of.month, 1)
+        for i in chosen:
+            try:
+                reached = births[i].replace(year=births[i].year + low)
+            except ValueError:  # pragma: no cover - births are first of month
+                reached = births[i]
+            lower = max(reached, earliest_back)
+            span = max(0, (as_of - lower).days)
+            cond_ids.append(pseudonyms[i])
+            cond_groups.append(group)
+            cond_dates.append(lower + dt.timedelta(days=rng.randint(0, span)))
+            if group == "DEM":
+                has_dementia[i] = True
+
+    def home_weight(i: int) -> float:
+        a = ages[i]
+        w = 0.0005 if a < 65 else 0.006 if a < 75 else 0.03 if a < 85 else 0.14
+        return w * 5 if has_dementia[i] else w
+
+    in_home = set(_weighted_sample(rng, [home_weight(i) for i in range(n)], round(n * 0.006)))
+    care_home = [i in in_home for i in range(n)]
+    housebound = []
+    for i in range(n):
+        p = 0.002 if ages[i] < 65 else 0.03 if ages[i] < 85 else 0.12
+        draw = rng.random()
+        housebound.append(not care_home[i] and draw < p)
+    patients = {
+        "pseudonym": pseudonyms,
+        "practice": [spec.code] * n,
+        "sex": sexes,
+        "month_of_birth": births,
+        "registration_start": regs,
+        "lsoa_imd_decile": imds,
+        "ethnic_group": ethnic,
+        "care_home": care_home,
+        "housebound": housebound,
+        "synthetic": [True] * n,
+    }
+    conditions = {
+        "pseudonym": cond_ids,
+        "qof_group": cond_groups,
+        "diagnosis_date": cond_dates,
+        "synthetic": [True] * len(cond_ids),
+    }
+    return patients, conditions, counts
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _schemas(seed: int, as_of: dt.date):
+    import pyarrow as pa
+
+    meta = {
+        "pcnkit.synthetic": "true",
+        "pcnkit.label": LABEL,
+        "pcnkit.generator": GENERATOR,
+        "pcnkit.seed": str(seed),
+        "pcnkit.as_of": as_of.isoformat(),
+    }
+    patients = pa.schema(
+        [
+            ("pseudonym", pa.string()),
+            ("practice", pa.string()),
+            ("sex", pa.string()),
+            ("month_of_birth", pa.date32()),
+            ("registration_start", pa.date32()),
+            ("lsoa_imd_decile", pa.int8()),
+            ("ethnic_group", pa.string()),
+            ("care_home", pa.bool_()),
+            ("housebound", pa.bool_()),
+            ("synthetic", pa.bool_()),
+        ],
+        metadata={**meta, "pcnkit.table": "patients"},
+    )
+    conditions = pa.schema(
+        [
+            ("pseudonym", pa.string()),
+            ("qof_group", pa.string()),
+            ("diagnosis_date", pa.date32()),
+            ("synthetic", pa.bool_()),
+        ],
+        metadata={**meta, "pcnkit.table": "conditions"},
+    )
+    return patients, conditions
+
+
+def _write(columns: dict[str, list], schema, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pydict(columns, schema=schema)
+    tmp = path.with_suffix(".tmp")
+    pq.write_table(table, tmp, compression="zstd")
+    tmp.replace(path)
+
+
+def generate(
+    practices: list[PracticeSpec],
+    out_dir: Path,
+    seed: int,
+    *,
+    as_of: dt.date,
+    batch_practices: int = 20,
+    progress: Callable[[int, int], None] | None = None,
+) -> GenerationReport:
+    """Write a synthetic population for `practices` into `out_dir` (see the module docstring).
+
+    Writes ``patients/synthetic-patients-NNNNN.parquet`` and
+    ``conditions/synthetic-conditions-NNNNN.parquet`` per batch, ``SYNTHETIC.txt`` and
+    ``synthetic-report.json``. Refuses a folder that already holds generated Parquet files, so
+    that stale batches never mix into a new population. `progress(done, total)` is called after
+    each batch with practice counts.
+    """
+    try:
+        import pyarrow  # noqa: F401
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise PcnkitError("synthetic populations need pyarrow: pip install pyarrow") from e
+    if batch_practices < 1:
+        raise PcnkitError("batch_practices must be at least 1")
+    codes = [p.code for p in practices]
+    if len(set(codes)) != len(codes):
+        raise PcnkitError("each practice may appear only once")
+    out_dir = Path(out_dir)
+    patients_dir, conditions_dir = out_dir / "patients", out_dir / "conditions"
+    for folder in (patients_dir, conditions_dir):
+        if folder.exists() and any(folder.glob("*.parquet")):
+            raise PcnkitError(f"{folder} already holds Parquet files; choose an empty folder")
+        folder.mkdir(parents=True, exist_ok=True)
+    (out_dir / "SYNTHETIC.txt").write_text(
+        f"{LABEL}\nGenerator {GENERATOR}, seed {seed}, as of {as_of.isoformat()}.\n"
+    )
+    started = time.perf_counter()
+    patient_schema, condition_schema = _schemas(seed, as_of)
+    ordered = sorted(practices, key=lambda p: p.code)
+    report = GenerationReport(seed, as_of)
+    report.anchor_overrides = [
+        f"{g} {s} {a}+: {v} (assumption; see ANCHOR_OVERRIDES)"
+        for (g, s, a), v in sorted(ANCHOR_OVERRIDES.items())
+    ]
+    for number, first in enumerate(range(0, len(ordered), batch_practices)):
+        patients: dict[str, list] = {name: [] for name in patient_schema.names}
+        conditions: dict[str, list] = {name: [] for name in condition_schema.names}
+        for spec in ordered[first : first + batch_practices]:
+            p_rows, c_rows, counts = _practice_rows(spec, seed, as_of)
+            for name, values in p_rows.items():
+                patients[name].extend(values)
+            for name, values in c_rows.items():
+                conditions[name].extend(values)
+            for group, (target, made) in counts.items():
+                total = report.groups.setdefault(group, GroupTotal())
+                total.target += target
+                total.generated += made
+                if made < target:
+                    report.shortfalls.setdefault(spec.code, {})[group] = target - made
+            report.practices += 1
+            report.patients += spec.list_size
+            report.conditions += len(c_rows["pseudonym"])
+        for folder, table, columns, schema in (
+            (patients_dir, "patients", patients, patient_schema),
+            (conditions_dir, "conditions", conditions, condition_schema),
+        ):
+            path = folder / f"synthetic-{table}-{number:05d}.parquet"
+            _write(columns, schema, path)
+            report.files.append(path.relative_to(out_dir).as_posix())
+        del patients, conditions
+        if progress is not None:
+            progress(report.practices, len(ordered))
+    report.groups = dict(sorted(report.groups.items()))
+    report.seconds = time.perf_counter() - started
+    (out_dir / "synthetic-report.json").write_text(report.to_json())
+    return report
