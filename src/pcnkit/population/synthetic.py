@@ -45,6 +45,60 @@ For each practice, from a :class:`PracticeSpec` (its registered list and its QOF
    care home) is Bernoulli by age: 0.2% under 65, 3% at 65-84, 12% at 85+ (ASSUMPTION, no
    source).
 
+Activity (written unless ``generate(..., activity=False)``; each stage draws from its own
+per-practice ``random.Random`` seeded from SHA-256 of (seed, practice code, stage), so the
+patients and conditions above are byte-identical with or without it):
+
+7. **Medicines** (``medications/``: pseudonym, medicine_group, bnf_chapter, issue_date). Each
+   QOF group a patient is on gives each of its medicine groups in ``CONDITION_MEDICINES`` with
+   the stated probability (HYP: ACE inhibitor/ARB 65%, calcium-channel blocker 50%, thiazide
+   25%, ..., so about 89% of the register has an antihypertensive; DM: metformin 85%; AF:
+   anticoagulant 80%; CHD/STIA/PAD: antiplatelet and statin; AST/COPD: inhalers; DEP/MH:
+   antidepressants/antipsychotics (lithium 8% in MH); RA: methotrexate 50%; ...). Then each
+   medicine in ``BACKGROUND_MEDICINES`` (no recorded condition: PPIs, analgesics, NSAIDs,
+   opioids, gabapentinoids, benzodiazepines, Z-drugs, statins for primary prevention, ...) with
+   a probability by age band times (1 + 0.6 x number of LTCs), x1.5 in a care home, capped at
+   0.9. All probabilities are ASSUMPTIONS of rough clinical shape, not data. Group ids reuse the
+   SMR code lists' ids (anticoagulants, antiplatelets, nsaids, methotrexate, lithium,
+   amiodarone, opioids, gabapentinoids, benzodiazepines, z_drugs). A distinct medicine group is
+   a repeat with 2-4 issues (ASSUMPTION: real repeats are issued every 28-56 days; thinned to
+   keep the files small) on dates uniform in the 12 months before ``as_of`` (after
+   registration). Check: with the BHR registers at 2%, about 7% of people 65+ have 10+ and
+   about 45% have 5+ distinct groups; population-health.md 4.1 gives only ">1M people on 10+
+   regular medicines, almost half 75+" (S46), which is roughly 5-9% of people 65+ or 75+
+   (our arithmetic, ASSUMPTION), and groups are coarser than products.
+8. **Blood pressure** (``observations/``: pseudonym, concept ``systolic_bp`` or
+   ``diastolic_bp``, value in mmHg, date). Adults (18+) only. Recorded in the 24 months before
+   ``as_of`` (after registration) with probability 95% on the HYP register, 85% with another
+   LTC, otherwise 40% at 18-44, 60% at 45-64, 75% at 65-74 and 80% at 75+ (ASSUMPTION). One
+   reading, or 1-3 on the HYP register, each on a uniform date. Systolic ~ Normal(mean, 14):
+   mean 110 + 0.4 x (age - 18), +4 for men, off the register; 137 + 0.1 x (age - 60) on it
+   (treated, about 40% above target). Diastolic = 18 + 0.45 x systolic - 0.12 x (age - 50 if
+   over 50) + Normal(0, 7). Clipped to 80-240 and 40-140. All ASSUMPTIONS, tuned so that about
+   19% of people off the register with a reading (about 10% of adults) have their latest reading
+   at or above 140/90 - an undiagnosed-hypertension pool in the spirit of HSE's finding that
+   a large minority of adults with hypertension are undiagnosed (quoted from memory), giving
+   the CVD prevention case-finding list (4.7) something to find.
+9. **Hospital use** (``hospital/``: pseudonym, kind ``ae`` or ``emergency_admission``, date) and
+   the known truth (``truth/``: pseudonym, p_emergency_admission_12m). Each patient has a
+   constant annual rate of emergency admission
+   ``rate = anchor[band] x c[practice, band] x exp(eta) x latent``, where ``eta`` =
+   0.25 x LTC count + 0.03 x distinct medicine groups (section 7; a frailty proxy) +
+   log 2 in a care home + log 1.6 if housebound + 0.05 x (5.5 - IMD decile), ``latent`` is
+   lognormal with mean 1 and log-sd 0.5 (unmeasured need; not in any table), and
+   ``c[practice, band]`` rescales so that the practice's mean of exp(eta - deprivation term)
+   in each band is 1: so each band's rate is the anchor times its deprivation. The anchors
+   (``EMERGENCY_RATE_ANCHORS``, per person-year: 0-4 0.10, 5-17 0.04, 18-44 0.06, 45-64 0.08,
+   65-74 0.14, 75-84 0.25, 85+ 0.45) are an ASSUMPTION rounded from memory of HES 2019/20
+   (about 6.4M emergency admissions for 56M people), not from a file here; population-health.md
+   3.4 gives model performance, not base rates. A&E attendances use ``AE_RATE_ANCHORS``
+   (ASSUMPTION, about 0.4 per person-year, U-shaped) and 0.6 x eta. Counts in the 24 months
+   before ``as_of`` (after birth) are Poisson(rate x years), dates uniform. The truth table
+   holds 1 - exp(-rate), the true probability of at least one emergency admission in any
+   12 months (the rate is constant, so also in the 12 months after ``as_of``). At 2% of BHR
+   that truth scores a c-statistic of about 0.73 against the last 12 months' admissions - the
+   ceiling any risk model can honestly reach on this data, near QAdmissions (section 3.4).
+
 Determinism: each practice draws from its own ``random.Random`` seeded from SHA-256 of
 (seed, practice code), so its rows do not depend on the batch size or on the other practices.
 Practices are processed in code order, so the same seed and specs give byte-identical Parquet
@@ -52,7 +106,8 @@ files. Pseudonyms are a hash of (seed, practice code, running number): stable, a
 from no real identifier.
 
 Streaming: practices are generated ``batch_practices`` at a time; each batch is written as one
-Parquet file under ``patients/`` and one under ``conditions/`` and then dropped, so memory is
+Parquet file under ``patients/`` and one under ``conditions/`` (and ``medications/``,
+``observations/``, ``hospital/`` and ``truth/``) and then dropped, so memory is
 bounded by one batch. Nothing patient-level is logged or printed.
 """
 
@@ -226,6 +281,9 @@ class GenerationReport:
     practices: int = 0
     patients: int = 0
     conditions: int = 0
+    medications: int = 0
+    observations: int = 0
+    hospital: int = 0
     files: list[str] = field(default_factory=list)
     groups: dict[str, GroupTotal] = field(default_factory=dict)
     shortfalls: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -464,6 +522,277 @@ def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
     return patients, conditions, counts
 
 
+# --- activity: medicines, blood pressure, hospital use (docstring sections 7-9) --------------
+
+# Age bands for the activity model: 0-4, 5-17, 18-44, 45-64, 65-74, 75-84, 85+.
+ACTIVITY_BANDS = (0, 5, 18, 45, 65, 75, 85)
+ACTIVITY_BAND_NAMES = ("0-4", "5-17", "18-44", "45-64", "65-74", "75-84", "85+")
+
+# medicine group -> BNF chapter. Group ids reuse the SMR code lists' ids where one exists
+# (codelists/smr_high_risk_medicines.yaml, smr_addictive_medicines.yaml).
+MEDICINE_CHAPTERS: dict[str, int] = {
+    "ppis": 1, "laxatives": 1,
+    "acei_arbs": 2, "calcium_channel_blockers": 2, "thiazide_diuretics": 2, "beta_blockers": 2,
+    "alpha_blockers": 2, "loop_diuretics": 2, "mras": 2, "nitrates": 2, "digoxin": 2,
+    "amiodarone": 2, "anticoagulants": 2, "antiplatelets": 2, "statins": 2,
+    "inhaled_relievers": 3, "inhaled_corticosteroids": 3, "long_acting_bronchodilators": 3,
+    "antihistamines": 3,
+    "antidepressants": 4, "antipsychotics": 4, "lithium": 4, "antiepileptics": 4,
+    "antidementia_drugs": 4, "benzodiazepines": 4, "z_drugs": 4, "opioids": 4,
+    "gabapentinoids": 4, "other_analgesics": 4,
+    "metformin": 6, "other_glucose_lowering": 6, "insulins": 6, "levothyroxine": 6,
+    "bisphosphonates": 6,
+    "bph_drugs": 7, "hormonal_contraception_hrt": 7,
+    "methotrexate": 8,
+    "calcium_vitamin_d": 9,
+    "nsaids": 10,
+}  # fmt: skip
+
+# QOF group -> (medicine group, probability that a patient on the register has a repeat of it).
+# ASSUMPTION: rough treatment shares chosen to be clinically plausible, not taken from data.
+# With these, about 89% of the HYP register has at least one antihypertensive.
+CONDITION_MEDICINES: dict[str, tuple[tuple[str, float], ...]] = {
+    "HYP": (("acei_arbs", 0.65), ("calcium_channel_blockers", 0.5),
+            ("thiazide_diuretics", 0.25), ("beta_blockers", 0.12), ("alpha_blockers", 0.06)),
+    "DM": (("metformin", 0.85), ("other_glucose_lowering", 0.45), ("insulins", 0.12),
+           ("statins", 0.75), ("acei_arbs", 0.3)),
+    "AF": (("anticoagulants", 0.8), ("beta_blockers", 0.55), ("digoxin", 0.1),
+           ("amiodarone", 0.03)),
+    "CHD": (("antiplatelets", 0.85), ("statins", 0.85), ("beta_blockers", 0.5),
+            ("nitrates", 0.3), ("acei_arbs", 0.4), ("ppis", 0.35)),
+    "STIA": (("antiplatelets", 0.8), ("statins", 0.85), ("acei_arbs", 0.3)),
+    "PAD": (("antiplatelets", 0.75), ("statins", 0.75)),
+    "HF": (("loop_diuretics", 0.7), ("beta_blockers", 0.7), ("acei_arbs", 0.7),
+           ("mras", 0.3)),
+    "CKD": (("acei_arbs", 0.4), ("statins", 0.45)),
+    "CVDPP": (("statins", 0.6),),
+    "AST": (("inhaled_relievers", 0.9), ("inhaled_corticosteroids", 0.75)),
+    "COPD": (("inhaled_relievers", 0.9), ("long_acting_bronchodilators", 0.8),
+             ("inhaled_corticosteroids", 0.4)),
+    "DEP": (("antidepressants", 0.75), ("z_drugs", 0.06), ("benzodiazepines", 0.05)),
+    "MH": (("antipsychotics", 0.8), ("antidepressants", 0.3), ("lithium", 0.08)),
+    "EP": (("antiepileptics", 0.9),),
+    "DEM": (("antidementia_drugs", 0.5), ("antipsychotics", 0.1)),
+    "RA": (("methotrexate", 0.5), ("nsaids", 0.2), ("other_analgesics", 0.3)),
+    "OST": (("bisphosphonates", 0.6), ("calcium_vitamin_d", 0.7)),
+}  # fmt: skip
+
+# Medicines without a recorded QOF condition: (group, sex or "", probability by
+# ACTIVITY_BANDS). ASSUMPTION, rough shapes (pain medicines rise with age, NSAIDs fall after 65);
+# each is multiplied by (1 + BACKGROUND_PER_LTC x number of LTCs), x1.5 in a care home, cap 0.9.
+BACKGROUND_MEDICINES: tuple[tuple[str, str, tuple[float, ...]], ...] = (
+    ("ppis", "", (0.005, 0.01, 0.06, 0.14, 0.25, 0.32, 0.35)),
+    ("laxatives", "", (0.01, 0.005, 0.02, 0.04, 0.08, 0.15, 0.3)),
+    ("other_analgesics", "", (0.01, 0.01, 0.04, 0.08, 0.14, 0.22, 0.35)),
+    ("nsaids", "", (0.0, 0.005, 0.05, 0.08, 0.07, 0.05, 0.03)),
+    ("opioids", "", (0.0, 0.002, 0.03, 0.07, 0.1, 0.13, 0.16)),
+    ("gabapentinoids", "", (0.0, 0.0, 0.02, 0.05, 0.06, 0.06, 0.05)),
+    ("benzodiazepines", "", (0.0, 0.0, 0.01, 0.02, 0.025, 0.03, 0.035)),
+    ("z_drugs", "", (0.0, 0.0, 0.01, 0.02, 0.03, 0.04, 0.05)),
+    ("antidepressants", "", (0.0, 0.005, 0.05, 0.08, 0.08, 0.1, 0.12)),
+    ("statins", "", (0.0, 0.0, 0.01, 0.08, 0.22, 0.3, 0.25)),
+    ("levothyroxine", "", (0.001, 0.002, 0.015, 0.04, 0.07, 0.09, 0.1)),
+    ("calcium_vitamin_d", "", (0.002, 0.002, 0.01, 0.03, 0.07, 0.12, 0.2)),
+    ("antihistamines", "", (0.04, 0.05, 0.05, 0.05, 0.05, 0.05, 0.06)),
+    ("inhaled_relievers", "", (0.03, 0.04, 0.03, 0.03, 0.03, 0.03, 0.03)),
+    ("loop_diuretics", "", (0.0, 0.0, 0.0, 0.01, 0.03, 0.07, 0.12)),
+    ("anticoagulants", "", (0.0, 0.0, 0.003, 0.01, 0.02, 0.03, 0.04)),
+    ("antiplatelets", "", (0.0, 0.0, 0.0, 0.02, 0.05, 0.08, 0.1)),
+    ("bph_drugs", "M", (0.0, 0.0, 0.002, 0.03, 0.1, 0.16, 0.2)),
+    ("hormonal_contraception_hrt", "F", (0.0, 0.02, 0.15, 0.08, 0.02, 0.0, 0.0)),
+)
+BACKGROUND_PER_LTC = 0.6
+
+# Annual emergency admissions per person by ACTIVITY_BANDS (ASSUMPTION: rounded from memory of
+# HES 2019/20 - about 6.4M emergency admissions for about 56M people, ~0.11 per person-year,
+# rising steeply after 65 - not from a file in this repository; replace with HES by age).
+EMERGENCY_RATE_ANCHORS = (0.10, 0.04, 0.06, 0.08, 0.14, 0.25, 0.45)
+# Annual A&E attendances per person (ASSUMPTION: ~0.4 per person-year overall, U-shaped).
+AE_RATE_ANCHORS = (0.55, 0.3, 0.38, 0.3, 0.32, 0.5, 0.85)
+# Log-rate coefficients (ASSUMPTION). A&E uses AE_COEFFICIENT_SCALE times the same terms.
+LOG_RATE_PER_LTC = 0.25
+LOG_RATE_PER_MEDICINE = 0.03
+LOG_RATE_CARE_HOME = math.log(2.0)
+LOG_RATE_HOUSEBOUND = math.log(1.6)
+LOG_RATE_PER_DECILE = 0.05  # per IMD decile below the national mean of 5.5
+LATENT_SD = 0.5  # unmeasured need: a lognormal factor with mean 1
+AE_COEFFICIENT_SCALE = 0.6
+
+# Blood pressure (ASSUMPTION): recording probability in the 24 months before as_of, adults only.
+BP_RECORDED_BY_BAND = (0.0, 0.0, 0.4, 0.6, 0.75, 0.8, 0.8)
+BP_RECORDED_HYP = 0.95
+BP_RECORDED_OTHER_LTC = 0.85
+BP_SD = 14.0
+HYP_SBP_MEAN = 137.0
+NON_HYP_SBP_AT_18 = 110.0
+
+
+def stage_rng(seed: int, code: str, stage: str) -> random.Random:
+    """A second per-practice generator for a later stage, so that adding stages never changes
+    the draws (and so the bytes) of the patients and conditions."""
+    digest = hashlib.sha256(f"pcnkit-synthetic:{seed}:{code}:{stage}".encode()).digest()
+    return random.Random(int.from_bytes(digest[:16], "big"))
+
+
+def activity_band(age: int) -> int:
+    return _band_index(ACTIVITY_BANDS, age)
+
+
+def linear_predictor(
+    n_ltc: int, n_medicines: int, care_home: bool, housebound: bool, imd_decile: int
+) -> float:
+    """The covariate part of the log-rate of emergency admission (section 9)."""
+    return (
+        LOG_RATE_PER_LTC * n_ltc
+        + LOG_RATE_PER_MEDICINE * n_medicines
+        + (LOG_RATE_CARE_HOME if care_home else 0.0)
+        + (LOG_RATE_HOUSEBOUND if housebound else 0.0)
+        + LOG_RATE_PER_DECILE * (5.5 - imd_decile)
+    )
+
+
+def _deprivation_term(imd_decile: int) -> float:
+    return LOG_RATE_PER_DECILE * (5.5 - imd_decile)
+
+
+def _dates_in(rng: random.Random, start: dt.date, end: dt.date, k: int) -> list[dt.date]:
+    """k dates uniform in [start, end), sorted."""
+    span = (end - start).days
+    return sorted(start + dt.timedelta(days=rng.randrange(span)) for _ in range(k))
+
+
+def _poisson(rng: random.Random, mean: float) -> int:
+    # Knuth's method: means here are small (under ~10)
+    limit, k, p = math.exp(-mean), 0, rng.random()
+    while p > limit:
+        k += 1
+        p *= rng.random()
+    return k
+
+
+def _activity_rows(spec: PracticeSpec, seed: int, as_of: dt.date, patients, conditions):
+    """One practice's medications, observations, hospital events and true risks (columns)."""
+    n = spec.list_size
+    ltcs: dict[str, list[str]] = {}
+    for p, g in zip(conditions["pseudonym"], conditions["qof_group"], strict=True):
+        ltcs.setdefault(p, []).append(g)
+    as_of_month = as_of.year * 12 + as_of.month
+    ages = [(as_of_month - (b.year * 12 + b.month)) // 12 for b in patients["month_of_birth"]]
+    year_ago = as_of - dt.timedelta(days=365)
+    two_years_ago = as_of - dt.timedelta(days=730)
+
+    # 7. medicines
+    rng = stage_rng(seed, spec.code, "medications")
+    meds = {"pseudonym": [], "medicine_group": [], "bnf_chapter": [], "issue_date": []}
+    n_medicines = []
+    for i in range(n):
+        pid, age, sex = patients["pseudonym"][i], ages[i], patients["sex"][i]
+        groups = sorted(ltcs.get(pid, ()))
+        band = activity_band(age)
+        chosen: set[str] = set()
+        for g in groups:
+            for medicine, p in CONDITION_MEDICINES.get(g, ()):
+                if rng.random() < p:
+                    chosen.add(medicine)
+        factor = (1 + BACKGROUND_PER_LTC * len(groups)) * (1.5 if patients["care_home"][i] else 1.0)
+        for medicine, only, by_band in BACKGROUND_MEDICINES:
+            draw = rng.random()
+            if (not only or only == sex) and draw < min(0.9, by_band[band] * factor):
+                chosen.add(medicine)
+        start = max(year_ago, patients["registration_start"][i], patients["month_of_birth"][i])
+        if start >= as_of:
+            chosen = set()
+        n_medicines.append(len(chosen))
+        for medicine in sorted(chosen):
+            for day in _dates_in(rng, start, as_of, rng.randint(2, 4)):
+                meds["pseudonym"].append(pid)
+                meds["medicine_group"].append(medicine)
+                meds["bnf_chapter"].append(MEDICINE_CHAPTERS[medicine])
+                meds["issue_date"].append(day)
+
+    # 8. blood pressure
+    rng = stage_rng(seed, spec.code, "observations")
+    obs = {"pseudonym": [], "concept": [], "value": [], "date": []}
+    for i in range(n):
+        pid, age, sex = patients["pseudonym"][i], ages[i], patients["sex"][i]
+        groups = ltcs.get(pid, ())
+        on_hyp = "HYP" in groups
+        p_rec = (
+            BP_RECORDED_HYP
+            if on_hyp
+            else BP_RECORDED_OTHER_LTC
+            if groups and age >= 18
+            else BP_RECORDED_BY_BAND[activity_band(age)]
+        )
+        draw = rng.random()
+        start = max(two_years_ago, patients["registration_start"][i])
+        if age < 18 or draw >= p_rec or start >= as_of:
+            continue
+        readings = rng.randint(1, 3) if on_hyp else 1
+        for day in _dates_in(rng, start, as_of, readings):
+            if on_hyp:
+                mean = HYP_SBP_MEAN + 0.1 * (age - 60)
+            else:
+                mean = NON_HYP_SBP_AT_18 + 0.4 * (age - 18) + (4 if sex == "M" else 0)
+            sbp = min(240, max(80, round(rng.gauss(mean, BP_SD))))
+            dbp = 18 + 0.45 * sbp - 0.12 * max(0, age - 50) + rng.gauss(0, 7)
+            dbp = min(140, max(40, round(dbp)))
+            for concept, value in (("systolic_bp", sbp), ("diastolic_bp", dbp)):
+                obs["pseudonym"].append(pid)
+                obs["concept"].append(concept)
+                obs["value"].append(float(value))
+                obs["date"].append(day)
+
+    # 9. hospital use: intercepts per band so that the practice's mean rate, before its
+    # deprivation, equals the anchor
+    rng = stage_rng(seed, spec.code, "hospital")
+    eta = [
+        linear_predictor(
+            len(ltcs.get(patients["pseudonym"][i], ())),
+            n_medicines[i],
+            patients["care_home"][i],
+            patients["housebound"][i],
+            patients["lsoa_imd_decile"][i],
+        )
+        for i in range(n)
+    ]
+    latent = [math.exp(rng.gauss(-(LATENT_SD**2) / 2, LATENT_SD)) for _ in range(n)]
+    sums_e = [0.0] * len(ACTIVITY_BANDS)
+    sums_a = [0.0] * len(ACTIVITY_BANDS)
+    people = [0] * len(ACTIVITY_BANDS)
+    for i in range(n):
+        b, dep = activity_band(ages[i]), _deprivation_term(patients["lsoa_imd_decile"][i])
+        people[b] += 1
+        sums_e[b] += math.exp(eta[i] - dep)
+        sums_a[b] += math.exp(AE_COEFFICIENT_SCALE * (eta[i] - dep))
+    hosp = {"pseudonym": [], "kind": [], "date": []}
+    truth = {"pseudonym": [], "p_emergency_admission_12m": []}
+    for i in range(n):
+        pid, b = patients["pseudonym"][i], activity_band(ages[i])
+        rate_e = EMERGENCY_RATE_ANCHORS[b] * people[b] / sums_e[b] * math.exp(eta[i]) * latent[i]
+        rate_a = (
+            AE_RATE_ANCHORS[b]
+            * people[b]
+            / sums_a[b]
+            * math.exp(AE_COEFFICIENT_SCALE * eta[i])
+            * latent[i]
+        )
+        truth["pseudonym"].append(pid)
+        truth["p_emergency_admission_12m"].append(1 - math.exp(-rate_e))
+        start = max(two_years_ago, patients["month_of_birth"][i])
+        if start >= as_of:
+            continue
+        years = (as_of - start).days / 365.25
+        for kind, rate in (("ae", rate_a), ("emergency_admission", rate_e)):
+            for day in _dates_in(rng, start, as_of, _poisson(rng, rate * years)):
+                hosp["pseudonym"].append(pid)
+                hosp["kind"].append(kind)
+                hosp["date"].append(day)
+    for table in (meds, obs, hosp, truth):
+        table["synthetic"] = [True] * len(table["pseudonym"])
+    return meds, obs, hosp, truth
+
+
 # --- writing ------------------------------------------------------------------------------
 
 
@@ -504,6 +833,52 @@ def _schemas(seed: int, as_of: dt.date):
     return patients, conditions
 
 
+ACTIVITY_TABLES = ("medications", "observations", "hospital", "truth")
+
+
+def _activity_schemas(seed: int, as_of: dt.date) -> dict:
+    import pyarrow as pa
+
+    meta = {
+        "pcnkit.synthetic": "true",
+        "pcnkit.label": LABEL,
+        "pcnkit.generator": GENERATOR,
+        "pcnkit.seed": str(seed),
+        "pcnkit.as_of": as_of.isoformat(),
+    }
+    columns = {
+        "medications": [
+            ("pseudonym", pa.string()),
+            ("medicine_group", pa.string()),
+            ("bnf_chapter", pa.int8()),
+            ("issue_date", pa.date32()),
+            ("synthetic", pa.bool_()),
+        ],
+        "observations": [
+            ("pseudonym", pa.string()),
+            ("concept", pa.string()),
+            ("value", pa.float64()),
+            ("date", pa.date32()),
+            ("synthetic", pa.bool_()),
+        ],
+        "hospital": [
+            ("pseudonym", pa.string()),
+            ("kind", pa.string()),
+            ("date", pa.date32()),
+            ("synthetic", pa.bool_()),
+        ],
+        "truth": [
+            ("pseudonym", pa.string()),
+            ("p_emergency_admission_12m", pa.float64()),
+            ("synthetic", pa.bool_()),
+        ],
+    }
+    return {
+        name: pa.schema(cols, metadata={**meta, "pcnkit.table": name})
+        for name, cols in columns.items()
+    }
+
+
 def _write(columns: dict[str, list], schema, path: Path) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
@@ -522,6 +897,7 @@ def generate(
     as_of: dt.date,
     batch_practices: int = 20,
     progress: Callable[[int, int], None] | None = None,
+    activity: bool = True,
 ) -> GenerationReport:
     """Write a synthetic population for `practices` into `out_dir` (see the module docstring).
 
@@ -530,6 +906,11 @@ def generate(
     ``synthetic-report.json``. Refuses a folder that already holds generated Parquet files, so
     that stale batches never mix into a new population. `progress(done, total)` is called after
     each batch with practice counts.
+
+    With `activity` (the default) it also writes ``medications/``, ``observations/`` and
+    ``hospital/`` and, under ``truth/``, each patient's true 12-month emergency admission
+    probability (docstring sections 7-9). These come from separate per-practice generators, so
+    the patients and conditions files are byte-identical with or without them.
     """
     try:
         import pyarrow  # noqa: F401
@@ -542,7 +923,8 @@ def generate(
         raise PcnkitError("each practice may appear only once")
     out_dir = Path(out_dir)
     patients_dir, conditions_dir = out_dir / "patients", out_dir / "conditions"
-    for folder in (patients_dir, conditions_dir):
+    activity_dirs = {name: out_dir / name for name in ACTIVITY_TABLES} if activity else {}
+    for folder in (patients_dir, conditions_dir, *activity_dirs.values()):
         if folder.exists() and any(folder.glob("*.parquet")):
             raise PcnkitError(f"{folder} already holds Parquet files; choose an empty folder")
         folder.mkdir(parents=True, exist_ok=True)
@@ -551,6 +933,7 @@ def generate(
     )
     started = time.perf_counter()
     patient_schema, condition_schema = _schemas(seed, as_of)
+    activity_schemas = _activity_schemas(seed, as_of) if activity else {}
     ordered = sorted(practices, key=lambda p: p.code)
     report = GenerationReport(seed, as_of)
     report.anchor_overrides = [
@@ -560,8 +943,16 @@ def generate(
     for number, first in enumerate(range(0, len(ordered), batch_practices)):
         patients: dict[str, list] = {name: [] for name in patient_schema.names}
         conditions: dict[str, list] = {name: [] for name in condition_schema.names}
+        extra = {t: {c: [] for c in schema.names} for t, schema in activity_schemas.items()}
         for spec in ordered[first : first + batch_practices]:
             p_rows, c_rows, counts = _practice_rows(spec, seed, as_of)
+            if activity:
+                made = _activity_rows(spec, seed, as_of, p_rows, c_rows)
+                for table, rows in zip(ACTIVITY_TABLES, made, strict=True):
+                    for name, values in rows.items():
+                        extra[table][name].extend(values)
+                    if table != "truth":
+                        setattr(report, table, getattr(report, table) + len(rows["pseudonym"]))
             for name, values in p_rows.items():
                 patients[name].extend(values)
             for name, values in c_rows.items():
@@ -578,11 +969,12 @@ def generate(
         for folder, table, columns, schema in (
             (patients_dir, "patients", patients, patient_schema),
             (conditions_dir, "conditions", conditions, condition_schema),
+            *((activity_dirs[t], t, extra[t], activity_schemas[t]) for t in activity_schemas),
         ):
             path = folder / f"synthetic-{table}-{number:05d}.parquet"
             _write(columns, schema, path)
             report.files.append(path.relative_to(out_dir).as_posix())
-        del patients, conditions
+        del patients, conditions, extra
         if progress is not None:
             progress(report.practices, len(ordered))
     report.groups = dict(sorted(report.groups.items()))

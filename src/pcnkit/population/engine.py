@@ -1,0 +1,181 @@
+"""The population store: patient-level Parquet tables opened through one engine interface.
+
+A store is a folder with one sub-folder of Parquet files per table (``patients/*.parquet``,
+``conditions/*.parquet``, and any others an extract or the synthetic generator writes). Each
+table opens as an Ibis table expression, so measures are written once as Ibis expressions and
+run on whichever backend holds the data: DuckDB (embedded, the default) now, Apache Spark later
+(issue 4). Nothing here fetches patient-level rows; callers aggregate and pass the aggregates
+through :mod:`pcnkit.population.disclosure` before they leave.
+
+Provenance comes from the files themselves: the synthetic generator writes
+``pcnkit.synthetic=true``, a label and the ``as_of`` date into every file's schema metadata, and
+the store reports the data as synthetic if any file of any table says so (or if the folder
+holds ``SYNTHETIC.txt``), so a synthetic batch can never pass as real data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pcnkit.errors import PcnkitError
+
+if TYPE_CHECKING:  # pragma: no cover
+    import ibis.expr.types as ir
+
+BACKENDS = ("duckdb", "spark")
+REQUIRED_TABLES = ("patients", "conditions")
+
+
+def _need_ibis():
+    try:
+        import ibis
+    except ImportError as e:  # pragma: no cover - depends on the environment
+        raise PcnkitError(
+            'the population store needs Ibis and DuckDB: pip install "ibis-framework[duckdb]"'
+        ) from e
+    return ibis
+
+
+TRUTH = "truth"  # the synthetic generator's true per-patient risks (validation only)
+
+
+class PopulationStore:
+    """Parquet tables under `path`, opened as Ibis tables on one backend.
+
+    `as_of` is the date the extract describes (ages are computed at it); by default it is read
+    from the files' ``pcnkit.as_of`` metadata, which the synthetic generator writes.
+    """
+
+    def __init__(
+        self, path: Path | str, *, backend: str = "duckdb", as_of: dt.date | None = None
+    ) -> None:
+        if backend not in BACKENDS:
+            raise PcnkitError(f"unknown population backend '{backend}'; choose one of {BACKENDS}")
+        if backend == "spark":
+            raise PcnkitError(
+                "the Spark backend for the population store is not built yet (issue 4); "
+                "use backend='duckdb'"
+            )
+        ibis = _need_ibis()
+        self.path = Path(path)
+        self.backend = backend
+        for name in REQUIRED_TABLES:
+            if not self._files(name):
+                raise PcnkitError(
+                    f"{self.path / name} holds no Parquet files; give a population store folder "
+                    "with patients/ and conditions/ (e.g. from `generate` in "
+                    "pcnkit.population.synthetic)"
+                )
+        self.con = ibis.duckdb.connect()
+        self._tables: dict[str, ir.Table] = {}
+        self.metadata = self._read_metadata()
+        self.synthetic = (self.path / "SYNTHETIC.txt").exists() or any(
+            m.get("pcnkit.synthetic") == "true" for m in self.metadata.values()
+        )
+        labels = sorted({m["pcnkit.label"] for m in self.metadata.values() if "pcnkit.label" in m})
+        self.label: str | None = "; ".join(labels) or None
+        self.as_of = as_of or self._as_of_from_metadata()
+
+    # --- files and metadata ---------------------------------------------------------------
+
+    def _files(self, name: str) -> list[Path]:
+        folder = self.path / name
+        return sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+
+    def _folders(self) -> list[str]:
+        if not self.path.is_dir():
+            return []
+        return sorted(p.name for p in self.path.iterdir() if p.is_dir() and self._files(p.name))
+
+    def table_names(self) -> list[str]:
+        """The tables measures may use (sub-folders with Parquet files). A synthetic store's
+        `truth/` (the generating model's true risks) is deliberately not among them: a model
+        that could read it would be validated against its own answer. Use `truth()`."""
+        return [name for name in self._folders() if name != TRUTH]
+
+    def _read_metadata(self) -> dict[str, dict[str, str]]:
+        """Each file's pcnkit.* schema metadata (file footers only, no rows)."""
+        import pyarrow.parquet as pq
+
+        out: dict[str, dict[str, str]] = {}
+        for name in self._folders():
+            for file in self._files(name):
+                raw = pq.read_schema(file).metadata or {}
+                out[file.relative_to(self.path).as_posix()] = {
+                    k.decode(): v.decode() for k, v in raw.items() if k.startswith(b"pcnkit.")
+                }
+        return out
+
+    def _as_of_from_metadata(self) -> dt.date | None:
+        dates = {m["pcnkit.as_of"] for m in self.metadata.values() if "pcnkit.as_of" in m}
+        if len(dates) > 1:
+            raise PcnkitError(
+                f"the files in {self.path} describe different dates ({sorted(dates)}); "
+                "a store must hold one extract"
+            )
+        return dt.date.fromisoformat(dates.pop()) if dates else None
+
+    def require_as_of(self) -> dt.date:
+        if self.as_of is None:
+            raise PcnkitError(
+                f"the population store {self.path} does not say what date it describes; "
+                "pass as_of= to PopulationStore"
+            )
+        return self.as_of
+
+    # --- tables ---------------------------------------------------------------------------
+
+    def truth(self) -> ir.Table:
+        """The synthetic generator's known truth, for validating a risk model only."""
+        return self._open(TRUTH)
+
+    def table(self, name: str) -> ir.Table:
+        """One table (all the Parquet files of its folder) as an Ibis table expression."""
+        if name == TRUTH:
+            raise PcnkitError(
+                "the synthetic 'truth' table is for validation only; read it with store.truth()"
+            )
+        return self._open(name)
+
+    def _open(self, name: str) -> ir.Table:
+        if name not in self._tables:
+            if not self._files(name):
+                raise PcnkitError(
+                    f"the population store {self.path} has no table '{name}' "
+                    f"(it has {', '.join(self._folders()) or 'none'})"
+                )
+            glob = (self.path / name / "*.parquet").as_posix()
+            self._tables[name] = self.con.read_parquet(glob, table_name=f"pcnkit_{name}")
+        return self._tables[name]
+
+    @property
+    def patients(self) -> ir.Table:
+        return self.table("patients")
+
+    @property
+    def conditions(self) -> ir.Table:
+        return self.table("conditions")
+
+    def close(self) -> None:
+        self.con.disconnect()
+
+    def __enter__(self) -> PopulationStore:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def age_at(patients: ir.Table, as_of: dt.date) -> ir.IntegerValue:
+    """Whole years of age at `as_of`, from ``month_of_birth`` (stored as the first of the
+    month, so a birthday counts from the first of the birth month). An Ibis expression."""
+    ibis = _need_ibis()
+    born = patients.month_of_birth
+    before_birthday = (born.month() > as_of.month) | (
+        (born.month() == as_of.month) & (born.day() > as_of.day)
+    )
+    return (ibis.literal(as_of.year) - born.year() - ibis.ifelse(before_birthday, 1, 0)).cast(
+        "int32"
+    )

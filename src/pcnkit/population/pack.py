@@ -1,0 +1,441 @@
+"""The population health pack: who a practice, PCN or area looks after, as safe aggregates.
+
+For a scope (one practice, a list of practices, a PCN's members or an area's practices as at a
+date) the pack holds five tables, each computed by Ibis expressions on the population store
+(:mod:`pcnkit.population.engine`) and fetched only as aggregates:
+
+a. ``age_sex``: the age/sex pyramid in five-year bands (0-4 ... 85-89, 90+) by sex;
+b. ``prevalence``: register prevalence by QOF group, beside England 2019-20;
+c. ``ltc_count``: patients by the number of QOF groups they are on (0, 1, 2, 3, 4+);
+d. ``deprivation``: patients by the IMD decile of their LSOA (1 = most deprived);
+e. ``care_settings``: care-home residents and housebound patients.
+
+Disclosure control (``disclosure.py``): every count cell is made safe (0 stays 0, 1-7 are
+redacted, 8+ round to the nearest 5) before it leaves this module; totals are rebuilt from the
+safe cells (the pack's patient count is the pyramid's total, built from its rounded cells) and
+percentages from the safe numerator and denominator. Prevalence denominators for groups with an
+age-restricted denominator (e.g. DM, 17+) are themselves safe counts. Not yet done (the note's
+rules 4-5): re-suppression of cells that overlapping tables could recover, e.g. the 17+
+denominator against the 15-19 band.
+
+Definitions and their limits:
+- The store is a snapshot of registered patients at its extract date (``store.as_of``); ages
+  are whole years at that date. The pack's ``as_of`` chooses which practices are in scope (the
+  registry's membership on that date); it does not re-age or de-register anyone.
+- A register is the number of distinct patients in scope with at least one condition row of
+  that QOF group (the store's register, as the extract or generator defined it). The
+  denominator is the patients in scope within the group's QOF denominator ages
+  (``PATIENT_LIST_TYPE``: TOTAL, 17OV, 18OV, ...), as in England's figures, so the local and
+  England percentages compare like with like.
+- The LTC count counts every QOF group in the conditions table, including risk-factor groups
+  (OB, NDH, CVDPP) and palliative care (PC); it is a register count, not a clinical
+  multimorbidity measure.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from pcnkit.errors import PcnkitError
+from pcnkit.population import disclosure
+from pcnkit.population.disclosure import SafeCount, safe_count, safe_percent, safe_total
+from pcnkit.population.engine import PopulationStore, age_at
+from pcnkit.registry import kinds
+from pcnkit.registry.queries import Hierarchy
+
+ENGLAND_SOURCE = (
+    "England QOF register prevalence 2019-20, computed from NHS Digital QOF PREVALENCE_1920 "
+    "(shared/domain/PHM-qof-prevalence-england.csv; population-health.md section 6.2)"
+)
+# group -> (denominator age group, England register, England denominator): a copy of the
+# 2019-20 rows of PHM-qof-prevalence-england.csv (the tests check it against the file).
+ENGLAND_2019_20: dict[str, tuple[str, int, int]] = {
+    "AF": ("TOTAL", 1239401, 60407685),
+    "AST": ("TOTAL", 3916150, 60407685),
+    "CAN": ("TOTAL", 1891019, 60407685),
+    "CHD": ("TOTAL", 1868564, 60407685),
+    "CKD": ("18OV", 1949865, 48146685),
+    "COPD": ("TOTAL", 1170786, 60407685),
+    "CVDPP": ("30_74", 402425, 33862119),
+    "DEM": ("TOTAL", 474537, 60407685),
+    "DEP": ("18OV", 5565443, 48146685),
+    "DM": ("17OV", 3455176, 48783947),
+    "EP": ("18OV", 384519, 48146685),
+    "HF": ("TOTAL", 541301, 60407685),
+    "HYP": ("TOTAL", 8514885, 60407685),
+    "LD": ("TOTAL", 308237, 60407685),
+    "MH": ("TOTAL", 562831, 60407685),
+    "OB": ("18OV", 5061690, 48146685),
+    "OST": ("50OV", 187810, 21994258),
+    "PAD": ("TOTAL", 360923, 60407685),
+    "PC": ("TOTAL", 288671, 60407685),
+    "RA": ("16OV", 379688, 49442794),
+    "STIA": ("TOTAL", 1086155, 60407685),
+}
+# Groups with no 2019-20 England row: their denominator ages from later years (2020-21).
+OTHER_DENOMINATORS = {"NDH": "18OV"}
+# PATIENT_LIST_TYPE -> (min age, max age inclusive or None), as in QOF's files.
+LIST_TYPE_AGES: dict[str, tuple[int, int | None]] = {
+    "TOTAL": (0, None),
+    "06OV": (6, None),
+    "16OV": (16, None),
+    "17OV": (17, None),
+    "18OV": (18, None),
+    "50OV": (50, None),
+    "30_74": (30, 74),
+}
+AGE_BANDS = (*(f"{5 * i}-{5 * i + 4}" for i in range(18)), "90+")
+SEXES = (("F", "female"), ("M", "male"))
+LTC_BANDS = ("0", "1", "2", "3", "4+")
+IMD_DECILES = tuple(range(1, 11))
+STORE_SOURCE = "pcnkit population store"
+
+
+@dataclass
+class PackTable:
+    """One table of the pack: safe rows (counts as SafeCount), safe totals, and what it is."""
+
+    name: str
+    title: str
+    definition: str
+    source: str
+    rows: list[dict[str, object]]
+    totals: dict[str, object] = field(default_factory=dict)
+
+    def shown(self) -> list[dict[str, object]]:
+        """The rows as displayed: counts as numbers or ``[REDACTED]``, percentages as text."""
+        return [_shown(row) for row in self.rows]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "title": self.title,
+            "definition": self.definition,
+            "source": self.source,
+            "rows": self.shown(),
+            "totals": _shown(self.totals),
+        }
+
+
+def _shown(row: dict[str, object]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in row.items():
+        if isinstance(value, SafeCount):
+            out[key] = value.marker
+        elif isinstance(value, Decimal):
+            out[key] = str(value)
+        else:
+            out[key] = value
+    return out
+
+
+@dataclass
+class PopulationPack:
+    """The population health pack for one scope. Every count in it has passed disclosure."""
+
+    scope: str
+    as_of: dt.date
+    population_as_of: dt.date
+    practices: list[str]
+    practices_without_patients: list[str]
+    patients: SafeCount
+    synthetic: bool
+    label: str | None
+    tables: dict[str, PackTable]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "scope": self.scope,
+            "as_of": self.as_of.isoformat(),
+            "population_as_of": self.population_as_of.isoformat(),
+            "practices": list(self.practices),
+            "practices_without_patients": list(self.practices_without_patients),
+            "patients": self.patients.marker,
+            "synthetic": self.synthetic,
+            "label": self.label,
+            "tables": {name: t.to_dict() for name, t in self.tables.items()},
+        }
+
+
+# --- scopes -------------------------------------------------------------------------------
+
+
+def practices_in(session: Session, code: str, as_of: dt.date) -> list[str]:
+    """The practices an organisation stands for on `as_of`: a practice itself, a PCN's member
+    practices, or every practice below an area (place, sub-ICB, ICB, ...)."""
+    h = Hierarchy.at(session, as_of)
+    org = h.get(code)
+    if org.kind == kinds.PRACTICE:
+        return [org.code]
+    if org.kind == kinds.PCN:
+        found = h.members(org, kinds.PRACTICE)
+    else:
+        found = h.descendants(org, kinds.PRACTICE)
+    return [p.code for p in found]
+
+
+def pack_for_pcn(
+    session: Session, store: PopulationStore, pcn_code: str, as_of: dt.date
+) -> PopulationPack:
+    """The pack for a PCN: its member practices in the registry as at `as_of`."""
+    org = Hierarchy.at(session, as_of).get(pcn_code)
+    if org.kind != kinds.PCN:
+        raise PcnkitError(f"{org.code} is a {org.kind}, not a PCN; use pack_for_area instead")
+    return population_pack(
+        store, practices_in(session, org.code, as_of), as_of=as_of, scope=org.code
+    )
+
+
+def pack_for_area(
+    session: Session, store: PopulationStore, code: str, as_of: dt.date
+) -> PopulationPack:
+    """The pack for any organisation: a practice, a PCN, or an area's practices at `as_of`."""
+    codes = practices_in(session, code, as_of)
+    return population_pack(store, codes, as_of=as_of, scope=code.strip().upper())
+
+
+# --- the pack -----------------------------------------------------------------------------
+
+
+def population_pack(
+    store: PopulationStore,
+    practices: str | Iterable[str],
+    *,
+    as_of: dt.date,
+    scope: str | None = None,
+) -> PopulationPack:
+    """The pack for the patients of `practices` (one code or several) in `store`."""
+    codes = sorted({practices.strip().upper()} if isinstance(practices, str) else
+                   {c.strip().upper() for c in practices})  # fmt: skip
+    if not codes:
+        raise PcnkitError(f"no practices in scope {scope or '(empty list)'} on {as_of}")
+    ages_at = store.require_as_of()
+    patients = store.patients.filter(store.patients.practice.isin(codes))
+    patients = patients.mutate(age=age_at(patients, ages_at))
+    conditions = store.conditions.semi_join(patients, "pseudonym")
+
+    present = {r["practice"] for r in _fetch(patients.select("practice").distinct())}
+    source = f"{STORE_SOURCE} {store.path.name}, extract as at {ages_at.isoformat()}"
+    if store.synthetic:
+        source += " (SYNTHETIC DATA: no row describes a real person)"
+
+    pyramid = _age_sex(patients, source)
+    total = pyramid.totals["total"]
+    assert isinstance(total, SafeCount)
+    tables = {
+        "age_sex": pyramid,
+        "prevalence": _prevalence(patients, conditions, total, source),
+        "ltc_count": _ltc_count(patients, conditions, total, source),
+        "deprivation": _deprivation(patients, total, source),
+        "care_settings": _care_settings(patients, total, source),
+    }
+    return PopulationPack(
+        scope=scope or (codes[0] if len(codes) == 1 else f"{len(codes)} practices"),
+        as_of=as_of,
+        population_as_of=ages_at,
+        practices=codes,
+        practices_without_patients=[c for c in codes if c not in present],
+        patients=total,
+        synthetic=store.synthetic,
+        label=store.label,
+        tables=tables,
+    )
+
+
+def _fetch(expr) -> list[dict[str, object]]:
+    """Run an aggregate expression and return its rows (aggregates only, never patients)."""
+    return expr.to_pyarrow().to_pylist()
+
+
+def _distribution(
+    labels: Iterable[object], raw: dict[object, int], key: str, total: SafeCount
+) -> tuple[list[dict[str, object]], dict[str, object]]:
+    """Safe count and percentage of the pack's patients for each label, and a safe total."""
+    rows: list[dict[str, object]] = []
+    for label in labels:
+        cell = safe_count(raw.get(label, 0), f"{key} {label}")
+        rows.append({key: label, "patients": cell, "pct": safe_percent(cell, total)})
+    column = safe_total(r["patients"] for r in rows)  # type: ignore[misc]
+    return rows, {key: "total", "patients": column, "pct": safe_percent(column, total)}
+
+
+def _age_sex(patients, source: str) -> PackTable:
+    ibis = _ibis()
+    band = ibis.least(patients.age // 5, len(AGE_BANDS) - 1).cast("int32")
+    sex = patients.sex.upper().fill_null("U")
+    counts = _fetch(
+        patients.mutate(band=band, sex_code=sex)
+        .group_by(["band", "sex_code"])
+        .agg(n=ibis._.count())
+    )
+    raw: dict[tuple[int, str], int] = {}
+    for r in counts:
+        code = r["sex_code"] if r["sex_code"] in dict(SEXES) else "U"
+        raw[(r["band"], code)] = raw.get((r["band"], code), 0) + r["n"]
+    fields = [name for _, name in SEXES] + ["other"]
+    rows = [
+        {
+            "age_band": label,
+            **{name: raw.get((i, code), 0) for code, name in SEXES},
+            "other": raw.get((i, "U"), 0),
+        }
+        for i, label in enumerate(AGE_BANDS)
+    ]
+    table = disclosure.safe_table(rows, fields, total_field="total")
+    grand = table.totals["total"]
+    out_rows = []
+    for row in table.rows:
+        out = {"age_band": row["age_band"]}
+        for f in [*fields, "total"]:
+            out[f] = row[f]
+            out[f"{f}_pct"] = safe_percent(row[f], grand)  # type: ignore[arg-type]
+        out_rows.append(out)
+    totals = {"age_band": "total"}
+    for f in [*fields, "total"]:
+        totals[f] = table.totals[f]
+        totals[f"{f}_pct"] = safe_percent(table.totals[f], grand)  # type: ignore[arg-type]
+    return PackTable(
+        "age_sex",
+        "Registered patients by age and sex",
+        "Patients in scope by whole years of age at the extract date in five-year bands (90+ "
+        "open), and sex as recorded (F female, M male, anything else or missing as other). "
+        "Percentages are of all patients in scope, from the rounded cells.",
+        source,
+        out_rows,
+        totals,
+    )
+
+
+def _denominator_ages(group: str) -> tuple[str, tuple[int, int | None]]:
+    list_type = ENGLAND_2019_20[group][0] if group in ENGLAND_2019_20 else None
+    list_type = list_type or OTHER_DENOMINATORS.get(group, "TOTAL")
+    return list_type, LIST_TYPE_AGES[list_type]
+
+
+def _prevalence(patients, conditions, total: SafeCount, source: str) -> PackTable:
+    ibis = _ibis()
+    registers = {
+        r["qof_group"]: r["n"]
+        for r in _fetch(conditions.group_by("qof_group").agg(n=conditions.pseudonym.nunique()))
+    }
+    groups = sorted(set(registers) | set(ENGLAND_2019_20))
+    ranges = sorted({_denominator_ages(g)[0] for g in groups} - {"TOTAL"})
+    eligible: dict[str, int] = {}
+    if ranges:
+        measures = {}
+        for list_type in ranges:
+            low, high = LIST_TYPE_AGES[list_type]
+            cond = patients.age >= low
+            if high is not None:
+                cond = cond & (patients.age <= high)
+            measures[f"n_{list_type}"] = ibis.ifelse(cond, 1, 0).sum()
+        row = _fetch(patients.aggregate(**measures))[0]
+        eligible = {lt: int(row[f"n_{lt}"] or 0) for lt in ranges}
+    rows = []
+    for group in groups:
+        list_type, _ = _denominator_ages(group)
+        register = safe_count(registers.get(group, 0), f"register {group}")
+        if list_type == "TOTAL":
+            denominator = total
+        else:
+            denominator = safe_count(eligible[list_type], f"denominator {list_type}")
+        england = ENGLAND_2019_20.get(group)
+        england_pct = (
+            (Decimal(100) * england[1] / england[2]).quantize(Decimal("0.01")) if england else None
+        )
+        rows.append(
+            {
+                "qof_group": group,
+                "denominator_ages": list_type,
+                "register": register,
+                "denominator": denominator,
+                "pct": safe_percent(register, denominator),
+                "england_pct": england_pct,
+            }
+        )
+    return PackTable(
+        "prevalence",
+        "Register prevalence by QOF group, with England 2019-20",
+        "Register: distinct patients in scope with a condition row of the QOF group. "
+        "Denominator: patients in scope within the group's QOF denominator ages "
+        "(PATIENT_LIST_TYPE, e.g. 17OV for DM; TOTAL is the pack's patient count). Local "
+        "percentages are built from the rounded register and denominator. England: register "
+        "over denominator for 2019-20 (unrounded national figures).",
+        f"{source}; England: {ENGLAND_SOURCE}",
+        rows,
+    )
+
+
+def _ltc_count(patients, conditions, total: SafeCount, source: str) -> PackTable:
+    ibis = _ibis()
+    per_patient = conditions.group_by("pseudonym").agg(k=conditions.qof_group.nunique())
+    joined = patients.select("pseudonym").left_join(per_patient, "pseudonym")
+    bucket = ibis.least(joined.k.fill_null(0), len(LTC_BANDS) - 1).cast("int32")
+    counts = _fetch(joined.mutate(bucket=bucket).group_by("bucket").agg(n=ibis._.count()))
+    raw = {LTC_BANDS[r["bucket"]]: r["n"] for r in counts}
+    rows, totals = _distribution(LTC_BANDS, raw, "qof_groups", total)
+    return PackTable(
+        "ltc_count",
+        "Patients by number of QOF groups (long-term conditions)",
+        "Patients in scope by the number of distinct QOF groups on which they have a "
+        "condition row (0, 1, 2, 3, 4+). Every QOF group counts, including risk-factor groups "
+        "(OB, NDH, CVDPP) and palliative care. Percentages are of all patients in scope.",
+        source,
+        rows,
+        totals,
+    )
+
+
+def _deprivation(patients, total: SafeCount, source: str) -> PackTable:
+    ibis = _ibis()
+    decile = patients.lsoa_imd_decile.cast("int32")
+    counts = _fetch(patients.mutate(decile=decile).group_by("decile").agg(n=ibis._.count()))
+    raw: dict[object, int] = {}
+    for r in counts:
+        key = r["decile"] if r["decile"] in IMD_DECILES else "unknown"
+        raw[key] = raw.get(key, 0) + r["n"]
+    labels: list[object] = [*IMD_DECILES, "unknown"]
+    rows, totals = _distribution(labels, raw, "imd_decile", total)
+    return PackTable(
+        "deprivation",
+        "Patients by deprivation decile (IMD)",
+        "Patients in scope by the English Index of Multiple Deprivation decile of their home "
+        "LSOA (1 = most deprived tenth of LSOAs in England, 10 = least); missing or out-of-range "
+        "deciles as unknown. Percentages are of all patients in scope.",
+        source,
+        rows,
+        totals,
+    )
+
+
+def _care_settings(patients, total: SafeCount, source: str) -> PackTable:
+    ibis = _ibis()
+    row = _fetch(
+        patients.aggregate(
+            care_home=ibis.ifelse(patients.care_home.fill_null(False), 1, 0).sum(),
+            housebound=ibis.ifelse(patients.housebound.fill_null(False), 1, 0).sum(),
+        )
+    )[0]
+    rows = []
+    for key in ("care_home", "housebound"):
+        cell = safe_count(int(row[key] or 0), key)
+        rows.append({"setting": key, "patients": cell, "pct": safe_percent(cell, total)})
+    return PackTable(
+        "care_settings",
+        "Care-home residents and housebound patients",
+        "Patients in scope flagged as living in a care home, and patients flagged housebound "
+        "(as recorded in the extract). Percentages are of all patients in scope.",
+        source,
+        rows,
+    )
+
+
+def _ibis():
+    import ibis
+
+    return ibis
