@@ -92,3 +92,28 @@ def england(tmp_path_factory, shared_data):
     reports = load(ws, shared_data)
     yield ws, reports
     ws.dispose()
+
+
+@pytest.fixture(scope="session")
+def bhr_specs(tmp_path_factory):
+    """BHR's practices as synthetic-population specs at 2% of their real lists and registers
+    (about 17,000 patients), as at 1 January 2020 (the QOF 2019/20 lists)."""
+    import datetime as dt
+
+    from pcnkit.demo import demo_data
+    from pcnkit.population.synthetic import specs_from_registry
+
+    folder = tmp_path_factory.mktemp("bhr-specs")
+    ws = open_workspace(folder / "ws", url=f"sqlite:///{folder / 'only.db'}")
+    try:
+        load(ws, demo_data())
+        with ws.sessions() as session:
+            return specs_from_registry(
+                session,
+                "BHR",
+                dt.date(2020, 1, 1),
+                demo_data() / "PREVALENCE_1920.csv",
+                scale=0.02,
+            )
+    finally:
+        ws.dispose()

@@ -30,19 +30,8 @@ ANCHORS_CSV = (
 
 
 @pytest.fixture(scope="module")
-def specs(tmp_path_factory) -> list[PracticeSpec]:
-    from pcnkit.store import open_workspace
-
-    folder = tmp_path_factory.mktemp("bhr")
-    ws = open_workspace(folder / "ws", url=f"sqlite:///{folder / 'only.db'}")
-    try:
-        load(ws, demo_data())
-        with ws.sessions() as session:
-            return specs_from_registry(
-                session, "BHR", AS_OF, demo_data() / "PREVALENCE_1920.csv", scale=SCALE
-            )
-    finally:
-        ws.dispose()
+def specs(bhr_specs) -> list[PracticeSpec]:
+    return bhr_specs
 
 
 @pytest.fixture(scope="module")

@@ -12,10 +12,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from conftest import load
-from pcnkit.demo import demo_data
 from pcnkit.population import codelists, synthetic
-from pcnkit.population.synthetic import PracticeSpec, generate, specs_from_registry
+from pcnkit.population.synthetic import PracticeSpec, generate
 
 AS_OF = dt.date(2020, 1, 1)
 SCALE = 0.02
@@ -30,19 +28,8 @@ ANTIHYPERTENSIVES = {
 
 
 @pytest.fixture(scope="module")
-def specs(tmp_path_factory) -> list[PracticeSpec]:
-    from pcnkit.store import open_workspace
-
-    folder = tmp_path_factory.mktemp("bhr")
-    ws = open_workspace(folder / "ws", url=f"sqlite:///{folder / 'only.db'}")
-    try:
-        load(ws, demo_data())
-        with ws.sessions() as session:
-            return specs_from_registry(
-                session, "BHR", AS_OF, demo_data() / "PREVALENCE_1920.csv", scale=SCALE
-            )
-    finally:
-        ws.dispose()
+def specs(bhr_specs) -> list[PracticeSpec]:
+    return bhr_specs
 
 
 @pytest.fixture(scope="module")
