@@ -16,6 +16,7 @@ from rich.tree import Tree
 from pcnkit.dates import parse_iso
 from pcnkit.errors import PcnkitError
 from pcnkit.funding.cli import funding_app
+from pcnkit.population.cli import population_app
 from pcnkit.registry import queries
 from pcnkit.registry.actions import apply_batches
 from pcnkit.registry.checks import run_checks
@@ -29,6 +30,7 @@ app = typer.Typer(help="pcnkit: primary care at scale for the English NHS.", no_
 registry_app = typer.Typer(help="Practices, PCNs, places and ICSs over time.", no_args_is_help=True)
 app.add_typer(registry_app, name="registry")
 app.add_typer(funding_app, name="funding")
+app.add_typer(population_app, name="population")
 
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
 

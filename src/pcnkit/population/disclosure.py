@@ -20,9 +20,16 @@ round down, 3 and 4 round up; 8 -> 10, 12 -> 10, 13 -> 15). A count that is not 
 an error, as is a negative one. Error messages never carry the count itself, since an unsafe
 count in a log would defeat the rules.
 
-Not done here (the note's rules 4-5, for later engines): means, medians and single-person
-statistics; re-suppression of cells recoverable from overlapping tables; consistent rounding of
-repeated time-series outputs.
+4. Rates (``safe_rate``) come from the safe numerator and denominator and are suppressed when
+   either is redacted. Means and medians (``safe_mean``) are suppressed when they describe 7
+   or fewer people; no minimum, maximum or other single-person statistic is offered at all.
+
+Rule 5 (differencing) is met by construction where pcnkit publishes overlapping tables: every
+total is rebuilt from rounded cells, so subtracting shown cells from a total recovers only a sum
+of rounded figures, never a raw count; and rounding is deterministic, so a repeated output
+rounds the same count the same way. Not done: re-suppressing cells of tables a user builds
+themselves from several scopes (e.g. a PCN minus all but one of its practices) - the
+rounding to 5 is the protection there, as in OpenSAFELY.
 """
 
 from __future__ import annotations
@@ -116,6 +123,23 @@ def safe_percent(numerator: SafeCount, denominator: SafeCount) -> Decimal | None
         return None
     percent = Decimal(100) * numerator.value / denominator.value
     return percent.quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP)
+
+
+def safe_rate(numerator: SafeCount, denominator: SafeCount, per: int = 1000) -> Decimal | None:
+    """`per` x numerator / denominator from the safe figures, to one decimal place; None when
+    either is redacted or the denominator is 0."""
+    if numerator.value is None or not denominator.value:
+        return None
+    rate = Decimal(per) * numerator.value / denominator.value
+    return rate.quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP)
+
+
+def safe_mean(total: object, n: object, what: str = "a mean") -> Decimal | None:
+    """A mean (total / n, two decimal places), suppressed (None) when n is 7 or fewer."""
+    count = _whole(n, f"the number of people behind {what}")
+    if count <= REDACT_AT_MOST:
+        return None
+    return (Decimal(str(total)) / count).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

@@ -234,6 +234,7 @@ def population_pack(
         "deprivation": _deprivation(patients, total, source),
         "care_settings": _care_settings(patients, total, source),
     }
+    tables.update(_stratified_tables(store, codes, total, source))
     return PopulationPack(
         scope=scope or (codes[0] if len(codes) == 1 else f"{len(codes)} practices"),
         as_of=as_of,
@@ -433,6 +434,79 @@ def _care_settings(patients, total: SafeCount, source: str) -> PackTable:
         source,
         rows,
     )
+
+
+def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
+    """Tier sizes, eFI categories (65+), the rising-risk cohort and the case-finding list sizes
+    from the store's last stratification (none when it has not been stratified)."""
+    from pcnkit.population import casefinding, segments, stratify
+
+    if not (store.path / stratify.RESULTS / "summary.json").exists():
+        return {}
+    summary = stratify.read_summary(store)
+    source = f"{source}; stratified as at {summary['as_of']}"
+    table = stratify.stratified(store)
+    table = table.filter(table.practice.isin(codes))
+    tiers = {r["tier"]: r["n"] for r in _fetch(table.group_by("tier").agg(n=_ibis()._.count()))}
+    rows, totals = _distribution(segments.TIERS, tiers, "tier", total)
+    for row in rows:
+        row["label"] = segments.TIER_LABELS[row["tier"]]
+    out = {
+        "tiers": PackTable(
+            "tiers",
+            "Triangle of care",
+            "Each patient in one tier by the first rule that holds (high complexity, rising "
+            "risk, well); the rules are in pcnkit.population.segments.",
+            source,
+            rows,
+            totals,
+        )
+    }
+    older = table.filter(table.efi_approx_category.notnull())
+    efi = {
+        r["efi_approx_category"]: r["n"]
+        for r in _fetch(older.group_by("efi_approx_category").agg(n=_ibis()._.count()))
+    }
+    older_total = safe_count(sum(efi.values()), "patients aged 65+")
+    rows, totals = _distribution(("fit", "mild", "moderate", "severe"), efi, "efi", older_total)
+    out["efi"] = PackTable(
+        "efi",
+        "Frailty (eFI categories, aged 65+)",
+        "The approximate electronic Frailty Index (measures.efi_approx): deficits counted "
+        "over 36, fit 0-4, mild 5-8, moderate 9-12, severe 13+. Percentages of patients 65+.",
+        source,
+        rows,
+        totals,
+    )
+    cohort = stratify.cohort_for(store, codes)
+    lists = {"rising_risk_cohort": _fetch(cohort.agg(n=_ibis()._.count()))[0]["n"]}
+    for definition in casefinding.LISTS:
+        members = stratify.list_for(store, definition.id, codes)
+        lists[definition.id] = _fetch(members.agg(n=_ibis()._.count()))[0]["n"]
+    names = {"rising_risk_cohort": "Rising-risk cohort (proactive care planning)"}
+    names.update({d.id: d.name for d in casefinding.LISTS})
+    rows = []
+    for key, n in lists.items():
+        cell = safe_count(n, key)
+        rows.append(
+            {
+                "list": key,
+                "name": names[key],
+                "patients": cell,
+                "per_10000": disclosure.safe_rate(cell, total, per=10000),
+            }
+        )
+    out["lists"] = PackTable(
+        "lists",
+        "Rising-risk cohort and case-finding lists",
+        f"People on each list (rate per 10,000 patients in scope). The cohort quota is "
+        f"{summary['rising_risk']['quota_per_10000']} per 10,000 per practice: "
+        f"{segments.QUOTA_SOURCE}.",
+        source,
+        rows,
+        {},
+    )
+    return out
 
 
 def _ibis():

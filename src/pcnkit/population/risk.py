@@ -276,6 +276,46 @@ class LogisticModel:
         }
 
 
+def model_from_dict(data: Mapping[str, Any]) -> LogisticModel:
+    """A model saved with `LogisticModel.to_dict` (so users can keep and reuse a retrained
+    model)."""
+    try:
+        features = list(data["features"])
+        return LogisticModel(
+            tuple(str(f["name"]) for f in features),
+            np.array([float(f["coefficient"]) for f in features]),
+            float(data["intercept"]),
+            data.get("feature_set"),
+        )
+    except (KeyError, TypeError, ValueError) as e:
+        raise RiskError(f"not a saved risk model ({e}); save one with LogisticModel.to_dict") from e
+
+
+def score_expression(model: LogisticModel, table: Any) -> Any:
+    """The model's predicted risk as an Ibis expression over a predictor table with the
+    columns ``design_matrix`` reads (age, sex, ltc_count, ...), so scoring runs inside the
+    engine (DuckDB or Spark) with the same formula as `LogisticModel.predict`."""
+    import ibis
+
+    z = ibis.literal(float(model.intercept))
+    for name, coefficient in zip(model.names, model.coefficients, strict=True):
+        if name.startswith("age_"):
+            band = name.removeprefix("age_")
+            lo, hi = next((lo, hi) for b, lo, hi in AGE_BANDS if b == band)
+            inside = table.age >= lo
+            if hi is not None:
+                inside = inside & (table.age <= hi)
+            value = ibis.ifelse(inside, 1.0, 0.0)
+        elif name == "female":
+            value = ibis.ifelse(table.sex == "F", 1.0, 0.0)
+        elif name in ("prior_ae", "prior_admissions"):
+            value = ibis.least(table[name], PRIOR_CAP).cast("float64")
+        else:
+            value = table[name].cast("float64")
+        z = z + float(coefficient) * value
+    return 1.0 / (1.0 + (-z).exp())
+
+
 def fit_logistic(
     X: np.ndarray, y: np.ndarray, names: Sequence[str], l2: float = 1e-4
 ) -> LogisticModel:

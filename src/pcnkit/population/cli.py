@@ -1,0 +1,423 @@
+"""`pcnkit population ...`: a thin shell over the population health library.
+
+The population lives in the workspace's ``population/`` folder (Parquet tables, then
+``results/`` after stratification). Patient-level output (cohorts and lists) is printed only
+for a named practice or PCN.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from pcnkit.dates import parse_iso
+from pcnkit.errors import PcnkitError
+from pcnkit.shell import Format, console, err, fail
+from pcnkit.store import open_workspace
+from pcnkit.store.db import workspace_path
+
+population_app = typer.Typer(
+    help="Population health: synthetic or extracted patients, risk, tiers, case-finding lists.",
+    no_args_is_help=True,
+)
+WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
+POPULATION = "population"
+RISING_RISK = "rising-risk"
+SYNTHETIC_MARKER = "SYNTHETIC.txt"  # written by the synthetic generator
+
+
+def population_folder(workspace: Path | None) -> Path:
+    return workspace_path(workspace) / POPULATION
+
+
+def _date(value: str | None, default: dt.date | None = None) -> dt.date | None:
+    if value is None:
+        return default
+    try:
+        return parse_iso(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def _bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )
+
+
+def generate_population(
+    workspace: Path | None,
+    area: str,
+    seed: int,
+    as_of: dt.date,
+    qof: Path,
+    patients: int | None,
+    replace: bool,
+    show_progress: bool = True,
+):
+    """Generate a synthetic population for an area of the registry into the workspace."""
+    from pcnkit.population.synthetic import generate, specs_from_registry
+
+    folder = population_folder(workspace)
+    if folder.exists() and any(folder.iterdir()):
+        if not (folder / SYNTHETIC_MARKER).exists():
+            raise PcnkitError(
+                f"{folder} holds a population that is not synthetic; it is never replaced"
+            )
+        if not replace:
+            raise PcnkitError(f"{folder} already holds a population; add --replace")
+        shutil.rmtree(folder)
+    ws = open_workspace(workspace)
+    with ws.sessions() as session:
+        specs = specs_from_registry(session, area, as_of, qof)
+    if not specs:
+        raise PcnkitError(f"no open practices with a list in {area} on {as_of}")
+    if patients is not None:
+        total = sum(s.list_size for s in specs)
+        if patients < 1:
+            raise PcnkitError("--patients must be at least 1")
+        with ws.sessions() as session:
+            specs = specs_from_registry(session, area, as_of, qof, scale=patients / total)
+    ws.dispose()
+    with _bar() if show_progress else _NoBar() as bar:
+        task = bar.add_task("generating practices", total=len(specs))
+        report = generate(
+            specs,
+            folder,
+            seed,
+            as_of=as_of,
+            progress=lambda done, _total: bar.update(task, completed=done),
+        )
+    return folder, report
+
+
+class _NoBar:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def add_task(self, *a, **k):
+        return 0
+
+    def update(self, *a, **k):
+        return None
+
+
+@population_app.command("generate")
+def generate_cmd(
+    area: str = typer.Option(..., "--area", help="Registry code of the area (e.g. BHR, a PCN)."),
+    seed: int = typer.Option(..., "--seed", help="Same seed, same population."),
+    patients: int | None = typer.Option(None, "--patients", help="Scale lists to N patients."),
+    as_of: str = typer.Option("2020-01-01", "--as-of", help="Date the population describes."),
+    qof: Path | None = typer.Option(None, "--qof", help="QOF PREVALENCE_yyyy.csv (registers)."),
+    replace: bool = typer.Option(False, "--replace", help="Replace a synthetic population."),
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """Generate a SYNTHETIC population calibrated to the area's real lists and QOF registers."""
+    from pcnkit.demo import demo_data
+    from pcnkit.population.calibration import prevalence_report
+    from pcnkit.population.engine import PopulationStore
+
+    when = _date(as_of)
+    qof = qof or demo_data() / "PREVALENCE_1920.csv"
+    try:
+        folder, report = generate_population(workspace, area, seed, when, qof, patients, replace)
+        with PopulationStore(folder) as store:
+            calibration = prevalence_report(store, qof).summary()
+    except PcnkitError as exc:
+        fail(exc)
+    console.print(
+        f"SYNTHETIC population in {folder}: {report.practices} practices, "
+        f"{report.patients:,} patients, {report.conditions:,} register entries "
+        f"({report.seconds:.1f} s). No row describes a real person."
+    )
+    _print_calibration(calibration)
+
+
+def _print_calibration(c: dict) -> None:
+    console.print(
+        f"Register prevalence against {c['source']}: {c['practice_registers']} practice "
+        f"registers in {c['practices']} practices, mean absolute error "
+        f"{c['mean_abs_error_points']:.3f} percentage points, largest "
+        f"{c['max_abs_error_points']:.3f}; {c['within_0_1_points']} within 0.1 points."
+    )
+
+
+@population_app.command("stratify")
+def stratify_cmd(
+    engine: str = typer.Option("duckdb", "--engine", help="duckdb (embedded) or spark."),
+    quota: float = typer.Option(50, "--quota", help="Rising-risk quota per 10,000 list."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Index date (default: the data's)."),
+    model: Path | None = typer.Option(None, "--model", help="A saved model (JSON) to use."),
+    save_model: Path | None = typer.Option(None, "--save-model", help="Write the model here."),
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """Measures, risk model, tiers, rising-risk cohort and every case-finding list."""
+    result = run_stratify(workspace, engine, quota, _date(as_of), model, save_model)
+    print_stratification(result.summary, result.seconds)
+
+
+def run_stratify(workspace, engine, quota, as_of, model_path, save_model, show=True):
+    from pcnkit.population import risk, stratify
+    from pcnkit.population.engine import PopulationStore
+
+    try:
+        model = None
+        if model_path is not None:
+            model = risk.model_from_dict(json.loads(Path(model_path).read_text()))
+        with (
+            PopulationStore(population_folder(workspace), backend=engine) as store,
+            _bar() if show else _NoBar() as bar,
+        ):
+            task = bar.add_task("stratifying", total=6)
+
+            def step(label: str) -> None:
+                bar.update(task, description=label, advance=1)
+
+            result = stratify.stratify(
+                store, as_of=as_of, quota_per_10000=quota, model=model, progress=step
+            )
+        if save_model is not None:
+            Path(save_model).write_text(json.dumps(result.model.to_dict(), indent=1))
+    except (PcnkitError, OSError, ValueError) as exc:
+        fail(exc)
+    return result
+
+
+def print_stratification(summary: dict, seconds: dict | None = None) -> None:
+    label = " (SYNTHETIC DATA)" if summary["synthetic"] else ""
+    console.print(
+        f"Stratified {summary['patients']} patients as at {summary['as_of']} on "
+        f"{summary['engine']}{label}. Counts are rounded to 5, 1-7 shown as [REDACTED]."
+    )
+    t = Table(title="Triangle of care")
+    t.add_column("tier")
+    t.add_column("patients", justify="right")
+    for tier, n in summary["tiers"].items():
+        t.add_row(tier, n)
+    console.print(t)
+    rr = summary["rising_risk"]
+    console.print(
+        f"Rising-risk cohort: {rr['cohort']} people = {rr['per_10000']} per 10,000 "
+        f"(quota {rr['quota_per_10000']} per 10,000 per practice; {rr['quota_source']})."
+    )
+    t = Table(title="Case-finding lists")
+    t.add_column("list")
+    t.add_column("people", justify="right")
+    t.add_column("criteria (all of / any of)")
+    for lid, info in summary["lists"].items():
+        rule = "; ".join(info["all_of"])
+        if info["any_of"]:
+            rule += f" AND any of: {'; '.join(info['any_of'])}"
+        t.add_row(f"{lid}\n{info['name']}", info["people"], rule)
+    console.print(t)
+    v = summary.get("validation")
+    if v:
+        t = Table(title=f"Risk model on the hold-out ({v['holdout_n']:,} patients)")
+        for col in ("model", "C-statistic", "calibration slope", "PPV top 1%", "sens. top 5%"):
+            t.add_column(col, justify="left" if col == "model" else "right")
+        for r in v["comparison"]:
+            t.add_row(
+                r["model"],
+                f"{r['c_statistic']:.3f}",
+                f"{r['calibration_slope']:.2f}",
+                f"{r['ppv_top1pct']:.3f}",
+                f"{r['sensitivity_top5pct']:.3f}",
+            )
+        console.print(t)
+        console.print("truth = the generator's true probability: the ceiling, synthetic only.")
+    console.print(summary["model"]["formula"], highlight=False)
+    if seconds:
+        console.print("Timing: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
+
+
+def _scope(workspace, practice: str | None, pcn: str | None, as_of: dt.date) -> list[str]:
+    from pcnkit.population.pack import practices_in
+
+    if bool(practice) == bool(pcn):
+        raise PcnkitError("name exactly one scope: --practice CODE or --pcn CODE")
+    if practice:
+        return [practice.strip().upper()]
+    ws = open_workspace(workspace)
+    try:
+        with ws.sessions() as session:
+            return practices_in(session, pcn, as_of)
+    finally:
+        ws.dispose()
+
+
+@population_app.command("cohort")
+def cohort_cmd(
+    name: str = typer.Argument(..., help=f"'{RISING_RISK}' or a case-finding list id."),
+    practice: str | None = typer.Option(None, "--practice", help="Practice code."),
+    pcn: str | None = typer.Option(None, "--pcn", help="PCN code (its member practices)."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Registry date for --pcn members."),
+    fmt: Format = typer.Option(Format.table, "--format"),
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """A patient list for ONE practice or PCN (direct care): who, and why."""
+    from pcnkit.population import casefinding, stratify
+    from pcnkit.population.engine import PopulationStore
+
+    try:
+        with PopulationStore(population_folder(workspace)) as store:
+            when = _date(as_of, store.require_as_of())
+            codes = _scope(workspace, practice, pcn, when)
+            if name == RISING_RISK:
+                rows = stratify.cohort_for(store, codes).to_pyarrow().to_pylist()
+                title = "Rising-risk cohort"
+                reason = "rising_risk_reasons"
+            else:
+                definition = casefinding.get(name)
+                rows = stratify.list_for(store, name, codes).to_pyarrow().to_pylist()
+                title = definition.name
+                reason = "criteria_met"
+            synthetic = store.synthetic
+    except PcnkitError as exc:
+        fail(exc)
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(rows, default=str, indent=1) + "\n")
+        return
+    if fmt is Format.csv:
+        fields = list(rows[0]) if rows else ["pseudonym"]
+        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
+        writer.writeheader()
+        writer.writerows(rows)
+        return
+    scope = practice or pcn
+    t = Table(title=f"{title}: {scope} ({len(rows)} people){' - SYNTHETIC' if synthetic else ''}")
+    for col in ("practice", "pseudonym", "age", "sex", "risk", "why"):
+        t.add_column(col, justify="right" if col in ("age", "risk") else "left")
+    for r in rows:
+        risk = r.get("predicted_risk")
+        t.add_row(
+            r["practice"],
+            r["pseudonym"],
+            str(r["age"]),
+            r["sex"],
+            "" if risk is None else f"{risk:.3f}",
+            r[reason],
+        )
+    console.print(t)
+
+
+@population_app.command("pack")
+def pack_cmd(
+    pcn: str | None = typer.Option(None, "--pcn", help="PCN code."),
+    area: str | None = typer.Option(None, "--area", help="Any organisation code."),
+    as_of: str | None = typer.Option(None, "--as-of", help="Registry date (default: data's)."),
+    fmt: Format = typer.Option(Format.table, "--format"),
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """The population health pack (safe aggregates only) for a PCN or any area."""
+    from pcnkit.population.engine import PopulationStore
+    from pcnkit.population.pack import pack_for_area, pack_for_pcn
+
+    if bool(pcn) == bool(area):
+        fail(PcnkitError("name exactly one scope: --pcn CODE or --area CODE"))
+    try:
+        with PopulationStore(population_folder(workspace)) as store:
+            when = _date(as_of, store.require_as_of())
+            ws = open_workspace(workspace)
+            with ws.sessions() as session:
+                pack = (
+                    pack_for_pcn(session, store, pcn, when)
+                    if pcn
+                    else pack_for_area(session, store, area, when)
+                )
+            ws.dispose()
+    except PcnkitError as exc:
+        fail(exc)
+    data = pack.to_dict()
+    if fmt is Format.json:
+        sys.stdout.write(json.dumps(data, default=str, indent=1) + "\n")
+        return
+    if fmt is Format.csv:
+        writer = csv.writer(sys.stdout)
+        for table in data["tables"].values():
+            rows = table["rows"]
+            if not rows:
+                continue
+            writer.writerow([f"# {table['title']}"])
+            writer.writerow(list(rows[0]))
+            for r in rows:
+                writer.writerow(list(r.values()))
+        return
+    console.print(
+        f"Population health pack for {data['scope']} ({len(data['practices'])} practices, "
+        f"{data['patients']} patients){' - SYNTHETIC DATA' if data['synthetic'] else ''}"
+    )
+    for table in data["tables"].values():
+        rows = table["rows"]
+        if not rows:
+            continue
+        t = Table(title=table["title"], caption=table["definition"])
+        for col in rows[0]:
+            t.add_column(col)
+        for r in rows:
+            t.add_row(*[str(v) for v in r.values()])
+        console.print(t)
+
+
+@population_app.command("check-definitions")
+def check_definitions_cmd(
+    as_of: str = typer.Option("2020-01-01", "--as-of"),
+) -> None:
+    """Run every tier rule's and case-finding list's embedded test patients."""
+    from pcnkit.population import casefinding, segments
+
+    when = _date(as_of)
+    failures = segments.check_test_patients(when) + casefinding.check_test_patients(when)
+    if failures:
+        for f in failures:
+            err.print(f"[red]FAIL[/] {f}")
+        raise typer.Exit(1)
+    n = len(segments.TEST_PATIENTS) + sum(len(d.test_patients) for d in casefinding.LISTS)
+    console.print(f"All {n} embedded test patients give the expected answer as at {when}.")
+
+
+@population_app.command("import")
+def import_cmd(
+    source: Path = typer.Argument(..., help="Folder of patients.csv, conditions.csv, ..."),
+    as_of: str = typer.Option(..., "--as-of", help="The date the extract describes."),
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """Import a pseudonymised extract (validated first; nothing is written if it is bad)."""
+    from sqlalchemy import select
+
+    from pcnkit.population.extract import import_extract
+    from pcnkit.store.models import Organisation
+
+    when = _date(as_of)
+    try:
+        ws = open_workspace(workspace)
+        with ws.sessions() as session:
+            query = select(Organisation.code).where(Organisation.kind == "practice")
+            known = set(session.scalars(query))
+        ws.dispose()
+        report = import_extract(
+            source, population_folder(workspace), as_of=when, known_practices=known or None
+        )
+    except PcnkitError as exc:
+        fail(exc)
+    console.print(
+        f"Imported {', '.join(f'{t} {n:,}' for t, n in report.rows.items())} rows into "
+        f"{report.store_dir}."
+    )
+    for w in report.warnings:
+        err.print(f"[yellow]warning:[/] {w}")
