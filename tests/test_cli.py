@@ -15,7 +15,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def demo_ws(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli") / "demo"
-    result = runner.invoke(app, ["demo", "-w", str(folder)])
+    result = runner.invoke(app, ["demo", "-w", str(folder), "--patients", "12000"])
     assert result.exit_code == 0, result.output
     return folder, result.output
 
@@ -30,11 +30,11 @@ def test_demo_shows_the_bhr_tree(demo_ws):
 
 def test_demo_rebuilds_its_own_workspace_but_refuses_another_folder(demo_ws, tmp_path):
     folder, _ = demo_ws
-    assert runner.invoke(app, ["demo", "-w", str(folder)]).exit_code == 0
+    assert runner.invoke(app, ["demo", "-w", str(folder), "--patients", "12000"]).exit_code == 0
     other = tmp_path / "mine"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
-    result = runner.invoke(app, ["demo", "-w", str(other)])
+    result = runner.invoke(app, ["demo", "-w", str(other), "--no-population"])
     assert result.exit_code != 0
     assert "not a demo workspace" in result.output
     assert (other / "notes.txt").read_text() == "keep me"

@@ -243,8 +243,13 @@ def print_summary(node: Node) -> None:
 def demo(
     workspace: Path = typer.Option(Path("pcnkit-demo"), "--workspace", "-w"),
     as_of: str = typer.Option("2019-12-01", "--as-of"),
+    patients: int | None = typer.Option(
+        None, "--patients", help="Synthetic patients (default: BHR's real lists, ~850,000)."
+    ),
+    population: bool = typer.Option(True, "--population/--no-population"),
 ) -> None:
-    """Build the BHR demo workspace from the shipped extract and show the area summary."""
+    """Build the BHR demo workspace from the shipped extract and show the area summary, the
+    2019/20 funding and a synthetic population with its stratification."""
     from pcnkit.demo import DEMO_AREA, DEMO_YEAR, build_demo, demo_funding
 
     when = _date(as_of)
@@ -274,6 +279,44 @@ def demo(
     console.print(
         f"{funding.unconfirmed} Details: pcnkit funding entitlements --year {DEMO_YEAR} "
         f"--area {DEMO_AREA} -w {workspace}"
+    )
+    if population:
+        demo_population(workspace, patients)
+
+
+def demo_population(workspace: Path, patients: int | None) -> None:
+    """The demo's synthetic BHR population, its calibration and its stratification."""
+    from pcnkit.demo import DEMO_AREA, DEMO_POPULATION_AS_OF, DEMO_SEED, demo_data
+    from pcnkit.population.calibration import prevalence_report
+    from pcnkit.population.cli import (
+        _print_calibration,
+        generate_population,
+        print_stratification,
+        run_stratify,
+    )
+    from pcnkit.population.engine import PopulationStore
+
+    qof = demo_data() / "PREVALENCE_1920.csv"
+    try:
+        folder, report = generate_population(
+            workspace, DEMO_AREA, DEMO_SEED, DEMO_POPULATION_AS_OF, qof, patients, replace=True
+        )
+        with PopulationStore(folder) as store:
+            calibration = prevalence_report(store, qof).summary()
+    except PcnkitError as exc:
+        fail(exc)
+    console.print(
+        f"SYNTHETIC population for {DEMO_AREA}: {report.patients:,} patients in "
+        f"{report.practices} practices, generated in {report.seconds:.0f} s (seed {DEMO_SEED}; "
+        "no row describes a real person)."
+    )
+    _print_calibration(calibration)
+    result = run_stratify(workspace, "duckdb", 50, None, None, None)
+    print_stratification(result.summary, result.seconds)
+    console.print(
+        f"Next: pcnkit population cohort rising-risk --pcn U00367 -w {workspace}  |  "
+        f"pcnkit population cohort cvd_hypertension --practice F82002 -w {workspace}  |  "
+        f"pcnkit population pack --pcn U00367 -w {workspace}"
     )
 
 

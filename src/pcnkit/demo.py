@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from dataclasses import dataclass
 from decimal import Decimal
@@ -23,6 +24,8 @@ from pcnkit.store import Workspace, open_workspace
 MARKER = ".pcnkit-demo"
 DEMO_AREA = "BHR"
 DEMO_YEAR = "2019/20"
+DEMO_SEED = 2019
+DEMO_POPULATION_AS_OF = dt.date(2020, 1, 1)  # the QOF 2019/20 registers' list date
 
 
 def demo_data() -> Path:

@@ -1,0 +1,131 @@
+"""`pcnkit demo` with its synthetic population, and `pcnkit population ...` end to end."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from pcnkit.cli import app
+from pcnkit.population.disclosure import REDACTED
+
+runner = CliRunner()
+HAVERING_SOUTH = "U00367"
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("popcli") / "demo"
+    result = invoke("demo", "-w", folder, "--patients", 25000)
+    assert result.exit_code == 0, result.output
+    return folder, result.output
+
+
+def test_demo_reports_calibration_tiers_cohort_lists_and_model(demo):
+    _, output = demo
+    assert "SYNTHETIC population for BHR" in output
+    assert "Register prevalence against NHS Digital QOF PREVALENCE_1920.csv" in output
+    assert "Triangle of care" in output
+    assert "Rising-risk cohort:" in output and "UNCONFIRMED" in output
+    for list_id in ("smr", "ehch", "proactive_care", "cvd_hypertension", "cancer_lgi_no_fit"):
+        assert list_id in output
+    assert "logit(p) =" in output
+
+
+def test_cohort_for_a_pcn_lists_its_practices_people_with_reasons(demo):
+    folder, _ = demo
+    result = invoke(
+        "population",
+        "cohort",
+        "rising-risk",
+        "--pcn",
+        HAVERING_SOUTH,
+        "--format",
+        "json",
+        "-w",
+        folder,
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows
+    members = invoke("registry", "show", HAVERING_SOUTH, "--as-of", "2020-01-01", "-w", folder)
+    for r in rows:
+        assert r["practice"] in members.output
+        assert r["rising_risk_reasons"]
+    per_practice: dict[str, list[int]] = {}
+    for r in rows:
+        per_practice.setdefault(r["practice"], []).append(r["cohort_rank"])
+    for ranks in per_practice.values():
+        assert ranks == list(range(1, len(ranks) + 1))
+
+
+def test_case_finding_list_for_one_practice(demo):
+    folder, _ = demo
+    result = invoke(
+        "population",
+        "cohort",
+        "cvd_hypertension",
+        "--practice",
+        "F82002",
+        "--format",
+        "json",
+        "-w",
+        folder,
+    )
+    assert result.exit_code == 0, result.output
+    rows = json.loads(result.output)
+    assert rows and {r["practice"] for r in rows} == {"F82002"}
+    assert all("not on the hypertension register" in r["criteria_met"] for r in rows)
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("cohort", "rising-risk"), "exactly one scope"),
+        (("cohort", "nope", "--practice", "F82002"), "unknown case-finding list"),
+        (("stratify", "--engine", "oracle"), "unknown population backend"),
+    ],
+)
+def test_bad_requests_fail_clearly(demo, args, message):
+    folder, _ = demo
+    result = invoke("population", *args, "-w", folder)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_generate_refuses_to_overwrite_without_replace(demo):
+    folder, _ = demo
+    result = invoke("population", "generate", "--area", "BHR", "--seed", 1, "-w", folder)
+    assert result.exit_code == 2
+    assert "--replace" in result.output
+
+
+def test_stratify_needs_a_population(tmp_path):
+    result = invoke("population", "stratify", "-w", tmp_path / "empty")
+    assert result.exit_code == 2
+    assert "holds no Parquet files" in result.output
+
+
+def test_pack_shows_only_safe_counts(demo):
+    folder, _ = demo
+    result = invoke("population", "pack", "--pcn", HAVERING_SOUTH, "--format", "json", "-w", folder)
+    assert result.exit_code == 0, result.output
+    pack = json.loads(result.output)
+    assert pack["synthetic"] is True
+    assert {"tiers", "efi", "lists", "prevalence", "age_sex"} <= set(pack["tables"])
+    for table in pack["tables"].values():
+        for row in table["rows"]:
+            for key in ("patients", "on_list"):
+                if key in row:
+                    assert row[key] == REDACTED or int(row[key]) % 5 == 0
+
+
+def test_check_definitions_passes():
+    result = invoke("population", "check-definitions")
+    assert result.exit_code == 0, result.output
+    assert "embedded test patients give the expected answer" in result.output
