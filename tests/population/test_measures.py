@@ -48,7 +48,8 @@ def _rows(out: Path, name: str) -> list[dict]:
 @pytest.fixture(scope="module")
 def raw(out) -> dict[str, list[dict]]:
     return {
-        name: _rows(out, name) for name in ("patients", "conditions", "medications", "hospital")
+        name: _rows(out, name)
+        for name in ("patients", "conditions", "medications", "hospital", "events")
     }
 
 
@@ -96,10 +97,20 @@ def _cms_expected(groups: set[str]) -> float:
     return float(sum((weights[c] for c in conditions), Decimal("0")))
 
 
-def _efi_expected(patient: dict, groups: set[str], n_medicines: int, as_of: dt.date):
+def _event_deficits(raw, as_of: dt.date) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for r in raw["events"]:
+        if r["concept"] in m.EFI_FROM_EVENTS and r["date"] <= as_of:
+            out[r["pseudonym"]].add(r["concept"])
+    return out
+
+
+def _efi_expected(
+    patient: dict, groups: set[str], n_medicines: int, as_of: dt.date, coded=frozenset()
+):
     if _age(patient["month_of_birth"], as_of) < 65:
         return None, None, None
-    k = len({m.EFI_FROM_QOF[g] for g in groups if g in m.EFI_FROM_QOF})
+    k = len({m.EFI_FROM_QOF[g] for g in groups if g in m.EFI_FROM_QOF}) + len(coded)
     k += bool(patient["housebound"]) + bool(patient["care_home"]) + (n_medicines >= 5)
     category = "fit" if k <= 4 else "mild" if k <= 8 else "moderate" if k <= 12 else "severe"
     return k, k / 36, category
@@ -168,18 +179,20 @@ def test_efi_approx_every_patient(store, raw, as_of):
     got = _by_pseudonym(m.efi_approx(store, as_of))
     groups = _groups(raw, as_of)
     medicines = _medicine_groups(raw, as_of)
+    coded = _event_deficits(raw, as_of)
+    assert coded  # the synthetic store has an events table, and efi_approx reads it
     seen = set()
     for patient in raw["patients"]:
         p = patient["pseudonym"]
         k, score, category = _efi_expected(
-            patient, groups.get(p, set()), medicines.get(p, 0), as_of
+            patient, groups.get(p, set()), medicines.get(p, 0), as_of, coded.get(p, set())
         )
         row = got[p]
         assert (row["efi_approx_deficits"], row["efi_approx_score"]) == (k, score), p
         assert row["efi_approx_category"] == category, p
         seen.add(category)
     assert len(got) == len(raw["patients"])
-    assert {None, "fit", "mild"} <= seen
+    assert {None, "fit", "mild", "moderate", "severe"} <= seen
 
 
 def test_patient_measures_one_row_per_patient(store, raw):
@@ -238,6 +251,11 @@ def test_efi_mapping_covers_the_code_list():
     assert len(m.efi_detectable_deficits()) == 15
     assert len(m.efi_undetectable_deficits()) == 21
     assert "falls" in m.efi_undetectable_deficits()
+    # with an events table, the other 21 deficits come from coded events
+    assert set(m.EFI_FROM_EVENTS) == set(m.efi_undetectable_deficits())
+    assert len(m.efi_detectable_deficits(events=True)) == m.EFI_DEFICITS
+    assert m.efi_undetectable_deficits(events=True) == ()
+    assert "falls" in m.efi_approx.definition and "value rules" in m.efi_approx.definition
     assert "UNDERESTIMATES" in m.efi_approx.definition
     assert "underestimates" in (m.efi_approx.__doc__ or "").lower()
 
@@ -469,3 +487,69 @@ def test_patient_measures_hand_made(efi_store):
     assert row["efi_approx_category"] == "severe"
     assert got["age64"]["age"] == 64 and got["age64"]["efi_approx_deficits"] is None
     assert got["age65"]["age"] == 65
+
+
+EVENTS = pa.schema(
+    [
+        ("pseudonym", pa.string()),
+        ("concept", pa.string()),
+        ("code", pa.string()),
+        ("date", pa.date32()),
+        ("value", pa.float64()),
+    ]
+)
+
+
+class EventsMemStore(MemStore):
+    """A memtable store that, like PopulationStore, lists its tables."""
+
+    def table_names(self) -> list[str]:
+        return sorted(self._tables)
+
+
+def test_efi_approx_counts_coded_events(efi_store):
+    """Each event deficit counts once, from its first event on or before as_of; an event after
+    as_of does not count; non-eFI concepts and the flag/QOF deficits' ids do not count."""
+    events = [
+        # fit4 (4 QOF deficits) + falls on as_of (twice: once) + dizziness = 6: mild
+        ("fit4", "falls", None, AS_OF, None),
+        ("fit4", "falls", None, dt.date(2015, 3, 1), None),
+        ("fit4", "dizziness", None, dt.date(2019, 12, 31), None),
+        # after as_of: not counted
+        ("fit4", "vision_problems", None, AS_OF + dt.timedelta(days=1), None),
+        # not eFI deficits from events: not counted
+        ("fit4", "fit_test", None, dt.date(2019, 6, 1), 12.0),
+        ("fit4", "structured_medication_review", "1239511000000100", dt.date(2019, 6, 1), None),
+        # a QOF deficit's id or a flag's id in events: not counted again (QOF/flags rule)
+        ("fit0", "hypertension", None, dt.date(2019, 6, 1), None),
+        ("fit0", "housebound", None, dt.date(2019, 6, 1), None),
+        # 8 coded deficits on top of mod12's 12: 20, severe
+        *[("mod12", d, None, dt.date(2010, 1, 1), None) for d in m.EFI_FROM_EVENTS[:8]],
+        # under 65: still null
+        ("age64", "falls", None, dt.date(2019, 6, 1), None),
+        # mild5 (5 deficits): an event exactly on as_of counts, so 6
+        ("mild5", "anaemia", None, AS_OF, None),
+    ]
+    tables = {name: t.to_pyarrow() for name, t in efi_store._tables.items()}
+    tables["events"] = _table(EVENTS, events)
+    store = EventsMemStore(tables, AS_OF)
+    got = _by_pseudonym(m.efi_approx(store))
+    assert got["fit4"]["efi_approx_deficits"] == 6
+    assert got["fit4"]["efi_approx_category"] == "mild"
+    assert got["fit0"]["efi_approx_deficits"] == 0
+    assert got["mod12"]["efi_approx_deficits"] == 20
+    assert got["mod12"]["efi_approx_category"] == "severe"
+    assert got["age64"]["efi_approx_deficits"] is None
+    assert got["mild5"]["efi_approx_deficits"] == 6
+    # the day before the falls on as_of: that one is not yet there, the 2015 one is
+    before = _by_pseudonym(m.efi_approx(store, dt.date(2019, 12, 31)))
+    assert before["fit4"]["efi_approx_deficits"] == 6
+    assert before["mild5"]["efi_approx_deficits"] == 5
+    assert (
+        _by_pseudonym(m.efi_approx(store, dt.date(2019, 12, 30)))["fit4"]["efi_approx_deficits"]
+        == 5
+    )
+    # a memtable store without table_names (or without events) ignores events: as before
+    assert _by_pseudonym(m.efi_approx(efi_store))["fit4"]["efi_approx_deficits"] == 4
+    no_events = EventsMemStore({k: v for k, v in tables.items() if k != "events"}, AS_OF)
+    assert _by_pseudonym(m.efi_approx(no_events))["fit4"]["efi_approx_deficits"] == 4

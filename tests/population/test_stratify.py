@@ -51,7 +51,7 @@ def test_a_broken_expectation_is_reported():
 
 
 def test_working_days_skip_weekends():
-    # Wednesday 1 January 2020: 7 working days back (31, 30, 27, 26, 25, 24, 23) is Monday 23 December
+    # Wed 1 January 2020: 7 working days back (31, 30, 27, 26, 25, 24, 23) is Mon 23 December
     assert casefinding.working_days_before(dt.date(2020, 1, 1), 7) == dt.date(2019, 12, 23)
     assert casefinding.working_days_before(dt.date(2020, 1, 6), 1) == dt.date(2020, 1, 3)
 

@@ -50,6 +50,9 @@ def _bytes(out: Path) -> dict[str, bytes]:
 
 
 def _rows(out: Path, name: str) -> list[tuple]:
+    if name == "conditions_pg":  # (pseudonym, qof_group) pairs
+        table = _table(out, "conditions").select(["pseudonym", "qof_group"]).to_pylist()
+        return sorted(tuple(r.values()) for r in table)
     table = _table(out, name).to_pylist()
     return sorted(tuple(r.values()) for r in table)
 
@@ -111,7 +114,7 @@ def test_one_parquet_file_per_batch(specs, tmp_path):
     patients = sorted((tmp_path / "b" / "patients").glob("*.parquet"))
     conditions = sorted((tmp_path / "b" / "conditions").glob("*.parquet"))
     assert len(patients) == len(conditions) == 5
-    assert len(report.files) == 5 * 6  # patients, conditions and the four activity tables
+    assert len(report.files) == 5 * 7  # patients, conditions and the five activity tables
     assert seen == [(i, 5) for i in range(1, 6)]
     for path, spec in zip(patients, sorted(some, key=lambda s: s.code), strict=True):
         table = pq.read_table(path)
@@ -275,3 +278,40 @@ def test_a_leap_day_and_an_empty_practice_are_fine(tmp_path):
     assert report.patients == 40 and report.groups["DM"].generated == 3
     assert 0 < report.groups["OST"].generated < 500  # capped at the patients aged 50+
     assert report.shortfalls["Z00001"]["OST"] == 500 - report.groups["OST"].generated
+
+
+def test_conditions_cluster_and_multimorbidity_rises_with_age(generated):
+    """The latent frailty factor (docstring step 5): mean LTC groups at 85+ is about 2.0 at 2%
+    of BHR (about 1.4 before the factor and the old-age tilt), and the 2+ share rises."""
+    out, _ = generated
+    ages = _ages(_table(out, "patients"))
+    groups: dict[str, set] = defaultdict(set)
+    for p, g in _rows(out, "conditions_pg"):
+        groups[p].add(g)
+    bands = ((18, 44), (45, 64), (65, 74), (75, 84), (85, 200))
+    mean, multi = [], []
+    for low, high in bands:
+        people = [p for p, a in ages.items() if low <= a <= high]
+        counts = [len(groups[p]) for p in people]
+        mean.append(sum(counts) / len(counts))
+        multi.append(sum(c >= 2 for c in counts) / len(counts))
+    assert mean[-1] > 1.8
+    assert mean == sorted(mean) and multi == sorted(multi)
+    # clustering: among people 65+, the LTC count is more dispersed than independent draws
+    # with the same per-person mean could give (variance > mean for a sum of Bernoullis)
+    old = [len(groups[p]) for p, a in ages.items() if a >= 65]
+    m = sum(old) / len(old)
+    assert sum((c - m) ** 2 for c in old) / len(old) > m
+
+
+def test_care_home_since_and_the_empty_patient_columns(generated):
+    out, _ = generated
+    patients = _table(out, "patients").to_pylist()
+    residents = [p for p in patients if p["care_home"]]
+    assert residents
+    assert all(p["care_home_since"] is None for p in patients if not p["care_home"])
+    assert all(p["month_of_birth"] <= p["care_home_since"] < AS_OF for p in residents)
+    recent = sum((AS_OF - p["care_home_since"]).days <= 30 for p in residents)
+    assert 0 < recent < 0.25 * len(residents)
+    assert all(p["registration_end"] is None and p["date_of_death"] is None for p in patients)
+    assert _table(out, "patients").schema.field("care_home_since").type == pa.date32()

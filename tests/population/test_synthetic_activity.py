@@ -1,5 +1,6 @@
-"""The synthetic generator's activity tables (medicines, blood pressure, hospital use, truth),
-on the BHR demo practices scaled to 2%. See synthetic.py docstring sections 7-9."""
+"""The synthetic generator's activity tables (medicines, blood pressure, hospital use, truth,
+coded events), on the BHR demo practices scaled to 2%. See synthetic.py docstring sections
+7-10."""
 
 from __future__ import annotations
 
@@ -12,12 +13,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from pcnkit.population import codelists, synthetic
+from pcnkit.population import codelists, measures, synthetic
+from pcnkit.population.engine import PopulationStore
 from pcnkit.population.synthetic import PracticeSpec, generate
 
 AS_OF = dt.date(2020, 1, 1)
 SCALE = 0.02
-ACTIVITY = ("medications", "observations", "hospital", "truth")
+ACTIVITY = ("medications", "observations", "hospital", "truth", "events")
 ANTIHYPERTENSIVES = {
     "acei_arbs",
     "calcium_channel_blockers",
@@ -239,3 +241,138 @@ def _c_statistic(positives: list[float], negatives: list[float]) -> float:
         ties = bisect.bisect_right(negatives, x) - below
         wins += below + ties / 2
     return wins / (len(positives) * len(negatives))
+
+
+# --- coded events (docstring section 10) ----------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def events(out) -> list[dict]:
+    return _table(out, "events").to_pylist()
+
+
+def test_events_schema_pseudonyms_dates_and_codes(world, out, events):
+    schema = _table(out, "events").schema
+    assert schema.names == ["pseudonym", "concept", "code", "date", "value", "synthetic"]
+    assert [str(t) for t in schema.types] == [
+        "string",
+        "string",
+        "string",
+        "date32[day]",
+        "double",
+        "bool",
+    ]
+    assert schema.metadata[b"pcnkit.table"] == b"events"
+    known = {p["pseudonym"] for p in world["patients"]}
+    born = {p["pseudonym"]: p["month_of_birth"] for p in world["patients"]}
+    assert events and all(e["pseudonym"] in known for e in events)
+    assert all(born[e["pseudonym"]] <= e["date"] < AS_OF for e in events)
+    concepts = Counter(e["concept"] for e in events)
+    efi = {d for d, _ in synthetic.EFI_EVENT_DEFICITS}
+    other = {
+        "lgi_urgent_referral",
+        "fit_test",
+        "structured_medication_review",
+        "lives_in_care_home",
+        "care_home_assessment",
+        "pcsp",
+    }
+    assert set(concepts) == efi | other
+    # the eFI event deficits are exactly the code list's deficits that measures reads from
+    # events, and real SNOMED codes appear only where the repository documents them
+    assert efi == set(measures.EFI_FROM_EVENTS)
+    assert efi <= {g.id for g in codelists.load("efi_deficits").groups}
+    for e in events:
+        assert e["code"] == synthetic.EVENT_CODES.get(e["concept"])
+        assert (e["value"] is not None) == (e["concept"] == "fit_test")
+    assert synthetic.EVENT_CODES == {
+        "structured_medication_review": "1239511000000100",
+        "lives_in_care_home": "248171000000108",
+    }
+
+
+def test_lower_gi_referrals_and_fit(world, events):
+    year_ago = AS_OF - dt.timedelta(days=365)
+    referrals = [e for e in events if e["concept"] == "lgi_urgent_referral"]
+    fits: dict[str, list] = defaultdict(list)
+    for e in events:
+        if e["concept"] == "fit_test":
+            fits[e["pseudonym"]].append(e)
+            assert 0 <= e["value"] <= 600
+    assert all(world["age"][r["pseudonym"]] >= 40 and r["date"] >= year_ago for r in referrals)
+    adults40 = sum(a >= 40 for a in world["age"].values())
+    assert 0.008 < len(referrals) / adults40 < 0.025  # ~1.5% a year
+    with_fit = [
+        r
+        for r in referrals
+        if any(1 <= (r["date"] - f["date"]).days <= 21 for f in fits[r["pseudonym"]])
+    ]
+    assert 0.6 < len(with_fit) / len(referrals) < 0.8  # FIT_BEFORE_REFERRAL = 0.70
+    referred = {r["pseudonym"] for r in referrals}
+    unreferred = [f for p, fs in fits.items() if p not in referred for f in fs]
+    assert unreferred  # FITs without a referral
+    assert sum(f["value"] < 10 for f in unreferred) / len(unreferred) > 0.8
+
+
+def test_structured_medication_reviews_follow_polypharmacy(world, events):
+    reviewed = {e["pseudonym"] for e in events if e["concept"] == "structured_medication_review"}
+    assert all(len(world["meds"][p]) >= 5 for p in reviewed)
+    many = [p for p, g in world["meds"].items() if len(g) >= 10]
+    share = sum(p in reviewed for p in many) / len(many)
+    assert 0.15 < share < 0.45  # SMR_10PLUS = 0.30
+
+
+def test_care_home_events_come_after_admission(world, events):
+    since = {p["pseudonym"]: p["care_home_since"] for p in world["patients"] if p["care_home"]}
+    done: dict[str, set] = defaultdict(set)
+    for e in events:
+        if e["concept"] in ("care_home_assessment", "pcsp", "lives_in_care_home"):
+            assert e["pseudonym"] in since and e["date"] >= since[e["pseudonym"]]
+            done[e["pseudonym"]].add(e["concept"])
+    assert all("lives_in_care_home" in done[p] for p in since)
+    settled = [p for p, d in since.items() if (AS_OF - d).days > 7]
+    assert sum("care_home_assessment" in done[p] for p in settled) / len(settled) > 0.8
+    assert sum("pcsp" in done[p] for p in settled) / len(settled) > 0.75
+
+
+def test_recent_care_home_admissions_half_without_assessment():
+    # many residents, so that the 7-day group is big enough to check the share
+    spec = PracticeSpec("Z00009", 60_000, {"DEM": 600})
+    rows, _, _, latent = synthetic._practice_rows(spec, 3, AS_OF)
+    conditions = {"pseudonym": [], "qof_group": []}
+    *_, events = synthetic._activity_rows(spec, 3, AS_OF, rows, conditions, latent)
+    since = {p: d for p, d in zip(rows["pseudonym"], rows["care_home_since"], strict=True) if d}
+    recent = {p for p, d in since.items() if (AS_OF - d).days <= 7}
+    assessed = {
+        p
+        for p, c in zip(events["pseudonym"], events["concept"], strict=True)
+        if c in ("care_home_assessment", "pcsp")
+    }
+    assert len(since) == 360 and len(recent) >= 5
+    assert 0.2 <= len(recent - assessed) / len(recent) <= 0.8
+
+
+def test_falls_some_in_the_last_12_months(events):
+    year_ago = AS_OF - dt.timedelta(days=365)
+    falls = [e for e in events if e["concept"] == "falls"]
+    recent = {e["pseudonym"] for e in falls if e["date"] >= year_ago}
+    fallers = {e["pseudonym"] for e in falls}
+    assert 0.3 < len(recent) / len(fallers) < 0.6  # FALLS_RECENT_SHARE 0.4 + first codes
+
+
+def test_efi_categories_in_65_plus_match_the_expected_split(out):
+    """population-health.md 1.1 / 6.4 step 3: fit ~50%, mild ~35%, moderate ~12%, severe ~3%
+    in people 65+. Measured at 2% of BHR: about 51 / 35 / 11 / 3."""
+    with PopulationStore(out) as store:
+        rows = measures.efi_approx(store, AS_OF).to_pyarrow().to_pylist()
+    cats = Counter(r["efi_approx_category"] for r in rows if r["efi_approx_category"])
+    total = sum(cats.values())
+    assert total > 2500
+    share = {k: v / total for k, v in cats.items()}
+    for name, want, tolerance in (
+        ("fit", 0.50, 0.06),
+        ("mild", 0.35, 0.05),
+        ("moderate", 0.12, 0.04),
+        ("severe", 0.03, 0.02),
+    ):
+        assert abs(share[name] - want) <= tolerance, (name, share)

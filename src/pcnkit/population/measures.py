@@ -29,8 +29,9 @@ The measures
   conditions (:data:`CMS_FROM_QOF`); five CMS conditions and the anxiety half of "anxiety or
   depression" have no QOF source (:data:`CMS_WITHOUT_QOF_SOURCE`), so it underestimates.
 * :func:`efi_approx` - an APPROXIMATE electronic Frailty Index from the 15 of the 36 deficits
-  this data can show (:data:`EFI_FROM_QOF`, :data:`EFI_FROM_PATIENT_FLAGS`, polypharmacy);
-  it underestimates frailty. 65+ only.
+  QOF, the patient flags and medicines can show (:data:`EFI_FROM_QOF`,
+  :data:`EFI_FROM_PATIENT_FLAGS`, polypharmacy) plus, when the store has an ``events`` table,
+  the 21 coded deficits of :data:`EFI_FROM_EVENTS`; it underestimates frailty. 65+ only.
 * :func:`patient_measures` - all of the above with age, sex, practice, ethnic group, IMD decile,
   care home and housebound, one row per patient.
 
@@ -131,6 +132,34 @@ EFI_FROM_PATIENT_FLAGS: dict[str, str] = {
     "care_home": "care_requirement",
 }
 EFI_POLYPHARMACY_DEFICIT = "polypharmacy"  # deficit 26, from the medications table
+# eFI deficits read from the events table (concept = the deficit id; present from the first
+# event dated on or before as_of): the 21 that QOF registers, the patient flags and
+# polypharmacy cannot show. Real extracts must map SNOMED codes to these ids with the gm-sde
+# efi-* code sets, which the efi_deficits code list does not hold yet (codes: []).
+EFI_FROM_EVENTS: tuple[str, ...] = (
+    "activity_limitation",  # deficit 1
+    "anaemia",  # 2
+    "dizziness",  # 8
+    "dyspnoea",  # 9
+    "falls",  # 10
+    "foot_problems",  # 11
+    "fragility_fracture",  # 12
+    "hearing_loss",  # 13
+    "heart_valve_disease",  # 15
+    "hypotension",  # 18
+    "mobility_problems",  # 21
+    "parkinsons",  # 23
+    "peptic_ulcer",  # 24
+    "skin_ulcer",  # 29
+    "sleep_disturbance",  # 30
+    "social_vulnerability",  # 31
+    "thyroid_disorders",  # 32
+    "urinary_incontinence",  # 33
+    "urinary_system_disease",  # 34
+    "vision_problems",  # 35
+    "weight_loss",  # 36
+)
+EFI_EVENTS_TABLE = "events"
 EFI_POLYPHARMACY_MIN = 5
 EFI_DEFICITS = 36
 EFI_MIN_AGE = 65
@@ -148,20 +177,30 @@ EMERGENCY_ADMISSION = "emergency_admission"
 AE_ATTENDANCE = "ae"
 
 
-def efi_detectable_deficits() -> tuple[str, ...]:
-    """The eFI deficits efi_approx can detect, in the code list's order."""
+def efi_detectable_deficits(events: bool = False) -> tuple[str, ...]:
+    """The eFI deficits efi_approx can detect, in the code list's order: 15 from QOF registers,
+    patient flags and medicines, and with `events` (a store with an events table) also the
+    21 of :data:`EFI_FROM_EVENTS`."""
     found = (
         set(EFI_FROM_QOF.values())
         | set(EFI_FROM_PATIENT_FLAGS.values())
         | {EFI_POLYPHARMACY_DEFICIT}
+        | (set(EFI_FROM_EVENTS) if events else set())
     )
     return tuple(g.id for g in codelists.load("efi_deficits").groups if g.id in found)
 
 
-def efi_undetectable_deficits() -> tuple[str, ...]:
-    """The eFI deficits this data cannot show (no coded SNOMED events), in order."""
-    found = set(efi_detectable_deficits())
+def efi_undetectable_deficits(events: bool = False) -> tuple[str, ...]:
+    """The eFI deficits the data cannot show (without `events`: no coded SNOMED events), in
+    order. With an events table none is wholly undetectable, but see EFI_APPROX_DEFINITION for
+    the deficits that are detected only in part."""
+    found = set(efi_detectable_deficits(events))
     return tuple(g.id for g in codelists.load("efi_deficits").groups if g.id not in found)
+
+
+def _has_events(store: Store) -> bool:
+    names = getattr(store, "table_names", None)
+    return callable(names) and EFI_EVENTS_TABLE in names()
 
 
 CMS_DEFINITION = (
@@ -187,10 +226,21 @@ EFI_APPROX_DEFINITION = (
     "respiratory disease <- COPD or AST), housebound <- the housebound flag, requirement for "
     "care <- the care-home flag, and polypharmacy <- 5+ distinct medicine groups issued in the "
     "12 months before as_of (the eFI counts distinct products in a rolling 12 months; groups "
-    "are coarser). With no coded SNOMED events the other 21 deficits (falls, dizziness, "
-    "visual and hearing impairment, mobility problems, incontinence, ...) cannot be detected, "
-    "so this UNDERESTIMATES frailty and is not the eFI; do not use it to meet the contract's "
-    "frailty identification."
+    "are coarser). When the store has an events table, the other 21 deficits (activity "
+    "limitation, anaemia, dizziness, dyspnoea, falls, foot problems, fragility fracture, "
+    "hearing impairment, heart valve disease, hypotension/syncope, mobility problems, "
+    "parkinsonism, peptic ulcer, skin ulcer, sleep disturbance, social vulnerability, thyroid "
+    "disease, urinary incontinence, urinary system disease, visual impairment, weight loss) "
+    "count too, each once, from its first event (concept = the deficit id) dated on or before "
+    "as_of, so all 36 can be seen; without an events table they cannot, and the count is of "
+    "15. Still only in part: arthritis is rheumatoid arthritis only (no osteoarthritis "
+    "register), memory problems are dementia only, respiratory disease is the COPD and asthma "
+    "registers, housebound and requirement for care are flags rather than the efi code sets, "
+    "none of the value rules (Barthel, haemoglobin, eGFR/ACR, TSH, ABPM, 6CIT, DXA, ABPI, "
+    "MUST, COPD exacerbations) is applied, and the events' concept ids are not yet mapped "
+    "from SNOMED codes (the gm-sde code sets are not in the efi_deficits code list), so on a "
+    "real extract without that mapping it still UNDERESTIMATES frailty. It is not the eFI; do "
+    "not use it alone to meet the contract's frailty identification."
 )
 
 MEASURE_DEFINITIONS: dict[str, str] = {
@@ -218,8 +268,8 @@ MEASURE_DEFINITIONS: dict[str, str] = {
     "ae_attendances_12m": "Number of A&E attendances (hospital kind 'ae') dated in the 12 "
     "months before as_of ([as_of - 12 months, as_of)).",
     "cms_general": CMS_DEFINITION,
-    "efi_approx_deficits": "Number of the 15 detectable eFI deficits present (see "
-    "efi_approx_score); null below 65.",
+    "efi_approx_deficits": "Number of the detectable eFI deficits present: 15 without an "
+    "events table, 36 with one (see efi_approx_score); null below 65.",
     "efi_approx_score": EFI_APPROX_DEFINITION,
     "efi_approx_category": "fit / mild / moderate / severe from efi_approx_deficits (0-4, 5-8, "
     "9-12, 13+: population-health.md 1.1, which bands on the count to avoid the 0.36 rounding "
@@ -383,14 +433,17 @@ def efi_approx(store: Store, as_of: dt.date | None = None) -> ir.Table:
     """pseudonym, efi_approx_deficits, efi_approx_score, efi_approx_category.
 
     An APPROXIMATE electronic Frailty Index (see :data:`EFI_APPROX_DEFINITION`): the number of
-    the 15 detectable eFI deficits present at `as_of` (QOF groups via :data:`EFI_FROM_QOF`,
+    the detectable eFI deficits present at `as_of` (QOF groups via :data:`EFI_FROM_QOF`,
     housebound and care-home flags via :data:`EFI_FROM_PATIENT_FLAGS`, polypharmacy as 5+
-    distinct medicine groups in the 12 months), over 36, banded on the count (fit 0-4, mild
-    5-8, moderate 9-12, severe 13+). People under 65 at `as_of` get nulls.
+    distinct medicine groups in the 12 months and, when the store has an ``events`` table,
+    the deficits of :data:`EFI_FROM_EVENTS` from their first event on or before `as_of`),
+    over 36, banded on the count (fit 0-4, mild 5-8, moderate 9-12, severe 13+). People under
+    65 at `as_of` get nulls.
 
-    The eFI's other 21 deficits are coded SNOMED events (falls, dizziness, visual impairment,
-    ...) that this data does not hold, so most deficits cannot be detected and this
-    UNDERESTIMATES frailty: it is not the eFI.
+    Without an events table the eFI's other 21 deficits (falls, dizziness, visual
+    impairment, ...) cannot be detected and this underestimates frailty badly; with one,
+    several deficits are still seen only in part (no value rules, RA-only arthritis, ...), so
+    it still UNDERESTIMATES frailty: it is not the eFI.
     """
     ibis = _need_ibis()
     as_of = _as_of(store, as_of)
@@ -398,7 +451,6 @@ def efi_approx(store: Store, as_of: dt.date | None = None) -> ir.Table:
     conditions = _conditions_at(store, as_of)
     mapped = conditions.select("pseudonym", deficit=_map(conditions.qof_group, EFI_FROM_QOF))
     mapped = mapped.filter(mapped.deficit.notnull())
-    coded = mapped.group_by("pseudonym").aggregate(qof_deficits=mapped.deficit.nunique())
     poly = polypharmacy(store, as_of)
     base = patients.select(
         "pseudonym",
@@ -408,6 +460,14 @@ def efi_approx(store: Store, as_of: dt.date | None = None) -> ir.Table:
             ibis.literal(0),
         ),
     )
+    if _has_events(store):
+        events = store.table(EFI_EVENTS_TABLE)
+        events = events.filter(
+            events.concept.isin(EFI_FROM_EVENTS)
+            & (events.date.isnull() | (events.date <= ibis.literal(as_of)))
+        )
+        mapped = mapped.union(events.select("pseudonym", deficit=events.concept))
+    coded = mapped.group_by("pseudonym").aggregate(qof_deficits=mapped.deficit.nunique())
     with_coded = _attach(base, coded, {"qof_deficits": 0})
     joined = with_coded.left_join(poly, with_coded.pseudonym == poly.pseudonym)
     total = (

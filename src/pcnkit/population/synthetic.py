@@ -35,19 +35,36 @@ For each practice, from a :class:`PracticeSpec` (its registered list and its QOF
    curve was sourced (HYP and DM: Health Survey for England 2019; COPD: the PHE model, all via
    diagonalworks/ucl-population-health; a copy of PHM-age-sex-prevalence-anchors.csv, checked by
    the tests). For every other group the curve in ``ASSUMED_SHAPES`` is an ASSUMPTION of rough
-   shape only (e.g. dementia and AF rising steeply with age), not data. Conditions are
-   independent given age and sex: no comorbidity correlation (CALIBER pairs) yet.
+   shape only (e.g. dementia and AF rising steeply with age), not data, multiplied by
+   ``SHAPE_OLD_AGE_TILT`` (x1.5 at 65-74, x2.2 at 75-84, x3 at 85+; ASSUMPTION: multimorbidity
+   accumulates with age; the sourced ANCHORS are left alone).
+   **Comorbidity** comes from a latent frailty/multimorbidity factor: each patient has
+   z ~ Normal(0, 1), drawn from its own stage generator ("latent") so the draws above do not
+   move, and every condition weight is multiplied by exp(LATENT_LAMBDA x z), LATENT_LAMBDA =
+   0.8 (ASSUMPTION), so conditions cluster in the same people while each register count stays
+   exact (the sampling is still Efraimidis-Spirakis on the weights). At 2% of BHR (seed 7) the
+   mean number of QOF groups is 0.31 at 18-44, 0.63 at 45-64, 1.06 at 65-74, 1.56 at 75-84 and
+   2.04 at 85+ (about 1.4 at 85+ without the factor and the tilt), and the 2+ share is 4.5%,
+   14%, 27%, 41% and 49%: still below the Scottish 40-condition anchor (76% of 75+ with 2+,
+   S44), as QOF holds 21 groups and BHR's registers are small. z is written nowhere; it feeds
+   the care home and housebound draws (6) and the coded events (10).
    The diagnosis date is uniform between the later of (the age the register starts at, or
    birth) and 20 years before ``as_of``, and ``as_of`` (ASSUMPTION).
 6. **Care home and housebound.** Exactly round(0.6% of the list) care-home residents (about
    360k of 60M registered, section 6.3 "Other anchors"), chosen with weights rising steeply with
-   age and five times higher with dementia (ASSUMPTION for the weights). Housebound (not in a
-   care home) is Bernoulli by age: 0.2% under 65, 3% at 65-84, 12% at 85+ (ASSUMPTION, no
-   source).
+   age, five times higher with dementia and times exp(LATENT_LAMBDA x z) (ASSUMPTION for the
+   weights). ``care_home_since`` (from the "care_home" stage generator): 8% of residents were
+   admitted 1-30 days before ``as_of``, the rest 31 days plus an exponential stay with a mean of
+   700 days before it (not before birth) (ASSUMPTIONS). Housebound (not in a care home) is
+   Bernoulli by age: 0.2% under 65, 3% at 65-84, 12% at 85+, times exp(LATENT_LAMBDA x z) /
+   its mean, capped at 90% (ASSUMPTION, no source). ``registration_end`` and ``date_of_death``
+   are always null: the population is one current list (no leavers, no deaths); the columns
+   are there so the schema matches the patient schema of issue 4.
 
 Activity (written unless ``generate(..., activity=False)``; each stage draws from its own
 per-practice ``random.Random`` seeded from SHA-256 of (seed, practice code, stage), so the
-patients and conditions above are byte-identical with or without it):
+patients and conditions above are byte-identical with or without it, and adding the events
+stage changed no other activity draw):
 
 7. **Medicines** (``medications/``: pseudonym, medicine_group, bnf_chapter, issue_date). Each
    QOF group a patient is on gives each of its medicine groups in ``CONDITION_MEDICINES`` with
@@ -99,6 +116,40 @@ patients and conditions above are byte-identical with or without it):
    that truth scores a c-statistic of about 0.73 against the last 12 months' admissions - the
    ceiling any risk model can honestly reach on this data, near QAdmissions (section 3.4).
 
+10. **Coded events** (``events/``: pseudonym, concept, code, date, value). ``code`` is a real
+   SNOMED CT code only where this repository documents one (``EVENT_CODES``: structured
+   medication review 1239511000000100, lives in care home 248171000000108); otherwise null.
+   No code is invented. From the "events" stage generator; all probabilities ASSUMPTIONS:
+
+   * the 21 eFI deficits that QOF, the patient flags and polypharmacy cannot show
+     (``EFI_EVENT_DEFICITS``, concept = the efi_deficits code list id, e.g. ``falls``,
+     ``dizziness``, ``mobility_problems``, ``urinary_incontinence``, ``vision_problems``,
+     ``hearing_loss``): each with probability base x age factor (0.02, 0.04, 0.12, 0.35, 0.8,
+     1.15, 1.5 for 0-4 ... 85+) x exp(0.4 z - 0.08) x (1 + 0.15 x LTC count), capped at 0.9.
+     From 40 each deficit is an independent draw; under 40 at most one deficit (one draw, for
+     speed). One first code, uniform over the 15 years before ``as_of`` (after birth); 40% of
+     people with falls also have a fall in the 12 months before ``as_of`` (the SMR severe
+     frailty rule). Tuned so that the full 36-deficit count (measures.efi_approx with events)
+     in people 65+ at 2% of BHR gives fit 51% / mild 35% / moderate 11% / severe 3%, against
+     the expected 50 / 35 / 12 / 3 (population-health.md 1.1, 6.4 step 3).
+   * ``lgi_urgent_referral`` (lower-GI urgent suspected cancer referral): people 40+, per year
+     0.6% at 40-44, 1.1% at 45-64, 2.2% at 65-74, 3% at 75+ (about 1.5% of people 40+),
+     dated in the 12 months before ``as_of`` (after registration). 70% have a ``fit_test`` 1-21
+     days before (CAN-02's 21-day window; section 4.6) with ``value`` = faecal haemoglobin in
+     ug Hb/g: 65% at or above 10 (lognormal, median 60, up to 600), the rest below 10
+     (lognormal, median 2). People 40+ also have a FIT without a referral at 2% a year (92%
+     below 10).
+   * ``structured_medication_review`` in the 12 months: 30% of people with 10+ distinct
+     medicine groups, 5% with 5-9.
+   * care home residents: ``lives_in_care_home`` on ``care_home_since``; an MDT holistic
+     assessment (``care_home_assessment``, 92%) and a personalised care and support plan
+     (``pcsp``, 88%) 0-10 days after admission (before ``as_of``); of residents admitted in
+     the 7 days before ``as_of`` half have neither yet (the EHCH case-finding list, 4.3).
+   * Palliative care is the QOF PC group: no event.
+
+   The emergency admission rate (9) does not use z directly; it reaches the rate through the
+   LTC count, medicines and care home, so the truth table is exactly the rate used.
+
 Determinism: each practice draws from its own ``random.Random`` seeded from SHA-256 of
 (seed, practice code), so its rows do not depend on the batch size or on the other practices.
 Practices are processed in code order, so the same seed and specs give byte-identical Parquet
@@ -107,7 +158,7 @@ from no real identifier.
 
 Streaming: practices are generated ``batch_practices`` at a time; each batch is written as one
 Parquet file under ``patients/`` and one under ``conditions/`` (and ``medications/``,
-``observations/``, ``hospital/`` and ``truth/``) and then dropped, so memory is
+``observations/``, ``hospital/``, ``truth/`` and ``events/``) and then dropped, so memory is
 bounded by one batch. Nothing patient-level is logged or printed.
 """
 
@@ -115,6 +166,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import hashlib
 import heapq
 import itertools
@@ -138,6 +190,13 @@ log = logging.getLogger(__name__)
 GENERATOR = "pcnkit.population.synthetic/1"
 LABEL = "SYNTHETIC DATA - generated by pcnkit; no row describes a real person"
 CARE_HOME_SHARE = 0.006  # ~360k residents of ~60M registered (population-health.md 6.3)
+MAX_AGE = 104
+# The latent frailty/multimorbidity factor z ~ Normal(0, 1) multiplies every condition weight
+# by exp(LATENT_LAMBDA * z) (ASSUMPTION, docstring step 5).
+LATENT_LAMBDA = 0.8
+# Care home admission dates (docstring step 6): ASSUMPTIONS.
+CARE_HOME_RECENT_SHARE = 0.08  # admitted in the 30 days before as_of
+CARE_HOME_MEAN_STAY_DAYS = 700  # otherwise 31 days + exponential with this mean
 
 # (age_from, age_to_inclusive, share of persons, female share): ASSUMPTION, approximate ONS
 # mid-2019 England estimates rounded from memory (see the module docstring).
@@ -230,6 +289,9 @@ ASSUMED_SHAPES: dict[str, tuple[tuple[float, ...], float]] = {
     "STIA": ((0, 0, 0.05, 0.1, 0.3, 0.8, 2, 4, 8, 11), 0.9),
 }
 DEFAULT_SHAPE: tuple[tuple[float, ...], float] = ((1,) * len(SHAPE_BANDS), 1.0)
+# Multimorbidity accumulates with age: the ASSUMED_SHAPES weights (never the sourced ANCHORS)
+# are multiplied by this factor at 65-74, 75-84 and 85+ (ASSUMPTION, docstring step 5).
+SHAPE_OLD_AGE_TILT: tuple[tuple[int, float], ...] = ((85, 3.0), (75, 2.2), (65, 1.5))
 
 # Register denominators (PATIENT_LIST_TYPE in QOF files): the ages a group's patients can have.
 LIST_TYPE_AGES: dict[str, tuple[int, int | None]] = {
@@ -284,6 +346,7 @@ class GenerationReport:
     medications: int = 0
     observations: int = 0
     hospital: int = 0
+    events: int = 0
     files: list[str] = field(default_factory=list)
     groups: dict[str, GroupTotal] = field(default_factory=dict)
     shortfalls: dict[str, dict[str, int]] = field(default_factory=dict)
@@ -405,6 +468,7 @@ def condition_weight(group: str, sex: str, age: int) -> float:
         return BELOW_ANCHOR_WEIGHT.get(group, 0.0)
     shape, female_ratio = ASSUMED_SHAPES.get(group, DEFAULT_SHAPE)
     weight = shape[_band_index(SHAPE_BANDS, age)]
+    weight *= next((f for start, f in SHAPE_OLD_AGE_TILT if age >= start), 1.0)
     return weight * female_ratio if sex == "F" else weight
 
 
@@ -412,12 +476,26 @@ def _weighted_sample(rng: random.Random, weights: list[float], k: int) -> list[i
     """Exactly min(k, positive weights) indices without replacement (Efraimidis-Spirakis)."""
     if k <= 0:
         return []
-    keys = []
-    for i, w in enumerate(weights):
-        u = rng.random()
-        if w > 0:
-            keys.append((math.log(u or 5e-324) / w, i))
+    draws = [rng.random() for _ in weights]  # one draw per patient, weighted or not
+    log = math.log
+    keys = [
+        (log(u or 5e-324) / w, i)
+        for i, (u, w) in enumerate(zip(draws, weights, strict=True))
+        if w > 0
+    ]
     return sorted(i for _, i in heapq.nlargest(k, keys))
+
+
+@functools.lru_cache(maxsize=256)
+def _weight_table(group: str, low: int, high: int | None) -> dict[str, tuple[float, ...]]:
+    """condition_weight by sex and single year of age (0-104), 0 outside the eligible ages."""
+    return {
+        sex: tuple(
+            condition_weight(group, sex, a) if a >= low and (high is None or a <= high) else 0.0
+            for a in range(MAX_AGE + 1)
+        )
+        for sex in ("F", "M")
+    }
 
 
 def _months_to_date(months: int) -> dt.date:
@@ -461,18 +539,20 @@ def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
         imds.append(min(10, max(1, centre + offset)))
         ethnic.append(rng.choices(_ETHNIC_NAMES, cum_weights=_ETHNIC_CUM)[0])
 
+    # the latent frailty/multimorbidity factor: its own stage generator, so the draws above
+    # (and so the patients' ages, sexes, ...) do not depend on it
+    latent_rng = stage_rng(seed, spec.code, "latent")
+    latent = [latent_rng.gauss(0.0, 1.0) for _ in range(n)]
+    boost = [math.exp(LATENT_LAMBDA * z) for z in latent]
+
     cond_ids, cond_groups, cond_dates = [], [], []
     counts: dict[str, tuple[int, int]] = {}
     has_dementia = [False] * n
     for group in sorted(spec.registers):
         target = max(0, int(spec.registers[group]))
         low, high = spec.eligibility.get(group) or DEFAULT_ELIGIBILITY.get(group, (0, None))
-        weights = [
-            condition_weight(group, sexes[i], ages[i])
-            if ages[i] >= low and (high is None or ages[i] <= high)
-            else 0.0
-            for i in range(n)
-        ]
+        table = _weight_table(group, low, high)
+        weights = [table[s][a] * b for s, a, b in zip(sexes, ages, boost, strict=True)]
         chosen = _weighted_sample(rng, weights, target)
         counts[group] = (target, len(chosen))
         earliest_back = dt.date(as_of.year - 20, as_of.month, 1)
@@ -492,24 +572,36 @@ def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
     def home_weight(i: int) -> float:
         a = ages[i]
         w = 0.0005 if a < 65 else 0.006 if a < 75 else 0.03 if a < 85 else 0.14
-        return w * 5 if has_dementia[i] else w
+        return (w * 5 if has_dementia[i] else w) * boost[i]
 
     in_home = set(_weighted_sample(rng, [home_weight(i) for i in range(n)], round(n * 0.006)))
     care_home = [i in in_home for i in range(n)]
     housebound = []
+    mean_boost = math.exp(LATENT_LAMBDA**2 / 2)
     for i in range(n):
         p = 0.002 if ages[i] < 65 else 0.03 if ages[i] < 85 else 0.12
         draw = rng.random()
-        housebound.append(not care_home[i] and draw < p)
+        housebound.append(not care_home[i] and draw < min(0.9, p * boost[i] / mean_boost))
+    home_rng = stage_rng(seed, spec.code, "care_home")
+    since: list[dt.date | None] = [None] * n
+    for i in sorted(in_home):
+        if home_rng.random() < CARE_HOME_RECENT_SHARE:
+            days = home_rng.randint(1, 30)
+        else:
+            days = 31 + int(home_rng.expovariate(1 / CARE_HOME_MEAN_STAY_DAYS))
+        since[i] = max(births[i], as_of - dt.timedelta(days=days))
     patients = {
         "pseudonym": pseudonyms,
         "practice": [spec.code] * n,
         "sex": sexes,
         "month_of_birth": births,
         "registration_start": regs,
+        "registration_end": [None] * n,
+        "date_of_death": [None] * n,
         "lsoa_imd_decile": imds,
         "ethnic_group": ethnic,
         "care_home": care_home,
+        "care_home_since": since,
         "housebound": housebound,
         "synthetic": [True] * n,
     }
@@ -519,7 +611,7 @@ def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
         "diagnosis_date": cond_dates,
         "synthetic": [True] * len(cond_ids),
     }
-    return patients, conditions, counts
+    return patients, conditions, counts, latent
 
 
 # --- activity: medicines, blood pressure, hospital use (docstring sections 7-9) --------------
@@ -627,6 +719,69 @@ HYP_SBP_MEAN = 137.0
 NON_HYP_SBP_AT_18 = 110.0
 
 
+# 10. coded events (docstring section 10). Every probability below is an ASSUMPTION of rough
+# clinical shape, tuned so that the full 36-deficit eFI in people 65+ lands near the expected
+# fit/mild/moderate/severe split (population-health.md 1.1 and 6.4 step 3), not data.
+# eFI deficit id (efi_deficits code list) -> base probability of ever having been coded, for a
+# person 65-74 with the average latent factor and no LTC (before EFI_SCALE): the 21 deficits
+# that QOF registers, the care-home/housebound flags and polypharmacy cannot show.
+EFI_EVENT_DEFICITS: tuple[tuple[str, float], ...] = (
+    ("activity_limitation", 0.03),
+    ("anaemia", 0.12),
+    ("dizziness", 0.15),
+    ("dyspnoea", 0.12),
+    ("falls", 0.15),
+    ("foot_problems", 0.10),
+    ("fragility_fracture", 0.08),
+    ("hearing_loss", 0.18),
+    ("heart_valve_disease", 0.04),
+    ("hypotension", 0.08),
+    ("mobility_problems", 0.06),
+    ("parkinsons", 0.03),
+    ("peptic_ulcer", 0.07),
+    ("skin_ulcer", 0.05),
+    ("sleep_disturbance", 0.12),
+    ("social_vulnerability", 0.05),
+    ("thyroid_disorders", 0.10),
+    ("urinary_incontinence", 0.10),
+    ("urinary_system_disease", 0.15),
+    ("vision_problems", 0.20),
+    ("weight_loss", 0.04),
+)
+# multiplier by ACTIVITY_BANDS (0-4, 5-17, 18-44, 45-64, 65-74, 75-84, 85+)
+EFI_AGE_FACTOR = (0.02, 0.04, 0.12, 0.35, 0.8, 1.15, 1.5)
+EFI_SCALE = 1.0
+EFI_LATENT = 0.4  # x exp(EFI_LATENT * z - EFI_LATENT**2 / 2): mean 1 over z
+EFI_PER_LTC = 0.15  # x (1 + EFI_PER_LTC x LTC count)
+EFI_CAP = 0.9
+EFI_INDEPENDENT_FROM_AGE = 40  # below: at most one deficit (a shortcut for speed)
+EFI_LOOKBACK_YEARS = 15  # first codes uniform over the 15 years before as_of (after birth)
+FALLS_RECENT_SHARE = 0.4  # people with a falls code who also have one in the last 12 months
+# lower-GI urgent suspected cancer referral (section 4.6), per year, by ACTIVITY_BANDS, 40+ only
+LGI_REFERRAL_BY_BAND = (0.0, 0.0, 0.006, 0.011, 0.022, 0.03, 0.03)
+LGI_MIN_AGE = 40
+FIT_BEFORE_REFERRAL = 0.70  # share of referrals with a FIT 1-21 days before
+FIT_WINDOW_DAYS = 21
+FIT_HIGH_SHARE_REFERRED = 0.65  # of FITs before a referral, share with fHb >= 10
+FIT_WITHOUT_REFERRAL = 0.02  # per year, people 40+ (symptomatic FITs not referred on)
+FIT_HIGH_SHARE_NOT_REFERRED = 0.08
+# structured medication review (1239511000000100) in the 12 months, by distinct medicine groups
+SMR_10PLUS = 0.30
+SMR_5TO9 = 0.05
+# care home residents: MDT holistic assessment and personalised care and support plan
+CARE_HOME_ASSESSED = 0.92  # residents admitted more than 7 days before as_of
+CARE_HOME_PCSP = 0.88
+CARE_HOME_RECENT_DAYS = 7
+CARE_HOME_RECENT_DONE = 0.5  # residents admitted in the last 7 days with anything yet
+CARE_HOME_DONE_WITHIN_DAYS = 10
+# real SNOMED CT codes, only where the repository documents them (population-health.md 4.1;
+# measures.EFI_FROM_PATIENT_FLAGS); every other concept has a null code
+EVENT_CODES = {
+    "structured_medication_review": "1239511000000100",
+    "lives_in_care_home": "248171000000108",
+}
+
+
 def stage_rng(seed: int, code: str, stage: str) -> random.Random:
     """A second per-practice generator for a later stage, so that adding stages never changes
     the draws (and so the bytes) of the patients and conditions."""
@@ -670,8 +825,107 @@ def _poisson(rng: random.Random, mean: float) -> int:
     return k
 
 
-def _activity_rows(spec: PracticeSpec, seed: int, as_of: dt.date, patients, conditions):
-    """One practice's medications, observations, hospital events and true risks (columns)."""
+def _fit_value(rng: random.Random, high_share: float) -> float:
+    """A faecal haemoglobin in ug Hb/g: lognormal below 10 or at/above 10 (ASSUMPTION)."""
+    if rng.random() < high_share:
+        return round(min(600.0, max(10.0, math.exp(rng.gauss(math.log(60), 1.0)))), 1)
+    return round(min(9.9, math.exp(rng.gauss(math.log(2.0), 0.9))), 1)
+
+
+def _event_rows(spec, seed, as_of, patients, ltcs, ages, n_medicines, latent):
+    """One practice's coded events (docstring section 10), as columns."""
+    rng = stage_rng(seed, spec.code, "events")
+    ids, concepts, dates, values = [], [], [], []
+    year_ago = as_of - dt.timedelta(days=365)
+    lookback = dt.date(as_of.year - EFI_LOOKBACK_YEARS, as_of.month, 1)
+    deficits = [d for d, _ in EFI_EVENT_DEFICITS]
+    bases = [b * EFI_SCALE for _, b in EFI_EVENT_DEFICITS]
+    z_mean = EFI_LATENT**2 / 2
+    rand, randrange, delta = rng.random, rng.randrange, dt.timedelta
+
+    def add(pid: str, concept: str, day: dt.date, value: float | None = None) -> None:
+        ids.append(pid)
+        concepts.append(concept)
+        dates.append(day)
+        values.append(value)
+
+    for i in range(spec.list_size):
+        pid, age = patients["pseudonym"][i], ages[i]
+        band = activity_band(age)
+        born = patients["month_of_birth"][i]
+        # eFI deficits: first ever code, any time before as_of
+        m = (
+            EFI_AGE_FACTOR[band]
+            * math.exp(EFI_LATENT * latent[i] - z_mean)
+            * (1 + EFI_PER_LTC * len(ltcs.get(pid, ())))
+        )
+        first = max(born, lookback)
+        span = (as_of - first).days
+        if age >= EFI_INDEPENDENT_FROM_AGE:
+            got = [d for d, b in zip(deficits, bases, strict=True) if rand() < min(EFI_CAP, b * m)]
+        else:
+            u, got = rand() / m, []
+            for d, b in zip(deficits, bases, strict=True):
+                if u < b:
+                    got.append(d)
+                    break
+                u -= b
+        if got and span > 0:
+            for d in got:
+                day = first + delta(days=randrange(span))
+                add(pid, d, day)
+                if d == "falls" and rand() < FALLS_RECENT_SHARE:
+                    recent = max(day, year_ago)
+                    add(pid, d, recent + delta(days=randrange((as_of - recent).days)))
+        start = max(year_ago, patients["registration_start"][i])
+        if start >= as_of:
+            continue
+        days = (as_of - start).days
+        years = days / 365
+        # lower-GI urgent referrals and FITs
+        if age >= LGI_MIN_AGE:
+            if rand() < LGI_REFERRAL_BY_BAND[band] * years:
+                referral = start + delta(days=randrange(days))
+                add(pid, "lgi_urgent_referral", referral)
+                if rand() < FIT_BEFORE_REFERRAL:
+                    fit_day = referral - delta(days=rng.randint(1, FIT_WINDOW_DAYS))
+                    add(pid, "fit_test", fit_day, _fit_value(rng, FIT_HIGH_SHARE_REFERRED))
+            if rand() < FIT_WITHOUT_REFERRAL * years:
+                fit_day = start + delta(days=randrange(days))
+                add(pid, "fit_test", fit_day, _fit_value(rng, FIT_HIGH_SHARE_NOT_REFERRED))
+        # structured medication review
+        p_smr = SMR_10PLUS if n_medicines[i] >= 10 else SMR_5TO9 if n_medicines[i] >= 5 else 0.0
+        if p_smr and rand() < p_smr:
+            add(pid, "structured_medication_review", start + delta(days=randrange(days)))
+        # care home: admission code, MDT holistic assessment and PCSP after admission
+        since = patients["care_home_since"][i]
+        if since is not None:
+            add(pid, "lives_in_care_home", since)
+            recent = (as_of - since).days <= CARE_HOME_RECENT_DAYS
+            if recent and rand() >= CARE_HOME_RECENT_DONE:
+                continue
+            room = min(CARE_HOME_DONE_WITHIN_DAYS, (as_of - since).days - 1)
+            for concept, p in (
+                ("care_home_assessment", 1.0 if recent else CARE_HOME_ASSESSED),
+                ("pcsp", CARE_HOME_PCSP),
+            ):
+                if room >= 0 and rand() < p:
+                    add(pid, concept, since + delta(days=rng.randint(0, room)))
+    return {
+        "pseudonym": ids,
+        "concept": concepts,
+        "code": [EVENT_CODES.get(c) for c in concepts],
+        "date": dates,
+        "value": values,
+        "synthetic": [True] * len(ids),
+    }
+
+
+def _activity_rows(
+    spec: PracticeSpec, seed: int, as_of: dt.date, patients, conditions, latent=None
+):
+    """One practice's medications, observations, hospital events, true risks and coded events
+    (columns)."""
     n = spec.list_size
     ltcs: dict[str, list[str]] = {}
     for p, g in zip(conditions["pseudonym"], conditions["qof_group"], strict=True):
@@ -790,7 +1044,10 @@ def _activity_rows(spec: PracticeSpec, seed: int, as_of: dt.date, patients, cond
                 hosp["date"].append(day)
     for table in (meds, obs, hosp, truth):
         table["synthetic"] = [True] * len(table["pseudonym"])
-    return meds, obs, hosp, truth
+    if latent is None:  # pragma: no cover - generate always passes it
+        latent = [0.0] * n
+    events = _event_rows(spec, seed, as_of, patients, ltcs, ages, n_medicines, latent)
+    return meds, obs, hosp, truth, events
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -813,9 +1070,12 @@ def _schemas(seed: int, as_of: dt.date):
             ("sex", pa.string()),
             ("month_of_birth", pa.date32()),
             ("registration_start", pa.date32()),
+            ("registration_end", pa.date32()),
+            ("date_of_death", pa.date32()),
             ("lsoa_imd_decile", pa.int8()),
             ("ethnic_group", pa.string()),
             ("care_home", pa.bool_()),
+            ("care_home_since", pa.date32()),
             ("housebound", pa.bool_()),
             ("synthetic", pa.bool_()),
         ],
@@ -833,7 +1093,7 @@ def _schemas(seed: int, as_of: dt.date):
     return patients, conditions
 
 
-ACTIVITY_TABLES = ("medications", "observations", "hospital", "truth")
+ACTIVITY_TABLES = ("medications", "observations", "hospital", "truth", "events")
 
 
 def _activity_schemas(seed: int, as_of: dt.date) -> dict:
@@ -872,6 +1132,14 @@ def _activity_schemas(seed: int, as_of: dt.date) -> dict:
             ("p_emergency_admission_12m", pa.float64()),
             ("synthetic", pa.bool_()),
         ],
+        "events": [
+            ("pseudonym", pa.string()),
+            ("concept", pa.string()),
+            ("code", pa.string()),
+            ("date", pa.date32()),
+            ("value", pa.float64()),
+            ("synthetic", pa.bool_()),
+        ],
     }
     return {
         name: pa.schema(cols, metadata={**meta, "pcnkit.table": name})
@@ -907,10 +1175,11 @@ def generate(
     that stale batches never mix into a new population. `progress(done, total)` is called after
     each batch with practice counts.
 
-    With `activity` (the default) it also writes ``medications/``, ``observations/`` and
-    ``hospital/`` and, under ``truth/``, each patient's true 12-month emergency admission
-    probability (docstring sections 7-9). These come from separate per-practice generators, so
-    the patients and conditions files are byte-identical with or without them.
+    With `activity` (the default) it also writes ``medications/``, ``observations/``,
+    ``hospital/``, ``events/`` (coded events) and, under ``truth/``, each patient's true
+    12-month emergency admission probability (docstring sections 7-10). These come from
+    separate per-practice generators, so the patients and conditions files are byte-identical
+    with or without them.
     """
     try:
         import pyarrow  # noqa: F401
@@ -945,9 +1214,9 @@ def generate(
         conditions: dict[str, list] = {name: [] for name in condition_schema.names}
         extra = {t: {c: [] for c in schema.names} for t, schema in activity_schemas.items()}
         for spec in ordered[first : first + batch_practices]:
-            p_rows, c_rows, counts = _practice_rows(spec, seed, as_of)
+            p_rows, c_rows, counts, latent = _practice_rows(spec, seed, as_of)
             if activity:
-                made = _activity_rows(spec, seed, as_of, p_rows, c_rows)
+                made = _activity_rows(spec, seed, as_of, p_rows, c_rows, latent)
                 for table, rows in zip(ACTIVITY_TABLES, made, strict=True):
                     for name, values in rows.items():
                         extra[table][name].extend(values)
