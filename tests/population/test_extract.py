@@ -150,7 +150,7 @@ def test_a_dict_of_sources_and_new_optional_columns(good, tmp_path):
     text = text.replace(",Y,N\n", ",Y,N,2024-12-01\n").replace("false,false\n", "false,false,\n")
     patients.write_text(text.replace(",Asian,,\n", ",Asian,,,\n"))
     events = good / "ev.csv"
-    events.write_text(f"pseudonym,concept,code,date,value\n{P1},frailty_fall,XYZ1,2024-01-02,\n")
+    events.write_text(f"pseudonym,concept,code,date,value\n{P1},falls,XYZ1,2024-01-02,\n")
 
     report = import_extract(
         {"patients": patients, "conditions": good / "conditions.csv", "events": events},

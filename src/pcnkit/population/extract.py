@@ -26,7 +26,8 @@ What the checks accept
 * Codes are compared case-insensitively and stored in the code list's case: ``qof_group`` must be
   a ``qof_registers`` id, ``medicine_group`` one of :func:`known_medicine_groups`,
   ``hospital.kind`` one of :data:`HOSPITAL_KINDS`, ``observations.concept`` one of
-  :data:`OBSERVATION_CONCEPTS`. ``events`` codes are free (no code list yet).
+  :data:`OBSERVATION_CONCEPTS`; ``events.concept`` an eFI deficit id or a concept the rules
+  read (:func:`known_event_concepts`). The optional SNOMED ``code`` is free text.
 
 Patient data never appears in a message
 ---------------------------------------
@@ -114,7 +115,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     ),
     "events": (
         Column("pseudonym", "pseudonym"),
-        Column("concept", "text"),
+        Column("concept", "code", codes="event_concept"),
         Column("code", "text", required=False, blank=True),
         Column("date", "date"),
         Column("value", "float", required=False, blank=True),
@@ -192,12 +193,25 @@ def known_medicine_groups() -> tuple[str, ...]:
     return tuple(sorted(groups))
 
 
+@cache
+def known_event_concepts() -> tuple[str, ...]:
+    """Every event concept an extract may use: the eFI deficit ids (the ``efi_deficits`` code
+    list) and the concepts the case-finding rules read (``features``)."""
+    from pcnkit.population import codelists, features
+
+    concepts = {g.id for g in codelists.load("efi_deficits").groups}
+    concepts |= {features.FALLS, features.SMR, features.CARE_HOME_ASSESSMENT, features.PCSP}
+    concepts |= {features.LGI_REFERRAL, features.FIT, "lives_in_care_home"}
+    return tuple(sorted(concepts))
+
+
 # Code set name -> (allowed codes, stored in upper case?).
 CODE_SETS: dict[str, tuple[Callable[[], tuple[str, ...]], bool]] = {
     "qof_group": (qof_register_ids, True),
     "medicine_group": (known_medicine_groups, False),
     "hospital_kind": (lambda: HOSPITAL_KINDS, False),
     "observation_concept": (lambda: tuple(OBSERVATION_CONCEPTS), False),
+    "event_concept": (known_event_concepts, False),
 }
 
 
