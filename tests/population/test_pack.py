@@ -117,10 +117,8 @@ def test_the_store_opens_the_parquet_folders_and_reads_their_label(world):
         store.table("no_such_table")
 
 
-def test_spark_is_reserved_and_a_bad_folder_is_refused(tmp_path, world):
+def test_an_unknown_backend_and_a_bad_folder_are_refused(tmp_path, world):
     _, _, out, _ = world
-    with pytest.raises(PcnkitError, match="issue 4"):
-        PopulationStore(out, backend="spark")
     with pytest.raises(PcnkitError, match="unknown population backend"):
         PopulationStore(out, backend="oracle")
     with pytest.raises(PcnkitError, match="holds no Parquet files"):

@@ -3,9 +3,18 @@
 A store is a folder with one sub-folder of Parquet files per table (``patients/*.parquet``,
 ``conditions/*.parquet``, and any others an extract or the synthetic generator writes). Each
 table opens as an Ibis table expression, so measures are written once as Ibis expressions and
-run on whichever backend holds the data: DuckDB (embedded, the default) now, Apache Spark later
-(issue 4). Nothing here fetches patient-level rows; callers aggregate and pass the aggregates
-through :mod:`pcnkit.population.disclosure` before they leave.
+run unchanged on whichever backend holds the data:
+
+* ``backend="duckdb"`` (the default): an embedded DuckDB connection per store.
+* ``backend="spark"``: Apache Spark through Ibis's PySpark backend (issue 4). Every Spark store
+  shares one lazily started, reused :class:`pyspark.sql.SparkSession` (:func:`spark_session`;
+  master from ``PCNKIT_SPARK_MASTER``, default ``local[2]``, so nothing needs a network or a
+  cluster). Each store registers its tables as temporary views under a prefix of its own, so
+  two stores can be open in one session, and ``close()`` drops those views without stopping
+  the shared session. It needs PySpark and a Java runtime (17 or later).
+
+Nothing here fetches patient-level rows; callers aggregate and pass the aggregates through
+:mod:`pcnkit.population.disclosure` before they leave.
 
 Provenance comes from the files themselves: the synthetic generator writes
 ``pcnkit.synthetic=true``, a label and the ``as_of`` date into every file's schema metadata, and
@@ -16,6 +25,11 @@ holds ``SYNTHETIC.txt``), so a synthetic batch can never pass as real data.
 from __future__ import annotations
 
 import datetime as dt
+import os
+import shutil
+import sys
+import threading
+import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -23,6 +37,7 @@ from pcnkit.errors import PcnkitError
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
+    from pyspark.sql import SparkSession
 
 BACKENDS = ("duckdb", "spark")
 REQUIRED_TABLES = ("patients", "conditions")
@@ -40,6 +55,79 @@ def _need_ibis():
 
 TRUTH = "truth"  # the synthetic generator's true per-patient risks (validation only)
 
+SPARK_MASTER_ENV = "PCNKIT_SPARK_MASTER"
+SPARK_DEFAULT_MASTER = "local[2]"
+SPARK_DRIVER_MEMORY_ENV = "PCNKIT_SPARK_DRIVER_MEMORY"
+SPARK_DEFAULT_DRIVER_MEMORY = "2g"
+
+_spark: SparkSession | None = None
+_spark_lock = threading.Lock()
+
+
+def _java_available() -> bool:
+    home = os.environ.get("JAVA_HOME")
+    if home and (Path(home) / "bin" / "java").exists():
+        return True
+    return shutil.which("java") is not None
+
+
+def spark_session() -> SparkSession:
+    """The process's shared SparkSession for population stores, started on first use and
+    reused afterwards (starting Spark takes seconds). Master from ``PCNKIT_SPARK_MASTER``
+    (default ``local[2]``), driver memory from ``PCNKIT_SPARK_DRIVER_MEMORY`` (default 2g; it
+    only applies if this call starts the JVM), UTC session time zone, no web UI, few shuffle
+    partitions, errors-only logging."""
+    global _spark
+    with _spark_lock:
+        if _spark is not None and _spark.sparkContext._jsc is not None:
+            return _spark
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as e:
+            raise PcnkitError(
+                'the Spark population backend needs PySpark: pip install "pyspark>=4.0,<4.1" '
+                "(and a Java 17+ runtime)"
+            ) from e
+        if not _java_available():
+            raise PcnkitError(
+                "the Spark population backend needs a Java runtime (17 or later): install one "
+                "(e.g. apt-get install openjdk-17-jre-headless) or set JAVA_HOME; "
+                "or use backend='duckdb'"
+            )
+        # Python workers (if Spark ever needs them) run this interpreter, not whatever
+        # `python3` is on PATH.
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
+        master = os.environ.get(SPARK_MASTER_ENV) or SPARK_DEFAULT_MASTER
+        memory = os.environ.get(SPARK_DRIVER_MEMORY_ENV) or SPARK_DEFAULT_DRIVER_MEMORY
+        builder = (
+            SparkSession.builder.master(master)
+            .appName("pcnkit")
+            .config("spark.driver.memory", memory)
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false")
+            .config("spark.sql.shuffle.partitions", "4" if master.startswith("local") else "200")
+            .config("spark.sql.execution.arrow.pyspark.enabled", "true")
+        )
+        if master.startswith("local"):
+            # Local mode stays on the loopback interface: no host-name lookups, no network.
+            os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+            builder = builder.config("spark.driver.host", "127.0.0.1").config(
+                "spark.driver.bindAddress", "127.0.0.1"
+            )
+        try:
+            session = builder.getOrCreate()
+        except Exception as e:  # the JVM failed to start (no/old Java, no memory, ...)
+            raise PcnkitError(
+                f"could not start Spark (master {master}): {e}. The Spark population backend "
+                "needs a working Java 17+ runtime (check `java -version` and JAVA_HOME); "
+                "or use backend='duckdb'"
+            ) from e
+        session.sparkContext.setLogLevel("ERROR")
+        _spark = session
+        return session
+
 
 class PopulationStore:
     """Parquet tables under `path`, opened as Ibis tables on one backend.
@@ -53,11 +141,6 @@ class PopulationStore:
     ) -> None:
         if backend not in BACKENDS:
             raise PcnkitError(f"unknown population backend '{backend}'; choose one of {BACKENDS}")
-        if backend == "spark":
-            raise PcnkitError(
-                "the Spark backend for the population store is not built yet (issue 4); "
-                "use backend='duckdb'"
-            )
         ibis = _need_ibis()
         self.path = Path(path)
         self.backend = backend
@@ -68,7 +151,14 @@ class PopulationStore:
                     "with patients/ and conditions/ (e.g. from `generate` in "
                     "pcnkit.population.synthetic)"
                 )
-        self.con = ibis.duckdb.connect()
+        # Table (view) names: unique per store, so stores sharing one Spark session don't
+        # collide.
+        self._prefix = f"pcnkit_{uuid.uuid4().hex[:12]}_"
+        self._views: list[str] = []
+        if backend == "spark":
+            self.con = ibis.pyspark.connect(spark_session())
+        else:
+            self.con = ibis.duckdb.connect()
         self._tables: dict[str, ir.Table] = {}
         self.metadata = self._read_metadata()
         self.synthetic = (self.path / "SYNTHETIC.txt").exists() or any(
@@ -146,8 +236,17 @@ class PopulationStore:
                     f"the population store {self.path} has no table '{name}' "
                     f"(it has {', '.join(self._folders()) or 'none'})"
                 )
-            glob = (self.path / name / "*.parquet").as_posix()
-            self._tables[name] = self.con.read_parquet(glob, table_name=f"pcnkit_{name}")
+            view = f"{self._prefix}{name}"
+            if self.backend == "spark":
+                # Spark reads the folder's Parquet files (the given list, not a glob, so stray
+                # non-Parquet files are ignored).
+                files = [p.as_posix() for p in self._files(name)]
+                self.con._session.read.parquet(*files).createOrReplaceTempView(view)
+                self._views.append(view)
+                self._tables[name] = self.con.table(view)
+            else:
+                glob = (self.path / name / "*.parquet").as_posix()
+                self._tables[name] = self.con.read_parquet(glob, table_name=view)
         return self._tables[name]
 
     @property
@@ -159,7 +258,17 @@ class PopulationStore:
         return self.table("conditions")
 
     def close(self) -> None:
-        self.con.disconnect()
+        """Release the store. On Spark this drops the store's temporary views and leaves the
+        shared session running (other stores may be using it)."""
+        if self.backend == "spark":
+            session = self.con._session
+            if session.sparkContext._jsc is not None:
+                for view in self._views:
+                    session.catalog.dropTempView(view)
+            self._views.clear()
+            self._tables.clear()
+        else:
+            self.con.disconnect()
 
     def __enter__(self) -> PopulationStore:
         return self

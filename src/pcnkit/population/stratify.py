@@ -112,10 +112,14 @@ def _write(expr, path: Path) -> int:
     tmp = path.with_suffix(".tmp")
     rows = 0
     writer = None
+    # the expression's own types, so both engines write identical schemas (DuckDB's batches
+    # carry its native types, e.g. a SUM as a 38-digit decimal)
+    schema = expr.schema().to_pyarrow()
     try:
-        for batch in expr.to_pyarrow_batches(chunk_size=250_000):
+        for raw in expr.to_pyarrow_batches(chunk_size=250_000):
+            batch = raw.cast(schema)
             if writer is None:
-                writer = pq.ParquetWriter(tmp, batch.schema, compression="zstd")
+                writer = pq.ParquetWriter(tmp, schema, compression="zstd")
             writer.write_batch(batch)
             rows += batch.num_rows
         if writer is None:
