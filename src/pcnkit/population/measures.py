@@ -4,8 +4,8 @@ Every measure is built from the store's tables (``patients``, ``conditions``, ``
 ``hospital``; see :mod:`pcnkit.population.synthetic` for their columns) and returns ONE ROW PER
 PATIENT in ``patients``: ``pseudonym`` plus the measure's columns, with 0 (or false) for a
 patient the source table says nothing about. Nothing is executed here, so the same definitions
-run on DuckDB now and on Spark later (issue 4). The results are patient-level: aggregate them
-and pass them through :mod:`pcnkit.population.disclosure` before anything leaves.
+run on DuckDB and on Spark (tests/population/test_engines.py). The results are patient-level:
+aggregate them and pass them through :mod:`pcnkit.population.disclosure` before anything leaves.
 
 Conventions
 -----------
