@@ -129,3 +129,51 @@ def test_check_definitions_passes():
     result = invoke("population", "check-definitions")
     assert result.exit_code == 0, result.output
     assert "embedded test patients give the expected answer" in result.output
+
+
+def _snapshot(folder):
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--area", "NOPE1"), "NOPE1"),
+        (("--area", "BHR", "--qof", "missing.csv"), "no such QOF prevalence file"),
+        (("--area", "BHR", "--patients", 0), "at least 1"),
+    ],
+)
+def test_a_failed_replace_leaves_the_population_as_it_was(demo, args, message):
+    folder, _ = demo
+    population = folder / "population"
+    before = _snapshot(population)
+    result = invoke("population", "generate", *args, "--seed", 1, "--replace", "-w", folder)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert _snapshot(population) == before
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("--quota", -1), "cannot be negative"),
+        (("--model", "model.json"), "not a saved risk model"),
+    ],
+)
+def test_a_failed_stratify_leaves_the_results_as_they_were(demo, tmp_path, args, message):
+    folder, _ = demo
+    results = folder / "population" / "results"
+    before = _snapshot(results)
+    if args[0] == "--model":
+        bad = tmp_path / "model.json"
+        bad.write_text('{"intercept": 1}')
+        args = ("--model", bad)
+    result = invoke("population", "stratify", *args, "-w", folder)
+    assert result.exit_code == 2, result.output
+    assert message in result.output
+    assert _snapshot(results) == before
+    assert not (folder / "population" / ".results-staging").exists()

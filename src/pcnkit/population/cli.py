@@ -79,28 +79,42 @@ def generate_population(
             )
         if not replace:
             raise PcnkitError(f"{folder} already holds a population; add --replace")
-        shutil.rmtree(folder)
+    if not Path(qof).is_file():
+        raise PcnkitError(f"{qof}: no such QOF prevalence file; give --qof PREVALENCE_yyyy.csv")
+    if patients is not None and patients < 1:
+        raise PcnkitError("--patients must be at least 1")
     ws = open_workspace(workspace)
-    with ws.sessions() as session:
-        specs = specs_from_registry(session, area, as_of, qof)
-    if not specs:
-        raise PcnkitError(f"no open practices with a list in {area} on {as_of}")
-    if patients is not None:
-        total = sum(s.list_size for s in specs)
-        if patients < 1:
-            raise PcnkitError("--patients must be at least 1")
+    try:
         with ws.sessions() as session:
-            specs = specs_from_registry(session, area, as_of, qof, scale=patients / total)
-    ws.dispose()
-    with _bar() if show_progress else _NoBar() as bar:
-        task = bar.add_task("generating practices", total=len(specs))
-        report = generate(
-            specs,
-            folder,
-            seed,
-            as_of=as_of,
-            progress=lambda done, _total: bar.update(task, completed=done),
-        )
+            specs = specs_from_registry(session, area, as_of, qof)
+            if not specs:
+                raise PcnkitError(f"no open practices with a list in {area} on {as_of}")
+            if patients is not None:
+                total = sum(s.list_size for s in specs)
+                specs = specs_from_registry(session, area, as_of, qof, scale=patients / total)
+    finally:
+        ws.dispose()
+    # Generate beside the old population and swap only when complete, so a failure (or an
+    # interrupted run) leaves the previous population as it was.
+    staging = folder.with_name(f".{folder.name}-generating")
+    if staging.exists():
+        shutil.rmtree(staging)
+    try:
+        with _bar() if show_progress else _NoBar() as bar:
+            task = bar.add_task("generating practices", total=len(specs))
+            report = generate(
+                specs,
+                staging,
+                seed,
+                as_of=as_of,
+                progress=lambda done, _total: bar.update(task, completed=done),
+            )
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    if folder.exists():
+        shutil.rmtree(folder)
+    staging.rename(folder)
     return folder, report
 
 

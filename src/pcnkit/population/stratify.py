@@ -142,6 +142,10 @@ def stratify(
 ) -> Stratification:
     """Stratify the whole store at `as_of` (default: the store's date); see the module text."""
     as_of = as_of or store.require_as_of()
+    if quota_per_10000 < 0:
+        raise PcnkitError("the rising-risk quota per 10,000 cannot be negative")
+    if not 0 < risk_fraction < 1:
+        raise PcnkitError("the predicted-risk top fraction must be between 0 and 1")
     step = progress or (lambda _label: None)
     seconds: dict[str, float] = {}
     clock = time.perf_counter()
@@ -171,54 +175,59 @@ def stratify(
     staging = store.path / f".{RESULTS}-staging"
     if staging.exists():
         shutil.rmtree(staging)
-    scored_path = staging / "scored.parquet"
-    _write(table, scored_path)
-    scored = store.con.read_parquet(scored_path.as_posix())
-    done("measures and risk")
+    try:
+        scored_path = staging / "scored.parquet"
+        _write(table, scored_path)
+        scored = store.con.read_parquet(scored_path.as_posix())
+        done("measures and risk")
 
-    step("tiers")
-    th = segments.thresholds(scored, risk_fraction)
-    tiered_path = staging / "stratified" / "stratified.parquet"
-    n_patients = _write(segments.assign_tiers(scored, th), tiered_path)
-    tiered = store.con.read_parquet(tiered_path.as_posix())
-    done("tiers")
+        step("tiers")
+        th = segments.thresholds(scored, risk_fraction)
+        tiered_path = staging / "stratified" / "stratified.parquet"
+        n_patients = _write(segments.assign_tiers(scored, th), tiered_path)
+        tiered = store.con.read_parquet(tiered_path.as_posix())
+        done("tiers")
 
-    step("rising-risk cohort")
-    _write(
-        segments.rising_risk_cohort(tiered, quota_per_10000),
-        staging / "cohort" / "rising_risk.parquet",
-    )
-    cohort = store.con.read_parquet((staging / "cohort" / "rising_risk.parquet").as_posix())
-    done("cohort")
+        step("rising-risk cohort")
+        _write(
+            segments.rising_risk_cohort(tiered, quota_per_10000),
+            staging / "cohort" / "rising_risk.parquet",
+        )
+        cohort = store.con.read_parquet((staging / "cohort" / "rising_risk.parquet").as_posix())
+        done("cohort")
 
-    step("case-finding lists")
-    list_counts: dict[str, dict[str, int]] = {}
-    for definition in casefinding.LISTS:
-        members = casefinding.all_members(definition, tiered, as_of)
-        path = staging / "lists" / f"{definition.id}.parquet"
-        _write(members.order_by(["practice", members.predicted_risk.desc(), "pseudonym"]), path)
-        opened = store.con.read_parquet(path.as_posix())
-        list_counts[definition.id] = _by_practice(opened)
-    done("lists")
+        step("case-finding lists")
+        list_counts: dict[str, dict[str, int]] = {}
+        for definition in casefinding.LISTS:
+            members = casefinding.all_members(definition, tiered, as_of)
+            path = staging / "lists" / f"{definition.id}.parquet"
+            _write(members.order_by(["practice", members.predicted_risk.desc(), "pseudonym"]), path)
+            opened = store.con.read_parquet(path.as_posix())
+            list_counts[definition.id] = _by_practice(opened)
+        done("lists")
 
-    step("summary")
-    summary = _summary(
-        store,
-        tiered,
-        cohort,
-        list_counts,
-        model,
-        validation,
-        th,
-        as_of,
-        quota_per_10000,
-        n_patients,
-    )
-    (staging / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
-    scored_path.unlink()
-    if results.exists():
-        shutil.rmtree(results)
-    staging.rename(results)
+        step("summary")
+        summary = _summary(
+            store,
+            tiered,
+            cohort,
+            list_counts,
+            model,
+            validation,
+            th,
+            as_of,
+            quota_per_10000,
+            n_patients,
+        )
+        (staging / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
+        scored_path.unlink()
+        if results.exists():
+            shutil.rmtree(results)
+        staging.rename(results)
+    except BaseException:
+        # nothing half-written: the previous results stay as they were
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
     done("summary")
     return Stratification(
         store.path,
