@@ -29,6 +29,13 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from pcnkit.population.casefinding import EHCH_WORKING_DAYS, LIST_BY_ID
+from pcnkit.population.features import (
+    BP_WINDOW_MONTHS,
+    FIT_BEFORE_REFERRAL_DAYS,
+    MEDICINE_FLAGS,
+    REGISTER_FLAGS,
+)
 from pcnkit.population.measures import (
     CMS_FROM_QOF,
     EFI_CATEGORIES,
@@ -41,6 +48,7 @@ from pcnkit.population.measures import (
     cms_weights,
 )
 from pcnkit.population.risk import AGE_BANDS, PRIOR_CAP, LogisticModel
+from pcnkit.population.segments import CMS_CENTILE, RISK_TOP_FRACTION
 
 HIGH, RISING, WELL = "high_complexity", "rising_risk", "well"
 # (rule id, tier) in the order the rules are evaluated (population-health.md 3.2)
@@ -58,33 +66,13 @@ RULE_ORDER = (
     ("rr_predicted_risk", RISING),
     ("well_ltc_stable", WELL),
 )
-REGISTERS = {
-    "on_pc": "PC",
-    "on_ld": "LD",
-    "on_hyp": "HYP",
-    "on_ckd": "CKD",
-    "on_hf": "HF",
-    "on_ast": "AST",
-}
-MEDICINES = (
-    "nsaids",
-    "ppis",
-    "anticoagulants",
-    "antiplatelets",
-    "methotrexate",
-    "lithium",
-    "amiodarone",
-    "opioids",
-    "gabapentinoids",
-    "benzodiazepines",
-    "z_drugs",
-)
-LIST_IDS = ("smr", "ehch", "proactive_care", "cvd_hypertension", "cancer_lgi_no_fit")
-CMS_CENTILE = 0.90
-RISK_TOP_FRACTION = 0.05
-EHCH_WORKING_DAYS = 7
-FIT_DAYS = 21
-BP_MONTHS = 24
+# The rules' parameters come from the library, so each lives in one place; the logic below is
+# written again, independently.
+REGISTERS = REGISTER_FLAGS
+MEDICINES = MEDICINE_FLAGS
+LIST_IDS = tuple(LIST_BY_ID)
+FIT_DAYS = FIT_BEFORE_REFERRAL_DAYS
+BP_MONTHS = BP_WINDOW_MONTHS
 
 
 @dataclass

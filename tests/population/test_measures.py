@@ -9,7 +9,6 @@ from collections import defaultdict
 from decimal import Decimal
 from pathlib import Path
 
-import ibis
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -19,6 +18,7 @@ from pcnkit.population import codelists
 from pcnkit.population import measures as m
 from pcnkit.population.engine import PopulationStore
 from pcnkit.population.synthetic import generate
+from pcnkit.population.testpatients import MemoryStore
 
 AS_OF = dt.date(2020, 1, 1)
 EARLIER = dt.date(2019, 7, 15)  # hospital data spans 24 months: events on both sides
@@ -302,25 +302,6 @@ EFI_CASES = {
 }
 
 
-class MemStore:
-    """The measures' store interface over Ibis memtables."""
-
-    def __init__(self, tables: dict[str, pa.Table], as_of: dt.date) -> None:
-        self.as_of = as_of
-        self._tables = {name: ibis.memtable(t) for name, t in tables.items()}
-
-    @property
-    def patients(self):
-        return self._tables["patients"]
-
-    @property
-    def conditions(self):
-        return self._tables["conditions"]
-
-    def table(self, name: str):
-        return self._tables[name]
-
-
 PATIENTS = pa.schema(
     [
         ("pseudonym", pa.string()),
@@ -357,7 +338,7 @@ def _patient(pid: str, born: dt.date, care_home=False, housebound=False) -> tupl
 
 
 @pytest.fixture
-def efi_store() -> MemStore:
+def efi_store() -> MemoryStore:
     patients, conditions, meds = [], [], []
     for pid, (born, home, housebound, groups, n_meds, _k, _cat) in EFI_CASES.items():
         patients.append(_patient(pid, born, home, housebound))
@@ -367,7 +348,7 @@ def efi_store() -> MemStore:
     conditions.append(("fit4", "HF", AS_OF + dt.timedelta(days=1)))
     # a medicine issued before the window: not counted (mild5 stays at 5 groups)
     meds.append(("mild5", "old_med", 1, dt.date(2018, 12, 31)))
-    return MemStore(
+    return MemoryStore(
         {
             "patients": _table(PATIENTS, patients),
             "conditions": _table(CONDITIONS, conditions),
@@ -416,7 +397,7 @@ def test_ltc_count_hand_made(efi_store):
     assert got["fit0"]["ltc_count"] == 0
 
 
-def _window_store(as_of: dt.date) -> MemStore:
+def _window_store(as_of: dt.date) -> MemoryStore:
     start = m.months_before(as_of, 12)
     day = dt.timedelta(days=1)
     meds = [
@@ -437,7 +418,7 @@ def _window_store(as_of: dt.date) -> MemStore:
         ("a", "ae", as_of),
         ("b", "ae", start - day),
     ]
-    return MemStore(
+    return MemoryStore(
         {
             "patients": _table(PATIENTS, [_patient("a", OLD), _patient("b", OLD)]),
             "conditions": _table(CONDITIONS, []),
@@ -500,13 +481,6 @@ EVENTS = pa.schema(
 )
 
 
-class EventsMemStore(MemStore):
-    """A memtable store that, like PopulationStore, lists its tables."""
-
-    def table_names(self) -> list[str]:
-        return sorted(self._tables)
-
-
 def test_efi_approx_counts_coded_events(efi_store):
     """Each event deficit counts once, from its first event on or before as_of; an event after
     as_of does not count; non-eFI concepts and the flag/QOF deficits' ids do not count."""
@@ -532,7 +506,7 @@ def test_efi_approx_counts_coded_events(efi_store):
     ]
     tables = {name: t.to_pyarrow() for name, t in efi_store._tables.items()}
     tables["events"] = _table(EVENTS, events)
-    store = EventsMemStore(tables, AS_OF)
+    store = MemoryStore(tables, AS_OF)
     got = _by_pseudonym(m.efi_approx(store))
     assert got["fit4"]["efi_approx_deficits"] == 6
     assert got["fit4"]["efi_approx_category"] == "mild"
@@ -551,5 +525,5 @@ def test_efi_approx_counts_coded_events(efi_store):
     )
     # a memtable store without table_names (or without events) ignores events: as before
     assert _by_pseudonym(m.efi_approx(efi_store))["fit4"]["efi_approx_deficits"] == 4
-    no_events = EventsMemStore({k: v for k, v in tables.items() if k != "events"}, AS_OF)
+    no_events = MemoryStore({k: v for k, v in tables.items() if k != "events"}, AS_OF)
     assert _by_pseudonym(m.efi_approx(no_events))["fit4"]["efi_approx_deficits"] == 4

@@ -177,3 +177,27 @@ def test_a_failed_stratify_leaves_the_results_as_they_were(demo, tmp_path, args,
     assert message in result.output
     assert _snapshot(results) == before
     assert not (folder / "population" / ".results-staging").exists()
+
+
+def test_pack_splits_every_list_by_deprivation_and_ethnic_group(demo):
+    folder, _ = demo
+    result = invoke("population", "pack", "--pcn", HAVERING_SOUTH, "--format", "json", "-w", folder)
+    pack = json.loads(result.output)
+    lists = {r["list"]: r["patients"] for r in pack["tables"]["lists"]["rows"]}
+    for by, groups in (("imd_quintile", {1, 2, 3, 4, 5}), ("ethnic_group", {"white", "asian"})):
+        rows = pack["tables"][f"inequalities_{by}"]["rows"]
+        for list_id in ("smr", "ehch", "proactive_care", "cvd_hypertension", "cancer_lgi_no_fit"):
+            mine = [r for r in rows if r["list"] == list_id]
+            assert groups <= {r[by] for r in mine}
+            for r in mine:
+                for key in ("on_list", "registered"):
+                    assert r[key] == REDACTED or int(r[key]) % 5 == 0
+            total = next(r for r in mine if r[by] == "total")
+            shown = [
+                int(r["on_list"]) for r in mine if r[by] != "total" and r["on_list"] != REDACTED
+            ]
+            if total["on_list"] != REDACTED:
+                assert int(total["on_list"]) == sum(shown)  # totals from the safe cells
+            assert lists[list_id] != "0" or total["on_list"] == "0"
+        registered = [r for r in rows if r["list"] == "smr" and r[by] != "total"]
+        assert sum(int(r["registered"]) for r in registered if r["registered"] != REDACTED) > 0

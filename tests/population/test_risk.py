@@ -329,3 +329,29 @@ def test_pandas_and_mapping_frames_give_the_same_design():
     assert np.array_equal(X_map, X_pd) and np.array_equal(X_map, X_pa)
     assert names[-1] == "female" and X_map[:, -1].tolist() == [0, 1, 1]
     assert risk.available_feature_sets(data) == ["age_sex", "cms"]
+
+
+def test_in_engine_scoring_equals_the_numpy_model():
+    """risk.score_expression (Ibis, used by stratify) and LogisticModel.predict_frame (numpy,
+    used when fitting) give the same risk for every feature at every boundary."""
+    import ibis
+
+    names = risk.FEATURE_SETS["full"]
+    model = risk.LogisticModel(tuple(names), np.linspace(-0.5, 0.8, len(names)), -2.5, "full")
+    ages = [0, 4, 5, 17, 18, 44, 45, 64, 65, 74, 75, 84, 85, 101]
+    frame = pa.table(
+        {
+            "age": ages,
+            "sex": ["F", "M"] * 7,
+            "ltc_count": list(range(14)),
+            "polypharmacy": [0, 1] * 7,
+            "prior_ae": [0, 1, 2, 3, 4, 9, 0, 1, 2, 3, 4, 9, 0, 5],
+            "prior_admissions": [9, 4, 3, 2, 1, 0, 9, 4, 3, 2, 1, 0, 7, 3],
+            "care_home": [0, 0, 1] * 4 + [0, 1],
+            "housebound": [1, 0] * 7,
+            "imd_decile": [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 1, 5, 10, 3],
+        }
+    )
+    table = ibis.memtable(frame)
+    in_engine = table.select(p=risk.score_expression(model, table)).to_pyarrow()
+    assert np.allclose(in_engine.column("p").to_numpy(), model.predict_frame(frame), rtol=1e-12)

@@ -29,6 +29,7 @@ from pcnkit.errors import PcnkitError
 from pcnkit.population import disclosure
 from pcnkit.population.disclosure import safe_count, safe_total
 from pcnkit.population.engine import _need_ibis
+from pcnkit.population.features import labels_that_hold
 from pcnkit.population.testpatients import TestPatient
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -434,20 +435,12 @@ def get(list_id: str) -> CaseFindingList:
 
 def criteria_met(definition: CaseFindingList, t: ir.Table, as_of: dt.date):
     """The labels of the list's criteria that hold, '; '-separated."""
-    ibis = _need_ibis()
-    text = ibis.literal("")
-    for c in definition.criteria:
-        text = text + ibis.ifelse(c.condition(t, as_of).fill_null(False), c.label + "; ", "")
-    return ibis.ifelse(text.length() > 0, text.substr(0, text.length() - 2), "")
+    return labels_that_hold((c.condition(t, as_of), c.label) for c in definition.criteria)
 
 
 def criteria_ids(definition: CaseFindingList, t: ir.Table, as_of: dt.date):
     """The ids of the list's criteria that hold, ','-separated (for machines and tests)."""
-    ibis = _need_ibis()
-    text = ibis.literal("")
-    for c in definition.criteria:
-        text = text + ibis.ifelse(c.condition(t, as_of).fill_null(False), c.id + ",", "")
-    return ibis.ifelse(text.length() > 0, text.substr(0, text.length() - 1), "")
+    return labels_that_hold(((c.condition(t, as_of), c.id) for c in definition.criteria), ",")
 
 
 def all_members(definition: CaseFindingList, features: ir.Table, as_of: dt.date) -> ir.Table:

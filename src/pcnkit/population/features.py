@@ -29,13 +29,19 @@ from typing import TYPE_CHECKING
 
 from pcnkit.population import measures
 from pcnkit.population.engine import _need_ibis
-from pcnkit.population.measures import Store
+from pcnkit.population.measures import Store, attach, has_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
 
-REGISTER_FLAGS = {"on_pc": "PC", "on_ld": "LD", "on_hyp": "HYP", "on_ckd": "CKD", "on_hf": "HF"}
-REGISTER_FLAGS["on_ast"] = "AST"
+REGISTER_FLAGS = {
+    "on_pc": "PC",
+    "on_ld": "LD",
+    "on_hyp": "HYP",
+    "on_ckd": "CKD",
+    "on_hf": "HF",
+    "on_ast": "AST",
+}
 # medicine groups the rules read (the SMR code lists' ids and the generator's groups)
 MEDICINE_FLAGS = (
     "nsaids",
@@ -60,21 +66,14 @@ FIT_BEFORE_REFERRAL_DAYS = 21  # CAN-02: a FIT result in the 21 days before the 
 BP_WINDOW_MONTHS = 24  # CVD-01: a blood pressure in the prior 2 years
 
 
-def has_table(store: Store, name: str) -> bool:
-    names = store.table_names() if hasattr(store, "table_names") else []
-    return name in names
-
-
-def _attach(base: ir.Table, part: ir.Table, fills: dict[str, object]) -> ir.Table:
+def labels_that_hold(pairs, separator: str = "; "):
+    """An Ibis string: the labels of the (condition, label) pairs whose condition holds, in
+    order and `separator`-separated ('' when none do). How a row says why it is there."""
     ibis = _need_ibis()
-    joined = base.left_join(part, base.pseudonym == part.pseudonym)
-    return joined.select(
-        *[base[c] for c in base.columns],
-        *[
-            (ibis.coalesce(part[c], fill) if fill is not None else part[c]).name(c)
-            for c, fill in fills.items()
-        ],
-    )
+    text = ibis.literal("")
+    for condition, label in pairs:
+        text = text + ibis.ifelse(condition.fill_null(False), label + separator, "")
+    return ibis.ifelse(text.length() > 0, text.substr(0, text.length() - len(separator)), "")
 
 
 def _registers(store: Store, as_of: dt.date) -> tuple[ir.Table, dict[str, object]]:
@@ -147,7 +146,7 @@ def _events(store: Store, patients: ir.Table, as_of: dt.date) -> ir.Table | None
     out = patients.select("pseudonym")
     for part in parts:
         fills = {c: EVENT_FILLS[c] for c in part.columns if c != "pseudonym"}
-        out = _attach(out, part, fills)
+        out = attach(out, part, fills)
     return out
 
 
@@ -193,18 +192,18 @@ def patient_features(store: Store, as_of: dt.date | None = None) -> ir.Table:
     table = measures.patient_measures(store, as_of)
     table = table.mutate(imd_quintile=((table.imd_decile + 1) // 2).cast("int32"))
     registers, fills = _registers(store, as_of)
-    table = _attach(table, registers, fills)
+    table = attach(table, registers, fills)
     medicines, fills = _medicines(store, as_of)
-    table = _attach(table, medicines, fills)
+    table = attach(table, medicines, fills)
     patients = store.patients
     if "care_home_since" in patients.columns:
         since = patients.select("pseudonym", "care_home_since")
-        table = _attach(table, since, {"care_home_since": None})
+        table = attach(table, since, {"care_home_since": None})
     else:
         table = table.mutate(care_home_since=ibis.null().cast("date"))
     events = _events(store, patients, as_of)
     if events is not None:
-        table = _attach(table, events, dict.fromkeys(events.columns[1:]))
+        table = attach(table, events, dict.fromkeys(events.columns[1:]))
     missing = [c for c in EVENT_FILLS if c not in table.columns]
     table = table.mutate(
         **{
@@ -214,7 +213,7 @@ def patient_features(store: Store, as_of: dt.date | None = None) -> ir.Table:
     )
     bp = _latest_bp(store, as_of)
     if bp is not None:
-        table = _attach(table, bp, {"latest_bp_date": None, "latest_sbp": None, "latest_dbp": None})
+        table = attach(table, bp, {"latest_bp_date": None, "latest_sbp": None, "latest_dbp": None})
     else:
         table = table.mutate(
             latest_bp_date=ibis.null().cast("date"),

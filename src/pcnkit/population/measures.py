@@ -198,9 +198,10 @@ def efi_undetectable_deficits(events: bool = False) -> tuple[str, ...]:
     return tuple(g.id for g in codelists.load("efi_deficits").groups if g.id not in found)
 
 
-def _has_events(store: Store) -> bool:
+def has_table(store: Store, name: str) -> bool:
+    """Whether the store has table `name` (stores without ``table_names`` have none extra)."""
     names = getattr(store, "table_names", None)
-    return callable(names) and EFI_EVENTS_TABLE in names()
+    return callable(names) and name in names()
 
 
 CMS_DEFINITION = (
@@ -304,14 +305,17 @@ def _as_of(store: Store, as_of: dt.date | None) -> dt.date:
     return store.as_of  # type: ignore[return-value]
 
 
-def _attach(base: ir.Table, agg: ir.Table, fills: dict[str, object]) -> ir.Table:
+def attach(base: ir.Table, agg: ir.Table, fills: dict[str, object]) -> ir.Table:
     """`base` (one row per patient) with `agg`'s columns (at most one row per pseudonym),
-    missing values filled from `fills`."""
+    missing values filled from `fills` (a fill of None leaves them null)."""
     ibis = _need_ibis()
     joined = base.left_join(agg, base.pseudonym == agg.pseudonym)
     return joined.select(
         *[base[c] for c in base.columns],
-        *[ibis.coalesce(agg[c], fill).name(c) for c, fill in fills.items()],
+        *[
+            (agg[c] if fill is None else ibis.coalesce(agg[c], fill)).name(c)
+            for c, fill in fills.items()
+        ],
     )
 
 
@@ -347,7 +351,7 @@ def ltc_count(store: Store, as_of: dt.date | None = None) -> ir.Table:
     conditions diagnosed on or before it (or with no date) count."""
     conditions = _conditions_at(store, as_of)
     agg = conditions.group_by("pseudonym").aggregate(ltc_count=conditions.qof_group.nunique())
-    return _attach(_patients(store), agg, {"ltc_count": 0})
+    return attach(_patients(store), agg, {"ltc_count": 0})
 
 
 def polypharmacy(store: Store, as_of: dt.date | None = None) -> ir.Table:
@@ -361,7 +365,7 @@ def polypharmacy(store: Store, as_of: dt.date | None = None) -> ir.Table:
     agg = recent.group_by("pseudonym").aggregate(
         medicine_groups_12m=recent.medicine_group.nunique()
     )
-    counted = _attach(_patients(store), agg, {"medicine_groups_12m": 0})
+    counted = attach(_patients(store), agg, {"medicine_groups_12m": 0})
     low, high = POLYPHARMACY_THRESHOLDS
     return counted.mutate(
         polypharmacy_5plus=counted.medicine_groups_12m >= low,
@@ -380,7 +384,7 @@ def prior_activity(store: Store, as_of: dt.date | None = None) -> ir.Table:
         emergency_admissions_12m=ibis.ifelse(recent.kind == EMERGENCY_ADMISSION, 1, 0).sum(),
         ae_attendances_12m=ibis.ifelse(recent.kind == AE_ATTENDANCE, 1, 0).sum(),
     )
-    return _attach(_patients(store), agg, {"emergency_admissions_12m": 0, "ae_attendances_12m": 0})
+    return attach(_patients(store), agg, {"emergency_admissions_12m": 0, "ae_attendances_12m": 0})
 
 
 def cms_weights(variant: str = "general") -> dict[str, Decimal]:
@@ -422,7 +426,7 @@ def cms(store: Store, as_of: dt.date | None = None, *, variant: str = "general")
     )
     column = f"cms_{variant}"
     agg = mapped.group_by("pseudonym").aggregate(**{column: weight.sum()})
-    out = _attach(_patients(store), agg, {column: ibis.literal(Decimal("0"), "decimal(6, 2)")})
+    out = attach(_patients(store), agg, {column: ibis.literal(Decimal("0"), "decimal(6, 2)")})
     return out.mutate(**{column: out[column].cast("float64")})
 
 
@@ -460,7 +464,7 @@ def efi_approx(store: Store, as_of: dt.date | None = None) -> ir.Table:
             ibis.literal(0),
         ),
     )
-    if _has_events(store):
+    if has_table(store, EFI_EVENTS_TABLE):
         events = store.table(EFI_EVENTS_TABLE)
         events = events.filter(
             events.concept.isin(EFI_FROM_EVENTS)
@@ -468,7 +472,7 @@ def efi_approx(store: Store, as_of: dt.date | None = None) -> ir.Table:
         )
         mapped = mapped.union(events.select("pseudonym", deficit=events.concept))
     coded = mapped.group_by("pseudonym").aggregate(qof_deficits=mapped.deficit.nunique())
-    with_coded = _attach(base, coded, {"qof_deficits": 0})
+    with_coded = attach(base, coded, {"qof_deficits": 0})
     joined = with_coded.left_join(poly, with_coded.pseudonym == poly.pseudonym)
     total = (
         joined.qof_deficits

@@ -496,6 +496,22 @@ def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
                 "per_10000": disclosure.safe_rate(cell, total, per=10000),
             }
         )
+    for by, title in (("imd_quintile", "IMD quintile"), ("ethnic_group", "ethnic group")):
+        split_rows = []
+        for definition in casefinding.LISTS:
+            members = stratify.list_for(store, definition.id, codes)
+            for row in casefinding.inequalities(members, table, by):
+                split_rows.append({"list": definition.id, **row})
+        out[f"inequalities_{by}"] = PackTable(
+            f"inequalities_{by}",
+            f"Case-finding lists by {title}",
+            f"Each list's people and the registered patients in scope by {title} (IMD quintile "
+            "1 = most deprived 20%), with the rate per 1,000 from the safe counts: the "
+            "inequalities split (population-health.md 4.8).",
+            source,
+            split_rows,
+            {},
+        )
     out["lists"] = PackTable(
         "lists",
         "Rising-risk cohort and case-finding lists",

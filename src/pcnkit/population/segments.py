@@ -54,6 +54,7 @@ from ibis import _
 
 from pcnkit.errors import PcnkitError
 from pcnkit.population.engine import _need_ibis
+from pcnkit.population.features import labels_that_hold
 from pcnkit.population.testpatients import TestPatient
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -251,17 +252,10 @@ def assign_tiers(features: ir.Table, th: Thresholds) -> ir.Table:
         else_=WELL_HEALTHY.id,
     )
     tier = rule.cases(*[(r.id, r.tier) for r in ALL_RULES], else_=WELL)
-    reasons = _joined(features, [r for r in RULES if r.tier == RISING], th)
+    reasons = labels_that_hold(
+        (r.condition(features, th), r.label) for r in RULES if r.tier == RISING
+    )
     return features.mutate(tier_rule=rule, tier=tier, rising_risk_reasons=reasons)
-
-
-def _joined(t, rules: list[Rule], th: Thresholds):
-    """The labels of the rules that hold, '; '-separated ('' for none)."""
-    ibis = _need_ibis()
-    text = ibis.literal("")
-    for r in rules:
-        text = text + ibis.ifelse(r.condition(t, th).fill_null(False), r.label + "; ", "")
-    return ibis.ifelse(text.length() > 0, text.substr(0, text.length() - 2), "")
 
 
 def quota_for(list_size: int, per_10000: int | float = DEFAULT_QUOTA_PER_10000) -> int:

@@ -1054,16 +1054,21 @@ def _activity_rows(
 # --- writing ------------------------------------------------------------------------------
 
 
-def _schemas(seed: int, as_of: dt.date):
-    import pyarrow as pa
-
-    meta = {
+def _metadata(seed: int, as_of: dt.date) -> dict[str, str]:
+    """The schema metadata every generated file carries (what it is and how it was made)."""
+    return {
         "pcnkit.synthetic": "true",
         "pcnkit.label": LABEL,
         "pcnkit.generator": GENERATOR,
         "pcnkit.seed": str(seed),
         "pcnkit.as_of": as_of.isoformat(),
     }
+
+
+def _schemas(seed: int, as_of: dt.date):
+    import pyarrow as pa
+
+    meta = _metadata(seed, as_of)
     patients = pa.schema(
         [
             ("pseudonym", pa.string()),
@@ -1100,13 +1105,7 @@ ACTIVITY_TABLES = ("medications", "observations", "hospital", "truth", "events")
 def _activity_schemas(seed: int, as_of: dt.date) -> dict:
     import pyarrow as pa
 
-    meta = {
-        "pcnkit.synthetic": "true",
-        "pcnkit.label": LABEL,
-        "pcnkit.generator": GENERATOR,
-        "pcnkit.seed": str(seed),
-        "pcnkit.as_of": as_of.isoformat(),
-    }
+    meta = _metadata(seed, as_of)
     columns = {
         "medications": [
             ("pseudonym", pa.string()),
