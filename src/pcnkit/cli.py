@@ -9,11 +9,9 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.tree import Tree
 
-from pcnkit.dates import parse_iso
 from pcnkit.errors import PcnkitError
 from pcnkit.funding.cli import funding_app
 from pcnkit.population.cli import population_app
@@ -23,7 +21,7 @@ from pcnkit.registry.checks import run_checks
 from pcnkit.registry.importers import TYPES, expand, parse_file
 from pcnkit.registry.profile import describe
 from pcnkit.registry.summary import Node, area_summary
-from pcnkit.shell import Format, console, err, fail
+from pcnkit.shell import Format, console, date_option, fail, progress_bar
 from pcnkit.store import open_workspace
 
 app = typer.Typer(help="pcnkit: primary care at scale for the English NHS.", no_args_is_help=True)
@@ -36,12 +34,7 @@ WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (o
 
 
 def _date(value: str | None) -> dt.date:
-    if value is None:
-        return dt.date.today()
-    try:
-        return parse_iso(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    return date_option(value, dt.date.today())
 
 
 @registry_app.command("load")
@@ -54,14 +47,7 @@ def registry_load(
     try:
         ws = open_workspace(workspace)
         chosen, skipped = expand(paths)
-        with Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.completed}/{task.total}"),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        ) as bar:
+        with progress_bar() as bar:
             task = bar.add_task("reading", total=len(chosen) * 2)
             batches = []
             for found in chosen:

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from enum import Enum
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from pcnkit.dates import parse_iso
 
 # Reports are read in terminals and in CI logs alike; a fixed width keeps tables readable in both.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -30,3 +34,25 @@ def fail(exc: Exception) -> None:
     """Print a user-facing error and exit with status 2 (nothing has been written)."""
     err.print(f"[bold red]error:[/] {exc}", highlight=False)
     raise typer.Exit(2)
+
+
+def date_option(value: str | None, default: dt.date | None = None) -> dt.date | None:
+    """A YYYY-MM-DD command-line date (`default` when not given); a bad one is a usage error."""
+    if value is None:
+        return default
+    try:
+        return parse_iso(value)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc)) from exc
+
+
+def progress_bar() -> Progress:
+    """The progress bar long commands show on stderr (gone when the work is done)."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    )

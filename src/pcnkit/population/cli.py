@@ -15,12 +15,10 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from pcnkit.dates import parse_iso
 from pcnkit.errors import PcnkitError
-from pcnkit.shell import Format, console, err, fail
+from pcnkit.shell import Format, console, date_option, err, fail, progress_bar
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
 
@@ -38,26 +36,6 @@ def population_folder(workspace: Path | None) -> Path:
     return workspace_path(workspace) / POPULATION
 
 
-def _date(value: str | None, default: dt.date | None = None) -> dt.date | None:
-    if value is None:
-        return default
-    try:
-        return parse_iso(value)
-    except ValueError as exc:
-        raise typer.BadParameter(str(exc)) from exc
-
-
-def _bar() -> Progress:
-    return Progress(
-        TextColumn("{task.description}"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-    )
-
-
 def generate_population(
     workspace: Path | None,
     area: str,
@@ -66,7 +44,6 @@ def generate_population(
     qof: Path,
     patients: int | None,
     replace: bool,
-    show_progress: bool = True,
 ):
     """Generate a synthetic population for an area of the registry into the workspace."""
     from pcnkit.population.synthetic import generate, specs_from_registry
@@ -100,7 +77,7 @@ def generate_population(
     if staging.exists():
         shutil.rmtree(staging)
     try:
-        with _bar() if show_progress else _NoBar() as bar:
+        with progress_bar() as bar:
             task = bar.add_task("generating practices", total=len(specs))
             report = generate(
                 specs,
@@ -118,20 +95,6 @@ def generate_population(
     return folder, report
 
 
-class _NoBar:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def add_task(self, *a, **k):
-        return 0
-
-    def update(self, *a, **k):
-        return None
-
-
 @population_app.command("generate")
 def generate_cmd(
     area: str = typer.Option(..., "--area", help="Registry code of the area (e.g. BHR, a PCN)."),
@@ -147,7 +110,7 @@ def generate_cmd(
     from pcnkit.population.calibration import prevalence_report
     from pcnkit.population.engine import PopulationStore
 
-    when = _date(as_of)
+    when = date_option(as_of)
     qof = qof or demo_data() / "PREVALENCE_1920.csv"
     try:
         folder, report = generate_population(workspace, area, seed, when, qof, patients, replace)
@@ -182,11 +145,11 @@ def stratify_cmd(
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
     """Measures, risk model, tiers, rising-risk cohort and every case-finding list."""
-    result = run_stratify(workspace, engine, quota, _date(as_of), model, save_model)
+    result = run_stratify(workspace, engine, quota, date_option(as_of), model, save_model)
     print_stratification(result.summary, result.seconds)
 
 
-def run_stratify(workspace, engine, quota, as_of, model_path, save_model, show=True):
+def run_stratify(workspace, engine, quota, as_of, model_path, save_model):
     from pcnkit.population import risk, stratify
     from pcnkit.population.engine import PopulationStore
 
@@ -196,7 +159,7 @@ def run_stratify(workspace, engine, quota, as_of, model_path, save_model, show=T
             model = risk.model_from_dict(json.loads(Path(model_path).read_text()))
         with (
             PopulationStore(population_folder(workspace), backend=engine) as store,
-            _bar() if show else _NoBar() as bar,
+            progress_bar() as bar,
         ):
             task = bar.add_task("stratifying", total=6)
 
@@ -290,7 +253,7 @@ def cohort_cmd(
 
     try:
         with PopulationStore(population_folder(workspace)) as store:
-            when = _date(as_of, store.require_as_of())
+            when = date_option(as_of, store.require_as_of())
             codes = _scope(workspace, practice, pcn, when)
             if name == RISING_RISK:
                 rows = stratify.cohort_for(store, codes).to_pyarrow().to_pylist()
@@ -346,7 +309,7 @@ def pack_cmd(
         fail(PcnkitError("name exactly one scope: --pcn CODE or --area CODE"))
     try:
         with PopulationStore(population_folder(workspace)) as store:
-            when = _date(as_of, store.require_as_of())
+            when = date_option(as_of, store.require_as_of())
             ws = open_workspace(workspace)
             with ws.sessions() as session:
                 pack = (
@@ -395,7 +358,7 @@ def check_definitions_cmd(
     """Run every tier rule's and case-finding list's embedded test patients."""
     from pcnkit.population import casefinding, segments
 
-    when = _date(as_of)
+    when = date_option(as_of)
     failures = segments.check_test_patients(when) + casefinding.check_test_patients(when)
     if failures:
         for f in failures:
@@ -417,7 +380,7 @@ def import_cmd(
     from pcnkit.population.extract import import_extract
     from pcnkit.store.models import Organisation
 
-    when = _date(as_of)
+    when = date_option(as_of)
     try:
         ws = open_workspace(workspace)
         with ws.sessions() as session:
