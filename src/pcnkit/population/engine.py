@@ -277,6 +277,13 @@ class PopulationStore:
         self.close()
 
 
+def has_table(store, name: str) -> bool:
+    """Whether a store (or any object with the store interface) has table `name`; stores
+    without ``table_names`` have only the required tables."""
+    names = getattr(store, "table_names", None)
+    return callable(names) and name in names()
+
+
 def age_at(patients: ir.Table, as_of: dt.date) -> ir.IntegerValue:
     """Whole years of age at `as_of`, from ``month_of_birth`` (stored as the first of the
     month, so a birthday counts from the first of the birth month). An Ibis expression."""

@@ -28,8 +28,8 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from pcnkit.population import measures
-from pcnkit.population.engine import _need_ibis
-from pcnkit.population.measures import Store, attach, has_table
+from pcnkit.population.engine import _need_ibis, has_table
+from pcnkit.population.measures import Store, attach
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir

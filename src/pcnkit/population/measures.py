@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pcnkit.errors import PcnkitError
 from pcnkit.population import codelists
-from pcnkit.population.engine import _need_ibis, age_at
+from pcnkit.population.engine import _need_ibis, age_at, has_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
@@ -196,12 +196,6 @@ def efi_undetectable_deficits(events: bool = False) -> tuple[str, ...]:
     the deficits that are detected only in part."""
     found = set(efi_detectable_deficits(events))
     return tuple(g.id for g in codelists.load("efi_deficits").groups if g.id not in found)
-
-
-def has_table(store: Store, name: str) -> bool:
-    """Whether the store has table `name` (stores without ``table_names`` have none extra)."""
-    names = getattr(store, "table_names", None)
-    return callable(names) and name in names()
 
 
 CMS_DEFINITION = (
