@@ -5,8 +5,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) $(shell command -v initdb))
+# The NHS.UK design system's built CSS, JavaScript and images, which pcnkit serves itself.
+VENDOR := src/pcnkit/web/static/vendor/nhsuk
+ASSETS := $(VENDOR)/.installed
 
-.PHONY: demo test lint format lock system-deps clean
+.PHONY: demo test lint format lock system-deps assets clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,17 +17,31 @@ $(STAMP): requirements.lock pyproject.toml
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	touch $(STAMP)
 
-## Debian packages the tests need (PostgreSQL 15 server for the store tests).
+## npm packages from package-lock.json: nhsuk-frontend (served by the web app) and axe-core
+## (the accessibility tests). The lock file records no download addresses.
+$(ASSETS): package.json package-lock.json scripts/vendor_assets.py
+	npm ci --no-audit --no-fund --loglevel=error
+	$(PYTHON) scripts/vendor_assets.py
+	touch $(ASSETS)
+
+assets: $(ASSETS)
+
+## Debian packages the tests need: the PostgreSQL 15 server for the store tests and Chromium
+## for the browser tests.
 system-deps:
 	@if [ -z "$(PG_INITDB)" ]; then \
 	  echo "installing postgresql-15"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; \
 	fi
+	@if [ ! -x /usr/bin/chromium ]; then \
+	  echo "installing chromium"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	fi
 
-demo: $(STAMP)
+demo: $(STAMP) $(ASSETS)
 	$(BIN)/pcnkit demo
 
-test: $(STAMP) system-deps
+test: $(STAMP) $(ASSETS) system-deps
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
 	$(BIN)/pytest
@@ -39,4 +56,4 @@ lock: $(STAMP)
 	  --strip-extras -o requirements.lock pyproject.toml
 
 clean:
-	rm -rf $(VENV) pcnkit-demo .pytest_cache
+	rm -rf $(VENV) pcnkit-demo .pytest_cache node_modules src/pcnkit/web/static/vendor

@@ -12,6 +12,7 @@ import typer
 from rich.table import Table
 from rich.tree import Tree
 
+from pcnkit.access.cli import users_app
 from pcnkit.errors import PcnkitError
 from pcnkit.funding.cli import funding_app
 from pcnkit.population.cli import population_app
@@ -29,6 +30,7 @@ registry_app = typer.Typer(help="Practices, PCNs, places and ICSs over time.", n
 app.add_typer(registry_app, name="registry")
 app.add_typer(funding_app, name="funding")
 app.add_typer(population_app, name="population")
+app.add_typer(users_app, name="users")
 
 WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
 
@@ -233,10 +235,15 @@ def demo(
         None, "--patients", help="Synthetic patients (default: BHR's real lists, ~850,000)."
     ),
     population: bool = typer.Option(True, "--population/--no-population"),
+    serve_app: bool = typer.Option(
+        True, "--serve/--no-serve", help="Start the web application when the build is done."
+    ),
+    port: int = typer.Option(8000, "--port"),
 ) -> None:
-    """Build the BHR demo workspace from the shipped extract and show the area summary, the
-    2019/20 funding and a synthetic population with its stratification."""
-    from pcnkit.demo import DEMO_AREA, DEMO_YEAR, build_demo, demo_funding
+    """Build the BHR demo workspace from the shipped extract (area summary, 2019/20 funding, a
+    synthetic population with its stratification, demo users), then serve it on
+    http://127.0.0.1:8000."""
+    from pcnkit.demo import DEMO_AREA, DEMO_YEAR, build_demo, demo_funding, demo_users
 
     when = _date(as_of)
     try:
@@ -268,6 +275,50 @@ def demo(
     )
     if population:
         demo_population(workspace, patients)
+    with ws.transaction() as session:
+        logins = demo_users(session, workspace)
+    if serve_app:
+        _serve_demo(ws, logins, port)
+
+
+def _serve_demo(ws, logins, port: int) -> None:
+    from pcnkit.demo import DEMO_POPULATION_AS_OF
+    from pcnkit.web.server import HOST, serve
+
+    table = Table(title="Demo logins (also in demo-logins.txt in the workspace)")
+    for c in ("username", "password", "role", "sees"):
+        table.add_column(c)
+    for login in logins:
+        table.add_row(login.username, login.password, login.role, login.sees)
+    console.print(table)
+    console.print(
+        f"[bold]pcnkit is running: open http://{HOST}:{port}/ and sign in[/] "
+        "(Ctrl+C stops it; the JSON API is documented at /api/docs)."
+    )
+    try:
+        serve(ws, DEMO_POPULATION_AS_OF, port=port)
+    except PcnkitError as exc:
+        fail(exc)
+
+
+@app.command("serve")
+def serve_command(
+    workspace: Path | None = WorkspaceOpt,
+    as_of: str | None = typer.Option(
+        None, "--as-of", help="The date pages open at (default: today)."
+    ),
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+) -> None:
+    """Serve a workspace's web application (users: `pcnkit users add`)."""
+    from pcnkit.web.server import serve
+
+    try:
+        ws = open_workspace(workspace)
+        console.print(f"pcnkit is running on http://{host}:{port}/ (Ctrl+C stops it)")
+        serve(ws, date_option(as_of), host=host, port=port)
+    except PcnkitError as exc:
+        fail(exc)
 
 
 def demo_population(workspace: Path, patients: int | None) -> None:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
 import shutil
 from dataclasses import dataclass
 from decimal import Decimal
@@ -11,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from pcnkit.access.users import add_user
 from pcnkit.errors import PcnkitError
 from pcnkit.funding.entitlements import entitlements
 from pcnkit.funding.populations import from_registry
@@ -83,3 +86,43 @@ def demo_funding(session: Session) -> DemoFunding:
     unconfirmed = sorted({f"{x.stream} ({x.status})" for x in lines if not x.confirmed})
     note = f"Not confirmed: {', '.join(unconfirmed)}." if unconfirmed else ""
     return DemoFunding(list(rules.streams), by_place, {k: len(v) for k, v in pcns.items()}, note)
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    username: str
+    password: str
+    role: str
+    scope: str
+    sees: str
+
+
+# One user of each kind the web application serves, on the real BHR organisations.
+DEMO_USERS = (
+    (
+        "nel.icb",
+        "commissioner",
+        "QMF",
+        "North East London ICS: aggregates for every PCN and practice",
+    ),
+    ("havering.place", "commissioner", "PL-HAV", "Havering place: aggregates only"),
+    ("havering.south", "pcn", "U00367", "Havering South PCN and its practices' patient lists"),
+    ("haiderian.practice", "practice", "F82002", "Haiderian Medical Centre only"),
+)
+LOGINS_FILE = "demo-logins.txt"
+
+
+def demo_users(session: Session, folder: Path) -> list[DemoLogin]:
+    """The demo's users, with fresh random passwords on every build (printed and kept in the
+    workspace's demo-logins.txt, readable by its owner only)."""
+    logins = []
+    for username, role, scope, sees in DEMO_USERS:
+        password = secrets.token_urlsafe(12)
+        add_user(session, username, password, role, scope, dt.datetime.now())
+        logins.append(DemoLogin(username, password, role, scope, sees))
+    path = Path(folder) / LOGINS_FILE
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as out:
+        for x in logins:
+            out.write(f"{x.username}\t{x.password}\t{x.role}\t{x.scope}\t{x.sees}\n")
+    return logins

@@ -216,3 +216,32 @@ class PaymentLine(Base):
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
     __table_args__ = (Index("ix_payment_line_key", "year", "payee_code", "stream"),)
+
+
+class User(Base):
+    """A person who signs in to the web application: a role and the organisation it covers."""
+
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20))
+    scope_code: Mapped[str] = mapped_column(String(20))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    last_login: Mapped[dt.datetime | None] = mapped_column(DateTime)
+    # Bumped on logout and password change: every session cookie issued before is refused.
+    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AuditEvent(Base):
+    """Append-only (migration 0004): who saw or downloaded which patient-level list, and when."""
+
+    __tablename__ = "audit_event"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime, index=True)
+    username: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    subject: Mapped[str] = mapped_column(String(200))
+    detail: Mapped[str] = mapped_column(Text, default="")

@@ -7,6 +7,8 @@ Revises: 0001
 import sqlalchemy as sa
 from alembic import op
 
+from pcnkit.store.triggers import drop_append_only, make_append_only
+
 revision = "0002"
 down_revision = "0001"
 branch_labels = None
@@ -47,31 +49,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id"),
     )
     op.create_index("ix_payment_line_key", "payment_line", ["year", "payee_code", "stream"])
-    dialect = op.get_bind().dialect.name
     for table in APPEND_ONLY:
-        if dialect == "sqlite":
-            for action in ("UPDATE", "DELETE"):
-                op.execute(
-                    f"CREATE TRIGGER {table}_no_{action.lower()} BEFORE {action} ON {table} "
-                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only'); END"
-                )
-        elif dialect == "postgresql":
-            op.execute(
-                f"CREATE FUNCTION {table}_append_only() RETURNS trigger AS $$ BEGIN "
-                f"RAISE EXCEPTION '{table} is append-only'; END $$ LANGUAGE plpgsql"
-            )
-            op.execute(
-                f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
-                f"FOR EACH ROW EXECUTE FUNCTION {table}_append_only()"
-            )
+        make_append_only(table)
 
 
 def downgrade() -> None:
-    dialect = op.get_bind().dialect.name
     for table in APPEND_ONLY:
-        if dialect == "postgresql":
-            op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
-            op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
+        drop_append_only(table)
     op.drop_index("ix_payment_line_key", table_name="payment_line")
     op.drop_table("payment_line")
     op.drop_table("payment_run")

@@ -1,0 +1,133 @@
+"""The FastAPI application: pages and the JSON API over one workspace.
+
+`create_app` wires the pieces; every rule lives in the library (registry, funding, population,
+access) and the routes only call it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from pathlib import Path
+
+from fastapi import FastAPI, HTTPException, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+
+from pcnkit.access.scope import Forbidden
+from pcnkit.errors import NotFoundError, PcnkitError
+from pcnkit.store import Workspace
+from pcnkit.web import render as rendering
+from pcnkit.web.context import NotSignedIn, WebApp
+from pcnkit.web.security import Sessions, workspace_secret
+
+STATIC = Path(__file__).parent / "static"
+VENDOR = STATIC / "vendor" / "nhsuk"
+POPULATION_FOLDER = "population"
+
+
+def _csp(nonce: str) -> str:
+    return (
+        "default-src 'self'; "
+        f"script-src 'self' 'nonce-{nonce}'; "
+        "style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; "
+        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+    )
+
+
+def create_app(ws: Workspace, default_as_of: dt.date | None = None, https: bool = False) -> FastAPI:
+    if not (VENDOR / "nhsuk-frontend.min.css").exists():
+        raise PcnkitError(
+            f"The NHS.UK frontend assets are missing from {VENDOR}: run `make assets` "
+            "(npm ci from package-lock.json) in the pcnkit checkout."
+        )
+    app = FastAPI(
+        title="pcnkit",
+        summary="Primary care at scale: registry, funding and population health.",
+        description=(
+            "Every endpoint answers as at a date: pass `on=YYYY-MM-DD` (default: the server's "
+            "as-of date). Sign in with POST /api/login; the session cookie it sets authorises "
+            "the other calls. Patient-level lists are for PCN and practice users only, and each "
+            "view or download is written to the audit log."
+        ),
+        version="0.1.0",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.web = WebApp(
+        ws=ws,
+        population=ws.path / POPULATION_FOLDER,
+        default_as_of=default_as_of or dt.date.today(),
+        sessions=Sessions(workspace_secret(ws.path)),
+        templates=rendering.environment(),
+        https=https,
+    )
+    app.mount("/assets", StaticFiles(directory=VENDOR), name="assets")
+    app.mount("/static", StaticFiles(directory=STATIC / "pcnkit"), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):
+        request.state.nonce = secrets.token_urlsafe(16)
+        response = await call_next(request)
+        headers = response.headers
+        headers.setdefault("Content-Security-Policy", _csp(request.state.nonce))
+        headers["X-Content-Type-Options"] = "nosniff"
+        headers["X-Frame-Options"] = "DENY"
+        headers["Referrer-Policy"] = "no-referrer"
+        if not request.url.path.startswith(("/assets", "/static")):
+            headers["Cache-Control"] = "no-store"
+        return response
+
+    def wants_json(request: Request) -> bool:
+        return request.url.path.startswith("/api")
+
+    def problem(request: Request, status: int, title: str, detail: str):
+        if wants_json(request):
+            return JSONResponse({"detail": detail}, status_code=status)
+        return rendering.render(
+            request, "error.jinja", status_code=status, title=title, detail=detail
+        )
+
+    @app.exception_handler(NotSignedIn)
+    async def not_signed_in(request: Request, _exc: NotSignedIn):
+        if wants_json(request):
+            return JSONResponse({"detail": "Sign in first (POST /api/login)."}, status_code=401)
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?{_next(target)}", status_code=303)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(request: Request, exc: Forbidden):
+        return problem(request, 403, "You do not have access to this page", str(exc))
+
+    @app.exception_handler(NotFoundError)
+    async def not_found(request: Request, exc: NotFoundError):
+        return problem(request, 404, "Page not found", str(exc))
+
+    @app.exception_handler(PcnkitError)
+    async def user_error(request: Request, exc: PcnkitError):
+        return problem(request, 400, "There is a problem", str(exc))
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        titles = {404: "Page not found", 403: "You do not have access to this page"}
+        return problem(
+            request, exc.status_code, titles.get(exc.status_code, "There is a problem"), exc.detail
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
+        return problem(request, 422, "There is a problem", where)
+
+    from pcnkit.web.routes import register
+
+    register(app)
+    return app
+
+
+def _next(target: str) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode({"next": target})

@@ -1,0 +1,111 @@
+"""What every request works with: the signed-in user, the as-of date, a database session and the
+registry hierarchy at that date. Routes receive one `Ctx` and pass it to the views."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import urlencode
+
+from fastapi import HTTPException, Request
+from jinja2 import Environment
+from sqlalchemy.orm import Session
+
+from pcnkit.access import scope
+from pcnkit.access.users import UserView, get_user
+from pcnkit.dates import parse_iso
+from pcnkit.registry.queries import Hierarchy
+from pcnkit.store import Workspace
+from pcnkit.store.models import Organisation
+from pcnkit.web.security import COOKIE, SessionData, Sessions
+
+
+@dataclass
+class WebApp:
+    """Application-wide state, made once by `create_app`."""
+
+    ws: Workspace
+    population: Path
+    default_as_of: dt.date
+    sessions: Sessions
+    templates: Environment
+    https: bool = False
+    clock: object = field(default=None)  # tests may fix "now"
+
+    def now(self) -> dt.datetime:
+        return self.clock() if callable(self.clock) else dt.datetime.now()
+
+
+class NotSignedIn(Exception):
+    """No valid session: pages redirect to the sign-in page, the API answers 401."""
+
+
+def web(request: Request) -> WebApp:
+    return request.app.state.web
+
+
+def session_of(request: Request) -> SessionData | None:
+    return web(request).sessions.load(request.cookies.get(COOKIE))
+
+
+def as_of_of(request: Request) -> dt.date:
+    text = request.query_params.get("on")
+    if not text:
+        return web(request).default_as_of
+    try:
+        return parse_iso(text)
+    except ValueError as exc:
+        raise HTTPException(400, f"'on' must be a date written YYYY-MM-DD ({exc})") from exc
+
+
+@dataclass
+class Ctx:
+    request: Request
+    db: Session
+    user: UserView
+    as_of: dt.date
+    app: WebApp
+    csrf: str
+
+    @cached_property
+    def hierarchy(self) -> Hierarchy:
+        return Hierarchy.at(self.db, self.as_of)
+
+    @cached_property
+    def reach(self) -> set[str]:
+        return scope.reach(self.hierarchy, self.user)
+
+    def org(self, code: str) -> Organisation:
+        """An organisation the user may open (403 otherwise)."""
+        return scope.require_org(self.hierarchy, self.user, code)
+
+    def patients_org(self, code: str) -> Organisation:
+        """A PCN or practice whose patient-level lists the user may see (403 otherwise)."""
+        return scope.require_patients(self.hierarchy, self.user, code)
+
+    def may_see_patients(self, org: Organisation) -> bool:
+        return scope.may_see_patients(self.hierarchy, self.user, org)
+
+    def url(self, path: str, **params: object) -> str:
+        """A link within the app that keeps the as-of date."""
+        query = {"on": self.as_of.isoformat()}
+        query.update({k: v for k, v in params.items() if v is not None})
+        return f"{path}?{urlencode(query)}"
+
+
+def ctx(request: Request) -> Iterator[Ctx]:
+    """FastAPI dependency: the signed-in request context (commits what the request wrote, e.g.
+    audit events, only when the request succeeds)."""
+    app = web(request)
+    data = session_of(request)
+    if data is None or data.user_id is None:
+        raise NotSignedIn()
+    as_of = as_of_of(request)
+    with app.ws.sessions() as db, db.begin():
+        user = get_user(db, data.user_id)
+        if user is None or user.session_epoch != data.epoch:
+            raise NotSignedIn()
+        yield Ctx(request, db, user, as_of, app, data.csrf)

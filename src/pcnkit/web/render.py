@@ -1,0 +1,69 @@
+"""Jinja on the NHS.UK design system's macros (nhsuk-frontend-jinja), and the shared formatting
+filters, so that every page writes money, counts and dates the same way."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from pathlib import Path
+
+from fastapi.responses import HTMLResponse
+from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoader, PackageLoader
+
+from pcnkit.funding.money import money
+from pcnkit.registry.checks import long_date
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def _count(value: object) -> str:
+    """Whole numbers with thousands separators; a suppressed count stays as its marker."""
+    if value is None:
+        return "–"
+    if isinstance(value, bool):
+        return str(value)
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, Decimal):
+        return f"{int(value):,}" if value == value.to_integral() else f"{value:,}"
+    return str(value)
+
+
+def _date(value: object) -> str:
+    if isinstance(value, dt.date):
+        return long_date(value)
+    return "–" if value is None else str(value)
+
+
+def _money(value: object) -> str:
+    return "–" if value is None else money(Decimal(str(value)))
+
+
+def environment() -> Environment:
+    env = Environment(
+        loader=ChoiceLoader([FileSystemLoader(TEMPLATES), PackageLoader("nhsuk_frontend_jinja")]),
+        undefined=ChainableUndefined,
+        autoescape=True,
+        extensions=["jinja2.ext.do"],
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+    env.filters.update(count=_count, date=_date, money=_money)
+    return env
+
+
+def render(ctx_or_request, template: str, status_code: int = 200, **data: object) -> HTMLResponse:
+    """Render a page. `ctx_or_request` is a signed-in `Ctx` or, for public pages, a Request."""
+    from pcnkit.web.context import Ctx, web
+
+    if isinstance(ctx_or_request, Ctx):
+        ctx, request = ctx_or_request, ctx_or_request.request
+        common = {"ctx": ctx, "user": ctx.user, "as_of": ctx.as_of, "csrf": ctx.csrf}
+    else:
+        ctx, request = None, ctx_or_request
+        common = {"ctx": None, "user": None, "as_of": None, "csrf": data.pop("csrf", "")}
+    common["nonce"] = getattr(request.state, "nonce", "")
+    common["path"] = request.url.path
+    env = web(request).templates
+    html = env.get_template(template).render({**data, **common})
+    return HTMLResponse(html, status_code=status_code)

@@ -1,0 +1,5 @@
+"""Funding pages and API (to be filled in)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()

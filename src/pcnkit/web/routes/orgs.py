@@ -1,0 +1,46 @@
+"""Home, find an organisation, and organisation pages (with their JSON twins)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends
+
+from pcnkit.web.context import Ctx, ctx
+from pcnkit.web.jsonout import answer
+from pcnkit.web.render import render
+from pcnkit.web.views import orgs
+
+router = APIRouter()
+
+
+@router.get("/", include_in_schema=False)
+def home_page(c: Ctx = Depends(ctx)):
+    return render(c, "home.jinja", **orgs.home(c))
+
+
+@router.get("/api/me", tags=["organisations"])
+def home_api(c: Ctx = Depends(ctx)):
+    """The signed-in user, their role and scope."""
+    return answer(orgs.home(c))
+
+
+@router.get("/find", include_in_schema=False)
+def find_page(q: str = "", c: Ctx = Depends(ctx)):
+    return render(c, "find.jinja", **orgs.search(c, q))
+
+
+@router.get("/api/find", tags=["organisations"])
+def find_api(q: str = "", c: Ctx = Depends(ctx)):
+    """Organisations whose name or code contains `q`, among those you may open."""
+    return answer(orgs.search(c, q))
+
+
+@router.get("/org/{code}", include_in_schema=False)
+def org_page(code: str, c: Ctx = Depends(ctx)):
+    return render(c, "org.jinja", **orgs.org_page(c, code))
+
+
+@router.get("/api/org/{code}", tags=["organisations"])
+def org_api(code: str, c: Ctx = Depends(ctx)):
+    """An organisation as at `on`: hierarchy up and down, members over time, list sizes with
+    their sources, configuration findings and practice coordinates."""
+    return answer(orgs.org_page(c, code))

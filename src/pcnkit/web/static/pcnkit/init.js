@@ -1,0 +1,3 @@
+// Start the NHS.UK frontend's components (served by pcnkit itself, never from a CDN).
+import { initAll } from "/assets/nhsuk-frontend.min.js";
+initAll();

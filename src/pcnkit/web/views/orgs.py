@@ -1,0 +1,238 @@
+"""Organisation pages: who an organisation is, its members over time, list sizes and their
+sources, configuration findings and a map, as at the request's date."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from pcnkit.registry import kinds, profile, queries
+from pcnkit.registry.checks import run_checks
+from pcnkit.store.models import ListSize, Membership, Organisation, SourceFile
+from pcnkit.web.context import Ctx
+from pcnkit.web.maps import Point, practice_map
+
+# Kinds shown as "up the hierarchy", nearest first.
+UP_ORDER = [
+    kinds.PCN,
+    kinds.FEDERATION,
+    kinds.PLACE,
+    kinds.SUB_ICB,
+    kinds.GROUPING,
+    kinds.ICB,
+    kinds.REGION,
+    kinds.NATION,
+]
+
+
+def _label(kind: str, as_of: dt.date) -> str:
+    return kinds.KINDS[kind].label_at(as_of)
+
+
+def _figure(f: queries.ListFigure | None) -> dict | None:
+    if f is None:
+        return None
+    return {
+        "value": f.value,
+        "as_of": f.as_of,
+        "source": f.source,
+        "source_row": f.source_row,
+        "measure": f.measure,
+    }
+
+
+def org_ref(c: Ctx, org: Organisation) -> dict:
+    return {
+        "code": org.code,
+        "name": c.hierarchy.name(org),
+        "kind": org.kind,
+        "kind_label": _label(org.kind, c.as_of),
+        "can_open": org.code in c.reach,
+    }
+
+
+def home(c: Ctx) -> dict:
+    scope = c.hierarchy.by_code.get(c.user.scope_code)
+    return {
+        "user": {"username": c.user.username, "role": c.user.role, "scope": c.user.scope_code},
+        "scope": org_ref(c, scope) if scope else None,
+        "as_of": c.as_of,
+    }
+
+
+def search(c: Ctx, text: str) -> dict:
+    """Organisations whose name or code contains `text`, among those the user may open."""
+    text = (text or "").strip()
+    found = []
+    if text:
+        for org in queries.find(c.db, text, limit=200):
+            if org.code in c.reach:
+                found.append(org_ref(c, org))
+    return {"query": text, "results": found[:50], "as_of": c.as_of}
+
+
+def _up(c: Ctx, org: Organisation) -> list[dict]:
+    """Every organisation above, by kind nearest first (a practice's PCN, place, ICB, ...)."""
+    h = c.hierarchy
+    seen: dict[int, Organisation] = {}
+    stack = [org.id]
+    while stack:
+        for parent in h.parents.get(stack.pop(), []):
+            if parent not in seen:
+                seen[parent] = h.orgs[parent]
+                stack.append(parent)
+    order = {k: i for i, k in enumerate(UP_ORDER)}
+    ups = sorted(seen.values(), key=lambda o: (order.get(o.kind, 99), o.code))
+    return [org_ref(c, o) for o in ups]
+
+
+def _member_history(c: Ctx, org: Organisation) -> list[dict]:
+    """Every membership this organisation has had as a parent: who joined and left, when, and
+    the evidence."""
+    child = aliased(Organisation)
+    rows = c.db.execute(
+        select(child, Membership)
+        .join(Membership, Membership.child_id == child.id)
+        .where(Membership.parent_id == org.id)
+        .order_by(Membership.start, child.code)
+    )
+    names = queries.names_at(c.db, None, c.as_of)
+    out = []
+    for o, m in rows:
+        current = (m.start or dt.date.min) <= c.as_of <= (m.end or dt.date.max)
+        out.append(
+            {
+                "code": o.code,
+                "name": names.get(o.id) or o.name or o.code,
+                "kind_label": _label(o.kind, c.as_of),
+                "start": m.start,
+                "end": m.end,
+                "member_on_date": current,
+                "basis": m.basis,
+                "can_open": o.code in c.reach,
+            }
+        )
+    return out
+
+
+def _list_history(c: Ctx, org: Organisation) -> list[dict]:
+    rows = c.db.execute(
+        select(ListSize.measure, ListSize.as_of, ListSize.value, SourceFile.name)
+        .join(SourceFile, SourceFile.id == ListSize.source_id)
+        .where(ListSize.practice_id == org.id)
+        .order_by(ListSize.as_of, ListSize.measure)
+    )
+    return [
+        {"measure": m, "as_of": d, "value": v, "source": name.rsplit("/", 1)[-1]}
+        for m, d, v, name in rows
+    ]
+
+
+def _findings(c: Ctx, org: Organisation) -> list[dict]:
+    h = c.hierarchy
+    if org.kind == kinds.PRACTICE:
+        pcn = h.parent(org, kinds.PCN)
+        if pcn is None:
+            return []
+        found = [f for f in run_checks(c.db, c.as_of, pcn.code).findings if f.code == org.code]
+    else:
+        found = run_checks(c.db, c.as_of, org.code).findings
+    return [
+        {
+            "check": f.check,
+            "severity": f.severity,
+            "code": f.code,
+            "name": f.name,
+            "text": f.text,
+            "figure": f.figure,
+            "figure_date": f.figure_date,
+        }
+        for f in found
+        if f.code in c.reach or f.code == org.code
+    ]
+
+
+def _map(c: Ctx, org: Organisation, practices: list[Organisation]) -> dict:
+    h = c.hierarchy
+    points = []
+    for p in practices:
+        pcn = h.parent(p, kinds.PCN)
+        points.append(Point(p.code, h.name(p), p.latitude, p.longitude, h.name(pcn) if pcn else ""))
+    title = f"Map of the practices of {h.name(org)} as at {c.as_of:%d %B %Y}"
+    if org.kind == kinds.PRACTICE:
+        title = f"Where {h.name(org)} is"
+    return {
+        "svg": practice_map(points, title, label_points=len(points) <= 30),
+        "source": "NHS Choices GP coordinates; outlines are the area each PCN's practices span",
+        "points": [
+            {"code": p.code, "name": p.name, "latitude": p.lat, "longitude": p.lon, "pcn": p.group}
+            for p in points
+        ],
+    }
+
+
+def org_page(c: Ctx, code: str) -> dict:
+    org = c.org(code)
+    h = c.hierarchy
+    described = profile.describe(c.db, org.code, c.as_of)
+    members = [
+        {
+            "code": m.code,
+            "name": m.name,
+            "kind_label": m.kind,
+            "registered": _figure(m.registered),
+            "can_open": m.code in c.reach,
+        }
+        for m in described.members
+    ]
+    if org.kind == kinds.PRACTICE:
+        practices = [org]
+    elif org.kind == kinds.PCN:
+        practices = h.members(org, kinds.PRACTICE)
+    else:
+        practices = h.descendants(org, kinds.PRACTICE)
+    total = described.total
+    return {
+        "org": org_ref(c, org),
+        "as_of": c.as_of,
+        "postcode": org.postcode,
+        "open_date": org.open_date,
+        "close_date": org.close_date,
+        "up": _up(c, org),
+        "members": members,
+        "member_history": [] if org.kind == kinds.PRACTICE else _member_history(c, org),
+        "memberships": [
+            {
+                "code": m.parent_code,
+                "name": m.parent_name,
+                "kind_label": m.parent_kind,
+                "start": m.start,
+                "end": m.end,
+                "member_on_date": m.current,
+                "basis": m.basis,
+                "can_open": m.parent_code in c.reach,
+            }
+            for m in described.memberships
+        ],
+        "lists": {k: _figure(v) for k, v in described.lists.items()},
+        "list_history": _list_history(c, org) if org.kind == kinds.PRACTICE else [],
+        "total": None
+        if total is None
+        else {
+            "measure": total.measure,
+            "value": total.total,
+            "practices": total.practices,
+            "missing": total.missing,
+            "dated": total.dated,
+            "sources": total.sources,
+        },
+        "roles": [{"role": r, "holder": who} for r, who in described.roles],
+        "pcns": [org_ref(c, p) for p in h.pcns_in(org)]
+        if org.kind not in (kinds.PCN, kinds.PRACTICE)
+        else [],
+        "findings": _findings(c, org),
+        "map": _map(c, org, practices),
+        "patients_visible": c.may_see_patients(org),
+    }
