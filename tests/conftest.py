@@ -117,3 +117,78 @@ def bhr_specs(tmp_path_factory):
             )
     finally:
         ws.dispose()
+
+
+# --- the web application -------------------------------------------------------------------
+
+
+class WebDemo:
+    """A BHR demo workspace for the web tests: the real registry extract, 2019/20 funding, a
+    small synthetic population (about 40,000 patients) stratified, and the demo users."""
+
+    def __init__(self, folder: Path) -> None:
+        import datetime as dt
+
+        from pcnkit.demo import (
+            DEMO_AREA,
+            DEMO_POPULATION_AS_OF,
+            DEMO_SEED,
+            build_demo,
+            demo_data,
+            demo_users,
+        )
+        from pcnkit.population import stratify
+        from pcnkit.population.cli import generate_population, population_folder
+        from pcnkit.population.engine import PopulationStore
+
+        self.folder = folder
+        self.as_of = dt.date(2020, 1, 1)
+        self.ws = build_demo(folder)
+        generate_population(
+            folder,
+            DEMO_AREA,
+            DEMO_SEED,
+            DEMO_POPULATION_AS_OF,
+            demo_data() / "PREVALENCE_1920.csv",
+            40_000,
+            replace=True,
+        )
+        with PopulationStore(population_folder(folder)) as store:
+            stratify.stratify(store, quota_per_10000=50)
+        with self.ws.transaction() as session:
+            self.logins = {x.username: x for x in demo_users(session, folder)}
+
+    def app(self):
+        from pcnkit.web.app import create_app
+
+        return create_app(self.ws, default_as_of=self.as_of)
+
+    def client(self, username: str | None = None, app=None):
+        """A TestClient, signed in as `username` through the real login form."""
+        import re
+
+        from fastapi.testclient import TestClient
+
+        client = TestClient(app or self.app())
+        if username is not None:
+            page = client.get("/login")
+            token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
+            response = client.post(
+                "/login",
+                data={
+                    "username": username,
+                    "password": self.logins[username].password,
+                    "csrf_token": token,
+                    "next": "/",
+                },
+                follow_redirects=False,
+            )
+            assert response.status_code == 303, response.text
+        return client
+
+
+@pytest.fixture(scope="session")
+def web_demo(tmp_path_factory) -> WebDemo:
+    demo = WebDemo(tmp_path_factory.mktemp("web") / "demo")
+    yield demo
+    demo.ws.dispose()

@@ -1,6 +1,7 @@
 """The `pcnkit` command end to end on the shipped demo extract."""
 
 import csv
+import datetime as dt
 import io
 import json
 
@@ -15,7 +16,7 @@ runner = CliRunner()
 @pytest.fixture(scope="module")
 def demo_ws(tmp_path_factory):
     folder = tmp_path_factory.mktemp("cli") / "demo"
-    result = runner.invoke(app, ["demo", "-w", str(folder), "--patients", "12000"])
+    result = runner.invoke(app, ["demo", "-w", str(folder), "--patients", "12000", "--no-serve"])
     assert result.exit_code == 0, result.output
     return folder, result.output
 
@@ -30,11 +31,16 @@ def test_demo_shows_the_bhr_tree(demo_ws):
 
 def test_demo_rebuilds_its_own_workspace_but_refuses_another_folder(demo_ws, tmp_path):
     folder, _ = demo_ws
-    assert runner.invoke(app, ["demo", "-w", str(folder), "--patients", "12000"]).exit_code == 0
+    assert (
+        runner.invoke(
+            app, ["demo", "-w", str(folder), "--patients", "12000", "--no-serve"]
+        ).exit_code
+        == 0
+    )
     other = tmp_path / "mine"
     other.mkdir()
     (other / "notes.txt").write_text("keep me")
-    result = runner.invoke(app, ["demo", "-w", str(other), "--no-population"])
+    result = runner.invoke(app, ["demo", "-w", str(other), "--no-population", "--no-serve"])
     assert result.exit_code != 0
     assert "not a demo workspace" in result.output
     assert (other / "notes.txt").read_text() == "keep me"
@@ -90,3 +96,26 @@ def test_pcnkit_home_is_the_default_workspace(tmp_path, monkeypatch):
     result = runner.invoke(app, ["registry", "find", "anything"])
     assert result.exit_code == 0
     assert (tmp_path / "home" / "pcnkit.db").exists()
+
+
+def test_demo_prints_its_logins_and_they_work(tmp_path):
+    from pcnkit.access.users import authenticate
+    from pcnkit.store import open_workspace
+
+    folder = tmp_path / "demo"
+    output = runner.invoke(app, ["demo", "-w", str(folder), "--no-population", "--no-serve"]).output
+    lines = (folder / "demo-logins.txt").read_text().splitlines()
+    assert [line.split("\t")[0] for line in lines] == [
+        "nel.icb",
+        "havering.place",
+        "havering.south",
+        "haiderian.practice",
+    ]
+    ws = open_workspace(folder)
+    for line in lines:
+        username, password, role, scope, _ = line.split("\t")
+        assert password in output
+        with ws.transaction() as session:
+            user = authenticate(session, username, password, dt.datetime.now())
+        assert (user.role, user.scope_code) == (role, scope)
+    ws.dispose()

@@ -277,23 +277,24 @@ def demo(
         demo_population(workspace, patients)
     with ws.transaction() as session:
         logins = demo_users(session, workspace)
-    if serve_app:
-        _serve_demo(ws, logins, port)
-
-
-def _serve_demo(ws, logins, port: int) -> None:
-    from pcnkit.demo import DEMO_POPULATION_AS_OF
-    from pcnkit.web.server import HOST, serve
-
-    table = Table(title="Demo logins (also in demo-logins.txt in the workspace)")
+    table = Table(title="Demo logins (new passwords on every build; also in demo-logins.txt)")
     for c in ("username", "password", "role", "sees"):
         table.add_column(c)
     for login in logins:
         table.add_row(login.username, login.password, login.role, login.sees)
     console.print(table)
+    if serve_app:
+        _serve_demo(ws, port)
+
+
+def _serve_demo(ws, port: int) -> None:
+    from pcnkit.demo import DEMO_POPULATION_AS_OF
+    from pcnkit.web.server import HOST, serve
+
     console.print(
-        f"[bold]pcnkit is running: open http://{HOST}:{port}/ and sign in[/] "
-        "(Ctrl+C stops it; the JSON API is documented at /api/docs)."
+        f"[bold]pcnkit is running: open http://{HOST}:{port}/ and sign in[/] with a login "
+        "above (Ctrl+C stops it; the JSON API is documented at /api/docs). Try: which practices "
+        "form Havering South PCN, what it is owed in 2019/20, who its rising-risk patients are."
     )
     try:
         serve(ws, DEMO_POPULATION_AS_OF, port=port)

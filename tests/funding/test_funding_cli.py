@@ -33,7 +33,10 @@ REQUIRED = {
 @pytest.fixture(scope="module")
 def ws(tmp_path_factory):
     folder = tmp_path_factory.mktemp("funding") / "demo"
-    assert runner.invoke(app, ["demo", "-w", str(folder), "--no-population"]).exit_code == 0
+    assert (
+        runner.invoke(app, ["demo", "-w", str(folder), "--no-population", "--no-serve"]).exit_code
+        == 0
+    )
     return folder
 
 
@@ -47,7 +50,7 @@ def ledger_rows(ws):
 
 
 def test_demo_shows_the_bhr_funding(ws):
-    out = invoke("demo", "-w", ws, "--no-population").output
+    out = invoke("demo", "-w", ws, "--no-population", "--no-serve").output
     assert "Network Contract DES 2019/20: what the BHR PCNs are owed" in out
     assert "Havering" in out and "Not confirmed: extended_hours (U)" in out
 

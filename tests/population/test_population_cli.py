@@ -21,7 +21,7 @@ def invoke(*args):
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("popcli") / "demo"
-    result = invoke("demo", "-w", folder, "--patients", 25000)
+    result = invoke("demo", "-w", folder, "--patients", 25000, "--no-serve")
     assert result.exit_code == 0, result.output
     return folder, result.output
 

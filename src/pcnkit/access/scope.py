@@ -5,7 +5,9 @@
 - practice: its own practice, with its own patient list.
 
 Reach is worked out from the membership as at the date being viewed, so a PCN user sees the
-practices that were its members on that date.
+practices that were its members on that date. The registry is a graph, not a tree (a place holds
+PCNs, an ICB holds sub-ICB locations, and no file links the two), so a commissioner also reaches
+every place, federation, grouping or sub-ICB location whose practices all lie within its reach.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from pcnkit.errors import PcnkitError
 from pcnkit.registry import kinds
 from pcnkit.registry.queries import Hierarchy
 from pcnkit.store.models import Organisation
+
+# Areas a commissioner reaches when all their practices are within its scope (never a region
+# or nation: those stand above ICBs whatever the demo's practices are).
+CONTAINED = (kinds.PLACE, kinds.FEDERATION, kinds.GROUPING, kinds.SUB_ICB)
 
 
 class Forbidden(PcnkitError):
@@ -36,6 +42,11 @@ def reach(h: Hierarchy, user: UserView) -> set[str]:
                 stack.append(child)
     if scope.kind not in (kinds.PCN, kinds.PRACTICE):
         codes.update(p.code for p in h.pcns_in(scope))
+        for org in h.orgs.values():
+            if org.kind in CONTAINED and org.code not in codes:
+                practices = h.descendants(org, kinds.PRACTICE)
+                if practices and all(p.code in codes for p in practices):
+                    codes.add(org.code)
     return codes
 
 

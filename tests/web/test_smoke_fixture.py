@@ -1,0 +1,8 @@
+"""The web demo fixture signs users in through the real form."""
+
+
+def test_signed_in_pcn_user_sees_their_pcn(web_demo):
+    client = web_demo.client("havering.south")
+    page = client.get("/org/U00367")
+    assert page.status_code == 200
+    assert "F82002" in page.text
