@@ -189,7 +189,7 @@ OUTSIDE = {
 }
 PATIENTS = {
     "haiderian.practice": ["F82002"],
-    "havering.south": ["U00367", "F82002"],
+    "havering.south": ["U00367", "F82002", "F82006"],
     "havering.place": [],
     "nel.icb": [],
 }
@@ -222,7 +222,7 @@ def _url(route: APIRoute, code: str) -> str:
     assert "{" not in path, f"add a value for the parameters of {route.path}"
     query = {"on": "2020-01-01"}
     for param in route.dependant.query_params:
-        if param.required:
+        if param.field_info.is_required():
             assert param.name in PARAMETERS, f"add a value for '{param.name}' of {route.path}"
             query[param.name] = PARAMETERS[param.name]
     return path + "?" + urlencode(query)

@@ -4,7 +4,9 @@ registry hierarchy at that date. Routes receive one `Ctx` and pass it to the vie
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -12,6 +14,7 @@ from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
 from jinja2 import Environment
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from pcnkit.access import scope
@@ -34,9 +37,32 @@ class WebApp:
     templates: Environment
     https: bool = False
     clock: object = field(default=None)  # tests may fix "now"
+    memo: Memo = field(default_factory=lambda: Memo(512))
 
     def now(self) -> dt.datetime:
         return self.clock() if callable(self.clock) else dt.datetime.now()
+
+
+class Memo:
+    """A small thread-safe LRU of page data. Keys carry the data's version (see `Ctx.stamp`),
+    so a registry load or a payment run makes old entries unreachable rather than wrong."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple, object] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple, make: Callable[[], object]) -> object:
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = make()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
 
 
 class NotSignedIn(Exception):
@@ -88,6 +114,22 @@ class Ctx:
 
     def may_see_patients(self, org: Organisation) -> bool:
         return scope.may_see_patients(self.hierarchy, self.user, org)
+
+    @cached_property
+    def stamp(self) -> tuple:
+        """The version of what pages are computed from: the newest source file loaded, the newest
+        ledger line, and when the population was last stratified."""
+        row = self.db.execute(
+            text("SELECT (SELECT max(id) FROM source_file), (SELECT max(id) FROM payment_line)")
+        ).one()
+        summary = self.app.population / "results" / "summary.json"
+        return (row[0], row[1], summary.stat().st_mtime_ns if summary.exists() else None)
+
+    def memo(self, key: tuple, make: Callable[[], object]) -> object:
+        """Page data computed once per user scope, date and data version, then reused. Only for
+        data that depends on nothing else (never for audited patient-level views)."""
+        full = (*key, self.as_of, self.user.role, self.user.scope_code, self.stamp)
+        return self.app.memo.get(full, make)
 
     def url(self, path: str, **params: object) -> str:
         """A link within the app that keeps the as-of date."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from functools import lru_cache, partial
 from pathlib import Path
 
 from fastapi.responses import HTMLResponse
@@ -12,6 +13,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoad
 
 from pcnkit.funding.money import money
 from pcnkit.registry.checks import long_date
+from pcnkit.web.tables import data_table
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -39,7 +41,9 @@ def _money(value: object) -> str:
     return "–" if value is None else money(Decimal(str(value)))
 
 
+@lru_cache(maxsize=1)
 def environment() -> Environment:
+    """One environment per process, so each template is compiled once."""
     env = Environment(
         loader=ChoiceLoader([FileSystemLoader(TEMPLATES), PackageLoader("nhsuk_frontend_jinja")]),
         undefined=ChainableUndefined,
@@ -49,6 +53,7 @@ def environment() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(count=_count, date=_date, money=_money)
+    env.globals["render_table"] = partial(data_table, fmt=_count)
     return env
 
 

@@ -174,6 +174,11 @@ def _map(c: Ctx, org: Organisation, practices: list[Organisation]) -> dict:
 
 
 def org_page(c: Ctx, code: str) -> dict:
+    """The organisation page's data (memoised per scope, date and data version)."""
+    return c.memo(("org", code.strip().upper()), lambda: _org_page(c, code))
+
+
+def _org_page(c: Ctx, code: str) -> dict:
     org = c.org(code)
     h = c.hierarchy
     described = profile.describe(c.db, org.code, c.as_of)
