@@ -123,7 +123,8 @@ def bhr_specs(tmp_path_factory):
 
 
 class WebDemo:
-    """A BHR demo workspace for the web tests: the real registry extract, 2019/20 funding, a
+    """A BHR demo workspace for the web tests, built as `pcnkit demo` builds it: the real
+    registry extract, 2019/20 funding with the illustrative ARRS roster and a paid ledger, a
     small synthetic population (about 40,000 patients) stratified, and the demo users."""
 
     def __init__(self, folder: Path) -> None:
@@ -135,6 +136,8 @@ class WebDemo:
             DEMO_SEED,
             build_demo,
             demo_data,
+            demo_ledger,
+            demo_staff,
             demo_users,
         )
         from pcnkit.population import stratify
@@ -157,6 +160,8 @@ class WebDemo:
             stratify.stratify(store, quota_per_10000=50)
         with self.ws.transaction() as session:
             self.logins = {x.username: x for x in demo_users(session, folder)}
+            demo_staff(session, folder)
+            demo_ledger(session)
 
     def app(self):
         from pcnkit.web.app import create_app

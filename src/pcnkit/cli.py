@@ -243,7 +243,15 @@ def demo(
     """Build the BHR demo workspace from the shipped extract (area summary, 2019/20 funding, a
     synthetic population with its stratification, demo users), then serve it on
     http://127.0.0.1:8000."""
-    from pcnkit.demo import DEMO_AREA, DEMO_YEAR, build_demo, demo_funding, demo_users
+    from pcnkit.demo import (
+        DEMO_AREA,
+        DEMO_YEAR,
+        build_demo,
+        demo_funding,
+        demo_ledger,
+        demo_staff,
+        demo_users,
+    )
 
     when = _date(as_of)
     try:
@@ -277,6 +285,12 @@ def demo(
         demo_population(workspace, patients)
     with ws.transaction() as session:
         logins = demo_users(session, workspace)
+        demo_staff(session, workspace)
+        paid = demo_ledger(session)
+    console.print(
+        f"Ledger: {paid} payment lines for {DEMO_YEAR} (April 2019 to June 2020 runs); ARRS "
+        "roster: ILLUSTRATIVE posts from the Havering paper's planning assumption."
+    )
     table = Table(title="Demo logins (new passwords on every build; also in demo-logins.txt)")
     for c in ("username", "password", "role", "sees"):
         table.add_column(c)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import os
 import secrets
@@ -11,18 +12,21 @@ from decimal import Decimal
 from importlib import resources
 from pathlib import Path
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pcnkit.access.users import add_user
 from pcnkit.errors import PcnkitError
+from pcnkit.funding import ledger
 from pcnkit.funding.entitlements import entitlements
 from pcnkit.funding.populations import from_registry
-from pcnkit.funding.rules import rules_for
+from pcnkit.funding.rules import months_between, rules_for
 from pcnkit.registry import kinds
 from pcnkit.registry.actions import apply_batches
 from pcnkit.registry.importers import expand, parse_file
 from pcnkit.registry.queries import Hierarchy
 from pcnkit.store import Workspace, open_workspace
+from pcnkit.store.models import PaymentLine
 
 MARKER = ".pcnkit-demo"
 DEMO_AREA = "BHR"
@@ -126,3 +130,76 @@ def demo_users(session: Session, folder: Path) -> list[DemoLogin]:
         for x in logins:
             out.write(f"{x.username}\t{x.password}\t{x.role}\t{x.scope}\t{x.sees}\n")
     return logins
+
+
+# --- funding demo data: an illustrative ARRS roster and a 2019/20 ledger ---------------------
+
+# The 2019/20 DES reimbursed one post of each role per PCN, two for a PCN of over 100,000
+# patients (Havering South); the paper planned on exactly that.
+DEMO_ARRS_DOUBLE_ABOVE = 100_000
+# The Havering paper's planning assumption (July 2019): a band 5 social prescribing link worker
+# and a clinical pharmacist in post in every PCN from 1 July 2019, at these annual costs.
+DEMO_ARRS_POSTS = (
+    ("social_prescribing_link_worker", "34113"),
+    ("clinical_pharmacist", "91868"),
+)
+DEMO_ARRS_START = dt.date(2019, 7, 1)
+
+
+def demo_staff(session: Session, folder: Path) -> Path:
+    """Write `<folder>/funding/arrs-staff-2019-20.csv`: ILLUSTRATIVE planning posts, not real
+    staff (one social prescribing link worker and one clinical pharmacist per BHR PCN from
+    1 July 2019, two of each where the PCN has over 100,000 patients: Havering South), in the
+    format `arrs.read_staff_csv` reads."""
+    rules = rules_for(DEMO_YEAR)
+    h = Hierarchy.at(session, rules.membership_from or rules.start)
+    sizes = {
+        pcn.code: h.area_list(h.members(pcn, kinds.PRACTICE)).total
+        for pcn in h.pcns_in(h.get(DEMO_AREA))
+    }
+    target = Path(folder) / "funding" / f"arrs-staff-{DEMO_YEAR.replace('/', '-')}.csv"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "w", encoding="utf-8", newline="") as out:
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(
+            ["pcn_code", "role", "wte", "start", "end", "annual_cost", "name", "planned"]
+        )
+        for pcn, size in sorted(sizes.items()):
+            posts = 2 if size > DEMO_ARRS_DOUBLE_ABOVE else 1
+            for role, cost in DEMO_ARRS_POSTS:
+                for n in range(1, posts + 1):
+                    writer.writerow(
+                        [
+                            pcn,
+                            role,
+                            "1.0",
+                            DEMO_ARRS_START.isoformat(),
+                            "",
+                            cost,
+                            f"illustrative post {n} (Havering paper planning assumption)",
+                            "no",
+                        ]
+                    )
+    return target
+
+
+def demo_ledger(session: Session) -> int:
+    """Pay every payment month of 2019/20 for BHR into the ledger, as `pcnkit funding run
+    --year 2019/20 --area BHR --month ...` does month by month; the number of lines written
+    (0 when the ledger already holds everything due)."""
+    rules = rules_for(DEMO_YEAR)
+    pops = from_registry(
+        session, rules.start, rules.list_reference_date, DEMO_AREA, rules.membership_from
+    )
+    lines = entitlements(pops, rules)
+    inputs = f"{pops.origin}; area {DEMO_AREA}; lists as at {rules.list_reference_date}"
+    # A run pays everything due to date, so months are run in order and only those after the
+    # last month already in the ledger (running April again after June would claw back).
+    last = session.scalar(
+        select(func.max(PaymentLine.payment_month)).where(PaymentLine.year == rules.year)
+    )
+    written = 0
+    for month in months_between(rules.start, dt.date(rules.start.year + 1, 6, 1)):
+        if last is None or month > last:
+            written += len(ledger.run_month(session, rules, lines, month, inputs).lines)
+    return written

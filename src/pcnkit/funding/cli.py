@@ -12,6 +12,14 @@ from rich.table import Table
 from pcnkit.errors import InputError, PcnkitError
 from pcnkit.funding import allocations, arrs, export, ledger
 from pcnkit.funding.entitlements import EntitlementLine, entitlements
+from pcnkit.funding.export import (
+    ARRS_COLUMNS,
+    ENTITLEMENT_COLUMNS,
+    MONEY,
+    MONEY_COLUMNS,
+    PAYMENT_COLUMNS,
+    RECONCILE_COLUMNS,
+)
 from pcnkit.funding.money import decimal, money
 from pcnkit.funding.populations import Populations, from_csv, from_registry, registry_names
 from pcnkit.funding.reconcile import read_statement, reconcile
@@ -24,45 +32,6 @@ from pcnkit.store.db import workspace_path
 funding_app = typer.Typer(
     help="Network Contract DES money: entitlements, schedules, ARRS.", no_args_is_help=True
 )
-
-ENTITLEMENT_COLUMNS = [
-    "pcn_code",
-    "pcn_name",
-    "payee_code",
-    "practice_code",
-    "stream",
-    "basis",
-    "population",
-    "rate",
-    "rate_period",
-    "months",
-    "first_month",
-    "last_month",
-    "amount",
-    "rule_id",
-    "rule_version",
-    "confirmed",
-    "status",
-    "formula",
-    "inputs",
-    "source",
-    "note",
-    "official_rate",
-    "official_amount",
-    "difference",
-]
-PAYMENT_COLUMNS = [
-    "payment_month",
-    "payee_code",
-    "pcn_code",
-    "practice_code",
-    "stream",
-    "service_months",
-    "amount",
-    "rule_id",
-    "confirmed",
-]
-MONEY = {"amount", "official_amount", "difference"}
 
 
 def _inputs(year, area, lists, scenario, workspace) -> tuple[YearRules, Populations]:
@@ -341,7 +310,7 @@ def funding_reconcile(
                 }
                 for s in status
             ]
-            columns = ["pcn_code", "payee_code", "stream", "entitlement", "paid", "outstanding"]
+            columns = RECONCILE_COLUMNS
     except PcnkitError as exc:
         fail(exc)
     label = f"reconcile-{official.year.replace('/', '-')}"
@@ -366,9 +335,6 @@ def funding_reconcile(
             f"{agreed} of {len(rows)} published figures agree to the penny; "
             "the others are explained above."
         )
-
-
-MONEY_COLUMNS = {"published", "calculated", "difference", "entitlement", "paid", "outstanding"}
 
 
 @funding_app.command("allocate")
@@ -425,29 +391,6 @@ def _top_slice(text: str) -> allocations.TopSlice:
             name.strip(), percent=decimal(value.strip()[:-1], "--top-slice")
         )
     return allocations.TopSlice(name.strip(), amount=decimal(value, "--top-slice"))
-
-
-ARRS_COLUMNS = [
-    "pcn_code",
-    "name",
-    "role",
-    "wte",
-    "start",
-    "end",
-    "planned",
-    "months",
-    "annual_cost",
-    "reimbursement_rate",
-    "max_per_wte",
-    "claimable",
-    "capped",
-    "wte_limited",
-    "budget_cut",
-    "rule_id",
-    "confirmed",
-    "formula",
-    "note",
-]
 
 
 @funding_app.command("arrs")

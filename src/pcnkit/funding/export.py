@@ -14,6 +14,69 @@ from openpyxl.styles import Font
 
 MONEY_FORMAT = '"£"#,##0.00'
 
+# Columns of the funding tables, shared by the CLI and the web application.
+ENTITLEMENT_COLUMNS = [
+    "pcn_code",
+    "pcn_name",
+    "payee_code",
+    "practice_code",
+    "stream",
+    "basis",
+    "population",
+    "rate",
+    "rate_period",
+    "months",
+    "first_month",
+    "last_month",
+    "amount",
+    "rule_id",
+    "rule_version",
+    "confirmed",
+    "status",
+    "formula",
+    "inputs",
+    "source",
+    "note",
+    "official_rate",
+    "official_amount",
+    "difference",
+]
+PAYMENT_COLUMNS = [
+    "payment_month",
+    "payee_code",
+    "pcn_code",
+    "practice_code",
+    "stream",
+    "service_months",
+    "amount",
+    "rule_id",
+    "confirmed",
+]
+ARRS_COLUMNS = [
+    "pcn_code",
+    "name",
+    "role",
+    "wte",
+    "start",
+    "end",
+    "planned",
+    "months",
+    "annual_cost",
+    "reimbursement_rate",
+    "max_per_wte",
+    "claimable",
+    "capped",
+    "wte_limited",
+    "budget_cut",
+    "rule_id",
+    "confirmed",
+    "formula",
+    "note",
+]
+RECONCILE_COLUMNS = ["pcn_code", "payee_code", "stream", "entitlement", "paid", "outstanding"]
+MONEY = {"amount", "official_amount", "difference"}
+MONEY_COLUMNS = {"published", "calculated", "difference", "entitlement", "paid", "outstanding"}
+
 
 def _plain(value):
     if isinstance(value, Decimal):

@@ -75,7 +75,9 @@ def create_app(ws: Workspace, default_as_of: dt.date | None = None, https: bool 
         headers.setdefault("Content-Security-Policy", _csp(request.state.nonce))
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"
-        headers["Referrer-Policy"] = "no-referrer"
+        # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on form
+        # posts, which the CSRF origin check must refuse.
+        headers["Referrer-Policy"] = "same-origin"
         if not request.url.path.startswith(("/assets", "/static")):
             headers["Cache-Control"] = "no-store"
         return response

@@ -1,5 +1,70 @@
-"""Population health pages and API (to be filled in)."""
+"""Population health pages and API: the population pack (aggregates, for anyone in scope) and
+the patient-level lists (PCN and practice users only; every view and download audited)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
+
+from fastapi import APIRouter, Depends, Query
+from fastapi.responses import Response
+
+from pcnkit.web.context import Ctx, ctx
+from pcnkit.web.jsonout import answer
+from pcnkit.web.render import render
+from pcnkit.web.views import population
 
 router = APIRouter()
+
+PageQuery = Query(1, ge=1, description="Page of the list, 100 rows a page (from 1).")
+
+
+@router.get("/population/{code}", include_in_schema=False)
+def pack_page(code: str, c: Ctx = Depends(ctx)):
+    data = population.pack_page(c, code)
+    template = "population.jinja" if data["available"] else "population_missing.jinja"
+    return render(c, template, **data)
+
+
+@router.get("/api/population/{code}", tags=["population"])
+def pack_api(code: str, c: Ctx = Depends(ctx)):
+    """The population health pack for any organisation you may open, as at `on`: its practices'
+    age/sex pyramid, prevalence, long-term conditions, deprivation, care settings, tier sizes,
+    frailty, the rising-risk cohort and case-finding list sizes, with definitions and sources.
+    Aggregates only, every count through disclosure control (1-7 `[REDACTED]`, others rounded
+    to 5). `available` is false (with the commands to run) when no population is loaded."""
+    return answer(population.pack_page(c, code))
+
+
+# The CSV routes come before the page routes: `{list_id}` would otherwise match "smr.csv".
+@router.get("/population/{code}/lists/{list_id}.csv", include_in_schema=False)
+def list_csv_page(code: str, list_id: str, c: Ctx = Depends(ctx)):
+    return _csv(c, code, list_id)
+
+
+@router.get("/api/population/{code}/lists/{list_id}.csv", tags=["population"])
+def list_csv_api(code: str, list_id: str, c: Ctx = Depends(ctx)):
+    """A whole patient-level list as CSV (attachment) for a PCN or practice whose lists you may
+    see (direct care). Each download is written to the audit log."""
+    return _csv(c, code, list_id)
+
+
+def _csv(c: Ctx, code: str, list_id: str) -> Response:
+    text, filename = population.list_csv(c, code, list_id)
+    return Response(
+        text,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+@router.get("/population/{code}/lists/{list_id}", include_in_schema=False)
+def list_page(code: str, list_id: str, page: int = PageQuery, c: Ctx = Depends(ctx)):
+    return render(c, "population_list.jinja", **population.list_page(c, code, list_id, page))
+
+
+@router.get("/api/population/{code}/lists/{list_id}", tags=["population"])
+def list_api(code: str, list_id: str, page: int = PageQuery, c: Ctx = Depends(ctx)):
+    """One page (100 rows) of a patient-level list for a PCN or practice whose lists you may
+    see: a case-finding list (smr, ehch, proactive_care, cvd_hypertension, cancer_lgi_no_fit) or
+    `rising_risk` (the rising-risk cohort). Each row carries the patient's pseudonym, practice
+    and why they are on the list. Commissioners get 403 (aggregates only); an unknown list 404.
+    Each view is written to the audit log."""
+    return answer(population.list_page(c, code, list_id, page))

@@ -1,0 +1,551 @@
+"""Funding pages: what a PCN, a practice or an area is owed for a contract year, how each figure
+was worked out, when it is paid, ARRS, the ledger and the reconciliation.
+
+A thin shell over `pcnkit.funding`, called exactly as `pcnkit funding ...` calls it: the
+populations come from the registry (`from_registry`), the lines from `entitlements`, payments
+from `schedule`/`by_month`, ARRS from `arrs.budget`/`arrs.reimbursement` and the reconciliation
+from `ledger.against_entitlement`. Nothing here decides an amount; the views only choose the
+lines of the organisation asked for and group them for display.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import threading
+from collections import OrderedDict
+from decimal import Decimal
+from pathlib import Path
+
+from fastapi import HTTPException
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import aliased
+
+from pcnkit.errors import PcnkitError
+from pcnkit.funding import arrs, ledger
+from pcnkit.funding.entitlements import EntitlementLine, entitlements, totals
+from pcnkit.funding.export import (
+    ARRS_COLUMNS,
+    ENTITLEMENT_COLUMNS,
+    MONEY,
+    MONEY_COLUMNS,
+    PAYMENT_COLUMNS,
+    RECONCILE_COLUMNS,
+    write_csv,
+    write_xlsx,
+)
+from pcnkit.funding.populations import Populations, from_registry
+from pcnkit.funding.rules import YearRules, known_years, rules_for, year_label
+from pcnkit.funding.schedule import Payment, by_month, schedule
+from pcnkit.registry import kinds
+from pcnkit.store.models import (
+    ListSize,
+    Membership,
+    Organisation,
+    OrganisationName,
+    PaymentLine,
+    PcnRole,
+    PracticeMerger,
+    SourceFile,
+)
+from pcnkit.web.context import Ctx
+from pcnkit.web.views.orgs import org_ref
+
+LEDGER_COLUMNS = [
+    "payment_month",
+    "payee_code",
+    "pcn_code",
+    "practice_code",
+    "stream",
+    "kind",
+    "amount",
+    "rule_id",
+    "confirmed",
+    "reason",
+    "run_id",
+]
+BUDGET_COLUMNS = [
+    "pcn_code",
+    "budget",
+    "claimable",
+    "headroom",
+    "planned_adds",
+    "budget_formula",
+    "budget_inputs",
+    "rule_id",
+    "rule_version",
+    "status",
+    "confirmed",
+    "source",
+    "roster",
+]
+AREA_COLUMNS_BEFORE = ["pcn_code", "pcn_name"]
+# Money columns of every sheet (a £ number format in the workbook).
+XLSX_MONEY = (
+    MONEY
+    | MONEY_COLUMNS
+    | {
+        "claimable",
+        "annual_cost",
+        "max_per_wte",
+        "budget",
+        "headroom",
+        "planned_adds",
+        "total",
+    }
+)
+
+
+def default_year(as_of: dt.date) -> str:
+    """The contract year (1 April to 31 March) containing `as_of`: 2020-01-01 is in 2019/20."""
+    return year_label(dt.date(as_of.year if as_of.month >= 4 else as_of.year - 1, 4, 1))
+
+
+def roster_path(c: Ctx, year: str) -> Path:
+    """Where a workspace keeps a year's ARRS staff roster: funding/arrs-staff-2019-20.csv."""
+    return c.app.ws.path / "funding" / f"arrs-staff-{year.replace('/', '-')}.csv"
+
+
+def _rules(c: Ctx, year: str | None) -> YearRules:
+    return rules_for(year or default_year(c.as_of))
+
+
+# Populations and entitlement lines by (workspace, year, rules version, area, registry state):
+# the registry changes only when files are loaded, and every page of a PCN needs the same lines.
+_CACHE: OrderedDict[tuple, tuple[Populations, list[EntitlementLine]]] = OrderedDict()
+_CACHE_LOCK = threading.Lock()
+CACHE_SIZE = 64
+# Tables `from_registry` reads; each one's highest id changes when rows are added, and the
+# smaller ones' row counts also when rows are removed (memberships are rebuilt on every load).
+REGISTRY_TABLES = (SourceFile, Organisation, OrganisationName, Membership, ListSize, PcnRole)
+COUNTED_TABLES = (SourceFile, Membership, PcnRole, PracticeMerger)
+
+
+def _registry_state(c: Ctx) -> tuple:
+    """A cheap fingerprint of everything `from_registry` reads (index look-ups and counts of
+    small tables only: a registry changes by loading files, which adds a source file)."""
+    columns = [select(func.max(m.id)).scalar_subquery() for m in REGISTRY_TABLES]
+    columns += [select(func.count(m.id)).scalar_subquery() for m in COUNTED_TABLES]
+    return tuple(c.db.execute(select(*columns)).one())
+
+
+def _entitlements(c: Ctx, rules: YearRules, area: str) -> tuple[Populations, list[EntitlementLine]]:
+    """`from_registry` for the PCNs of `area` only (a PCN's page needs its own lines, not all of
+    the ICB's), then `entitlements`, exactly as `pcnkit funding entitlements --area` does;
+    remembered until the registry changes. The lines are shared: never change them."""
+    key = (str(c.app.ws.path), rules.year, rules.version, area, _registry_state(c))
+    with _CACHE_LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit
+    pops = from_registry(c.db, rules.start, rules.list_reference_date, area, rules.membership_from)
+    found = (pops, entitlements(pops, rules))
+    with _CACHE_LOCK:
+        _CACHE[key] = found
+        while len(_CACHE) > CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return found
+
+
+def _kind(org: Organisation) -> str:
+    if org.kind == kinds.PCN:
+        return "pcn"
+    if org.kind == kinds.PRACTICE:
+        return "practice"
+    return "area"
+
+
+def _links(c: Ctx, code: str, year: str, parts) -> dict:
+    base = f"/funding/{code}"
+    return {
+        "page": c.url(base, year=year),
+        "api": c.url(f"/api{base}", year=year),
+        "xlsx": c.url(f"{base}/download.xlsx", year=year),
+        "csv": {p: c.url(f"{base}/download.csv", part=p, year=year) for p in parts},
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Pieces shared by the PCN and practice pages
+
+
+def _streams(rules: YearRules, lines: list[EntitlementLine]) -> list[dict]:
+    """One row per stream: its amount (the sum of its lines) and everything needed to say how
+    it was calculated, with the underlying lines."""
+    amounts = totals(lines)
+    out = []
+    for sid, stream in rules.streams.items():
+        mine = [line for line in lines if line.stream == sid]
+        if not mine:
+            continue
+        out.append(
+            {
+                "stream": sid,
+                "name": stream.name,
+                "amount": amounts[sid],
+                "rule_id": mine[0].rule_id,
+                "rule_version": mine[0].rule_version,
+                "confirmed": stream.confirmed,
+                "status": stream.status,
+                "basis": stream.basis,
+                "rate": stream.rate,
+                "rate_period": stream.rate_period,
+                "rule": stream.formula(),
+                "source": stream.source,
+                "note": stream.note,
+                "lines": [line.as_row() for line in mine],
+            }
+        )
+    return out
+
+
+def _unconfirmed(lines: list[EntitlementLine]) -> list[dict]:
+    found = sorted({(x.stream, x.status) for x in lines if not x.confirmed})
+    return [{"stream": s, "status": st} for s, st in found]
+
+
+def _covering(months: list[dt.date]) -> str:
+    span = f"{months[0]:%b %Y}"
+    return span + (f" to {months[-1]:%b %Y}" if len(months) > 1 else "")
+
+
+def _schedule(c: Ctx, payments: list[Payment]) -> list[dict]:
+    """The monthly schedule: each payment month's amount and the service months it covers."""
+    covering: dict[dt.date, set[dt.date]] = {}
+    for p in payments:
+        covering.setdefault(p.payment_month, set()).update(p.service_months)
+    rows = []
+    for paid_in, amount in by_month(payments).items():
+        months = sorted(covering[paid_in])
+        rows.append(
+            {
+                "payment_month": paid_in,
+                "amount": amount,
+                "service_months": months,
+                "covering": _covering(months),
+                "due_by_as_of": paid_in <= c.as_of,
+            }
+        )
+    return rows
+
+
+def _ledger(c: Ctx, rules: YearRules, org: Organisation) -> dict:
+    """Ledger lines of the year paid in months up to the as-of date: to or for the PCN (its own
+    lines and its practices'), or to or for the practice."""
+    t = PaymentLine.__table__.c
+    if org.kind == kinds.PCN:
+        mine = or_(t.pcn_code == org.code, t.payee_code == org.code)
+    else:
+        mine = or_(t.practice_code == org.code, t.payee_code == org.code)
+    found = c.db.execute(
+        select(*(t[col] for col in LEDGER_COLUMNS))
+        .where(t.year == rules.year, t.payment_month <= c.as_of, mine)
+        .order_by(t.payment_month, t.payee_code, t.stream, t.id)
+    )
+    rows = [dict(x) for x in found.mappings()]
+    return {
+        "lines": rows,
+        "total": sum((r["amount"] for r in rows), Decimal(0)),
+        "as_of": c.as_of,
+    }
+
+
+def _reconciliation(c: Ctx, org: Organisation, lines: list[EntitlementLine]) -> dict:
+    """`ledger.against_entitlement` for the organisation's lines (the library sets them against
+    everything the ledger holds for the year; the rows of other payees are left out)."""
+    keys = {(x.pcn_code, x.payee_code, x.stream) for x in lines}
+    rows = []
+    for s in ledger.against_entitlement(c.db, lines):
+        if (s.pcn_code, s.payee_code, s.stream) in keys or org.code in (s.pcn_code, s.payee_code):
+            rows.append(
+                {
+                    "pcn_code": s.pcn_code,
+                    "payee_code": s.payee_code,
+                    "stream": s.stream,
+                    "entitlement": s.entitlement,
+                    "paid": s.paid,
+                    "outstanding": s.outstanding,
+                }
+            )
+    return {
+        "rows": rows,
+        "entitlement": sum((r["entitlement"] for r in rows), Decimal(0)),
+        "paid": sum((r["paid"] for r in rows), Decimal(0)),
+        "outstanding": sum((r["outstanding"] for r in rows), Decimal(0)),
+    }
+
+
+def _budget(b: arrs.Budget) -> dict:
+    return {
+        "amount": b.amount,
+        "exact": b.exact,
+        "method": b.method,
+        "formula": b.formula,
+        "inputs": b.inputs,
+        "first_month": b.first_month,
+        "last_month": b.last_month,
+        "months": b.months,
+        "population": b.population,
+        "population_basis": b.population_basis,
+        "role_limits": b.role_limits,
+        "rule_id": b.rule_id,
+        "rule_version": b.rule_version,
+        "status": b.status,
+        "confirmed": b.confirmed,
+        "source": b.source,
+        "note": b.note,
+        "notes": b.notes,
+    }
+
+
+def _claim(line: arrs.ArrsLine) -> dict:
+    row = {col: getattr(line, col, None) for col in ARRS_COLUMNS}
+    row.update(
+        role_name=line.role_name,
+        status=line.status,
+        source=line.source,
+        rule_version=line.rule_version,
+        first_month=line.first_month,
+        last_month=line.last_month,
+    )
+    return row
+
+
+def _arrs(c: Ctx, rules: YearRules, code: str, pops: Populations) -> dict:
+    """The PCN's ARRS budget, and its staff claims and headroom when the workspace holds a
+    roster for the year (funding/arrs-staff-YYYY-YY.csv). Problems with the roster or the rules
+    are reported on the page, naming the file, row and column."""
+    path = roster_path(c, rules.year)
+    shown = f"funding/{path.name}"
+    out: dict = {
+        "roster": shown,
+        "roster_loaded": False,
+        "error": None,
+        "budget": None,
+        "claims": [],
+        "planned": [],
+        "total": None,
+        "headroom": None,
+        "planned_adds": None,
+        "budget_capped": False,
+        "confirmed": None,
+        "notes": [],
+        "payments": [],
+    }
+    try:
+        budget = arrs.budget(rules, code, pops)
+    except PcnkitError as exc:
+        out["error"] = str(exc)
+        return out
+    out["budget"] = _budget(budget)
+    out["confirmed"] = budget.confirmed
+    out["notes"] = list(budget.notes)
+    if not path.exists():
+        return out
+    try:
+        staff = arrs.read_staff_csv(path)
+        result = arrs.reimbursement(rules, staff, code, pops, include_planned=True)
+    except PcnkitError as exc:
+        out["error"] = str(exc).replace(str(path), shown)
+        return out
+    out.update(
+        roster_loaded=True,
+        claims=[_claim(x) for x in result.lines],
+        planned=[_claim(x) for x in result.planned.lines] if result.planned else [],
+        total=result.total,
+        headroom=result.headroom,
+        planned_adds=result.planned.adds if result.planned else None,
+        budget_capped=result.budget_capped,
+        confirmed=result.confirmed,
+        notes=result.notes,
+        payments=[p._asdict() for p in result.schedule()],
+    )
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The pages
+
+
+def _practice_pcns(c: Ctx, org: Organisation, rules: YearRules) -> list[str]:
+    """The PCNs a practice was a member of at any time in the contract year."""
+    year_end = dt.date(rules.start.year + 1, 3, 31)
+    pcn = aliased(Organisation)
+    return list(
+        c.db.scalars(
+            select(pcn.code)
+            .join(Membership, Membership.parent_id == pcn.id)
+            .where(
+                Membership.child_id == org.id,
+                Membership.channel == kinds.PCN,
+                or_(Membership.start.is_(None), Membership.start <= year_end),
+                or_(Membership.end.is_(None), Membership.end >= rules.start),
+            )
+            .distinct()
+            .order_by(pcn.code)
+        )
+    )
+
+
+def _pcn_or_practice(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
+    """The page's data, and the downloadable tables by part."""
+    h = c.hierarchy
+    if org.kind == kinds.PRACTICE:
+        # the lines of the PCN(s) it belonged to in the year, then only its own
+        pops, lines = None, []
+        for pcn_code in _practice_pcns(c, org, rules):
+            found = _entitlements(c, rules, pcn_code)[1]
+            lines += [x for x in found if x.practice_code == org.code]
+    else:
+        pops, lines = _entitlements(c, rules, org.code)
+    payments = schedule(lines, rules)
+    data: dict = {
+        "streams": _streams(rules, lines),
+        "total": sum((x.amount for x in lines), Decimal(0)),
+        "unconfirmed": _unconfirmed(lines),
+        "schedule": _schedule(c, payments),
+        "ledger": _ledger(c, rules, org),
+        "reconciliation": _reconciliation(c, org, lines),
+        "pcn": None,
+        "arrs": None,
+    }
+    if org.kind == kinds.PCN:
+        data["arrs"] = _arrs(c, rules, org.code, pops)
+    else:
+        pcn = h.parent(org, kinds.PCN)
+        codes = sorted({x.pcn_code for x in lines})
+        if pcn is None and codes:
+            pcn = h.by_code.get(codes[0])
+        if pcn is not None:
+            data["pcn"] = {**org_ref(c, pcn), "funding": c.url(f"/funding/{pcn.code}")}
+    sheets = {
+        "entitlements": (lambda: [x.as_row() for x in lines], ENTITLEMENT_COLUMNS),
+        "schedule": (lambda: [p.as_row() for p in payments], PAYMENT_COLUMNS),
+        "ledger": (data["ledger"]["lines"], LEDGER_COLUMNS),
+        "reconciliation": (data["reconciliation"]["rows"], RECONCILE_COLUMNS),
+    }
+    if data["arrs"] is not None:
+        a = data["arrs"]
+        sheets["arrs"] = (a["claims"] + a["planned"], ARRS_COLUMNS)
+        b = a["budget"] or {}
+        sheets["arrs-budget"] = (
+            [
+                {
+                    "pcn_code": org.code,
+                    "budget": b.get("amount"),
+                    "claimable": a["total"],
+                    "headroom": a["headroom"],
+                    "planned_adds": a["planned_adds"],
+                    "budget_formula": b.get("formula"),
+                    "budget_inputs": b.get("inputs"),
+                    "rule_id": b.get("rule_id"),
+                    "rule_version": b.get("rule_version"),
+                    "status": b.get("status"),
+                    "confirmed": a["confirmed"],
+                    "source": b.get("source"),
+                    "roster": a["roster"] if a["roster_loaded"] else "no roster loaded",
+                }
+            ]
+            if b
+            else [],
+            BUDGET_COLUMNS,
+        )
+    return data, sheets
+
+
+def _area(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
+    """Per-PCN totals by stream for the PCNs of an area, and the area's totals."""
+    _pops, lines = _entitlements(c, rules, org.code)
+    streams = [
+        {"stream": s.id, "name": s.name, "confirmed": s.confirmed, "status": s.status}
+        for s in rules.streams.values()
+    ]
+    per_pcn: dict[str, list[EntitlementLine]] = {}
+    for line in lines:
+        per_pcn.setdefault(line.pcn_code, []).append(line)
+    h = c.hierarchy
+    pcns = []
+    for code, mine in sorted(per_pcn.items()):
+        by_stream = totals(mine)
+        pcn = h.by_code.get(code)
+        pcns.append(
+            {
+                "code": code,
+                "name": h.name(pcn) if pcn else mine[0].pcn_name,
+                "can_open": code in c.reach,
+                "funding": c.url(f"/funding/{code}", year=rules.year),
+                "by_stream": {s["stream"]: by_stream.get(s["stream"], Decimal(0)) for s in streams},
+                "total": sum((x.amount for x in mine), Decimal(0)),
+            }
+        )
+    area_totals = totals(lines)
+    data = {
+        "streams": streams,
+        "pcns": pcns,
+        "by_stream": {s["stream"]: area_totals.get(s["stream"], Decimal(0)) for s in streams},
+        "total": sum((x.amount for x in lines), Decimal(0)),
+        "unconfirmed": _unconfirmed(lines),
+    }
+    columns = AREA_COLUMNS_BEFORE + [s["stream"] for s in streams] + ["total"]
+    summary = [
+        {"pcn_code": p["code"], "pcn_name": p["name"], **p["by_stream"], "total": p["total"]}
+        for p in pcns
+    ]
+    sheets = {
+        "entitlements": (lambda: [x.as_row() for x in lines], ENTITLEMENT_COLUMNS),
+        "pcn-totals": (summary, columns),
+        "schedule": (lambda: [p.as_row() for p in schedule(lines, rules)], PAYMENT_COLUMNS),
+    }
+    return data, sheets
+
+
+def _build(c: Ctx, code: str, year: str | None) -> tuple[dict, dict]:
+    """The page's data, and its tables by part (rows, or a function making them, and columns)."""
+    org = c.org(code)  # 403 outside the user's scope, before anything is computed
+    rules = _rules(c, year)
+    kind = _kind(org)
+    if kind == "area":
+        data, sheets = _area(c, org, rules)
+    else:
+        data, sheets = _pcn_or_practice(c, org, rules)
+    page = {
+        "org": org_ref(c, org),
+        "kind": kind,
+        "year": rules.year,
+        "years": known_years(),
+        "rules": {"file": rules.file, "version": rules.version},
+        "list_reference_date": rules.list_reference_date,
+        "as_of": c.as_of,
+        "links": _links(c, org.code, rules.year, sheets),
+        **data,
+    }
+    return page, sheets
+
+
+def funding_page(c: Ctx, code: str, year: str | None = None) -> dict:
+    """What `code` (a PCN, a practice or an area) is owed for the year, and how."""
+    return _build(c, code, year)[0]
+
+
+def download(c: Ctx, code: str, year: str | None, part: str | None) -> tuple[bytes, str, str]:
+    """One part as CSV (`part` given) or every part as an Excel workbook: (content, media
+    type, file name)."""
+    page, lazy = _build(c, code, year)
+    sheets = {k: (rows() if callable(rows) else rows, cols) for k, (rows, cols) in lazy.items()}
+    stem = f"funding-{page['org']['code']}-{page['year'].replace('/', '-')}"
+    if part is None:
+        out = io.BytesIO()
+        write_xlsx(out, sheets, XLSX_MONEY)
+        media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+        return out.getvalue(), media, f"{stem}.xlsx"
+    if part not in sheets:
+        raise HTTPException(
+            404,
+            f"There is no '{part}' table for {page['org']['code']}; "
+            f"choose one of: {', '.join(sheets)}.",
+        )
+    rows, columns = sheets[part]
+    text = io.StringIO()
+    write_csv(rows, columns, text)
+    return text.getvalue().encode("utf-8"), "text/csv; charset=utf-8", f"{stem}-{part}.csv"
