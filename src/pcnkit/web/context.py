@@ -3,6 +3,7 @@ registry hierarchy at that date. Routes receive one `Ctx` and pass it to the vie
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import threading
 from collections import OrderedDict
@@ -14,7 +15,7 @@ from urllib.parse import urlencode
 
 from fastapi import HTTPException, Request
 from jinja2 import Environment
-from sqlalchemy import text
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pcnkit.access import scope
@@ -22,7 +23,16 @@ from pcnkit.access.users import UserView, get_user
 from pcnkit.dates import parse_iso
 from pcnkit.registry.queries import Hierarchy
 from pcnkit.store import Workspace
-from pcnkit.store.models import Organisation
+from pcnkit.store.models import (
+    ListSize,
+    Membership,
+    Organisation,
+    OrganisationName,
+    PaymentLine,
+    PcnRole,
+    PracticeMerger,
+    SourceFile,
+)
 from pcnkit.web.security import COOKIE, SessionData, Sessions
 
 
@@ -117,18 +127,21 @@ class Ctx:
 
     @cached_property
     def stamp(self) -> tuple:
-        """The version of what pages are computed from: the newest source file loaded, the newest
-        ledger line, and when the population was last stratified."""
-        row = self.db.execute(
-            text("SELECT (SELECT max(id) FROM source_file), (SELECT max(id) FROM payment_line)")
-        ).one()
-        summary = self.app.population / "results" / "summary.json"
-        return (row[0], row[1], summary.stat().st_mtime_ns if summary.exists() else None)
+        """The version of everything pages are computed from: the registry and ledger tables'
+        newest ids and counts, and the population's files."""
+        return (registry_state(self.db), population_state(self.app.population))
 
-    def memo(self, key: tuple, make: Callable[[], object]) -> object:
-        """Page data computed once per user scope, date and data version, then reused. Only for
-        data that depends on nothing else (never for audited patient-level views)."""
-        full = (*key, self.as_of, self.user.role, self.user.scope_code, self.stamp)
+    def memo(
+        self, key: tuple, make: Callable[[], object], per_user: bool = True, dated: bool = True
+    ) -> object:
+        """Page data computed once per data version (and per user scope and date, unless the
+        data depends on neither), then reused. Shared: never change what it returns. Never
+        for audited patient-level views."""
+        full = (*key, str(self.app.ws.path), self.stamp)
+        if dated:
+            full += (self.as_of,)
+        if per_user:
+            full += (self.user.role, self.user.scope_code)
         return self.app.memo.get(full, make)
 
     def url(self, path: str, **params: object) -> str:
@@ -136,6 +149,31 @@ class Ctx:
         query = {"on": self.as_of.isoformat()}
         query.update({k: v for k, v in params.items() if v is not None})
         return f"{path}?{urlencode(query)}"
+
+
+# Tables the pages read; each one's highest id changes when rows are added, and the smaller
+# ones' row counts also when rows are removed (memberships are rebuilt on every load).
+VERSIONED = (SourceFile, Organisation, OrganisationName, Membership, ListSize, PcnRole, PaymentLine)
+COUNTED = (SourceFile, Membership, PcnRole, PracticeMerger)
+
+
+def registry_state(db: Session) -> tuple:
+    """A cheap fingerprint of the registry and the ledger (index look-ups and small counts)."""
+    columns = [select(func.max(m.id)).scalar_subquery() for m in VERSIONED]
+    columns += [select(func.count(m.id)).scalar_subquery() for m in COUNTED]
+    return tuple(db.execute(select(*columns)).one())
+
+
+def population_state(folder: Path) -> tuple:
+    """The population's files and its stratification results: name, size, modification time."""
+    files = sorted(folder.glob("*/*.parquet")) + sorted(folder.glob("*/*/*.parquet"))
+    files.append(folder / "results" / "summary.json")
+    out = []
+    for f in files:
+        with contextlib.suppress(OSError):
+            st = f.stat()
+            out.append((f.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))
+    return tuple(out)
 
 
 def ctx(request: Request) -> Iterator[Ctx]:

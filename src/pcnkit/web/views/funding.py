@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-import threading
-from collections import OrderedDict
 from decimal import Decimal
 from pathlib import Path
 
 from fastapi import HTTPException
-from sqlalchemy import func, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from pcnkit.errors import PcnkitError
@@ -39,14 +37,9 @@ from pcnkit.funding.rules import YearRules, known_years, rules_for, year_label
 from pcnkit.funding.schedule import Payment, by_month, schedule
 from pcnkit.registry import kinds
 from pcnkit.store.models import (
-    ListSize,
     Membership,
     Organisation,
-    OrganisationName,
     PaymentLine,
-    PcnRole,
-    PracticeMerger,
-    SourceFile,
 )
 from pcnkit.web.context import Ctx
 from pcnkit.web.views.orgs import org_ref
@@ -110,42 +103,19 @@ def _rules(c: Ctx, year: str | None) -> YearRules:
     return rules_for(year or default_year(c.as_of))
 
 
-# Populations and entitlement lines by (workspace, year, rules version, area, registry state):
-# the registry changes only when files are loaded, and every page of a PCN needs the same lines.
-_CACHE: OrderedDict[tuple, tuple[Populations, list[EntitlementLine]]] = OrderedDict()
-_CACHE_LOCK = threading.Lock()
-CACHE_SIZE = 64
-# Tables `from_registry` reads; each one's highest id changes when rows are added, and the
-# smaller ones' row counts also when rows are removed (memberships are rebuilt on every load).
-REGISTRY_TABLES = (SourceFile, Organisation, OrganisationName, Membership, ListSize, PcnRole)
-COUNTED_TABLES = (SourceFile, Membership, PcnRole, PracticeMerger)
-
-
-def _registry_state(c: Ctx) -> tuple:
-    """A cheap fingerprint of everything `from_registry` reads (index look-ups and counts of
-    small tables only: a registry changes by loading files, which adds a source file)."""
-    columns = [select(func.max(m.id)).scalar_subquery() for m in REGISTRY_TABLES]
-    columns += [select(func.count(m.id)).scalar_subquery() for m in COUNTED_TABLES]
-    return tuple(c.db.execute(select(*columns)).one())
-
-
 def _entitlements(c: Ctx, rules: YearRules, area: str) -> tuple[Populations, list[EntitlementLine]]:
     """`from_registry` for the PCNs of `area` only (a PCN's page needs its own lines, not all of
     the ICB's), then `entitlements`, exactly as `pcnkit funding entitlements --area` does;
     remembered until the registry changes. The lines are shared: never change them."""
-    key = (str(c.app.ws.path), rules.year, rules.version, area, _registry_state(c))
-    with _CACHE_LOCK:
-        hit = _CACHE.get(key)
-        if hit is not None:
-            _CACHE.move_to_end(key)
-            return hit
-    pops = from_registry(c.db, rules.start, rules.list_reference_date, area, rules.membership_from)
-    found = (pops, entitlements(pops, rules))
-    with _CACHE_LOCK:
-        _CACHE[key] = found
-        while len(_CACHE) > CACHE_SIZE:
-            _CACHE.popitem(last=False)
-    return found
+
+    def make():
+        pops = from_registry(
+            c.db, rules.start, rules.list_reference_date, area, rules.membership_from
+        )
+        return pops, entitlements(pops, rules)
+
+    key = ("entitlements", rules.year, rules.version, area)
+    return c.memo(key, make, per_user=False, dated=False)
 
 
 def _kind(org: Organisation) -> str:

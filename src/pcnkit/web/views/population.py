@@ -9,14 +9,10 @@ the library returned. Nothing here counts, rounds or selects patients itself.
 
 from __future__ import annotations
 
-import contextlib
 import copy
 import csv
 import datetime as dt
 import io
-import threading
-from collections import OrderedDict
-from pathlib import Path
 
 from pcnkit.access import audit
 from pcnkit.errors import NotFoundError, PcnkitError
@@ -184,59 +180,28 @@ class NoPopulation(PcnkitError):
     """The workspace holds no population store."""
 
 
-# Packs already made, keyed by the population's files (name, size, modification time), the
-# organisation, the date and its practices on that date: safe aggregates only, so a repeat view
-# need not run the library's queries again (a PCN's pack takes seconds on a large population).
-_PACKS: OrderedDict[tuple, tuple[dict, dict | None, str | None]] = OrderedDict()
-_PACKS_LOCK = threading.Lock()
-PACK_CACHE_SIZE = 64
-
-
-def _fingerprint(folder: Path) -> tuple:
-    files = sorted(folder.glob("*/*.parquet")) + sorted(folder.glob("*/*/*.parquet"))
-    files += [folder / stratify.RESULTS / "summary.json"]
-    out = []
-    for f in files:
-        with contextlib.suppress(OSError):
-            st = f.stat()
-            out.append((f.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))
-    return tuple(out)
-
-
 def _pack(c: Ctx, org: Organisation) -> tuple[dict, dict | None, str | None]:
-    """The library's pack (as shown) and the stratification summary, from the cache if the
-    population, the organisation's practices and the date are unchanged."""
-    folder = c.app.population
-    key = (
-        str(folder),
-        _fingerprint(folder),
-        org.code,
-        c.as_of,
-        tuple(practices_in(c.db, org.code, c.as_of)),
-    )
-    with _PACKS_LOCK:
-        if key in _PACKS:
-            _PACKS.move_to_end(key)
-            return copy.deepcopy(_PACKS[key])
-    try:
-        store = PopulationStore(folder)
-    except PcnkitError as exc:
-        raise NoPopulation(str(exc)) from exc
-    with store:
-        if org.kind == kinds.PCN:
-            pack = pack_for_pcn(c.db, store, org.code, c.as_of)
-        else:
-            pack = pack_for_area(c.db, store, org.code, c.as_of)
+    """The library's pack (as shown) and the stratification summary: safe aggregates only,
+    remembered per organisation, date and data version (`Ctx.memo`), since a PCN's pack takes
+    seconds on a large population. Returns a copy: callers may change it."""
+
+    def make():
         try:
-            summary, not_stratified = stratify.read_summary(store), None
+            store = PopulationStore(c.app.population)
         except PcnkitError as exc:
-            summary, not_stratified = None, str(exc)
-    made = (pack.to_dict(), summary, not_stratified)
-    with _PACKS_LOCK:
-        _PACKS[key] = copy.deepcopy(made)
-        while len(_PACKS) > PACK_CACHE_SIZE:
-            _PACKS.popitem(last=False)
-    return made
+            raise NoPopulation(str(exc)) from exc
+        with store:
+            if org.kind == kinds.PCN:
+                pack = pack_for_pcn(c.db, store, org.code, c.as_of)
+            else:
+                pack = pack_for_area(c.db, store, org.code, c.as_of)
+            try:
+                summary, not_stratified = stratify.read_summary(store), None
+            except PcnkitError as exc:
+                summary, not_stratified = None, str(exc)
+        return pack.to_dict(), summary, not_stratified
+
+    return copy.deepcopy(c.memo(("pack", org.code), make, per_user=False))
 
 
 def pack_page(c: Ctx, code: str) -> dict:
