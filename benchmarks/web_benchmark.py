@@ -1,7 +1,7 @@
 """Web benchmark: the web application under 20 concurrent signed-in clients for 60 s.
 
     .venv/bin/python benchmarks/web_benchmark.py [--workspace pcnkit-demo] [--seconds 60]
-        [--clients 20] [--workers 1] [--json results.json]
+        [--clients 20] [--workers 2] [--json results.json]
 
 The workspace must be a full demo workspace (`pcnkit demo --no-serve -w pcnkit-demo`). The
 script starts uvicorn in a subprocess on a free loopback port (`--workers` processes) serving
@@ -362,7 +362,9 @@ def main() -> int:
     parser.add_argument("--workspace", "-w", type=Path, default=Path("pcnkit-demo"))
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--clients", type=int, default=20)
-    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes")
+    parser.add_argument(
+        "--workers", type=int, default=2, help="uvicorn worker processes (pcnkit serve: CPUs)"
+    )
     parser.add_argument(
         "--others", type=int, default=4, help="further PCNs and practices among the org pages"
     )

@@ -324,6 +324,7 @@ def serve_command(
     ),
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
+    workers: int | None = typer.Option(None, "--workers", help="Processes (default: CPUs)."),
 ) -> None:
     """Serve a workspace's web application (users: `pcnkit users add`)."""
     from pcnkit.web.server import serve
@@ -331,7 +332,7 @@ def serve_command(
     try:
         ws = open_workspace(workspace)
         console.print(f"pcnkit is running on http://{host}:{port}/ (Ctrl+C stops it)")
-        serve(ws, date_option(as_of), host=host, port=port)
+        serve(ws, date_option(as_of), host=host, port=port, workers=workers)
     except PcnkitError as exc:
         fail(exc)
 

@@ -7,7 +7,6 @@ access) and the routes only call it.
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from pathlib import Path
 
 from fastapi import FastAPI, HTTPException, Request
@@ -20,20 +19,11 @@ from pcnkit.errors import NotFoundError, PcnkitError
 from pcnkit.store import Workspace
 from pcnkit.web import render as rendering
 from pcnkit.web.context import NotSignedIn, WebApp
-from pcnkit.web.security import Sessions, workspace_secret
+from pcnkit.web.security import SecurityHeaders, Sessions, workspace_secret
 
 STATIC = Path(__file__).parent / "static"
 VENDOR = STATIC / "vendor" / "nhsuk"
 POPULATION_FOLDER = "population"
-
-
-def _csp(nonce: str) -> str:
-    return (
-        "default-src 'self'; "
-        f"script-src 'self' 'nonce-{nonce}'; "
-        "style-src 'self'; img-src 'self' data:; font-src 'self'; connect-src 'self'; "
-        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
-    )
 
 
 def create_app(ws: Workspace, default_as_of: dt.date | None = None, https: bool = False) -> FastAPI:
@@ -67,20 +57,7 @@ def create_app(ws: Workspace, default_as_of: dt.date | None = None, https: bool 
     app.mount("/assets", StaticFiles(directory=VENDOR), name="assets")
     app.mount("/static", StaticFiles(directory=STATIC / "pcnkit"), name="static")
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):
-        request.state.nonce = secrets.token_urlsafe(16)
-        response = await call_next(request)
-        headers = response.headers
-        headers.setdefault("Content-Security-Policy", _csp(request.state.nonce))
-        headers["X-Content-Type-Options"] = "nosniff"
-        headers["X-Frame-Options"] = "DENY"
-        # same-origin, not no-referrer: with no-referrer Chromium sends "Origin: null" on form
-        # posts, which the CSRF origin check must refuse.
-        headers["Referrer-Policy"] = "same-origin"
-        if not request.url.path.startswith(("/assets", "/static")):
-            headers["Cache-Control"] = "no-store"
-        return response
+    app.add_middleware(SecurityHeaders)
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api")

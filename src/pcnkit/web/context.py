@@ -48,6 +48,8 @@ class WebApp:
     https: bool = False
     clock: object = field(default=None)  # tests may fix "now"
     memo: Memo = field(default_factory=lambda: Memo(512))
+    # Whole patient-level lists for paging (in memory only; each view is still audited).
+    list_tables: Memo = field(default_factory=lambda: Memo(16))
 
     def now(self) -> dt.datetime:
         return self.clock() if callable(self.clock) else dt.datetime.now()
@@ -129,7 +131,11 @@ class Ctx:
     def stamp(self) -> tuple:
         """The version of everything pages are computed from: the registry and ledger tables'
         newest ids and counts, and the population's files."""
-        return (registry_state(self.db), population_state(self.app.population))
+        return (
+            registry_state(self.db),
+            files_state(self.app.population),
+            files_state(self.app.ws.path / "funding"),
+        )
 
     def memo(
         self, key: tuple, make: Callable[[], object], per_user: bool = True, dated: bool = True
@@ -164,15 +170,16 @@ def registry_state(db: Session) -> tuple:
     return tuple(db.execute(select(*columns)).one())
 
 
-def population_state(folder: Path) -> tuple:
-    """The population's files and its stratification results: name, size, modification time."""
-    files = sorted(folder.glob("*/*.parquet")) + sorted(folder.glob("*/*/*.parquet"))
-    files.append(folder / "results" / "summary.json")
+def files_state(folder: Path) -> tuple:
+    """Name, size and modification time of the files of a workspace folder (the population
+    and its stratification results, the funding rosters), three levels deep."""
+    files = [p for pattern in ("*", "*/*", "*/*/*") for p in sorted(folder.glob(pattern))]
     out = []
     for f in files:
         with contextlib.suppress(OSError):
             st = f.stat()
-            out.append((f.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))
+            if not f.is_dir():
+                out.append((f.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))
     return tuple(out)
 
 

@@ -57,8 +57,22 @@ def environment() -> Environment:
     return env
 
 
-def render(ctx_or_request, template: str, status_code: int = 200, **data: object) -> HTMLResponse:
-    """Render a page. `ctx_or_request` is a signed-in `Ctx` or, for public pages, a Request."""
+# Stand-ins for the per-request nonce and the session's CSRF token in cached pages.
+NONCE, CSRF = "pcnkit-nonce-0f3a9c", "pcnkit-csrf-0f3a9c"
+
+
+def render(
+    ctx_or_request,
+    template: str,
+    status_code: int = 200,
+    cache: tuple | None = None,
+    **data: object,
+) -> HTMLResponse:
+    """Render a page. `ctx_or_request` is a signed-in `Ctx` or, for public pages, a Request.
+
+    `cache` names pages whose HTML depends only on their data (memoised by version), the user
+    and the address: such a page is rendered once with stand-ins for the nonce and the CSRF
+    token, which are put in on every request (never for patient-level pages)."""
     from pcnkit.web.context import Ctx, web
 
     if isinstance(ctx_or_request, Ctx):
@@ -67,8 +81,18 @@ def render(ctx_or_request, template: str, status_code: int = 200, **data: object
     else:
         ctx, request = None, ctx_or_request
         common = {"ctx": None, "user": None, "as_of": None, "csrf": data.pop("csrf", "")}
-    common["nonce"] = getattr(request.state, "nonce", "")
+    nonce = getattr(request.state, "nonce", "")
+    common["nonce"] = nonce
     common["path"] = request.url.path
     env = web(request).templates
-    html = env.get_template(template).render({**data, **common})
-    return HTMLResponse(html, status_code=status_code)
+    if cache is None or ctx is None:
+        html = env.get_template(template).render({**data, **common})
+        return HTMLResponse(html, status_code=status_code)
+
+    def make() -> str:
+        stand_ins = {**common, "nonce": NONCE, "csrf": CSRF}
+        return env.get_template(template).render({**data, **stand_ins})
+
+    key = ("html", template, *cache, ctx.user.username, str(request.url.path), request.url.query)
+    html = ctx.memo(key, make)
+    return HTMLResponse(html.replace(NONCE, nonce).replace(CSRF, ctx.csrf), status_code=status_code)

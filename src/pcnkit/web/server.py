@@ -1,19 +1,51 @@
-"""Serving the application with uvicorn (the CLI's `serve` and `demo` call this)."""
+"""Serving the application with uvicorn (the CLI's `serve` and `demo` call this).
+
+Python runs one request at a time per process, so the server starts one worker process per CPU
+(two on these machines); each worker opens the same workspace, passed to it in environment
+variables because uvicorn imports the app afresh in every worker.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 
 import uvicorn
 
-from pcnkit.store import Workspace
+from pcnkit.store import Workspace, open_workspace
 from pcnkit.web.app import create_app
 
 HOST, PORT = "127.0.0.1", 8000
+_FOLDER, _URL, _AS_OF = "PCNKIT_SERVE_FOLDER", "PCNKIT_SERVE_URL", "PCNKIT_SERVE_AS_OF"
 
 
-def serve(ws: Workspace, as_of: dt.date | None, host: str = HOST, port: int = PORT) -> None:
+def app_from_environment():
+    """The app for one worker process (uvicorn's factory)."""
+    as_of = os.environ.get(_AS_OF)
+    ws = open_workspace(os.environ[_FOLDER], url=os.environ[_URL])
+    return create_app(ws, default_as_of=dt.date.fromisoformat(as_of) if as_of else None)
+
+
+def serve(
+    ws: Workspace,
+    as_of: dt.date | None,
+    host: str = HOST,
+    port: int = PORT,
+    workers: int | None = None,
+) -> None:
     """Serve until interrupted. Binds to loopback unless told otherwise: put it behind an
-    HTTPS reverse proxy (and `--https`) before anyone else can reach it."""
-    app = create_app(ws, default_as_of=as_of, https=False)
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    HTTPS reverse proxy before anyone else can reach it."""
+    create_app(ws, default_as_of=as_of)  # fail here, clearly, if the assets are missing
+    os.environ[_FOLDER] = str(ws.path)
+    os.environ[_URL] = ws.url
+    if as_of:
+        os.environ[_AS_OF] = as_of.isoformat()
+    uvicorn.run(
+        "pcnkit.web.server:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers or os.cpu_count() or 1,
+        log_level="warning",
+        access_log=False,
+    )

@@ -27,7 +27,7 @@ PartQuery = Query(
 def funding_page(code: str, year: str | None = YearQuery, c: Ctx = Depends(ctx)):
     data = funding.funding_page(c, code, year)
     template = "funding_area.jinja" if data["kind"] == "area" else "funding.jinja"
-    return render(c, template, **data)
+    return render(c, template, cache=(template, code), **data)
 
 
 @router.get("/api/funding/{code}", tags=["funding"])

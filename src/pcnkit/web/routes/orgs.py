@@ -36,7 +36,7 @@ def find_api(q: str = "", c: Ctx = Depends(ctx)):
 
 @router.get("/org/{code}", include_in_schema=False)
 def org_page(code: str, c: Ctx = Depends(ctx)):
-    return render(c, "org.jinja", **orgs.org_page(c, code))
+    return render(c, "org.jinja", cache=("org", code), **orgs.org_page(c, code))
 
 
 @router.get("/api/org/{code}", tags=["organisations"])

@@ -20,7 +20,7 @@ PageQuery = Query(1, ge=1, description="Page of the list, 100 rows a page (from 
 def pack_page(code: str, c: Ctx = Depends(ctx)):
     data = population.pack_page(c, code)
     template = "population.jinja" if data["available"] else "population_missing.jinja"
-    return render(c, template, **data)
+    return render(c, template, cache=(template, code), **data)
 
 
 @router.get("/api/population/{code}", tags=["population"])

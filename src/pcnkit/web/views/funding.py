@@ -494,8 +494,10 @@ def _build(c: Ctx, code: str, year: str | None) -> tuple[dict, dict]:
 
 
 def funding_page(c: Ctx, code: str, year: str | None = None) -> dict:
-    """What `code` (a PCN, a practice or an area) is owed for the year, and how."""
-    return _build(c, code, year)[0]
+    """What `code` (a PCN, a practice or an area) is owed for the year, and how (memoised per
+    scope, date and data version: the ledger and the roster are part of that version)."""
+    key = ("funding", code.strip().upper(), year)
+    return c.memo(key, lambda: _build(c, code, year)[0])
 
 
 def download(c: Ctx, code: str, year: str | None, part: str | None) -> tuple[bytes, str, str]:

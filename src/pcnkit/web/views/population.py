@@ -14,6 +14,8 @@ import csv
 import datetime as dt
 import io
 
+import pyarrow as pa
+
 from pcnkit.access import audit
 from pcnkit.errors import NotFoundError, PcnkitError
 from pcnkit.population import casefinding, segments, stratify
@@ -206,6 +208,10 @@ def _pack(c: Ctx, org: Organisation) -> tuple[dict, dict | None, str | None]:
 
 def pack_page(c: Ctx, code: str) -> dict:
     """The population pack for an organisation in scope, with the stratification's summary."""
+    return c.memo(("population", code.strip().upper()), lambda: _pack_page(c, code))
+
+
+def _pack_page(c: Ctx, code: str) -> dict:
     org = c.org(code)
     try:
         data, summary, not_stratified = _pack(c, org)
@@ -296,23 +302,31 @@ def _audit(c: Ctx, action: str, org: Organisation, list_id: str, detail: str) ->
     )
 
 
+def _list_table(c: Ctx, list_id: str, codes: list[str]) -> tuple[bool, pa.Table | None]:
+    """The whole list for these practices, in the library's order, and whether the population
+    is synthetic; kept in memory per data version so that paging does not query again."""
+
+    def make():
+        try:
+            with PopulationStore(c.app.population) as store:
+                table = _rows_expr(store, list_id, codes).to_pyarrow() if codes else None
+                return store.synthetic, table
+        except PcnkitError as exc:
+            raise NotFoundError(
+                f"No stratified population for these lists ({exc}). Run: {COMMANDS['stratify']}"
+            ) from exc
+
+    key = (list_id, tuple(codes), str(c.app.ws.path), c.stamp)
+    return c.app.list_tables.get(key, make)
+
+
 def list_page(c: Ctx, code: str, list_id: str, page: int = 1) -> dict:
     """One page of a patient-level list for a PCN or practice (direct care; audited)."""
     org, definition, codes = _scope(c, code, list_id)
     offset = (page - 1) * PAGE_SIZE
-    try:
-        with PopulationStore(c.app.population) as store:
-            synthetic = store.synthetic
-            if codes:
-                expr = _rows_expr(store, list_id, codes)
-                total = int(expr.count().to_pyarrow().as_py())
-                rows = expr.limit(PAGE_SIZE, offset=offset).to_pyarrow().to_pylist()
-            else:
-                total, rows = 0, []
-    except PcnkitError as exc:
-        raise NotFoundError(
-            f"No stratified population for these lists ({exc}). Run: {COMMANDS['stratify']}"
-        ) from exc
+    synthetic, table = _list_table(c, list_id, codes)
+    total = table.num_rows if table is not None else 0
+    rows = table.slice(offset, PAGE_SIZE).to_pylist() if table is not None else []
     pages = max(1, -(-total // PAGE_SIZE))
     if page > pages:
         raise NotFoundError(f"Page {page} is past the end of the list ({pages} pages).")
@@ -346,17 +360,11 @@ def list_page(c: Ctx, code: str, list_id: str, page: int = 1) -> dict:
 def list_csv(c: Ctx, code: str, list_id: str) -> tuple[str, str]:
     """The whole list as CSV text and a file name (direct care; audited as a download)."""
     org, _, codes = _scope(c, code, list_id)
-    try:
-        with PopulationStore(c.app.population) as store:
-            if codes:
-                table = _rows_expr(store, list_id, codes).to_pyarrow()
-                fields, rows = table.column_names, table.to_pylist()
-            else:
-                fields, rows = ["pseudonym", "practice"], []
-    except PcnkitError as exc:
-        raise NotFoundError(
-            f"No stratified population for these lists ({exc}). Run: {COMMANDS['stratify']}"
-        ) from exc
+    _, table = _list_table(c, list_id, codes)
+    if table is not None:
+        fields, rows = table.column_names, table.to_pylist()
+    else:
+        fields, rows = ["pseudonym", "practice"], []
     out = io.StringIO()
     writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
     writer.writeheader()
