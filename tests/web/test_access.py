@@ -272,3 +272,12 @@ def test_a_bad_as_of_date_is_a_clear_error(web_demo):
     answer = web_demo.client("havering.south").get("/api/org/U00367?on=2020-13-01")
     assert answer.status_code == 400
     assert "YYYY-MM-DD" in answer.json()["detail"]
+
+
+def test_the_403_page_keeps_the_signed_in_header(web_demo):
+    client = web_demo.client("haiderian.practice")
+    page = client.get("/org/F82006?on=2020-01-01")
+    assert page.status_code == 403
+    assert "You do not have access" in page.text
+    assert "haiderian.practice" in page.text and "Sign out" in page.text
+    assert "F82006 is outside your scope (F82002)" in page.text

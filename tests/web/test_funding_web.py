@@ -98,9 +98,13 @@ class Tables(HTMLParser):
             self._cell.append(data)
 
 
+# The responsive table repeats each column's heading in a hidden span for narrow screens.
+CELL_HEADING = re.compile(r'<span class="nhsuk-table__heading" aria-hidden="true">[^<]*</span>')
+
+
 def tables(html: str) -> dict[str, list[list[str]]]:
     parser = Tables()
-    parser.feed(html)
+    parser.feed(CELL_HEADING.sub("", html))
     return parser.tables
 
 

@@ -18,7 +18,7 @@ from pcnkit.access.scope import Forbidden
 from pcnkit.errors import NotFoundError, PcnkitError
 from pcnkit.store import Workspace
 from pcnkit.web import render as rendering
-from pcnkit.web.context import NotSignedIn, WebApp
+from pcnkit.web.context import NotSignedIn, WebApp, signed_in_context
 from pcnkit.web.security import SecurityHeaders, Sessions, workspace_secret
 
 STATIC = Path(__file__).parent / "static"
@@ -65,9 +65,14 @@ def create_app(ws: Workspace, default_as_of: dt.date | None = None, https: bool 
     def problem(request: Request, status: int, title: str, detail: str):
         if wants_json(request):
             return JSONResponse({"detail": detail}, status_code=status)
-        return rendering.render(
-            request, "error.jinja", status_code=status, title=title, detail=detail
-        )
+        signed_in = signed_in_context(request)
+        try:
+            page = next(signed_in, None) or request  # the signed-in header when there is one
+            return rendering.render(
+                page, "error.jinja", status_code=status, title=title, detail=detail
+            )
+        finally:
+            signed_in.close()
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, _exc: NotSignedIn):

@@ -196,3 +196,12 @@ def ctx(request: Request) -> Iterator[Ctx]:
         if user is None or user.session_epoch != data.epoch:
             raise NotSignedIn()
         yield Ctx(request, db, user, as_of, app, data.csrf)
+
+
+def signed_in_context(request: Request) -> Iterator[Ctx]:
+    """`ctx` for error pages: yields nothing (rather than raising) when no one is signed in or
+    the date is unreadable, so the error page can still be shown."""
+    try:
+        yield from ctx(request)
+    except (NotSignedIn, HTTPException):
+        return

@@ -21,6 +21,8 @@ def _cell(value: object, numeric: bool, fmt) -> Markup:
         return escape(value.get("text", ""))
     if value is None:
         return Markup("–")
+    if isinstance(value, Markup):
+        return value
     return escape(fmt(value) if numeric else value)
 
 
