@@ -6,3 +6,9 @@ def test_signed_in_pcn_user_sees_their_pcn(web_demo):
     page = client.get("/org/U00367")
     assert page.status_code == 200
     assert "F82002" in page.text
+
+
+def test_pcn_page_shows_its_registered_total_as_markup_not_text(web_demo):
+    page = web_demo.client("havering.south").get("/org/U00367").text
+    assert "<strong id='registered-total'>" in page
+    assert "&lt;strong" not in page
