@@ -281,3 +281,14 @@ def test_the_403_page_keeps_the_signed_in_header(web_demo):
     assert "You do not have access" in page.text
     assert "haiderian.practice" in page.text and "Sign out" in page.text
     assert "F82006 is outside your scope (F82002)" in page.text
+
+
+def test_the_header_search_keeps_the_date_of_the_page_it_was_used_on(web_demo):
+    client = web_demo.client("havering.south")
+    came_from = "http://testserver/org/U00367?on=2019-08-01"
+    found = client.get("/api/find?q=havering", headers={"referer": came_from})
+    assert found.json()["as_of"] == "2019-08-01"
+    elsewhere = client.get(
+        "/api/find?q=havering", headers={"referer": "http://evil.example/?on=2010-01-01"}
+    )
+    assert elsewhere.json()["as_of"] == "2020-01-01"

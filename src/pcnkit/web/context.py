@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from urllib.parse import urlencode
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import HTTPException, Request
 from jinja2 import Environment
@@ -90,13 +90,22 @@ def session_of(request: Request) -> SessionData | None:
 
 
 def as_of_of(request: Request) -> dt.date:
-    text = request.query_params.get("on")
+    """The `on` parameter; else the date of the page the user came from on this site (the
+    header's search box is a form pcnkit cannot add the date to); else the server's default."""
+    text = request.query_params.get("on") or _referring_date(request)
     if not text:
         return web(request).default_as_of
     try:
         return parse_iso(text)
     except ValueError as exc:
         raise HTTPException(400, f"'on' must be a date written YYYY-MM-DD ({exc})") from exc
+
+
+def _referring_date(request: Request) -> str | None:
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.headers.get("host"):
+        return None
+    return parse_qs(referer.query).get("on", [None])[0]
 
 
 @dataclass
