@@ -57,11 +57,13 @@ class WebApp:
 
 class Memo:
     """A small thread-safe LRU of page data. Keys carry the data's version (see `Ctx.stamp`),
-    so a registry load or a payment run makes old entries unreachable rather than wrong."""
+    so a registry load or a payment run makes old entries unreachable rather than wrong. When
+    several requests miss the same key at once, one computes it and the others wait for it."""
 
     def __init__(self, size: int) -> None:
         self.size = size
         self._items: OrderedDict[tuple, object] = OrderedDict()
+        self._building: dict[tuple, threading.Lock] = {}
         self._lock = threading.Lock()
 
     def get(self, key: tuple, make: Callable[[], object]) -> object:
@@ -69,11 +71,20 @@ class Memo:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        value = make()
-        with self._lock:
-            self._items[key] = value
-            while len(self._items) > self.size:
-                self._items.popitem(last=False)
+            building = self._building.setdefault(key, threading.Lock())
+        with building:
+            with self._lock:
+                if key in self._items:
+                    return self._items[key]
+            try:
+                value = make()
+                with self._lock:
+                    self._items[key] = value
+                    while len(self._items) > self.size:
+                        self._items.popitem(last=False)
+            finally:
+                with self._lock:
+                    self._building.pop(key, None)
         return value
 
 
