@@ -292,3 +292,17 @@ def test_the_header_search_keeps_the_date_of_the_page_it_was_used_on(web_demo):
         "/api/find?q=havering", headers={"referer": "http://evil.example/?on=2010-01-01"}
     )
     assert elsewhere.json()["as_of"] == "2020-01-01"
+
+
+def test_no_patient_list_is_shown_when_its_view_cannot_be_audited(web_demo, monkeypatch):
+    client = web_demo.client("havering.south")
+    assert client.get("/api/population/F82002/lists/smr").status_code == 200
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("the audit log is unavailable")
+
+    monkeypatch.setattr(audit, "record", broken)
+    with pytest.raises(RuntimeError, match="audit log is unavailable"):
+        client.get("/api/population/F82002/lists/smr")
+    with pytest.raises(RuntimeError, match="audit log is unavailable"):
+        client.get("/population/F82002/lists/smr.csv")

@@ -292,14 +292,17 @@ def _reason_columns(list_id: str) -> list[tuple[str, str]]:
 
 
 def _audit(c: Ctx, action: str, org: Organisation, list_id: str, detail: str) -> None:
-    audit.record(
-        c.db,
-        c.user.username,
-        action,
-        f"list {list_id} for {org.code}",
-        c.app.now(),
-        f"{detail}; as at {c.as_of.isoformat()}",
-    )
+    """Committed in its own transaction before the list is returned: if the audit log cannot
+    be written, the request fails and nobody sees the list."""
+    with c.app.ws.transaction() as session:
+        audit.record(
+            session,
+            c.user.username,
+            action,
+            f"list {list_id} for {org.code}",
+            c.app.now(),
+            f"{detail}; as at {c.as_of.isoformat()}",
+        )
 
 
 def _list_table(c: Ctx, list_id: str, codes: list[str]) -> tuple[bool, pa.Table | None]:
