@@ -42,7 +42,9 @@ def create_app(ws: Workspace, default_as_of: dt.date | None = None, https: bool 
             "view or download is written to the audit log."
         ),
         version="0.1.0",
-        docs_url="/api/docs",
+        # FastAPI's own docs pages load Swagger UI from a CDN, which NHS networks cannot reach
+        # (and the CSP forbids): /api/docs is pcnkit's own page (routes/orgs.py).
+        docs_url=None,
         redoc_url=None,
         openapi_url="/api/openapi.json",
     )

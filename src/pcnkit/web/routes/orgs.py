@@ -44,3 +44,26 @@ def org_api(code: str, c: Ctx = Depends(ctx)):
     """An organisation as at `on`: hierarchy up and down, members over time, list sizes with
     their sources, configuration findings and practice coordinates."""
     return answer(orgs.org_page(c, code))
+
+
+@router.get("/api/docs", include_in_schema=False)
+def api_docs_page(c: Ctx = Depends(ctx)):
+    """The JSON API, described from its OpenAPI document (no Swagger UI: it needs a CDN)."""
+    spec = c.request.app.openapi()
+    endpoints = []
+    for path, methods in spec["paths"].items():
+        for method, op in methods.items():
+            endpoints.append(
+                {
+                    "method": method.upper(),
+                    "path": path,
+                    "tag": (op.get("tags") or ["other"])[0],
+                    "summary": op.get("summary", ""),
+                    "description": op.get("description", ""),
+                    "parameters": [
+                        (p["name"], p["in"], p.get("required", False))
+                        for p in op.get("parameters", [])
+                    ],
+                }
+            )
+    return render(c, "api_docs.jinja", spec=spec, endpoints=endpoints)
