@@ -116,8 +116,10 @@ def _definition(list_id: str) -> dict:
             "specification": "The rising-risk tier's highest predicted risks in each practice, "
             "up to the practice's quota per 10,000 list",
             "source": segments.QUOTA_SOURCE,
-            "all_of": [r.label for r in segments.ALL_RULES if r.tier == segments.RISING],
-            "any_of": [],
+            # A person is in the rising-risk tier when any one of its rules holds (and no
+            # high-complexity rule does): segments.assign_tiers.
+            "all_of": [],
+            "any_of": [r.label for r in segments.ALL_RULES if r.tier == segments.RISING],
             "limits": "The quota per 10,000 is UNCONFIRMED: " + segments.QUOTA_SOURCE,
         }
     if list_id not in casefinding.LIST_BY_ID:
