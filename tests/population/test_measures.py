@@ -12,6 +12,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from minimal_tables import CONDITIONS, HOSPITAL, MEDICATIONS, PATIENTS
 
 from pcnkit.errors import PcnkitError
 from pcnkit.population import codelists
@@ -300,33 +301,6 @@ EFI_CASES = {
     # 64 until next month: null
     "age64": (dt.date(1955, 2, 1), True, True, ALL_EFI_QOF, 12, None, None),
 }
-
-
-PATIENTS = pa.schema(
-    [
-        ("pseudonym", pa.string()),
-        ("practice", pa.string()),
-        ("sex", pa.string()),
-        ("month_of_birth", pa.date32()),
-        ("registration_start", pa.date32()),
-        ("lsoa_imd_decile", pa.int8()),
-        ("ethnic_group", pa.string()),
-        ("care_home", pa.bool_()),
-        ("housebound", pa.bool_()),
-    ]
-)
-CONDITIONS = pa.schema(
-    [("pseudonym", pa.string()), ("qof_group", pa.string()), ("diagnosis_date", pa.date32())]
-)
-MEDICATIONS = pa.schema(
-    [
-        ("pseudonym", pa.string()),
-        ("medicine_group", pa.string()),
-        ("bnf_chapter", pa.int8()),
-        ("issue_date", pa.date32()),
-    ]
-)
-HOSPITAL = pa.schema([("pseudonym", pa.string()), ("kind", pa.string()), ("date", pa.date32())])
 
 
 def _table(schema: pa.Schema, rows: list[tuple]) -> pa.Table:

@@ -9,9 +9,9 @@ import io
 import re
 from decimal import Decimal
 from html import unescape
-from html.parser import HTMLParser
 
 import pytest
+from html_tables import tables_of
 from openpyxl import load_workbook
 from sqlalchemy import select
 
@@ -63,51 +63,6 @@ def pcn_page(pcn_client):
     return page.text
 
 
-class Tables(HTMLParser):
-    """Cell texts of every table with an id."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.tables: dict[str, list[list[str]]] = {}
-        self._id: str | None = None
-        self._row: list[str] | None = None
-        self._cell: list[str] | None = None
-
-    def handle_starttag(self, tag, attrs):
-        a = dict(attrs)
-        if tag == "table" and a.get("id"):
-            self._id = a["id"]
-            self.tables[self._id] = []
-        elif self._id and tag == "tr":
-            self._row = []
-        elif self._id and tag in ("td", "th"):
-            self._cell = []
-
-    def handle_endtag(self, tag):
-        if tag == "table":
-            self._id = None
-        elif tag in ("td", "th") and self._cell is not None and self._row is not None:
-            self._row.append(" ".join("".join(self._cell).split()))
-            self._cell = None
-        elif tag == "tr" and self._row is not None and self._id:
-            self.tables[self._id].append(self._row)
-            self._row = None
-
-    def handle_data(self, data):
-        if self._cell is not None:
-            self._cell.append(data)
-
-
-# The responsive table repeats each column's heading in a hidden span for narrow screens.
-CELL_HEADING = re.compile(r'<span class="nhsuk-table__heading" aria-hidden="true">[^<]*</span>')
-
-
-def tables(html: str) -> dict[str, list[list[str]]]:
-    parser = Tables()
-    parser.feed(CELL_HEADING.sub("", html))
-    return parser.tables
-
-
 def element_text(html: str, element_id: str) -> str:
     found = re.search(rf"""id=["']{element_id}["'][^>]*>([^<]*)<""", html)
     assert found, f"no element #{element_id}"
@@ -131,7 +86,7 @@ def test_pcn_total_is_the_engines_sum_of_its_lines(pcn_page, engine):
     mine = [x for x in lines if x.pcn_code == PCN]
     assert mine
     assert element_text(pcn_page, "total-entitlement") == money(sum(x.amount for x in mine))
-    streams = tables(pcn_page)["streams-table"]
+    streams = tables_of(pcn_page)["streams-table"]
     for sid in {x.stream for x in mine}:
         amount = sum(x.amount for x in mine if x.stream == sid)
         assert element_text(pcn_page, f"stream-amount-{sid}") == money(amount)
@@ -165,7 +120,7 @@ def test_unconfirmed_figures_are_marked(pcn_page, engine):
 def test_schedule_is_the_engines(pcn_page, engine):
     rules, _, lines = engine
     expected = by_month(schedule([x for x in lines if x.pcn_code == PCN], rules))
-    rows = tables(pcn_page)["schedule-table"][1:]
+    rows = tables_of(pcn_page)["schedule-table"][1:]
     assert [(r[0], r[2]) for r in rows] == [
         (f"{m:%B %Y}", money(amount)) for m, amount in expected.items()
     ]
@@ -298,7 +253,7 @@ def test_ledger_and_reconciliation(pcn_client, pcn_page, demo, engine):
     assert [
         (r["payee_code"], r["stream"], r["outstanding"]) for r in data["reconciliation"]["rows"]
     ] == [(s.payee_code, s.stream, str(s.outstanding)) for s in mine]
-    assert len(tables(pcn_page)["reconciliation-table"]) == 1 + len(mine) + 1
+    assert len(tables_of(pcn_page)["reconciliation-table"]) == 1 + len(mine) + 1
 
 
 def test_practice_user_sees_only_their_own_lines(demo, engine):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from dataclasses import asdict
 from decimal import Decimal
 from pathlib import Path
 
@@ -246,29 +247,6 @@ def _reconciliation(c: Ctx, org: Organisation, lines: list[EntitlementLine]) -> 
     }
 
 
-def _budget(b: arrs.Budget) -> dict:
-    return {
-        "amount": b.amount,
-        "exact": b.exact,
-        "method": b.method,
-        "formula": b.formula,
-        "inputs": b.inputs,
-        "first_month": b.first_month,
-        "last_month": b.last_month,
-        "months": b.months,
-        "population": b.population,
-        "population_basis": b.population_basis,
-        "role_limits": b.role_limits,
-        "rule_id": b.rule_id,
-        "rule_version": b.rule_version,
-        "status": b.status,
-        "confirmed": b.confirmed,
-        "source": b.source,
-        "note": b.note,
-        "notes": b.notes,
-    }
-
-
 def _claim(line: arrs.ArrsLine) -> dict:
     row = {col: getattr(line, col, None) for col in ARRS_COLUMNS}
     row.update(
@@ -308,7 +286,7 @@ def _arrs(c: Ctx, rules: YearRules, code: str, pops: Populations) -> dict:
     except PcnkitError as exc:
         out["error"] = str(exc)
         return out
-    out["budget"] = _budget(budget)
+    out["budget"] = asdict(budget)
     out["confirmed"] = budget.confirmed
     out["notes"] = list(budget.notes)
     if not path.exists():
