@@ -327,10 +327,17 @@ def serve_command(
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: CPUs)."),
 ) -> None:
     """Serve a workspace's web application (users: `pcnkit users add`)."""
+    from pcnkit.access.users import list_users
     from pcnkit.web.server import serve
 
     try:
         ws = open_workspace(workspace)
+        with ws.sessions() as session:
+            if not list_users(session):
+                console.print(
+                    f"[yellow]{ws.path} has no users yet: nobody can sign in.[/] Add one with "
+                    "`pcnkit users add NAME --role ... --scope ...`."
+                )
         console.print(f"pcnkit is running on http://{host}:{port}/ (Ctrl+C stops it)")
         serve(ws, date_option(as_of), host=host, port=port, workers=workers)
     except PcnkitError as exc:

@@ -20,10 +20,9 @@ from pcnkit.funding import arrs, ledger
 from pcnkit.funding.entitlements import entitlements
 from pcnkit.funding.money import money
 from pcnkit.funding.populations import from_registry
-from pcnkit.funding.rules import rules_for
+from pcnkit.funding.rules import rules_for, year_of
 from pcnkit.funding.schedule import by_month, schedule
 from pcnkit.store.models import PaymentLine
-from pcnkit.web.views.funding import default_year
 
 YEAR = "2019/20"
 PCN = "U00367"  # Havering South
@@ -76,9 +75,9 @@ def section(html: str, element_id: str) -> str:
 
 
 def test_default_year_is_the_contract_year_of_the_as_of_date():
-    assert default_year(dt.date(2020, 1, 1)) == "2019/20"
-    assert default_year(dt.date(2019, 4, 1)) == "2019/20"
-    assert default_year(dt.date(2019, 3, 31)) == "2018/19"
+    assert year_of(dt.date(2020, 1, 1)) == "2019/20"
+    assert year_of(dt.date(2019, 4, 1)) == "2019/20"
+    assert year_of(dt.date(2019, 3, 31)) == "2018/19"
 
 
 def test_pcn_total_is_the_engines_sum_of_its_lines(pcn_page, engine):

@@ -47,5 +47,8 @@ def test_bad_users_are_refused_with_a_reason_and_nothing_stored(tmp_path, monkey
         assert reason in result.output
     with ws.sessions() as session:
         assert session.scalars(select(User)).all() == []
+    unset = ["x.y", "--role", "pcn", "--scope", "U00367", "--password-env", "NOT_SET_ANYWHERE"]
+    result = runner.invoke(app, ["users", "add", *unset, *w])
+    assert result.exit_code == 2 and "NOT_SET_ANYWHERE is not set" in result.output
     removed = runner.invoke(app, ["users", "remove", "nobody", *w])
     assert removed.exit_code == 2 and "nobody" in removed.output

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 
 from pcnkit.access import audit, users
-from pcnkit.errors import PcnkitError
+from pcnkit.errors import InputError, PcnkitError
 from pcnkit.shell import console, fail
 from pcnkit.store import open_workspace
 
@@ -30,7 +30,9 @@ def users_add(
 ) -> None:
     """Add a user (the password is asked for twice unless --password-env names a variable)."""
     if password_env:
-        password = os.environ.get(password_env, "")
+        if password_env not in os.environ:
+            fail(InputError("--password-env", f"{password_env} is not set", "Export it first."))
+        password = os.environ[password_env]
     else:
         password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
     try:

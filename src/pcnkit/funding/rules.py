@@ -53,6 +53,11 @@ def year_label(start: dt.date) -> str:
     return f"{start.year}/{(start.year + 1) % 100:02d}"
 
 
+def year_of(day: dt.date) -> str:
+    """The contract year (1 April to 31 March) containing `day`: 2020-01-01 is in 2019/20."""
+    return year_label(dt.date(day.year if day.month >= 4 else day.year - 1, 4, 1))
+
+
 @dataclass(frozen=True)
 class Stream:
     """One entitlement stream in one contract year."""

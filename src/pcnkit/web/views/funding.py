@@ -34,7 +34,7 @@ from pcnkit.funding.export import (
     write_xlsx,
 )
 from pcnkit.funding.populations import Populations, from_registry
-from pcnkit.funding.rules import YearRules, known_years, rules_for, year_label
+from pcnkit.funding.rules import YearRules, known_years, rules_for, year_of
 from pcnkit.funding.schedule import Payment, by_month, schedule
 from pcnkit.registry import kinds
 from pcnkit.store.models import (
@@ -90,18 +90,13 @@ XLSX_MONEY = (
 )
 
 
-def default_year(as_of: dt.date) -> str:
-    """The contract year (1 April to 31 March) containing `as_of`: 2020-01-01 is in 2019/20."""
-    return year_label(dt.date(as_of.year if as_of.month >= 4 else as_of.year - 1, 4, 1))
-
-
 def roster_path(c: Ctx, year: str) -> Path:
     """Where a workspace keeps a year's ARRS staff roster: funding/arrs-staff-2019-20.csv."""
     return c.app.ws.path / "funding" / f"arrs-staff-{year.replace('/', '-')}.csv"
 
 
 def _rules(c: Ctx, year: str | None) -> YearRules:
-    return rules_for(year or default_year(c.as_of))
+    return rules_for(year or year_of(c.as_of))
 
 
 def _entitlements(c: Ctx, rules: YearRules, area: str) -> tuple[Populations, list[EntitlementLine]]:
