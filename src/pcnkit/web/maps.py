@@ -21,7 +21,6 @@ class Point:
     lat: float
     lon: float
     group: str = ""  # e.g. the PCN: points of one group share an outline
-    highlight: bool = True
 
 
 def convex_hull(points: list[tuple[float, float]]) -> list[tuple[float, float]]:
@@ -71,7 +70,7 @@ def practice_map(points: list[Point], title: str, label_points: bool = True) -> 
     ]
     groups: dict[str, list[tuple[float, float]]] = {}
     for p in points:
-        if p.highlight and p.group:
+        if p.group:
             groups.setdefault(p.group, []).append(xy(p))
     for group, xys in sorted(groups.items()):
         hull = convex_hull([(round(x, 1), round(y, 1)) for x, y in xys])
@@ -81,14 +80,13 @@ def practice_map(points: list[Point], title: str, label_points: bool = True) -> 
                 f'<polygon class="pcnkit-map__boundary" points="{path}">'
                 f"<title>{escape(group)}: area its practices span</title></polygon>"
             )
-    for p in sorted(points, key=lambda p: p.highlight):
+    for p in points:
         x, y = xy(p)
-        css = "pcnkit-map__point" + ("" if p.highlight else " pcnkit-map__point--other")
         parts.append(
-            f'<circle class="{css}" cx="{x:.1f}" cy="{y:.1f}" r="{6 if p.highlight else 4}">'
+            f'<circle class="pcnkit-map__point" cx="{x:.1f}" cy="{y:.1f}" r="6">'
             f"<title>{escape(p.name)} ({escape(p.code)})</title></circle>"
         )
-        if label_points and p.highlight:
+        if label_points:
             parts.append(
                 f'<text class="pcnkit-map__label" x="{x + 8:.1f}" y="{y + 4:.1f}" '
                 f'aria-hidden="true">{escape(p.code)}</text>'
