@@ -15,16 +15,14 @@ applied beyond what QOF applies (none).
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 from statistics import mean
 
 from ibis import _
 
-from pcnkit.errors import InputError
 from pcnkit.population.engine import PopulationStore, age_at
-from pcnkit.population.pack import LIST_TYPE_AGES
+from pcnkit.population.qof import LIST_TYPE_AGES, read_prevalence
 
 
 @dataclass(frozen=True)
@@ -67,33 +65,10 @@ class PrevalenceReport:
 
 
 def _qof(path: Path, practices: set[str]) -> dict[tuple[str, str], tuple[int, int, str]]:
-    out = {}
-    with Path(path).open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        need = {"PRACTICE_CODE", "GROUP_CODE", "REGISTER", "PATIENT_LIST_TYPE"}
-        need.add("PATIENT_LIST_SIZE")
-        if not need <= set(reader.fieldnames or ()):
-            raise InputError(
-                str(path),
-                f"lacks the columns {sorted(need - set(reader.fieldnames or ()))}",
-                "Give an NHS Digital QOF PREVALENCE_yyyy.csv.",
-            )
-        for row in reader:
-            code = row["PRACTICE_CODE"].strip().upper()
-            if code not in practices:
-                continue
-            try:
-                register, size = int(row["REGISTER"]), int(row["PATIENT_LIST_SIZE"])
-            except ValueError as e:
-                raise InputError(
-                    str(path),
-                    "has a REGISTER or PATIENT_LIST_SIZE that is not a count",
-                    "Give an NHS Digital QOF PREVALENCE_yyyy.csv.",
-                    row=reader.line_num,
-                ) from e
-            list_type = row["PATIENT_LIST_TYPE"].strip().upper()
-            out[(code, row["GROUP_CODE"].strip().upper())] = (register, size, list_type)
-    return out
+    return {
+        (r.practice, r.group): (r.register, r.list_size, r.list_type)
+        for r in read_prevalence(path, practices, list_sizes=True)
+    }
 
 
 def prevalence_report(store: PopulationStore, qof_csv: Path) -> PrevalenceReport:

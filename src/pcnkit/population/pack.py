@@ -45,6 +45,7 @@ from pcnkit.errors import PcnkitError
 from pcnkit.population import disclosure
 from pcnkit.population.disclosure import SafeCount, safe_count, safe_percent, safe_total
 from pcnkit.population.engine import PopulationStore, age_at
+from pcnkit.population.qof import LIST_TYPE_AGES
 from pcnkit.registry import kinds
 from pcnkit.registry.queries import Hierarchy
 
@@ -79,16 +80,6 @@ ENGLAND_2019_20: dict[str, tuple[str, int, int]] = {
 }
 # Groups with no 2019-20 England row: their denominator ages from later years (2020-21).
 OTHER_DENOMINATORS = {"NDH": "18OV"}
-# PATIENT_LIST_TYPE -> (min age, max age inclusive or None), as in QOF's files.
-LIST_TYPE_AGES: dict[str, tuple[int, int | None]] = {
-    "TOTAL": (0, None),
-    "06OV": (6, None),
-    "16OV": (16, None),
-    "17OV": (17, None),
-    "18OV": (18, None),
-    "50OV": (50, None),
-    "30_74": (30, 74),
-}
 AGE_BANDS = (*(f"{5 * i}-{5 * i + 4}" for i in range(18)), "90+")
 SEXES = (("F", "female"), ("M", "male"))
 LTC_BANDS = ("0", "1", "2", "3", "4+")

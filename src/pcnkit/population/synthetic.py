@@ -164,7 +164,6 @@ bounded by one batch. Nothing patient-level is logged or printed.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import functools
 import hashlib
@@ -181,7 +180,8 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from pcnkit.errors import InputError, PcnkitError
+from pcnkit.errors import PcnkitError
+from pcnkit.population.qof import LIST_TYPE_AGES, read_prevalence
 from pcnkit.registry import kinds
 from pcnkit.registry.queries import Hierarchy, is_open
 
@@ -293,16 +293,6 @@ DEFAULT_SHAPE: tuple[tuple[float, ...], float] = ((1,) * len(SHAPE_BANDS), 1.0)
 # are multiplied by this factor at 65-74, 75-84 and 85+ (ASSUMPTION, docstring step 5).
 SHAPE_OLD_AGE_TILT: tuple[tuple[int, float], ...] = ((85, 3.0), (75, 2.2), (65, 1.5))
 
-# Register denominators (PATIENT_LIST_TYPE in QOF files): the ages a group's patients can have.
-LIST_TYPE_AGES: dict[str, tuple[int, int | None]] = {
-    "TOTAL": (0, None),
-    "06OV": (6, None),
-    "16OV": (16, None),
-    "17OV": (17, None),
-    "18OV": (18, None),
-    "50OV": (50, None),
-    "30_74": (30, 74),
-}
 # Defaults, from the 2019-20 England table (PHM-qof-prevalence-england.csv).
 DEFAULT_ELIGIBILITY: dict[str, tuple[int, int | None]] = {
     "CKD": (18, None),
@@ -371,37 +361,12 @@ def read_registers(
 ) -> tuple[dict[str, dict[str, int]], dict[str, tuple[int, int | None]]]:
     """Register sizes by practice and QOF group from an NHS Digital PREVALENCE_yyyy csv, and
     each group's eligible ages from its PATIENT_LIST_TYPE."""
-    wanted = {p.upper() for p in practices} if practices is not None else None
     registers: dict[str, dict[str, int]] = {}
     ages: dict[str, tuple[int, int | None]] = {}
-    path = Path(prevalence_csv)
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.DictReader(handle)
-        need = {"PRACTICE_CODE", "GROUP_CODE", "REGISTER", "PATIENT_LIST_TYPE"}
-        if not need <= set(reader.fieldnames or ()):
-            raise InputError(
-                str(path),
-                f"lacks the columns {sorted(need - set(reader.fieldnames or ()))}",
-                "Give an NHS Digital QOF PREVALENCE_yyyy.csv.",
-            )
-        for row in reader:
-            code = row["PRACTICE_CODE"].strip().upper()
-            if wanted is not None and code not in wanted:
-                continue
-            group = row["GROUP_CODE"].strip().upper()
-            try:
-                registers.setdefault(code, {})[group] = int(row["REGISTER"])
-            except ValueError as e:
-                raise InputError(
-                    str(path),
-                    "has a REGISTER that is not a count",
-                    "Give an NHS Digital QOF PREVALENCE_yyyy.csv.",
-                    row=reader.line_num,
-                    column="REGISTER",
-                ) from e
-            list_type = row["PATIENT_LIST_TYPE"].strip().upper()
-            if list_type in LIST_TYPE_AGES:
-                ages[group] = LIST_TYPE_AGES[list_type]
+    for r in read_prevalence(prevalence_csv, practices):
+        registers.setdefault(r.practice, {})[r.group] = r.register
+        if r.list_type in LIST_TYPE_AGES:
+            ages[r.group] = LIST_TYPE_AGES[r.list_type]
     return registers, ages
 
 
