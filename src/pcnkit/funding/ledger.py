@@ -1,9 +1,21 @@
-"""The payment ledger: monthly runs that record what is due less what was already paid.
+"""The payment ledger: monthly runs that record what is due less what was already recorded.
 
-A run for month M computes, per payee and stream, everything scheduled up to M from today's
-inputs, subtracts every line already in the ledger, and appends the difference: the month's
-payment, plus an adjustment line (with its reason) when restated inputs change earlier months.
-Running a month again writes nothing. Lines are never changed: a correction is a new line.
+Every line settles one payment month's scheduled amount (`for_month`). A run for month M, the
+latest month run so far or a later one, compares each month up to M — as scheduled from today's
+inputs — with what the ledger holds for it, and appends the differences: M's payment, plus an
+adjustment line (with its reason) for each earlier month whose inputs were restated. Running the
+latest month again with unchanged inputs writes nothing; months after M are never touched.
+
+A month earlier than the latest run is refused (it would restate history by accident) unless
+asked for as a restatement, which adjusts that month alone: its scheduled amount from today's
+inputs less what is recorded for it. A run covers the PCNs of its inputs (`--area`); other PCNs'
+lines are left alone.
+
+Runs are serialised: a run takes the ledger's write lock (`store.locks`) before it reads anything,
+so a second run of the same month waits for the first and then finds nothing left to write; and
+unique keys on a month's run and on a month's payment line refuse a duplicate even if the lock
+were bypassed. Amounts are checked against the ledger's range before anything is written.
+Lines are never changed: a correction is a new line.
 """
 
 from __future__ import annotations
@@ -18,11 +30,15 @@ from sqlalchemy.orm import Session
 
 from pcnkit.errors import InputError
 from pcnkit.funding.entitlements import EntitlementLine
+from pcnkit.funding.money import LEDGER_LIMIT, money, whole_pence
 from pcnkit.funding.rules import YearRules, months_between
 from pcnkit.funding.schedule import pounds, schedule_table
+from pcnkit.store.locks import write_lock
 from pcnkit.store.models import PaymentLine, PaymentRun
 
 Key = tuple[str, str, str | None, str]  # payee, pcn, practice, stream
+LOCK = "payment ledger"
+OWN = ("payment", "restatement")  # kinds that write a month's own scheduled amount
 
 
 @dataclass
@@ -31,6 +47,7 @@ class LedgerLine:
 
     year: str
     payment_month: dt.date
+    for_month: dt.date
     payee_code: str
     pcn_code: str
     practice_code: str | None
@@ -49,6 +66,7 @@ class RunResult:
     month: dt.date
     run_id: int | None
     lines: list[LedgerLine] = field(default_factory=list)
+    restatement: bool = False
 
     @property
     def total(self) -> Decimal:
@@ -69,14 +87,82 @@ def paid_to_date(session: Session, year: str) -> dict[Key, Decimal]:
     return {(a, b, c, d): Decimal(total) for a, b, c, d, total in rows}
 
 
+@dataclass
+class _Recorded:
+    """What the ledger holds for the year, by line key and the month each line settles."""
+
+    pence: dict[tuple[Key, dt.date], int]
+    own: set[tuple[Key, dt.date]]  # a month's own amount has been written (payment/restatement)
+    latest: dt.date | None  # the latest month a run has paid, for the PCNs in scope
+
+
+def _recorded(session: Session, year: str, scope: set[str]) -> _Recorded:
+    t = PaymentLine.__table__
+    rows = session.execute(
+        select(
+            t.c.payee_code,
+            t.c.pcn_code,
+            t.c.practice_code,
+            t.c.stream,
+            t.c.for_month,
+            t.c.kind,
+            func.sum(t.c.amount),
+            func.max(t.c.payment_month),
+            func.count(t.c.run_id),
+        )
+        .where(t.c.year == year)
+        .group_by(
+            t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream, t.c.for_month, t.c.kind
+        )
+    )
+    pence: dict[tuple[Key, dt.date], int] = defaultdict(int)
+    own: set[tuple[Key, dt.date]] = set()
+    latest = None
+    for payee, pcn, practice, stream, for_month, kind, total, last_paid, runs in rows:
+        if pcn not in scope:
+            continue
+        key = (payee, pcn, practice, stream)
+        pence[(key, for_month)] += whole_pence(total)
+        if kind in OWN:
+            own.add((key, for_month))
+        if runs and (latest is None or last_paid > latest):
+            latest = last_paid
+    return _Recorded(pence, own, latest)
+
+
+def _out_of_range(
+    inputs: str, pcn: str, practice: str | None, stream: str, amount: Decimal, detail: str
+) -> InputError:
+    where = f"PCN {pcn}" + (f", practice {practice}" if practice else "")
+    return InputError(
+        inputs,
+        f"{where}: {stream.replace('_', ' ')} comes to {amount:.6g} pounds{detail}, beyond the "
+        f"ledger's range of ±{money(LEDGER_LIMIT)}; nothing was written",
+        "Correct that organisation's list size in the inputs and run the month again.",
+    )
+
+
+def _check_range(lines: list[EntitlementLine], inputs: str) -> None:
+    """Refuse, before anything is written, an entitlement the ledger cannot hold: it comes from
+    an impossible input (a list of 1e20 patients), and the message says which organisation."""
+    for x in lines:
+        if not x.amount.is_finite() or abs(x.amount) > LEDGER_LIMIT:
+            detail = f" on a {x.basis} population of {x.population:.6g}"
+            raise _out_of_range(inputs, x.pcn_code, x.practice_code, x.stream, x.amount, detail)
+
+
 def run_month(
     session: Session,
     rules: YearRules,
     lines: list[EntitlementLine],
     month: dt.date,
     inputs: str,
+    restate: bool = False,
+    scope: set[str] | None = None,
 ) -> RunResult:
-    """Pay month `month` (the first of the payment month) for the year's entitlement lines."""
+    """Pay month `month` (the first of the payment month) for the year's entitlement lines, or
+    with `restate` restate that month alone. `scope` is the set of PCN codes the inputs cover
+    (default: the PCNs of `lines`); lines of other PCNs are neither read nor adjusted."""
     months = months_between(rules.start, dt.date(rules.start.year + 1, 6, 1))
     if month not in months:
         raise InputError(
@@ -84,69 +170,91 @@ def run_month(
             f"{month:%Y-%m} is not a payment month of {rules.year}",
             f"Use a month from {months[0]:%Y-%m} to {months[-1]:%Y-%m} (arrears run to June).",
         )
-    due: dict[Key, Decimal] = {}
-    this_month: dict[Key, Decimal] = {}
-    for key, row in schedule_table(lines, rules).items():
-        due[key] = pounds(sum(v for when, v in row.items() if when <= month))
-        this_month[key] = pounds(row.get(month, 0))
+    _check_range(lines, inputs)
+    scope = {x.pcn_code for x in lines} if scope is None else scope
+    table = schedule_table(lines, rules)  # {key: {payment month: pence}}
     meta = {(x.payee_code, x.pcn_code, x.practice_code, x.stream): x for x in lines}
-    paid = paid_to_date(session, rules.year)
-    t = PaymentLine.__table__
-    paid_this_month = set(
-        session.execute(
-            select(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream)
-            .where(t.c.year == rules.year, t.c.payment_month == month)
-            .distinct()
-        ).all()
-    )
-    result = RunResult(rules.year, month, None)
+
+    write_lock(session, LOCK, "payment run")  # before reading what has been paid
+    held = _recorded(session, rules.year, scope)
+    if restate and (held.latest is None or month > held.latest):
+        raise InputError(
+            "--restate",
+            f"{month:%B %Y} has not been paid yet, so there is nothing to restate",
+            f"Run {month:%Y-%m} without --restate to pay it.",
+        )
+    if not restate and held.latest is not None and month < held.latest:
+        raise InputError(
+            "--month",
+            f"{month:%B %Y} is earlier than the latest payment run of {rules.year} "
+            f"({held.latest:%B %Y}); running it again would undo the payments made since",
+            f"To correct {month:%B %Y} alone from today's inputs, run it with --restate "
+            "(only what its own inputs changed is adjusted); otherwise run "
+            f"{held.latest:%Y-%m} or a later month.",
+        )
+    settled = [month] if restate else [m for m in months if m <= month]
+    keys = set(table) | {key for key, _m in held.pence}
+    result = RunResult(rules.year, month, None, restatement=restate)
     now = _now()
-    for key in sorted(set(due) | set(paid), key=lambda k: tuple(str(x) for x in k)):
-        difference = due.get(key, Decimal(0)) - paid.get(key, Decimal(0))
-        if difference == 0:
-            continue
+    for key in sorted(keys, key=lambda k: tuple(str(x) for x in k)):
+        row = table.get(key, {})
         p = meta.get(key)
-        rule_id = p.rule_id if p else f"{rules.year}/{key[3]}"
-        confirmed = p.confirmed if p else True
-        parts: list[tuple[str, Decimal, str]] = []
-        scheduled = this_month.get(key, Decimal(0))
-        if scheduled and key not in paid_this_month:
-            parts.append(("payment", scheduled, f"scheduled for {month:%B %Y}"))
-            difference -= scheduled
-        if difference:
-            parts.append(
-                (
-                    "adjustment",
-                    difference,
-                    "inputs or rules restated since earlier runs: due to date less paid",
+        for m in settled:
+            scheduled = row.get(m, 0)
+            difference = scheduled - held.pence.get((key, m), 0)
+            parts: list[tuple[str, int, str]] = []
+            if restate:
+                if difference:
+                    reason = (
+                        f"{m:%B %Y} restated: scheduled from today's inputs less recorded for it"
+                    )
+                    parts.append(("restatement", difference, reason))
+            else:
+                if m == month and scheduled and (key, m) not in held.own:
+                    parts.append(("payment", scheduled, f"scheduled for {m:%B %Y}"))
+                    difference -= scheduled
+                if difference:
+                    reason = (
+                        f"inputs or rules restated since {m:%B %Y} was paid: "
+                        "due for that month less recorded"
+                    )
+                    parts.append(("adjustment", difference, reason))
+            for kind, amount, reason in parts:
+                result.lines.append(
+                    LedgerLine(
+                        year=rules.year,
+                        payment_month=month,
+                        for_month=m,
+                        payee_code=key[0],
+                        pcn_code=key[1],
+                        practice_code=key[2],
+                        stream=key[3],
+                        kind=kind,
+                        amount=pounds(amount),
+                        rule_id=p.rule_id if p else f"{rules.year}/{key[3]}",
+                        confirmed=p.confirmed if p else True,
+                        reason=reason,
+                        created_at=now,
+                    )
                 )
-            )
-        for kind, amount, reason in parts:
-            result.lines.append(
-                LedgerLine(
-                    year=rules.year,
-                    payment_month=month,
-                    payee_code=key[0],
-                    pcn_code=key[1],
-                    practice_code=key[2],
-                    stream=key[3],
-                    kind=kind,
-                    amount=amount,
-                    rule_id=rule_id,
-                    confirmed=confirmed,
-                    reason=reason,
-                    created_at=now,
-                )
-            )
+    for x in result.lines:  # sums of several lines: the same range, checked before writing
+        if abs(x.amount) > LEDGER_LIMIT:
+            raise _out_of_range(inputs, x.pcn_code, x.practice_code, x.stream, x.amount, "")
     if result.lines:
+        revision = session.scalar(
+            select(func.count())
+            .select_from(PaymentRun)
+            .where(PaymentRun.year == rules.year, PaymentRun.month == month)
+        )
         run = PaymentRun(
             year=rules.year,
             month=month,
+            revision=revision,
             created_at=now,
             rules=f"{rules.year} v{rules.version}"
             + (f" scenario {rules.scenario}" if rules.scenario else ""),
             inputs=inputs,
-            note="",
+            note=f"restatement of {month:%B %Y}" if restate else "",
         )
         session.add(run)
         session.flush()
@@ -171,9 +279,15 @@ def correct(
     """Record a correction as a new line; the reason is required and kept."""
     if not reason.strip():
         raise InputError("--reason", "is empty", "Say why the correction is made.")
+    try:
+        whole_pence(amount, "the amount")
+    except ValueError as exc:
+        raise InputError("--amount", str(exc), "Give the correction in pounds and pence.") from exc
+    write_lock(session, LOCK, "payment run")
     line = PaymentLine(
         year=year,
         payment_month=month,
+        for_month=month,
         payee_code=payee,
         pcn_code=pcn,
         practice_code=practice,

@@ -8,6 +8,10 @@ from __future__ import annotations
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 PENNY = Decimal("0.01")
+# The largest amount (either sign) one ledger line may hold: the range the ledger has always
+# declared (14 digits, 2 of them pence). All England's Network Contract DES is about £2bn a year,
+# so anything near this is a broken input, refused before it is written.
+LEDGER_LIMIT = Decimal("999999999999.99")
 
 
 def to_pence(value: Decimal) -> Decimal:
@@ -31,6 +35,20 @@ def decimal(text: object, what: str) -> Decimal:
     if not value.is_finite():
         raise ValueError(f"{what}: '{text}' is not a number")
     return value
+
+
+def whole_pence(value: Decimal, what: str = "amount") -> int:
+    """An amount as whole pence for storage: exact, so refused (ValueError) when it is not a
+    whole number of pence, not finite, or beyond ±LEDGER_LIMIT."""
+    if not isinstance(value, Decimal | int):
+        raise ValueError(f"{what}: {value!r} is not a Decimal amount of money")
+    value = Decimal(value)
+    if not value.is_finite() or abs(value) > LEDGER_LIMIT:
+        raise ValueError(f"{what}: {value} is beyond the ledger's range of ±{money(LEDGER_LIMIT)}")
+    pence = value.scaleb(2)
+    if pence != pence.to_integral_value():
+        raise ValueError(f"{what}: {value} is not a whole number of pence")
+    return int(pence)
 
 
 def money(value: Decimal) -> str:

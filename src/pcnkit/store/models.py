@@ -6,6 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     Date,
     DateTime,
@@ -16,13 +17,34 @@ from sqlalchemy import (
     Numeric,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
+    func,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from pcnkit.funding.money import whole_pence
 
 
 class Base(DeclarativeBase):
     pass
+
+
+class Pence(TypeDecorator):
+    """Money held exactly on every database: a Decimal in Python, whole pence in a BIGINT column
+    (SQLite ignores NUMERIC(14,2) and would keep a binary float). Writing an amount that is not a
+    whole number of pence or is beyond `money.LEDGER_LIMIT` is refused, so nothing inexact or
+    absurd reaches the table; SUM() of the column stays exact and reads back as pounds."""
+
+    impl = BigInteger
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else whole_pence(value)
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else Decimal(int(value)).scaleb(-2)
 
 
 class SourceFile(Base):
@@ -183,7 +205,10 @@ class RegistryException(Base):
 
 
 class PaymentRun(Base):
-    """One run of the monthly payment calculation. Written only when it pays something."""
+    """One run of the monthly payment calculation. Written only when it pays something. A
+    month's first run is revision 0 and every later run of it (restated inputs, `--restate`)
+    the next number: (year, month, revision) is unique, so two runs that both believed they
+    were first cannot both be written (migration 0006)."""
 
     __tablename__ = "payment_run"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -193,11 +218,20 @@ class PaymentRun(Base):
     rules: Mapped[str] = mapped_column(String(100))
     inputs: Mapped[str] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, default="")
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+
+    __table_args__ = (UniqueConstraint("year", "month", "revision", name="uq_payment_run_month"),)
 
 
 class PaymentLine(Base):
     """Append-only: the database refuses updates and deletes (see migration 0002); a mistake is
-    put right by a new correction line with its reason."""
+    put right by a new correction line with its reason.
+
+    `amount` is stored as whole pence (`Pence`; a raw SQL reader sees 2473850 for £24,738.50).
+    `for_month` is the payment month whose scheduled amount the line settles: a month's own
+    payment, or an adjustment or restatement of an earlier month, so what has been recorded for
+    any one month is known exactly. A month's scheduled payment to a payee for a stream is
+    written once: a unique index on that natural key (migration 0006) refuses a second."""
 
     __tablename__ = "payment_line"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -209,13 +243,39 @@ class PaymentLine(Base):
     practice_code: Mapped[str | None] = mapped_column(String(20))
     stream: Mapped[str] = mapped_column(String(60))
     kind: Mapped[str] = mapped_column(String(20))
-    amount: Mapped[Decimal] = mapped_column(Numeric(14, 2))
+    amount: Mapped[Decimal] = mapped_column(Pence)
+    for_month: Mapped[dt.date] = mapped_column(Date)
     rule_id: Mapped[str] = mapped_column(String(100))
     confirmed: Mapped[bool] = mapped_column(Boolean)
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime)
 
-    __table_args__ = (Index("ix_payment_line_key", "year", "payee_code", "stream"),)
+    __table_args__ = (
+        Index("ix_payment_line_key", "year", "payee_code", "stream"),
+        Index(
+            "uq_payment_line_payment",
+            "year",
+            "for_month",
+            "payee_code",
+            "pcn_code",
+            func.coalesce(text("practice_code"), ""),
+            "stream",
+            unique=True,
+            sqlite_where=text("kind = 'payment'"),
+            postgresql_where=text("kind = 'payment'"),
+        ),
+        Index(
+            "uq_payment_line_run",
+            "run_id",
+            "for_month",
+            "payee_code",
+            "pcn_code",
+            func.coalesce(text("practice_code"), ""),
+            "stream",
+            "kind",
+            unique=True,
+        ),
+    )
 
 
 class User(Base):

@@ -26,6 +26,11 @@ def make_append_only(table: str) -> None:
 
 
 def drop_append_only(table: str) -> None:
-    if op.get_bind().dialect.name == "postgresql":
+    """Remove the guard, only for a migration that must reshape the table (it puts it back)."""
+    dialect = op.get_bind().dialect.name
+    if dialect == "sqlite":
+        for action in ("update", "delete"):
+            op.execute(f"DROP TRIGGER IF EXISTS {table}_no_{action}")
+    elif dialect == "postgresql":
         op.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
         op.execute(f"DROP FUNCTION IF EXISTS {table}_append_only()")
