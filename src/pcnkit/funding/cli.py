@@ -203,26 +203,35 @@ def funding_run(
     area: str | None = AreaOpt,
     lists: Path | None = ListsOpt,
     scenario: Path | None = ScenarioOpt,
+    restate: bool = typer.Option(
+        False,
+        "--restate",
+        help="Restate a month already paid: adjust only what its own inputs changed.",
+    ),
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
-    """Pay a month: append what is due less what was already paid to the ledger."""
+    """Pay a month: append what is due less what was already paid to the ledger. A month
+    earlier than the latest run is refused unless --restate is given."""
     when = _month(payment_month)
     try:
         rules, pops = _inputs(year, area, lists, scenario, workspace)
         lines = entitlements(pops, rules)
         inputs = f"{pops.origin}; area {area or 'all'}; lists as at {rules.list_reference_date}"
         with open_workspace(workspace).transaction() as session:
-            result = ledger.run_month(session, rules, lines, when, inputs)
+            result = ledger.run_month(session, rules, lines, when, inputs, restate=restate)
     except PcnkitError as exc:
         fail(exc)
     if not result.lines:
-        console.print(f"Nothing to pay for {when:%B %Y}: the ledger already holds everything due.")
+        console.print(
+            f"Nothing to {'restate' if restate else 'pay'} for {when:%B %Y}: "
+            "the ledger already holds everything due."
+        )
         return
     kinds = {}
     for line in result.lines:
         kinds[line.kind] = kinds.get(line.kind, 0) + line.amount
     console.print(
-        f"Run {result.run_id} for {when:%B %Y} ({rules.year}): {len(result.lines)} lines, "
+        f"{'Restatement' if restate else 'Run'} {result.run_id} for {when:%B %Y} ({rules.year}): {len(result.lines)} lines, "
         f"{money(result.total)} ("
         + ", ".join(f"{k} {money(v)}" for k, v in sorted(kinds.items()))
         + ")"

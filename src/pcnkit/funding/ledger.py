@@ -2,8 +2,9 @@
 
 Every line settles one payment month's scheduled amount (`for_month`). A run for month M, the
 latest month run so far or a later one, compares each month up to M — as scheduled from today's
-inputs — with what the ledger holds for it, and appends the differences: M's payment, plus an
-adjustment line (with its reason) for each earlier month whose inputs were restated. Running the
+inputs — with what the ledger holds for it, and appends the differences: the payment of each
+month not yet paid (M's, and any skipped month's), plus an adjustment line (with its reason) for
+each earlier month whose inputs were restated. Running the
 latest month again with unchanged inputs writes nothing; months after M are never touched.
 
 A month earlier than the latest run is refused (it would restate history by accident) unless
@@ -186,7 +187,7 @@ def run_month(
     if not restate and held.latest is not None and month < held.latest:
         raise InputError(
             "--month",
-            f"{month:%B %Y} is earlier than the latest payment run of {rules.year} "
+            f"{month:%B %Y} is earlier than the latest month paid for {rules.year} "
             f"({held.latest:%B %Y}); running it again would undo the payments made since",
             f"To correct {month:%B %Y} alone from today's inputs, run it with --restate "
             "(only what its own inputs changed is adjusted); otherwise run "
@@ -210,8 +211,9 @@ def run_month(
                     )
                     parts.append(("restatement", difference, reason))
             else:
-                if m == month and scheduled and (key, m) not in held.own:
-                    parts.append(("payment", scheduled, f"scheduled for {m:%B %Y}"))
+                if scheduled and (key, m) not in held.own:
+                    late = "" if m == month else ", not paid by an earlier run"
+                    parts.append(("payment", scheduled, f"scheduled for {m:%B %Y}{late}"))
                     difference -= scheduled
                 if difference:
                     reason = (
