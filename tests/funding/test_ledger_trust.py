@@ -174,7 +174,14 @@ def test_money_round_trips_exactly(workspace):
 def test_an_absurd_or_inexact_correction_is_refused(workspace, amount):
     with pytest.raises(InputError) as refused, workspace.transaction() as s:
         ledger.correct(
-            s, "2019/20", D(2019, 7, 1), "U51307", "U51307", "core_pcn_funding", Decimal(amount), "x"
+            s,
+            "2019/20",
+            D(2019, 7, 1),
+            "U51307",
+            "U51307",
+            "core_pcn_funding",
+            Decimal(amount),
+            "x",
         )
     assert "--amount" in str(refused.value)
     with workspace.sessions() as s:
@@ -208,11 +215,8 @@ def test_the_cli_refuses_a_1e20_list_with_the_ledger_unchanged(tmp_path):
     lists = tmp_path / "lists.csv"
     lists.write_text("pcn_code,registered,weighted\nU51307,1e20,42502.6008\n")
     ws = tmp_path / "ws"
-    result = CliRunner().invoke(
-        app,
-        ["funding", "run", "--year", "2019/20", "--month", "2019-07"]
-        + ["--lists", str(lists), "-w", str(ws)],
-    )
+    args = ["funding", "run", "--year", "2019/20", "--month", "2019-07", "--lists", str(lists)]
+    result = CliRunner().invoke(app, [*args, "-w", str(ws)])
     assert result.exit_code == 2, result.output
     # refused by the ledger's range check (naming the PCN) or earlier by the list check (the row)
     assert "U51307" in result.output or "row 2" in result.output

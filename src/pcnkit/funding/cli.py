@@ -230,8 +230,9 @@ def funding_run(
     kinds = {}
     for line in result.lines:
         kinds[line.kind] = kinds.get(line.kind, 0) + line.amount
+    what = "Restatement" if restate else "Run"
     console.print(
-        f"{'Restatement' if restate else 'Run'} {result.run_id} for {when:%B %Y} ({rules.year}): {len(result.lines)} lines, "
+        f"{what} {result.run_id} for {when:%B %Y} ({rules.year}): {len(result.lines)} lines, "
         f"{money(result.total)} ("
         + ", ".join(f"{k} {money(v)}" for k, v in sorted(kinds.items()))
         + ")"

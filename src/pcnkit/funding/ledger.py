@@ -27,9 +27,10 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pcnkit.errors import InputError
+from pcnkit.errors import InputError, PcnkitError
 from pcnkit.funding.entitlements import EntitlementLine
 from pcnkit.funding.money import LEDGER_LIMIT, money, whole_pence
 from pcnkit.funding.rules import YearRules, months_between
@@ -40,6 +41,10 @@ from pcnkit.store.models import PaymentLine, PaymentRun
 Key = tuple[str, str, str | None, str]  # payee, pcn, practice, stream
 LOCK = "payment ledger"
 OWN = ("payment", "restatement")  # kinds that write a month's own scheduled amount
+
+
+class LedgerConflict(PcnkitError):
+    """A unique key refused a line another run had written at the same moment."""
 
 
 @dataclass
@@ -258,11 +263,17 @@ def run_month(
             inputs=inputs,
             note=f"restatement of {month:%B %Y}" if restate else "",
         )
-        session.add(run)
-        session.flush()
-        rows = [{**vars(line), "run_id": run.id} for line in result.lines]
-        for i in range(0, len(rows), 5000):
-            session.execute(PaymentLine.__table__.insert(), rows[i : i + 5000])
+        try:
+            session.add(run)
+            session.flush()
+            rows = [{**vars(line), "run_id": run.id} for line in result.lines]
+            for i in range(0, len(rows), 5000):
+                session.execute(PaymentLine.__table__.insert(), rows[i : i + 5000])
+        except IntegrityError as exc:  # the unique keys: only if the lock was bypassed
+            raise LedgerConflict(
+                f"Another payment run wrote {month:%B %Y} of {rules.year} at the same time; "
+                "this run wrote nothing. Run the month again to see what is left to pay."
+            ) from exc
         result.run_id = run.id
     return result
 

@@ -13,8 +13,9 @@ Revises: 0004
 - `payment_run.revision`: 0 for a month's first run, then 1, 2 ... (existing runs numbered in the
   order written); (year, month, revision) is unique.
 - A month's scheduled payment (kind 'payment') to a payee for a stream is unique. A ledger that
-  already holds such duplicates (two runs of one month at once, before this fix) keeps them — the
-  ledger is append-only — and the unique index covers the lines written after them.
+  already holds a second payment of a month (two runs of it at once, before this fix) keeps the
+  line, amount and reason unchanged, with its kind relabelled 'duplicate' so that it shows; the
+  next run finds the month over-recorded and recovers it with an adjustment line.
 
 The append-only triggers are lifted for the reshaping and put back.
 """
@@ -89,16 +90,14 @@ def upgrade() -> None:
         "uq_payment_run_month", "payment_run", ["year", "month", "revision"], unique=True
     )
 
-    last_duplicate = bind.execute(
-        sa.text(
-            "SELECT max(last_id) FROM (SELECT max(id) AS last_id FROM payment_line "
-            "WHERE kind = 'payment' GROUP BY year, for_month, payee_code, pcn_code, "
-            "coalesce(practice_code, ''), stream HAVING count(*) > 1) AS d"
-        )
-    ).scalar()
+    # A second payment of the same month (two runs at once before this fix) stays, with its
+    # amount and reason, relabelled for what it is; the next run recovers it as an adjustment.
+    op.execute(
+        "UPDATE payment_line SET kind = 'duplicate' WHERE kind = 'payment' AND id NOT IN "
+        "(SELECT min(id) FROM payment_line WHERE kind = 'payment' GROUP BY year, for_month, "
+        "payee_code, pcn_code, coalesce(practice_code, ''), stream)"
+    )
     where = "kind = 'payment'"
-    if last_duplicate is not None:
-        where += f" AND id > {int(last_duplicate)}"
     op.create_index(
         "uq_payment_line_payment",
         "payment_line",
@@ -123,6 +122,7 @@ def downgrade() -> None:
     op.drop_index("uq_payment_line_run", table_name="payment_line")
     op.drop_index("uq_payment_line_payment", table_name="payment_line")
     op.drop_index("uq_payment_run_month", table_name="payment_run")
+    op.execute("UPDATE payment_line SET kind = 'payment' WHERE kind = 'duplicate'")
     op.execute("ALTER TABLE payment_run DROP COLUMN revision")  # SQLite 3.35+, PostgreSQL
     op.add_column("payment_line", sa.Column("amount_pounds", sa.Numeric(14, 2), nullable=True))
     op.execute("UPDATE payment_line SET amount_pounds = amount / 100.0")
