@@ -13,6 +13,7 @@ import pytest
 from ledger_workers import pay
 from sqlalchemy import func, select
 
+from pcnkit.funding import ledger
 from pcnkit.funding.entitlements import entitlements
 from pcnkit.funding.populations import from_csv, from_registry
 from pcnkit.funding.rules import rules_for
@@ -107,3 +108,21 @@ def test_concurrent_england_runs_pay_july_once(england, tmp_path):
         assert Decimal("73000000") < total < Decimal("75000000")
     finally:
         ws.dispose()
+
+
+def test_the_unique_keys_refuse_a_second_payment_even_without_the_lock(
+    workspace, tmp_path, monkeypatch
+):
+    """The backstop: a run that did not see the first run's lines (as two runs without the
+    lock would not) is refused by the unique key on a month's payment, and writes nothing."""
+    lines = small_lines(tmp_path)
+    with workspace.transaction() as s:
+        ledger.run_month(s, RULES, lines, JULY, "first")
+        before = s.scalar(select(func.count()).select_from(PaymentLine))
+    monkeypatch.setattr(ledger, "write_lock", lambda *a, **k: None)
+    monkeypatch.setattr(ledger, "_recorded", lambda *a: ledger._Recorded({}, set(), None))
+    with pytest.raises(ledger.LedgerConflict, match="wrote nothing"), workspace.transaction() as s:
+        ledger.run_month(s, RULES, lines, JULY, "blind second run")
+    with workspace.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(PaymentLine)) == before
+        assert s.scalar(select(func.count()).select_from(PaymentRun)) == 1
