@@ -18,7 +18,7 @@ from pcnkit.funding.entitlements import entitlements
 from pcnkit.funding.populations import from_csv, from_registry
 from pcnkit.funding.rules import rules_for
 from pcnkit.funding.schedule import pounds, schedule_table
-from pcnkit.store import open_workspace
+from pcnkit.store import locks, open_workspace
 from pcnkit.store.models import PaymentLine, PaymentRun
 
 D = dt.date
@@ -126,3 +126,18 @@ def test_the_unique_keys_refuse_a_second_payment_even_without_the_lock(
     with workspace.sessions() as s:
         assert s.scalar(select(func.count()).select_from(PaymentLine)) == before
         assert s.scalar(select(func.count()).select_from(PaymentRun)) == 1
+
+
+def test_a_run_that_cannot_get_the_lock_says_so_and_writes_nothing(
+    workspace, tmp_path, monkeypatch
+):
+    """Another run holding the ledger for longer than a run waits: a clear error, no lines."""
+    monkeypatch.setattr(locks, "WAIT_SECONDS", 1)
+    lines = small_lines(tmp_path)
+    with workspace.transaction() as holder:
+        locks.write_lock(holder, ledger.LOCK, "payment run")
+        busy = pytest.raises(locks.BusyError, match="nothing was written")
+        with busy, workspace.transaction() as s:
+            ledger.run_month(s, RULES, lines, JULY, "second")
+    with workspace.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(PaymentLine)) == 0

@@ -21,9 +21,10 @@ class BusyError(PcnkitError):
     """Another writer held the lock for longer than we wait."""
 
 
-def write_lock(session: Session, name: str, what: str, wait_seconds: int = WAIT_SECONDS) -> None:
+def write_lock(session: Session, name: str, what: str, wait_seconds: int | None = None) -> None:
     """Hold `name`'s write lock until the session's transaction ends, waiting up to
-    `wait_seconds` for another holder (then BusyError, naming `what`, with nothing written)."""
+    `wait_seconds` (default WAIT_SECONDS) for another holder, then BusyError naming `what`."""
+    wait_seconds = WAIT_SECONDS if wait_seconds is None else wait_seconds
     connection = session.connection()
     try:
         if connection.dialect.name == "sqlite":
