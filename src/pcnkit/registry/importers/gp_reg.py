@@ -8,8 +8,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pcnkit.errors import InputError
-from pcnkit.registry import kinds
+from pcnkit.registry import kinds, plausible
 from pcnkit.registry.importers.base import (
+    COUNT,
     Batch,
     FactRecord,
     ListRecord,
@@ -21,6 +22,8 @@ from pcnkit.registry.importers.base import (
 file_type = "gp-reg-pat-prac-all"
 description = "Patients Registered at a GP Practice (totals)"
 publisher = "NHS Digital"
+# what its list figures are (see importers.list_basis)
+list_basis = COUNT
 REQUIRED = {"PUBLICATION", "EXTRACT_DATE", "CODE", "NUMBER_OF_PATIENTS", "SEX", "AGE"}
 
 
@@ -58,7 +61,7 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         if ccg:
             batch.add_org(OrgRecord(ccg, kinds.SUB_ICB, row=r.number))
             batch.facts.append(FactRecord(code, ccg, dated=False, row=r.number))
-        patients = r.count("NUMBER_OF_PATIENTS")
+        patients = r.count("NUMBER_OF_PATIENTS", plausible.PRACTICE_REGISTERED)
         if patients is not None:
             batch.list_sizes.append(ListRecord(code, "registered", extract, patients, r.number))
     if batch is None or not first_row:
