@@ -282,7 +282,8 @@ def csv_rows(
 ) -> tuple[list[str], Iterator[Row]]:
     """The header and an iterator of Rows; rows whose field count is wrong are reported as
     truncation, and a file with a header but no data rows is reported as empty."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    # newline=None reads CRLF, LF and old Mac CR-only line endings alike
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter, strict=True)
     name = str(path)
     first_row = 1
     try:
@@ -291,6 +292,13 @@ def csv_rows(
             first_row = 2
     except StopIteration as exc:
         raise InputError(name, "the file is empty", "Check the download completed.") from exc
+    except csv.Error as exc:
+        raise InputError(
+            name,
+            f"cannot be read as CSV ({exc}); the file looks damaged or is not a CSV",
+            "Re-download or re-export the whole file.",
+            row=1,
+        ) from exc
     width = expected_fields or len(header)
 
     def generate() -> Iterator[Row]:

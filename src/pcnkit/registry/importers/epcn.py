@@ -159,7 +159,10 @@ def _read_sheets(path: Path):
         raise
     except (InvalidFileException, zipfile.BadZipFile, KeyError, StopIteration) as exc:
         raise InputError(
-            str(path), f"cannot be read ({exc}); it looks truncated", "Re-download the file."
+            str(path),
+            f"cannot be read ({type(exc).__name__}: {exc}); a part of the workbook is missing "
+            "or cut short",
+            "Re-download the file.",
         ) from exc
     except Exception as exc:  # the third-party reader failing on damaged input
         raise InputError(
