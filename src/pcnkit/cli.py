@@ -112,7 +112,9 @@ def registry_load(
         console.print(f"finding: {finding}", highlight=False, markup=False)
     for s in result.ignored:
         console.print(
-            f"ignored {s.path}: not a registry file ({s.looks_like})", highlight=False, markup=False
+            f"ignored {s.path}: not a registry file; it looks like {s.looks_like}",
+            highlight=False,
+            markup=False,
         )
     for exc in result.skipped:
         console.print(f"skipped (not loaded): {exc}", highlight=False, markup=False)

@@ -481,7 +481,8 @@ def _apply_batches(session, batches, progress) -> list[LoadReport]:
         )
         report.list_basis = batch.list_basis if batch.list_sizes else None
         report.findings = [
-            f"{batch.file}, rows {' and '.join(map(str, f.rows))}: {f.text}" for f in batch.findings
+            f"{f.where or batch.file}, rows {' and '.join(map(str, f.rows))}: {f.text}"
+            for f in batch.findings
         ]
         reports.append(report)
         if batch.sha256 in known:

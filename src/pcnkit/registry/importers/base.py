@@ -118,6 +118,7 @@ class Finding:
 
     text: str
     rows: list[int] = field(default_factory=list)
+    where: str | None = None  # the file (and sheet) the rows are in, if not just the file
 
 
 @dataclass

@@ -99,12 +99,32 @@ def _check_header(path: Path, sheet, header: tuple | None, columns: list, label:
     cells = [_heading(h) for h in (header or ())]
     while cells and not cells[-1]:
         cells.pop()
+    used: set[int] = set()
+    missing = []
+    for _name, published, pattern in columns:
+        found = next(
+            (i for i, c in enumerate(cells) if i not in used and re.fullmatch(pattern, c.lower())),
+            None,
+        )
+        if found is None:
+            missing.append(f"'{published}'")
+        else:
+            used.add(found)
+    # columns added after the layout's last are ignored; one inserted among them is not
+    unexpected = [
+        f"'{c}' (column {_letter(i)})"
+        for i, c in enumerate(cells[: len(columns)])
+        if c and i not in used
+    ]
     problems = []
-    for i, (_name, published, pattern) in enumerate(columns):
-        if i >= len(cells) or not cells[i]:
-            problems.append(f"column {_letter(i)} should be '{published}' but is missing")
-        elif not re.fullmatch(pattern, cells[i].lower()):
-            problems.append(f"column {_letter(i)} is '{cells[i]}' where '{published}' belongs")
+    if missing:
+        problems.append(f"missing {', '.join(missing)}")
+    if unexpected:
+        problems.append(f"unexpected {', '.join(unexpected)}")
+    if not problems:  # every heading is there, but out of order
+        for i, (_name, published, pattern) in enumerate(columns):
+            if not re.fullmatch(pattern, cells[i].lower()):
+                problems.append(f"column {_letter(i)} is '{cells[i]}' where '{published}' belongs")
     if problems:
         shown = "; ".join(problems[:6]) + ("; ..." if len(problems) > 6 else "")
         raise InputError(
@@ -258,7 +278,7 @@ def parse(path: Path, sha: str) -> Batch:
     labels = partners[0].labels or {}
     facts_by_row = {f.row: f for f in batch.facts if f.dated}
     for practice, intervals in periods.items():
-        intervals = _resolve_handovers(batch, practice, intervals, facts_by_row)
+        intervals = _resolve_handovers(batch, practice, intervals, facts_by_row, where)
         clash = timeline.overlaps(intervals)
         if clash:
             first, second = clash
@@ -278,7 +298,11 @@ Interval = tuple[dt.date | None, dt.date | None, int]
 
 
 def _resolve_handovers(
-    batch: Batch, practice: str, intervals: list[Interval], facts_by_row: dict[int, FactRecord]
+    batch: Batch,
+    practice: str,
+    intervals: list[Interval],
+    facts_by_row: dict[int, FactRecord],
+    where: str,
 ) -> list[Interval]:
     """NHS Digital writes a PCN change as old end = new start - 1, but its February 2023 ePCN
     ends one practice's old membership on the day the new one starts. That one shared day is
@@ -293,12 +317,18 @@ def _resolve_handovers(
             old.end = end = day_before(end)
             batch.findings.append(
                 Finding(
-                    f"practice {practice}'s membership of PCN {old.parent} (row {row}) ends on "
-                    f"{after[0]}, the day its membership of PCN {new.parent} (row {after[2]}) "
-                    f"starts; read as a same-day handover: PCN {new.parent} from {after[0]}, "
-                    f"PCN {old.parent} until {end}",
+                    f"{_named(batch, practice)}'s membership of {_named(batch, old.parent)} "
+                    f"(row {row}) ends on {after[0]}, the day its membership of "
+                    f"{_named(batch, new.parent)} (row {after[2]}) starts; read as a same-day "
+                    f"handover: the new PCN from {after[0]}, the old one until {end}",
                     [row, after[2]],
+                    where,
                 )
             )
         out.append((start, end, row))
     return out
+
+
+def _named(batch: Batch, code: str) -> str:
+    org = batch.organisations.get(code)
+    return f"{org.name} ({code})" if org and org.name else code
