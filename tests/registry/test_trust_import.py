@@ -454,3 +454,16 @@ def test_each_real_epcn_loads_alone(shared_data, sqlite_workspace, name):
 def test_the_real_epraccur_loads_alone(shared_data, sqlite_workspace):
     (report,) = load(sqlite_workspace, shared_data / "ods" / "epraccur_2019-11.csv")
     assert report.organisations_new > 8000
+
+
+def test_allocation_recipients_refuse_implausible_lists(tmp_path):
+    recipients = tmp_path / "recipients.csv"
+    recipients.write_text("code,name,registered,weighted,normalised_weighted\nA,a,1e400,5,5\n")
+    result = CliRunner().invoke(
+        cli.app,
+        ["funding", "allocate", "--recipients", str(recipients), "--method", "registered",
+         "--pot", "1000"],
+    )  # fmt: skip
+    assert result.exit_code == 2, result.output
+    message = " ".join(result.output.split())
+    assert f"error: {recipients}, row 2, column 'registered': 1E+400 is not a valid" in message

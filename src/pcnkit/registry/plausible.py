@@ -65,6 +65,10 @@ PCN_REGISTERED = Plausible("a PCN's registered list", Decimal(0), Decimal(2_000_
 PCN_WEIGHTED = Plausible("a PCN's weighted list", Decimal(0), Decimal(3_000_000), whole=False)
 PCN_ADJUSTED = Plausible("a PCN's adjusted population", Decimal(0), Decimal(3_000_000), whole=False)
 
+# A recipient of a shared pot may be any organisation up to a region (about 10 million patients);
+# its lists may be averages or weighted, so fractions are allowed.
+RECIPIENT_LIST = Plausible("a recipient's list", Decimal(0), Decimal(100_000_000), whole=False)
+
 PRACTICE_LISTS = {
     "registered": PRACTICE_REGISTERED,
     "weighted": PRACTICE_WEIGHTED,
