@@ -17,9 +17,9 @@ from pcnkit.errors import PcnkitError
 from pcnkit.funding.cli import funding_app
 from pcnkit.population.cli import population_app
 from pcnkit.registry import queries
-from pcnkit.registry.actions import apply_batches
 from pcnkit.registry.checks import run_checks
-from pcnkit.registry.importers import TYPES, expand, parse_file
+from pcnkit.registry.importers import TYPES
+from pcnkit.registry.loading import load_paths
 from pcnkit.registry.profile import describe
 from pcnkit.registry.summary import Node, area_summary
 from pcnkit.shell import Format, console, date_option, fail, progress_bar
@@ -39,30 +39,34 @@ def _date(value: str | None) -> dt.date:
     return date_option(value, dt.date.today())
 
 
+SKIPPED_EXIT = 3  # `registry load --skip-bad` left bad files out: stored the rest, but say so
+
+
 @registry_app.command("load")
 def registry_load(
     paths: list[Path] = typer.Argument(..., help="Files or folders; types are detected."),
     file_type: str | None = typer.Option(None, "--type", help=f"Expect one type: {list(TYPES)}"),
+    skip_bad: bool = typer.Option(
+        False,
+        "--skip-bad",
+        help="Leave out damaged or refused files, store the rest, list what was left out and "
+        f"exit {SKIPPED_EXIT}. Without it one bad file stops the load and nothing is stored.",
+    ),
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
-    """Load NHS registry files (a whole folder is fine) in one all-or-nothing transaction."""
+    """Load NHS registry files (a whole folder is fine) in one all-or-nothing transaction.
+
+    Exit 0: all stored. Exit 2: a bad file; nothing stored. Exit 3 (--skip-bad only): the
+    good files stored, the bad ones listed as skipped."""
     try:
         ws = open_workspace(workspace)
-        chosen, skipped = expand(paths)
         with progress_bar() as bar:
-            task = bar.add_task("reading", total=len(chosen) * 2)
-            batches = []
-            for found in chosen:
-                bar.update(task, description=f"reading {found.path.name}")
-                batches.append(parse_file(found.path, file_type, found))
-                bar.advance(task)
-            with ws.transaction() as session:
+            task = bar.add_task("reading", total=None)
 
-                def tick(batch):
-                    bar.update(task, description=f"storing {Path(batch.file).name}", advance=1)
+            def progress(stage: str, name: str) -> None:
+                bar.update(task, description=f"{stage} {name}")
 
-                reports = apply_batches(session, batches, tick)
-                bar.update(task, description="resolving memberships")
+            result = load_paths(ws.transaction, paths, file_type, skip_bad, progress)
     except PcnkitError as exc:
         fail(exc)
     table = Table(title=f"Loaded into {ws.path}")
@@ -78,10 +82,12 @@ def registry_load(
         "status",
     ):
         table.add_column(col, overflow="fold")
-    for r in reports:
+    for r in result.reports:
         coords = f"{r.coordinates}" + (
             f" ({r.coordinates_unmatched} unmatched)" if r.coordinates_unmatched else ""
         )
+        averaged = r.list_basis is not None and r.list_basis.averaged
+        lists = f"{r.list_sizes}" + (" (averages)" if averaged else "")
         table.add_row(
             Path(r.file).name,
             r.file_type,
@@ -89,13 +95,35 @@ def registry_load(
             str(r.rows),
             str(r.organisations_new),
             str(r.facts),
-            str(r.list_sizes),
+            lists,
             coords,
             r.status,
         )
     console.print(table)
-    for s in skipped:
-        console.print(f"skipped {s.path}: {s.looks_like}", highlight=False)
+    for r in result.reports:
+        if r.list_basis is not None and r.list_basis.averaged:
+            console.print(
+                f"note: {Path(r.file).name}: list sizes are the publisher's {r.list_basis.text}, "
+                "kept as published",
+                highlight=False,
+                markup=False,
+            )
+    for finding in result.findings:
+        console.print(f"finding: {finding}", highlight=False, markup=False)
+    for s in result.ignored:
+        console.print(
+            f"ignored {s.path}: not a registry file; it looks like {s.looks_like}",
+            highlight=False,
+            markup=False,
+        )
+    for exc in result.skipped:
+        console.print(f"skipped (not loaded): {exc}", highlight=False, markup=False)
+    if result.skipped:
+        console.print(
+            f"{len(result.skipped)} bad file(s) skipped; everything else was stored.",
+            highlight=False,
+        )
+        raise typer.Exit(SKIPPED_EXIT)
 
 
 @registry_app.command("check")

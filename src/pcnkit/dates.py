@@ -31,8 +31,14 @@ def parse_date(text: object) -> dt.date | None:
         return text.date()
     if isinstance(text, dt.date):
         return text
-    if isinstance(text, int | float):
-        text = str(int(text))
+    if isinstance(text, bool):
+        raise ValueError(f"'{text}' is not a date")
+    if isinstance(text, float):
+        if not text.is_integer():  # 20191001.7 is damage, not 1 October 2019
+            raise ValueError(f"'{text}' is not a date: a date has no fraction")
+        text = int(text)
+    if isinstance(text, int):
+        text = str(text)
     s = str(text).strip()
     if not s:
         return None

@@ -5,7 +5,7 @@ Messages never carry patient-level values; registry files hold organisation data
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class PcnkitError(Exception):
@@ -21,6 +21,9 @@ class InputError(PcnkitError):
     action: str
     row: int | None = None
     column: str | None = None
+    # the file a multi-file load should leave out under --skip-bad, when the error was found
+    # while storing it (the message may name a sheet of it, or a file it depends on)
+    batch_file: str | None = field(default=None, compare=False, repr=False)
 
     def __str__(self) -> str:
         where = self.file

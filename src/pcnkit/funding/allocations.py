@@ -34,6 +34,7 @@ from pathlib import Path
 
 from pcnkit.errors import InputError
 from pcnkit.funding.money import PENNY, decimal, to_unit
+from pcnkit.registry.plausible import RECIPIENT_LIST
 
 METHODS = ("registered", "weighted", "normalised_weighted", "equal", "per_head")
 RESIDUAL_RULES = ("report", "largest_remainder")
@@ -465,6 +466,10 @@ def read_recipients_csv(path: Path | str) -> list[Recipient]:
                         row=number,
                         column=column,
                     )
+                problem = RECIPIENT_LIST.problem(value)
+                if problem:  # 1e400 would otherwise reach the arithmetic
+                    raise InputError(name, problem, "Correct the list size.", row=number,
+                                     column=column)  # fmt: skip
                 measures[column] = value
             recipients.append(Recipient(code, values["name"], **measures, file=name, row=number))
     except csv.Error as exc:

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from pcnkit.bulk import bulk
 from pcnkit.errors import InputError
-from pcnkit.registry import kinds, queries
+from pcnkit.registry import kinds, plausible, queries
 from pcnkit.registry.importers.base import csv_rows, read_text
 from pcnkit.store.models import Membership, Organisation, PracticeMerger
 
@@ -224,6 +224,8 @@ def from_csv(
         )
     practices: dict[str, PracticeLists] = {}
     members: dict[str, list[str]] = defaultdict(list)
+    # a row is a practice, or a whole PCN paid as one notional practice: each has its range
+    bounds = plausible.PRACTICE_LISTS if "practice_code" in columns else plausible.PCN_LISTS
     for r in rows:
         pcn = r.code(columns["pcn_code"], "a PCN code")
         if names and pcn not in names:
@@ -248,7 +250,7 @@ def from_csv(
         lists = PracticeLists(code, code)
         for measure in MEASURES:
             if measure in columns:
-                value = r.count(columns[measure])
+                value = r.count(columns[measure], bounds[measure])
                 if value is None:
                     raise r.error(
                         columns[measure], "is blank", f"Give every row its {measure} population."

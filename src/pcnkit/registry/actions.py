@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import bindparam, delete, select, tuple_, update
 from sqlalchemy.orm import Session
@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from pcnkit.bulk import bulk
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, timeline
-from pcnkit.registry.importers.base import Batch, FactRecord
+from pcnkit.registry.importers.base import Batch, FactRecord, ListBasis
 from pcnkit.store.models import (
     ListSize,
     Membership,
@@ -51,6 +51,10 @@ class LoadReport:
     roles: int = 0
     exceptions: int = 0
     status: str = "loaded"
+    # what the file's list figures are (a count, or NHS Payments' quarter averages)
+    list_basis: ListBasis | None = None
+    # publication quirks read by a stated rule rather than refused (e.g. same-day handovers)
+    findings: list[str] = field(default_factory=list)
 
 
 def channel_of(parent: Organisation | OrgRow) -> str:
@@ -475,6 +479,11 @@ def _apply_batches(session, batches, progress) -> list[LoadReport]:
         report = LoadReport(
             batch.file, batch.file_type, batch.description, batch.extract_date, batch.rows
         )
+        report.list_basis = batch.list_basis if batch.list_sizes else None
+        report.findings = [
+            f"{f.where or batch.file}, rows {' and '.join(map(str, f.rows))}: {f.text}"
+            for f in batch.findings
+        ]
         reports.append(report)
         if batch.sha256 in known:
             report.status = "already loaded: skipped"
@@ -493,11 +502,15 @@ def _apply_batches(session, batches, progress) -> list[LoadReport]:
         )
         session.add(source)
         session.flush()
-        _upsert_organisations(session, orgs, batch, source, report)
-        affected |= _insert_facts(session, orgs, batch, source, report)
-        _insert_list_sizes(session, orgs, batch, source, report)
-        _attach_coordinates(session, orgs, batch, source, report)
-        _insert_roles(session, orgs, batch, source, report)
+        try:
+            _upsert_organisations(session, orgs, batch, source, report)
+            affected |= _insert_facts(session, orgs, batch, source, report)
+            _insert_list_sizes(session, orgs, batch, source, report)
+            _attach_coordinates(session, orgs, batch, source, report)
+            _insert_roles(session, orgs, batch, source, report)
+        except InputError as exc:
+            exc.batch_file = batch.file  # which file to leave out under --skip-bad
+            raise
         if progress:
             progress(batch)
     if affected:

@@ -27,7 +27,7 @@ from pcnkit.registry.importers import (
     qof_geography,
     qof_prevalence,
 )
-from pcnkit.registry.importers.base import Batch, decode, sha256_of
+from pcnkit.registry.importers.base import Batch, ListBasis, decode, readable, sha256_of
 
 TEXT_IMPORTERS = [
     epraccur,
@@ -64,12 +64,21 @@ LOOKALIKES = [
 ]
 
 
+def list_basis(file_type: str) -> ListBasis | None:
+    """What a source's list figures are: a count on a date, or (NHS Payments) an average over a
+    quarter, which is why those are often fractional. Read from the stored source's file type."""
+    module = next((m for m in TEXT_IMPORTERS if m.file_type == file_type), None)
+    return getattr(module, "list_basis", None)
+
+
 @dataclass
 class Sniffed:
     path: Path
     file_type: str | None
     looks_like: str
     text: str | None = None
+    # set when a file in a folder could not even be recognised because it is damaged
+    error: InputError | None = None
 
 
 def _header(text: str) -> list[str]:
@@ -137,16 +146,20 @@ def _parse_file(path: Path, expected: str | None, sniffed: Sniffed | None) -> Ba
     if found.file_type == epcn.file_type:
         return epcn.parse(path, sha)
     module = next(m for m in TEXT_IMPORTERS if m.file_type == found.file_type)
-    return module.parse(
-        path, found.text if found.text is not None else decode(path, path.read_bytes()), sha
-    )
+    text = found.text if found.text is not None else decode(path, path.read_bytes())
+    batch = module.parse(path, readable(path, text), sha)
+    batch.list_basis = getattr(module, "list_basis", None)
+    return batch
 
 
-def expand(paths: list[Path]) -> tuple[list[Sniffed], list[Sniffed]]:
-    """Files to load and files skipped. A folder is walked and its unrecognised files skipped;
-    a file named explicitly must be recognised."""
+def expand(paths: list[Path], skip_bad: bool = False) -> tuple[list[Sniffed], list[Sniffed]]:
+    """Files to load, and files left out. A folder is walked: files that are not registry
+    files (a README, a PDF, another publication) are left out and listed as ignored; a file
+    that is damaged (empty, cut short, binary) is refused, as it would be if named alone,
+    unless `skip_bad` (then it is left out with its `error`). A file named explicitly must be
+    recognised."""
     chosen: list[Sniffed] = []
-    skipped: list[Sniffed] = []
+    left_out: list[Sniffed] = []
     for path in paths:
         if path.is_dir():
             for child in sorted(p for p in path.rglob("*") if p.is_file()):
@@ -155,12 +168,19 @@ def expand(paths: list[Path]) -> tuple[list[Sniffed], list[Sniffed]]:
                 try:
                     found = sniff(child)
                 except InputError as exc:
-                    skipped.append(Sniffed(child, None, str(exc)))
+                    if not skip_bad:
+                        raise
+                    left_out.append(Sniffed(child, None, str(exc), error=exc))
                     continue
-                (chosen if found.file_type else skipped).append(found)
+                (chosen if found.file_type else left_out).append(found)
         elif not path.exists():
             raise InputError(str(path), "does not exist", "Check the path.")
         else:
-            chosen.append(sniff(path))
+            try:
+                chosen.append(sniff(path))
+            except InputError as exc:
+                if not skip_bad:
+                    raise
+                left_out.append(Sniffed(path, None, str(exc), error=exc))
     chosen.sort(key=lambda s: TYPE_ORDER.index(s.file_type) if s.file_type else -1)
-    return chosen, skipped
+    return chosen, left_out

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from pcnkit.dates import parse_date
 from pcnkit.errors import InputError
+from pcnkit.registry.plausible import Plausible
 
 ENCODINGS = ("utf-8-sig", "cp1252", "latin-1")
 # How national files say "this practice is in no PCN": QOF and GPAD write U / Unallocated,
@@ -98,6 +99,28 @@ class MergerRecord:
     row: int | None = None
 
 
+@dataclass(frozen=True)
+class ListBasis:
+    """What a source's list figures are: a count of patients on a date, or an average (NHS
+    Payments' "last known" list averages the final quarter, so it is often fractional)."""
+
+    averaged: bool
+    text: str
+
+
+COUNT = ListBasis(False, "count of registered patients on the list date")
+
+
+@dataclass
+class Finding:
+    """Something odd in a publication that pcnkit read by a stated rule instead of refusing the
+    file (e.g. a same-day PCN handover): printed by the load and carried in its report."""
+
+    text: str
+    rows: list[int] = field(default_factory=list)
+    where: str | None = None  # the file (and sheet) the rows are in, if not just the file
+
+
 @dataclass
 class Batch:
     """Everything one file says, validated, ready to be applied in one transaction."""
@@ -116,6 +139,9 @@ class Batch:
     roles: list[RoleRecord] = field(default_factory=list)
     exceptions: list[ExceptionRecord] = field(default_factory=list)
     mergers: list[MergerRecord] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    # what the list figures are, from the importer (see importers.list_basis)
+    list_basis: ListBasis | None = None
 
     def add_org(self, record: OrgRecord) -> None:
         """Add an organisation; a later mention fills in what an earlier one left blank."""
@@ -140,8 +166,14 @@ def sha256_of(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+# Control characters have no place in an NHS text file (tab, CR and LF aside): a NUL or an
+# escape is damage or a binary file, and stored in a name it corrupts every page and export.
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
 def decode(path: Path, raw: bytes) -> str:
-    """UTF-8 (with or without BOM), then cp1252, then latin-1; NUL bytes mean UTF-16 or binary."""
+    """UTF-8 (with or without BOM), then cp1252, then latin-1; NUL bytes at the start mean
+    UTF-16 or binary. (`readable` then refuses control characters anywhere else.)"""
     if not raw.strip():
         raise InputError(str(path), "the file is empty", "Check that the download completed.")
     if b"\x00" in raw[:4096]:
@@ -152,14 +184,38 @@ def decode(path: Path, raw: bytes) -> str:
         )
     for encoding in ENCODINGS:
         try:
-            return raw.decode(encoding)
+            text = raw.decode(encoding)
+            break
         except UnicodeDecodeError:
             continue
-    raise AssertionError("latin-1 decodes any bytes")
+    else:  # pragma: no cover - latin-1 decodes any bytes
+        raise AssertionError("latin-1 decodes any bytes")
+    return text
+
+
+def readable(path: Path, text: str) -> str:
+    """The text, if no line holds a control character; else a located error."""
+    bad = CONTROL.search(text)
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise InputError(
+            str(path),
+            f"line {line} holds a control character (U+{ord(bad.group()):04X}), which no text "
+            "field may contain, so the file is damaged or not a text file",
+            "Re-download or re-export the file.",
+            row=line,
+        )
+    return text
+
+
+def control_character(value: str) -> str | None:
+    """The first control character in a text value, shown as U+XXXX, or None."""
+    bad = CONTROL.search(value)
+    return f"U+{ord(bad.group()):04X}" if bad else None
 
 
 def read_text(path: Path) -> str:
-    return decode(path, path.read_bytes())
+    return readable(path, decode(path, path.read_bytes()))
 
 
 @dataclass
@@ -169,9 +225,12 @@ class Row:
     file: str
     number: int
     cells: dict[str, str]
+    # the file's own column headings, where cells are keyed by pcnkit's names (ePCN sheets)
+    labels: dict[str, str] | None = None
 
     def error(self, column: str, problem: str, action: str) -> InputError:
-        return InputError(self.file, problem, action, row=self.number, column=column)
+        label = (self.labels or {}).get(column, column)
+        return InputError(self.file, problem, action, row=self.number, column=label)
 
     def text(self, column: str) -> str:
         value = self.cells.get(column)
@@ -197,9 +256,9 @@ class Row:
         except ValueError as exc:
             raise self.error(column, str(exc), "Correct the date, e.g. 20191001.") from exc
 
-    def count(self, column: str) -> Decimal | None:
-        """A list size: blank is None; negative or non-numeric is an error. Fractions are kept
-        because payments files hold quarter averages such as 11429.5."""
+    def count(self, column: str, plausible: Plausible) -> Decimal | None:
+        """A list size or other figure: blank is None; anything outside its plausible range
+        (negative, NaN, 1e400, a fraction where whole patients are counted) is an error."""
         value = self.text(column).replace(",", "")
         if not value:
             return None
@@ -207,12 +266,11 @@ class Row:
             number = Decimal(value)
         except InvalidOperation as exc:
             raise self.error(
-                column, f"'{value}' is not a number", "List sizes must be numbers of patients."
+                column, f"'{value}' is not a number", f"Give {plausible.what} as a number."
             ) from exc
-        if not number.is_finite() or number < 0:
-            raise self.error(
-                column, f"{value} is not a valid number of patients", "Correct or remove the row."
-            )
+        problem = plausible.problem(number)
+        if problem:
+            raise self.error(column, problem, "Correct or remove the row.")
         return number
 
 
@@ -225,7 +283,8 @@ def csv_rows(
 ) -> tuple[list[str], Iterator[Row]]:
     """The header and an iterator of Rows; rows whose field count is wrong are reported as
     truncation, and a file with a header but no data rows is reported as empty."""
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=True)
+    # newline=None reads CRLF, LF and old Mac CR-only line endings alike
+    reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter, strict=True)
     name = str(path)
     first_row = 1
     try:
@@ -234,6 +293,13 @@ def csv_rows(
             first_row = 2
     except StopIteration as exc:
         raise InputError(name, "the file is empty", "Check the download completed.") from exc
+    except csv.Error as exc:
+        raise InputError(
+            name,
+            f"cannot be read as CSV ({exc}); the file looks damaged or is not a CSV",
+            "Re-download or re-export the whole file.",
+            row=1,
+        ) from exc
     width = expected_fields or len(header)
 
     def generate() -> Iterator[Row]:

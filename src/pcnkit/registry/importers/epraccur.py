@@ -10,6 +10,7 @@ import re
 from pathlib import Path
 
 from pcnkit.dates import date_in_name
+from pcnkit.errors import InputError
 from pcnkit.registry import kinds
 from pcnkit.registry.importers.base import Batch, FactRecord, OrgRecord, csv_rows, duplicate
 
@@ -107,4 +108,11 @@ def parse(path: Path, text: str, sha: str) -> Batch:
                     row=r.number,
                 )
             )
+    if not first_row:
+        raise InputError(
+            str(path),
+            f"holds no GP practices (no row has prescribing setting {GP_PRACTICE_SETTING} in "
+            "column 26), so its columns look shifted or it is not epraccur",
+            "Use epraccur as published by NHS Digital (27 columns, no header).",
+        )
     return batch

@@ -1,6 +1,8 @@
 """NHS Digital 'Patients Registered at a GP Practice' (gp-reg-pat-prac-all): registered lists.
 
-Only the SEX=ALL, AGE=ALL totals are used; EXTRACT_DATE (e.g. 01JAN2021) dates each list.
+Only the SEX=ALL, AGE=ALL totals are used; EXTRACT_DATE (e.g. 01JAN2021, or 2025-10-01 in the
+ICB-era files) dates each list. The practice's commissioner is CCG_CODE, or from July 2022
+SUB_ICB_LOCATION_CODE.
 """
 
 from __future__ import annotations
@@ -8,8 +10,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from pcnkit.errors import InputError
-from pcnkit.registry import kinds
+from pcnkit.registry import kinds, plausible
 from pcnkit.registry.importers.base import (
+    COUNT,
     Batch,
     FactRecord,
     ListRecord,
@@ -21,6 +24,8 @@ from pcnkit.registry.importers.base import (
 file_type = "gp-reg-pat-prac-all"
 description = "Patients Registered at a GP Practice (totals)"
 publisher = "NHS Digital"
+# what its list figures are (see importers.list_basis)
+list_basis = COUNT
 REQUIRED = {"PUBLICATION", "EXTRACT_DATE", "CODE", "NUMBER_OF_PATIENTS", "SEX", "AGE"}
 
 
@@ -54,11 +59,12 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         batch.add_org(
             OrgRecord(code, kinds.PRACTICE, postcode=r.text("POSTCODE") or None, row=r.number)
         )
-        ccg = r.text("CCG_CODE").upper()
+        # CCG_CODE until 2022; the ICB-era files name the same column SUB_ICB_LOCATION_CODE
+        ccg = (r.text("CCG_CODE") or r.text("SUB_ICB_LOCATION_CODE")).upper()
         if ccg:
             batch.add_org(OrgRecord(ccg, kinds.SUB_ICB, row=r.number))
             batch.facts.append(FactRecord(code, ccg, dated=False, row=r.number))
-        patients = r.count("NUMBER_OF_PATIENTS")
+        patients = r.count("NUMBER_OF_PATIENTS", plausible.PRACTICE_REGISTERED)
         if patients is not None:
             batch.list_sizes.append(ListRecord(code, "registered", extract, patients, r.number))
     if batch is None or not first_row:

@@ -9,11 +9,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from pcnkit.errors import InputError
-from pcnkit.registry.importers.base import Batch, ListRecord, csv_rows, duplicate
+from pcnkit.registry.importers.base import Batch, ListBasis, ListRecord, csv_rows, duplicate
+from pcnkit.registry.plausible import PRACTICE_LISTS
 
 file_type = "list-sizes"
 description = "list sizes (practice_code, as_of, registered, weighted, adjusted)"
 MEASURES = ("registered", "weighted", "adjusted")
+# what its list figures are (see importers.list_basis)
+list_basis = ListBasis(False, "as given (registered lists in whole patients)")
 
 
 def sniff(text: str, header: list[str]) -> bool:
@@ -40,7 +43,7 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         first_row[(code, as_of)] = r.number
         for measure in MEASURES:
             if measure in columns:
-                value = r.count(columns[measure])
+                value = r.count(columns[measure], PRACTICE_LISTS[measure])
                 if value is not None:
                     batch.list_sizes.append(ListRecord(code, measure, as_of, value, r.number))
     if batch is None or not batch.list_sizes:

@@ -13,6 +13,7 @@ from pathlib import Path
 from pcnkit.dates import date_in_name
 from pcnkit.errors import InputError
 from pcnkit.registry.importers.base import Batch, CoordinateRecord, csv_rows
+from pcnkit.registry.plausible import LATITUDE, LONGITUDE
 
 file_type = "nhs-choices-coordinates"
 description = "NHS Choices GP locations"
@@ -22,19 +23,6 @@ DELIMITER = "¬"
 
 def sniff(text: str, header: list[str]) -> bool:
     return {"OrganisationCode", "Latitude", "Longitude"} <= set(header)
-
-
-def _coordinate(r, column: str, low: float, high: float) -> float | None:
-    text = r.text(column)
-    if not text:
-        return None
-    try:
-        value = float(text)
-    except ValueError as exc:
-        raise r.error(column, f"'{text}' is not a number", "Correct the coordinate.") from exc
-    if not low <= value <= high:
-        raise r.error(column, f"{value} is outside the UK", "Correct the coordinate.")
-    return value
 
 
 def parse(path: Path, text: str, sha: str) -> Batch:
@@ -53,13 +41,13 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         code = r.text("OrganisationCode").upper()
         if not re.fullmatch(r"[A-Z0-9]{3,10}", code):
             continue  # e.g. 'Y02622_NEW': not an ODS code, so nothing to attach it to
-        lat = _coordinate(r, "Latitude", 49.0, 61.0)
-        lon = _coordinate(r, "Longitude", -9.0, 2.5)
+        lat = r.count("Latitude", LATITUDE)
+        lon = r.count("Longitude", LONGITUDE)
         if code in seen or lat is None or lon is None:
             continue
         seen.add(code)
         postcode = r.text("Postcode") or None
-        batch.coordinates.append(CoordinateRecord(code, postcode, lat, lon, r.number))
+        batch.coordinates.append(CoordinateRecord(code, postcode, float(lat), float(lon), r.number))
     if not batch.coordinates:
         raise InputError(str(path), "holds no coordinates", "Check the file.")
     return batch

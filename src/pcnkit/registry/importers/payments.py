@@ -14,11 +14,12 @@ from pathlib import Path
 
 from pcnkit.dates import financial_year_start
 from pcnkit.errors import InputError
-from pcnkit.registry import kinds
+from pcnkit.registry import kinds, plausible
 from pcnkit.registry.importers.base import (
     NO_PCN,
     Batch,
     FactRecord,
+    ListBasis,
     ListRecord,
     OrgRecord,
     csv_rows,
@@ -30,6 +31,8 @@ description = "NHS Payments to General Practice"
 publisher = "NHS Digital"
 REGISTERED = "Number of Registered Patients (Last Known Figure)"
 WEIGHTED = "Number of Weighted Patients (Last Known Figure)"
+# what its list figures are (see importers.list_basis)
+list_basis = ListBasis(True, "average over the final quarter of the year, often fractional")
 
 
 def sniff(text: str, header: list[str]) -> bool:
@@ -98,8 +101,11 @@ def parse(path: Path, text: str, sha: str) -> Batch:
             pcn = r.code(pcn_code, "a PCN code")
             batch.add_org(OrgRecord(pcn, kinds.PCN, r.text(pcn_name), row=r.number))
             batch.facts.append(FactRecord(code, pcn, dated=False, row=r.number))
-        for measure, column in (("registered", REGISTERED), ("weighted", WEIGHTED)):
-            value = r.count(column)
+        for measure, column, bounds in (
+            ("registered", REGISTERED, plausible.PRACTICE_REGISTERED_AVERAGE),
+            ("weighted", WEIGHTED, plausible.PRACTICE_WEIGHTED),
+        ):
+            value = r.count(column, bounds)
             if value is not None:
                 batch.list_sizes.append(ListRecord(code, measure, list_date, value, r.number))
     return batch

@@ -13,12 +13,14 @@ import re
 from pathlib import Path
 
 from pcnkit.errors import InputError
-from pcnkit.registry import kinds
-from pcnkit.registry.importers.base import Batch, ListRecord, OrgRecord, csv_rows
+from pcnkit.registry import kinds, plausible
+from pcnkit.registry.importers.base import COUNT, Batch, ListRecord, OrgRecord, csv_rows
 
 file_type = "qof-prevalence"
 description = "QOF prevalence (practice list sizes at 1 January)"
 publisher = "NHS Digital (QOF)"
+# what its list figures are (see importers.list_basis)
+list_basis = COUNT
 SIZE_COLUMNS = ("PATIENT_LIST_SIZE", "PRACTICE_LIST_SIZE")
 
 
@@ -46,7 +48,7 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         if r.text("PATIENT_LIST_TYPE").upper() != "TOTAL":
             continue
         code = r.code("PRACTICE_CODE", "a practice code")
-        size = r.count(size_col)
+        size = r.count(size_col, plausible.PRACTICE_REGISTERED)
         if code in seen:
             if seen[code][0] != size:
                 raise r.error(
