@@ -185,8 +185,11 @@ def registry_show(
     for m in p.memberships:
         mark = Text("  <- on this date", style="green") if m.current else ""
         out(
-            f"  in {m.parent_kind} {m.parent_name} ({m.parent_code}) from "
-            f"{m.start or 'unknown'} to {m.end or 'now'}" + mark,
+            Text(
+                f"  in {m.parent_kind} {m.parent_name} ({m.parent_code}) from "
+                f"{m.start or 'unknown'} to {m.end or 'now'}"
+            )
+            + mark,
             highlight=False,
         )
         out(Text(f"     evidence: {m.basis}", style="dim"), highlight=False)

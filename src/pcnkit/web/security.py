@@ -201,6 +201,6 @@ class SecurityHeaders:
                 type(exc).__name__,
                 scope.get("method", ""),
                 scope["path"],
-                nonce[:8],
+                secrets.token_hex(4),
                 "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)[-8:])),
             )
