@@ -170,3 +170,55 @@ def test_failures_are_counted_by_the_database_not_read_and_written_back(registry
     with registry_ws.sessions() as session:
         count = session.scalar(select(User.failed_logins).where(User.username == "target.two"))
     assert count == 2
+
+
+# --- migration 0005 carries existing users across ---------------------------------------------
+
+
+def test_migration_0005_keeps_users_and_gives_each_a_session_key(db_url):
+    from alembic import command
+    from alembic.config import Config
+    from sqlalchemy import inspect, text
+
+    from pcnkit.store.db import MIGRATIONS, make_engine
+
+    engine = make_engine(db_url)
+
+    def to(revision: str, down: bool = False) -> None:
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        with engine.begin() as connection:
+            cfg.attributes["connection"] = connection
+            (command.downgrade if down else command.upgrade)(cfg, revision)
+
+    to("0004")
+    with engine.begin() as c:
+        for name in ("old.one", "old.two"):
+            c.execute(
+                text(
+                    "INSERT INTO app_user (username, password_hash, role, scope_code, created_at,"
+                    " failed_logins, session_epoch) VALUES (:n, 'h', 'practice', 'F82002',"
+                    " :t, 0, 3)"
+                ),
+                {"n": name, "t": dt.datetime(2025, 1, 1)},
+            )
+    to("0005")
+    with engine.connect() as c:
+        rows = c.execute(text("SELECT id, username, session_key FROM app_user ORDER BY id")).all()
+    assert [r.username for r in rows] == ["old.one", "old.two"]
+    assert len({r.session_key for r in rows}) == 2 and all(len(r.session_key) >= 32 for r in rows)
+    assert "session_epoch" not in {col["name"] for col in inspect(engine).get_columns("app_user")}
+    with engine.begin() as c:
+        c.execute(text("DELETE FROM app_user WHERE username = 'old.two'"))
+        c.execute(
+            text(
+                "INSERT INTO app_user (username, password_hash, role, scope_code, created_at,"
+                " failed_logins, session_key) VALUES ('new.one', 'h', 'pcn', 'U00367', :t, 0, 'k')"
+            ),
+            {"t": dt.datetime(2025, 1, 2)},
+        )
+        new_id = c.execute(text("SELECT id FROM app_user WHERE username = 'new.one'")).scalar()
+    assert new_id > rows[-1].id  # the deleted highest id is not handed out again
+    to("0004", down=True)
+    to("head")
+    engine.dispose()
