@@ -10,6 +10,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 from rich.tree import Tree
 
 from pcnkit.access.cli import users_app
@@ -22,7 +23,7 @@ from pcnkit.registry.importers import TYPES
 from pcnkit.registry.loading import load_paths
 from pcnkit.registry.profile import describe
 from pcnkit.registry.summary import Node, area_summary
-from pcnkit.shell import Format, console, date_option, fail, progress_bar
+from pcnkit.shell import Format, console, date_option, fail, progress_bar, styled
 from pcnkit.store import open_workspace
 
 app = typer.Typer(help="pcnkit: primary care at scale for the English NHS.", no_args_is_help=True)
@@ -156,7 +157,7 @@ def registry_check(
         return
     counts = result.counts()
     console.print(
-        f"[bold]{result.area_name}[/] ({result.area}) as at {result.as_of}: "
+        styled("[bold]{}[/]", result.area_name) + f" ({result.area}) as at {result.as_of}: "
         f"{len(result.pcns)} PCNs, {result.practices} open practices; "
         f"{counts['error']} errors, {counts['warning']} warnings, {counts['notice']} notices",
         highlight=False,
@@ -184,7 +185,7 @@ def registry_check(
         table.add_column(col, overflow="fold")
     colour = {"error": "red", "warning": "yellow", "notice": "cyan"}
     for f in result.findings:
-        table.add_row(f"[{colour[f.severity]}]{f.severity}[/]", f.check, f.code, f.text)
+        table.add_row(Text(f.severity, style=colour[f.severity]), f.check, f.code, f.text)
     console.print(table)
 
 
@@ -203,17 +204,23 @@ def registry_show(
     except PcnkitError as exc:
         fail(exc)
     out = console.print
-    out(f"[bold]{p.name}[/] ({p.code}), {p.kind_label}, as at {p.as_of}", highlight=False)
+    out(
+        styled("[bold]{}[/] ({}), {}, as at {}", p.name, p.code, p.kind_label, p.as_of),
+        highlight=False,
+    )
     closed = f"; closed {p.close_date}" if p.close_date else ""
     out(f"  postcode {p.postcode or '-'}; opened {p.open_date or 'unknown'}{closed}")
     for m in p.memberships:
-        mark = "  [green]<- on this date[/]" if m.current else ""
+        mark = Text("  <- on this date", style="green") if m.current else ""
         out(
-            f"  in {m.parent_kind} {m.parent_name} ({m.parent_code}) from "
-            f"{m.start or 'unknown'} to {m.end or 'now'}{mark}",
+            Text(
+                f"  in {m.parent_kind} {m.parent_name} ({m.parent_code}) from "
+                f"{m.start or 'unknown'} to {m.end or 'now'}"
+            )
+            + mark,
             highlight=False,
         )
-        out(f"     [dim]evidence: {m.basis}[/]", highlight=False)
+        out(Text(f"     evidence: {m.basis}", style="dim"), highlight=False)
     for role, holder in p.roles:
         out(f"  {role}: {holder}", highlight=False)
     for measure, f in p.lists.items():
@@ -240,9 +247,15 @@ def registry_find(text: str, workspace: Path | None = WorkspaceOpt) -> None:
 def print_summary(node: Node) -> None:
     def label(n: Node) -> str:
         reg = n.registered
-        return (
-            f"[bold]{n.name}[/] ({n.code}, {n.kind_label}): {n.practices} practices, "
-            f"registered {reg.total:,.0f}, weighted {n.weighted.total:,.0f} [dim]({reg.dated})[/]"
+        return styled(
+            "[bold]{}[/] ({}, {}): {} practices, registered {}, weighted {} [dim]({})[/]",
+            n.name,
+            n.code,
+            n.kind_label,
+            n.practices,
+            f"{reg.total:,.0f}",
+            f"{n.weighted.total:,.0f}",
+            reg.dated,
         )
 
     tree = Tree(label(node))
@@ -334,7 +347,8 @@ def _serve_demo(ws, port: int) -> None:
     from pcnkit.web.server import HOST, serve
 
     console.print(
-        f"[bold]pcnkit is running: open http://{HOST}:{port}/ and sign in[/] with a login "
+        styled("[bold]pcnkit is running: open http://{}:{}/ and sign in[/]", HOST, port)
+        + " with a login "
         "above (Ctrl+C stops it; the JSON API is documented at /api/docs). Try: which practices "
         "form Havering South PCN, what it is owed in 2019/20, who its rising-risk patients are."
     )
@@ -353,6 +367,19 @@ def serve_command(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
     workers: int | None = typer.Option(None, "--workers", help="Processes (default: CPUs)."),
+    external_url: str | None = typer.Option(
+        None,
+        "--external-url",
+        envvar="PCNKIT_EXTERNAL_URL",
+        help="The address users open behind a reverse proxy, e.g. https://pcnkit.example.nhs.uk "
+        "(https makes the session cookie Secure; form origins are checked against it).",
+    ),
+    forwarded_allow_ips: str | None = typer.Option(
+        None,
+        "--forwarded-allow-ips",
+        help="Proxies (IPs, comma-separated) whose X-Forwarded-Proto/-For headers are trusted "
+        "(default 127.0.0.1).",
+    ),
 ) -> None:
     """Serve a workspace's web application (users: `pcnkit users add`)."""
     from pcnkit.access.users import list_users
@@ -363,11 +390,19 @@ def serve_command(
         with ws.sessions() as session:
             if not list_users(session):
                 console.print(
-                    f"[yellow]{ws.path} has no users yet: nobody can sign in.[/] Add one with "
-                    "`pcnkit users add NAME --role ... --scope ...`."
+                    styled("[yellow]{} has no users yet: nobody can sign in.[/]", ws.path)
+                    + " Add one with `pcnkit users add NAME --role ... --scope ...`."
                 )
         console.print(f"pcnkit is running on http://{host}:{port}/ (Ctrl+C stops it)")
-        serve(ws, date_option(as_of), host=host, port=port, workers=workers)
+        serve(
+            ws,
+            date_option(as_of),
+            host=host,
+            port=port,
+            workers=workers,
+            external_url=external_url,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     except PcnkitError as exc:
         fail(exc)
 

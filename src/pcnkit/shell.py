@@ -8,13 +8,24 @@ from enum import Enum
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from pcnkit.dates import parse_iso
 
 # Reports are read in terminals and in CI logs alike; a fixed width keeps tables readable in both.
-console = Console(width=None if sys.stdout.isatty() else 160)
-err = Console(stderr=True, soft_wrap=True)
+# markup=False: text from files, the database and the command line (a username "[/x]", a PCN
+# called "[bold]...") is printed as it is, never read as Rich markup, which would restyle it or
+# crash the command. Styling is explicit: `styled` escapes every value it is given.
+console = Console(width=None if sys.stdout.isatty() else 160, markup=False)
+err = Console(stderr=True, soft_wrap=True, markup=False)
+
+
+def styled(template: str, *values: object) -> Text:
+    """Rich markup in `template` ({} places values), each value escaped: styled text whose
+    values can never be read as markup."""
+    return Text.from_markup(template.format(*(escape(str(v)) for v in values)))
 
 
 class Format(str, Enum):  # noqa: UP042 - Typer needs a str Enum
@@ -32,7 +43,7 @@ class ExportFormat(str, Enum):  # noqa: UP042
 
 def fail(exc: Exception) -> None:
     """Print a user-facing error and exit with status 2 (nothing has been written)."""
-    err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    err.print(styled("[bold red]error:[/] {}", exc), highlight=False)
     raise typer.Exit(2)
 
 
@@ -49,7 +60,7 @@ def date_option(value: str | None, default: dt.date | None = None) -> dt.date | 
 def progress_bar() -> Progress:
     """The progress bar long commands show on stderr (gone when the work is done)."""
     return Progress(
-        TextColumn("{task.description}"),
+        TextColumn("{task.description}", markup=False),
         BarColumn(),
         TextColumn("{task.completed}/{task.total}"),
         TimeElapsedColumn(),

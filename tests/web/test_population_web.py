@@ -148,12 +148,14 @@ def test_every_view_and_download_is_audited_once_naming_list_and_org(web_demo, p
         assert not any(p in event.subject or p in event.detail for p in pseudonyms)
 
 
-def test_aggregate_pages_and_refusals_are_not_audited(web_demo, pcn, icb):
+def test_aggregate_pages_are_not_audited_and_refusals_are_audited_as_refusals(web_demo, pcn, icb):
     before = audit_count(web_demo)
     assert pcn.get("/population/U00367").status_code == 200
-    assert icb.get("/population/U00367/lists/smr").status_code == 403
     assert pcn.get("/population/U00367/lists/nope").status_code == 404
     assert audit_count(web_demo) == before
+    assert icb.get("/population/U00367/lists/smr").status_code == 403
+    assert audit_count(web_demo) == before + 1
+    assert audit_events(web_demo)[-1].action == audit.LIST_REFUSED
 
 
 def test_the_audit_table_refuses_update_and_delete(web_demo, pcn):
@@ -180,7 +182,8 @@ def test_the_audit_table_refuses_update_and_delete(web_demo, pcn):
 def test_practice_user_cannot_open_other_lists(web_demo, practice, url):
     before = audit_count(web_demo)
     assert practice.get(url).status_code == 403
-    assert audit_count(web_demo) == before
+    assert audit_count(web_demo) == before + 1  # the refusal, audited as one (issue 10, 6i)
+    assert audit_events(web_demo)[-1].action == audit.LIST_REFUSED
 
 
 def test_practice_user_sees_their_own_list(web_demo, practice):

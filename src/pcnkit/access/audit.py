@@ -16,6 +16,7 @@ from pcnkit.store.models import AuditEvent
 
 VIEW_LIST = "view patient list"
 DOWNLOAD_LIST = "download patient list"
+LIST_REFUSED = "patient list refused"
 SIGN_IN = "sign in"
 SIGN_IN_REFUSED = "sign in refused"
 SIGN_OUT = "sign out"

@@ -29,18 +29,57 @@ def users_add(
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
     """Add a user (the password is asked for twice unless --password-env names a variable)."""
-    if password_env:
-        if password_env not in os.environ:
-            fail(InputError("--password-env", f"{password_env} is not set", "Export it first."))
-        password = os.environ[password_env]
-    else:
-        password = typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+    password = _password(password_env)
     try:
         with open_workspace(workspace).transaction() as session:
             user = users.add_user(session, username, password, role, scope, dt.datetime.now())
     except PcnkitError as exc:
         fail(exc)
     console.print(f"Added {user.username}: {user.role} for {user.scope_code}")
+
+
+def _password(password_env: str | None) -> str:
+    """From the named environment variable, else asked for twice."""
+    if password_env:
+        if password_env not in os.environ:
+            fail(InputError("--password-env", f"{password_env} is not set", "Export it first."))
+        return os.environ[password_env]
+    return typer.prompt("Password", hide_input=True, confirmation_prompt=True)
+
+
+@users_app.command("set-role")
+def users_set_role(
+    username: str = typer.Argument(..., help="An existing user"),
+    role: str = typer.Option(..., "--role", help="commissioner | pcn | practice"),
+    scope: str = typer.Option(..., "--scope", help="ICB/place/... code, PCN code or practice code"),
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """Change a user's role and scope; they are signed out everywhere (their audit history
+    keeps their name)."""
+    try:
+        with open_workspace(workspace).transaction() as session:
+            user = users.set_role(session, username, role, scope)
+    except PcnkitError as exc:
+        fail(exc)
+    console.print(f"{user.username} is now {user.role} for {user.scope_code}; signed out")
+
+
+@users_app.command("set-password")
+def users_set_password(
+    username: str = typer.Argument(..., help="An existing user"),
+    password_env: str | None = typer.Option(
+        None, "--password-env", help="Read the password from this environment variable."
+    ),
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """Give a user a new password (and lift a lock-out); they are signed out everywhere."""
+    password = _password(password_env)
+    try:
+        with open_workspace(workspace).transaction() as session:
+            user = users.set_password(session, username, password)
+    except PcnkitError as exc:
+        fail(exc)
+    console.print(f"New password set for {user.username}; signed out")
 
 
 @users_app.command("list")
@@ -64,7 +103,8 @@ def users_list(workspace: Path | None = WorkspaceOpt) -> None:
 
 @users_app.command("remove")
 def users_remove(username: str, workspace: Path | None = WorkspaceOpt) -> None:
-    """Remove a user (their audit history stays: the audit log is append-only)."""
+    """Remove a user and end their sessions (their audit history stays: the audit log is
+    append-only)."""
     try:
         with open_workspace(workspace).transaction() as session:
             users.remove_user(session, username)

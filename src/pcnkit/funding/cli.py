@@ -8,6 +8,7 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from pcnkit.errors import InputError, PcnkitError
 from pcnkit.funding import allocations, arrs, export, ledger
@@ -25,7 +26,7 @@ from pcnkit.funding.populations import Populations, from_csv, from_registry, reg
 from pcnkit.funding.reconcile import read_statement, reconcile
 from pcnkit.funding.rules import YearRules, apply_scenario, month, rules_for
 from pcnkit.funding.schedule import by_month, schedule
-from pcnkit.shell import ExportFormat, console, fail
+from pcnkit.shell import ExportFormat, console, fail, styled
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
 
@@ -89,7 +90,7 @@ def _unconfirmed(lines: list[EntitlementLine]) -> None:
     streams = sorted({(x.stream, x.status) for x in lines if not x.confirmed})
     if streams:
         console.print(
-            "[yellow]Unconfirmed figures used:[/] "
+            styled("[yellow]Unconfirmed figures used:[/] ")
             + ", ".join(f"{s} (status {st})" for s, st in streams)
             + ". See each line's note and source."
         )
@@ -138,7 +139,10 @@ def funding_entitlements(
             grand[s] += v
         table.add_row(code, str(row["name"]), *[money(v) for v in values], money(sum(values)))
     table.add_row(
-        "", "[bold]total[/]", *[money(grand[s]) for s in streams], money(sum(grand.values()))
+        "",
+        Text("total", style="bold"),
+        *[money(grand[s]) for s in streams],
+        money(sum(grand.values())),
     )
     console.print(table)
     console.print("* not confirmed in the research note (status S, X or U)")
@@ -467,7 +471,7 @@ def funding_arrs(
     console.print(table)
     if not all(s["confirmed"] for s in summary):
         console.print(
-            "[yellow]Some ARRS figures used are not confirmed; see --format csv notes.[/]"
+            Text("Some ARRS figures used are not confirmed; see --format csv notes.", "yellow")
         )
 
 

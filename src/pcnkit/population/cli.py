@@ -18,7 +18,7 @@ import typer
 from rich.table import Table
 
 from pcnkit.errors import PcnkitError
-from pcnkit.shell import Format, console, date_option, err, fail, progress_bar
+from pcnkit.shell import Format, console, date_option, err, fail, progress_bar, styled
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
 
@@ -362,7 +362,7 @@ def check_definitions_cmd(
     failures = segments.check_test_patients(when) + casefinding.check_test_patients(when)
     if failures:
         for f in failures:
-            err.print(f"[red]FAIL[/] {f}")
+            err.print(styled("[red]FAIL[/] {}", f))
         raise typer.Exit(1)
     n = len(segments.TEST_PATIENTS) + sum(len(d.test_patients) for d in casefinding.LISTS)
     console.print(f"All {n} embedded test patients give the expected answer as at {when}.")
@@ -397,4 +397,4 @@ def import_cmd(
         f"{report.store_dir}."
     )
     for w in report.warnings:
-        err.print(f"[yellow]warning:[/] {w}")
+        err.print(styled("[yellow]warning:[/] {}", w))

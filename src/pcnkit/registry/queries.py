@@ -50,22 +50,39 @@ def organisation(session: Session, code: str) -> Organisation:
     return org
 
 
-def find(session: Session, text: str, limit: int = 20) -> list[Organisation]:
-    """Organisations whose code or name contains `text` (case-insensitive)."""
-    like = f"%{text.strip().lower()}%"
-    return list(
-        session.scalars(
-            select(Organisation)
-            .where(
-                or_(
-                    func.lower(Organisation.name).like(like),
-                    func.lower(Organisation.code).like(like),
-                )
+def like_pattern(text: str) -> str:
+    """`%text%` for LIKE ... ESCAPE '\\', with the text's own %, _ and \\ matched literally."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def find(
+    session: Session, text: str, limit: int | None = 20, codes: set[str] | None = None
+) -> list[Organisation]:
+    """Organisations whose code or name contains `text` (case-insensitive; % and _ are
+    ordinary characters), only among `codes` when given, the first `limit` of them."""
+    like = like_pattern(text.strip().lower())
+    query = (
+        select(Organisation)
+        .where(
+            or_(
+                func.lower(Organisation.name).like(like, escape="\\"),
+                func.lower(Organisation.code).like(like, escape="\\"),
             )
-            .order_by(Organisation.kind, Organisation.name)
-            .limit(limit)
         )
+        .order_by(Organisation.kind, Organisation.name)
     )
+    if codes is None:
+        return list(session.scalars(query.limit(limit)))
+    # Scope first, then the limit: filtered as rows stream in (a commissioner's reach can be
+    # thousands of codes, too many for an IN list).
+    found = []
+    for org in session.scalars(query.execution_options(yield_per=500)):
+        if org.code in codes:
+            found.append(org)
+            if limit is not None and len(found) >= limit:
+                break
+    return found
 
 
 def _pick_names(rows, as_of: dt.date) -> dict[int, str]:

@@ -282,6 +282,8 @@ class User(Base):
     """A person who signs in to the web application: a role and the organisation it covers."""
 
     __tablename__ = "app_user"
+    # AUTOINCREMENT on SQLite: an id is never handed to a second user (migration 0005).
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     username: Mapped[str] = mapped_column(String(100), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))
@@ -291,8 +293,10 @@ class User(Base):
     failed_logins: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None] = mapped_column(DateTime)
     last_login: Mapped[dt.datetime | None] = mapped_column(DateTime)
-    # Bumped on logout and password change: every session cookie issued before is refused.
-    session_epoch: Mapped[int] = mapped_column(Integer, default=0)
+    # A random key carried in the signed session cookie; replaced on sign-out and on any
+    # change of role, scope or password, so every cookie issued before is refused. Random,
+    # so a cookie can never name a later user who happens to get the same id.
+    session_key: Mapped[str] = mapped_column(String(64), unique=True)
 
 
 class AuditEvent(Base):

@@ -19,20 +19,39 @@ from pcnkit.errors import NotFoundError, PcnkitError
 from pcnkit.store import Workspace
 from pcnkit.web import render as rendering
 from pcnkit.web.context import NotSignedIn, WebApp, signed_in_context
-from pcnkit.web.security import SecurityHeaders, Sessions, workspace_secret
+from pcnkit.web.security import SecurityHeaders, Sessions, external_origin, workspace_secret
 
 STATIC = Path(__file__).parent / "static"
 VENDOR = STATIC / "vendor" / "nhsuk"
 POPULATION_FOLDER = "population"
 
 
-def create_app(ws: Workspace, default_as_of: dt.date | None = None, https: bool = False) -> FastAPI:
+class _App(FastAPI):
+    """FastAPI with the security headers outside Starlette's error middleware, so that its
+    500 answers carry them too (`add_middleware` would put them inside)."""
+
+    def build_middleware_stack(self):
+        return SecurityHeaders(super().build_middleware_stack())
+
+
+def create_app(
+    ws: Workspace,
+    default_as_of: dt.date | None = None,
+    https: bool = False,
+    external_url: str | None = None,
+) -> FastAPI:
+    """The application. `external_url` (else PCNKIT_EXTERNAL_URL) is the address users open
+    behind a reverse proxy: with https, cookies are Secure; origins are checked against it."""
+    try:
+        origin = external_origin(external_url)
+    except ValueError as exc:
+        raise PcnkitError(str(exc)) from exc
     if not (VENDOR / "nhsuk-frontend.min.css").exists():
         raise PcnkitError(
             f"The NHS.UK frontend assets are missing from {VENDOR}: run `make assets` "
             "(npm ci from package-lock.json) in the pcnkit checkout."
         )
-    app = FastAPI(
+    app = _App(
         title="pcnkit",
         summary="Primary care at scale: registry, funding and population health.",
         description=(
@@ -54,12 +73,11 @@ def create_app(ws: Workspace, default_as_of: dt.date | None = None, https: bool 
         default_as_of=default_as_of or dt.date.today(),
         sessions=Sessions(workspace_secret(ws.path)),
         templates=rendering.environment(),
-        https=https,
+        https=https or bool(origin and origin.startswith("https://")),
+        origin=origin,
     )
     app.mount("/assets", StaticFiles(directory=VENDOR), name="assets")
     app.mount("/static", StaticFiles(directory=STATIC / "pcnkit"), name="static")
-
-    app.add_middleware(SecurityHeaders)
 
     def wants_json(request: Request) -> bool:
         return request.url.path.startswith("/api")
@@ -106,6 +124,20 @@ def create_app(ws: Workspace, default_as_of: dt.date | None = None, https: bool 
     async def bad_request(request: Request, exc: RequestValidationError):
         where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
         return problem(request, 422, "There is a problem", where)
+
+    @app.exception_handler(500)
+    async def server_error(request: Request, _exc: Exception):
+        # Never the exception's text: it may quote what the user typed or a database query.
+        detail = "Something went wrong on the server; it has been logged. Try again later."
+        if wants_json(request):
+            return JSONResponse({"detail": detail}, status_code=500)
+        return rendering.render(
+            request,
+            "error.jinja",
+            status_code=500,
+            title="Sorry, there is a problem",
+            detail=detail,
+        )
 
     from pcnkit.web.routes import register
 

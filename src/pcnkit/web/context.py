@@ -18,8 +18,8 @@ from jinja2 import Environment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from pcnkit.access import scope
-from pcnkit.access.users import UserView, get_user
+from pcnkit.access import audit, scope
+from pcnkit.access.users import UserView, session_user
 from pcnkit.dates import parse_iso
 from pcnkit.registry.queries import Hierarchy
 from pcnkit.store import Workspace
@@ -33,7 +33,14 @@ from pcnkit.store.models import (
     PracticeMerger,
     SourceFile,
 )
-from pcnkit.web.security import COOKIE, SessionData, Sessions
+from pcnkit.web.security import (
+    COOKIE,
+    SessionData,
+    Sessions,
+    from_this_site,
+    request_origin,
+    same_origin,
+)
 
 
 @dataclass
@@ -46,6 +53,7 @@ class WebApp:
     sessions: Sessions
     templates: Environment
     https: bool = False
+    origin: str | None = None  # the configured public origin (PCNKIT_EXTERNAL_URL), if any
     clock: object = field(default=None)  # tests may fix "now"
     memo: Memo = field(default_factory=lambda: Memo(512))
     # Whole patient-level lists for paging (in memory only; each view is still audited).
@@ -100,6 +108,17 @@ def session_of(request: Request) -> SessionData | None:
     return web(request).sessions.load(request.cookies.get(COOKIE))
 
 
+def origin_expected(request: Request) -> str | None:
+    """The origin pages of this app are served from, as the browser sees it."""
+    return request_origin(request, web(request).origin)
+
+
+def secure_cookies(request: Request) -> bool:
+    """Secure cookies when the app is configured as HTTPS or the request arrived over HTTPS
+    (directly, or through a proxy uvicorn is told to trust with --forwarded-allow-ips)."""
+    return web(request).https or request.url.scheme == "https"
+
+
 def as_of_of(request: Request) -> dt.date:
     """The `on` parameter; else the date of the page the user came from on this site (the
     header's search box is a form pcnkit cannot add the date to); else the server's default."""
@@ -113,10 +132,10 @@ def as_of_of(request: Request) -> dt.date:
 
 
 def _referring_date(request: Request) -> str | None:
-    referer = urlsplit(request.headers.get("referer", ""))
-    if referer.netloc != request.headers.get("host"):
+    referer = request.headers.get("referer", "")
+    if not same_origin(referer, origin_expected(request)):
         return None
-    return parse_qs(referer.query).get("on", [None])[0]
+    return parse_qs(urlsplit(referer).query).get("on", [None])[0]
 
 
 @dataclass
@@ -141,8 +160,34 @@ class Ctx:
         return scope.require_org(self.hierarchy, self.user, code)
 
     def patients_org(self, code: str) -> Organisation:
-        """A PCN or practice whose patient-level lists the user may see (403 otherwise)."""
-        return scope.require_patients(self.hierarchy, self.user, code)
+        """A PCN or practice whose patient-level lists the user may see (403 otherwise).
+
+        Only for a request from pcnkit's own pages or the user's address bar: a link or form
+        on another site must not make the user's browser open a list (and write an audit
+        event in their name). A refusal for scope is itself written to the audit log."""
+        if not from_this_site(self.request, origin_expected(self.request)):
+            raise scope.Forbidden(
+                "Patient-level lists open only from pcnkit's own pages, not from a link on "
+                "another website. Open the list from the organisation's population page."
+            )
+        try:
+            return scope.require_patients(self.hierarchy, self.user, code)
+        except scope.Forbidden as exc:
+            self._audit_refusal(code, str(exc))
+            raise
+
+    def _audit_refusal(self, code: str, reason: str) -> None:
+        """In its own transaction: the request's own is rolled back by the 403."""
+        list_id = self.request.path_params.get("list_id", "")
+        with self.app.ws.transaction() as session:
+            audit.record(
+                session,
+                self.user.username,
+                audit.LIST_REFUSED,
+                f"list {list_id} for {code}"[:200],
+                self.app.now(),
+                f"{reason}; as at {self.as_of.isoformat()}",
+            )
 
     def may_see_patients(self, org: Organisation) -> bool:
         return scope.may_see_patients(self.hierarchy, self.user, org)
@@ -212,8 +257,8 @@ def ctx(request: Request) -> Iterator[Ctx]:
         raise NotSignedIn()
     as_of = as_of_of(request)
     with app.ws.sessions() as db, db.begin():
-        user = get_user(db, data.user_id)
-        if user is None or user.session_epoch != data.epoch:
+        user = session_user(db, data.user_id, data.key)
+        if user is None:
             raise NotSignedIn()
         yield Ctx(request, db, user, as_of, app, data.csrf)
 

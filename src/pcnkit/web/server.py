@@ -14,6 +14,7 @@ import uvicorn
 
 from pcnkit.store import Workspace, open_workspace
 from pcnkit.web.app import create_app
+from pcnkit.web.security import EXTERNAL_URL
 
 HOST, PORT = "127.0.0.1", 8000
 _FOLDER, _URL, _AS_OF = "PCNKIT_SERVE_FOLDER", "PCNKIT_SERVE_URL", "PCNKIT_SERVE_AS_OF"
@@ -32,9 +33,16 @@ def serve(
     host: str = HOST,
     port: int = PORT,
     workers: int | None = None,
+    external_url: str | None = None,
+    forwarded_allow_ips: str | None = None,
 ) -> None:
     """Serve until interrupted. Binds to loopback unless told otherwise: put it behind an
-    HTTPS reverse proxy before anyone else can reach it."""
+    HTTPS reverse proxy before anyone else can reach it, and say where users reach it with
+    `external_url` (PCNKIT_EXTERNAL_URL), so that cookies are Secure and origins are checked
+    against that address. `forwarded_allow_ips`: the proxies whose X-Forwarded-Proto and
+    X-Forwarded-For uvicorn believes (default: only 127.0.0.1)."""
+    if external_url:
+        os.environ[EXTERNAL_URL] = external_url
     create_app(ws, default_as_of=as_of)  # fail here, clearly, if the assets are missing
     os.environ[_FOLDER] = str(ws.path)
     os.environ[_URL] = ws.url
@@ -46,6 +54,8 @@ def serve(
         host=host,
         port=port,
         workers=workers or os.cpu_count() or 1,
+        proxy_headers=True,
+        forwarded_allow_ips=forwarded_allow_ips,
         log_level="warning",
         access_log=False,
     )

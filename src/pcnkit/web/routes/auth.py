@@ -9,10 +9,17 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from pydantic import BaseModel
 
 from pcnkit.access import audit
-from pcnkit.access.users import LoginRefused, UserView, authenticate, end_sessions
-from pcnkit.web.context import Ctx, ctx, session_of, web
+from pcnkit.access.users import LoginRefused, UserView, authenticate, end_sessions, session_user
+from pcnkit.web.context import Ctx, ctx, origin_expected, secure_cookies, session_of, web
 from pcnkit.web.render import render
-from pcnkit.web.security import COOKIE, MAX_AGE, SessionData, new_token, same_token
+from pcnkit.web.security import (
+    COOKIE,
+    MAX_AGE,
+    SessionData,
+    new_token,
+    same_origin,
+    same_token,
+)
 
 router = APIRouter()
 
@@ -24,7 +31,7 @@ def _set_cookie(request: Request, response: Response, data: SessionData) -> None
         max_age=MAX_AGE,
         httponly=True,
         samesite="lax",
-        secure=web(request).https,
+        secure=secure_cookies(request),
         path="/",
     )
 
@@ -37,10 +44,12 @@ def _safe_next(target: str | None) -> str:
 
 
 def _same_origin(request: Request) -> bool:
+    """No Origin header (an older browser; the token still has to match), or an Origin equal
+    to this app's: scheme, host and port."""
     origin = request.headers.get("origin")
-    if not origin or origin == "null":
-        return origin is None
-    return urlsplit(origin).netloc == request.headers.get("host")
+    if origin is None:
+        return True
+    return same_origin(origin, origin_expected(request))
 
 
 def check_csrf(request: Request, expected: str | None, given: str | None) -> None:
@@ -49,13 +58,26 @@ def check_csrf(request: Request, expected: str | None, given: str | None) -> Non
         raise HTTPException(403, "The form has expired or did not come from pcnkit. Try again.")
 
 
+def _signed_in(request: Request, data: SessionData | None) -> bool:
+    if data is None or data.user_id is None:
+        return False
+    with web(request).ws.sessions() as db:
+        return session_user(db, data.user_id, data.key) is not None
+
+
 @router.get("/login", include_in_schema=False)
 def login_form(request: Request, next: str | None = None):
+    """The sign-in form. A GET changes nothing: someone already signed in goes on to `next`
+    (a link or image on another site cannot sign them out), and an existing session's CSRF
+    token is kept."""
     data = session_of(request)
-    if data is None or data.user_id is not None:
-        data = SessionData(new_token())
+    if _signed_in(request, data):
+        return RedirectResponse(_safe_next(next), status_code=303)
+    fresh = data is None
+    data = data or SessionData(new_token())
     response = render(request, "login.jinja", csrf=data.csrf, next=_safe_next(next), error=None)
-    _set_cookie(request, response, data)
+    if fresh:
+        _set_cookie(request, response, data)
     return response
 
 
@@ -71,7 +93,7 @@ def _sign_in(request: Request, username: str, password: str) -> UserView:
             audit.record(db, user.username, audit.SIGN_IN, "web", now)
         except LoginRefused as exc:
             refused = exc
-            audit.record(db, username.strip()[:100], audit.SIGN_IN_REFUSED, "web", now)
+            audit.record(db, username.strip()[:100], audit.SIGN_IN_REFUSED, "web", now, exc.reason)
     if refused is not None:
         raise refused
     return user
@@ -101,13 +123,15 @@ def login(
         )
         return response
     response = RedirectResponse(_safe_next(next), status_code=303)
-    _set_cookie(request, response, SessionData(new_token(), user.id, user.session_epoch))
+    _set_cookie(request, response, SessionData(new_token(), user.id, user.session_key))
     return response
 
 
 @router.post("/logout", include_in_schema=False)
-def logout(request: Request, csrf_token: str = "", c: Ctx = Depends(ctx)):
-    check_csrf(request, c.csrf, csrf_token or request.query_params.get("csrf_token"))
+def logout(request: Request, csrf_token: str = Form(""), c: Ctx = Depends(ctx)):
+    """Sign out: a POST form carrying the token in its body (never in the URL, where it
+    would reach logs and the Referer header)."""
+    check_csrf(request, c.csrf, csrf_token)
     end_sessions(c.db, c.user.id)
     audit.record(c.db, c.user.username, audit.SIGN_OUT, "web", c.app.now())
     response = RedirectResponse("/login", status_code=303)
@@ -133,5 +157,5 @@ def api_login(request: Request, credentials: Credentials) -> JSONResponse:
     response = JSONResponse(
         {"username": user.username, "role": user.role, "scope": user.scope_code}
     )
-    _set_cookie(request, response, SessionData(new_token(), user.id, user.session_epoch))
+    _set_cookie(request, response, SessionData(new_token(), user.id, user.session_key))
     return response

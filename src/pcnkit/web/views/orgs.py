@@ -8,6 +8,7 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
+from pcnkit.errors import PcnkitError
 from pcnkit.registry import kinds, profile, queries
 from pcnkit.registry.checks import run_checks
 from pcnkit.store.models import ListSize, Membership, Organisation, SourceFile
@@ -62,15 +63,26 @@ def home(c: Ctx) -> dict:
     }
 
 
+# Longer than any organisation's name; a longer search is refused before it reaches the
+# database (SQLite refuses LIKE patterns over 50,000 characters with an error).
+MAX_SEARCH = 200
+SEARCH_RESULTS = 50
+
+
 def search(c: Ctx, text: str) -> dict:
-    """Organisations whose name or code contains `text`, among those the user may open."""
+    """Organisations whose name or code contains `text`, among those the user may open (the
+    scope is applied before the first 50 are taken)."""
     text = (text or "").strip()
+    if len(text) > MAX_SEARCH:
+        raise PcnkitError(  # 400, on the normal error page; the text is not repeated
+            f"A search can be at most {MAX_SEARCH} characters long (this one has "
+            f"{len(text):,}). Search for part of a name, or a code."
+        )
     found = []
     if text:
-        for org in queries.find(c.db, text, limit=200):
-            if org.code in c.reach:
-                found.append(org_ref(c, org))
-    return {"query": text, "results": found[:50], "as_of": c.as_of}
+        for org in queries.find(c.db, text, limit=SEARCH_RESULTS, codes=c.reach):
+            found.append(org_ref(c, org))
+    return {"query": text, "results": found, "as_of": c.as_of}
 
 
 def _up(c: Ctx, org: Organisation) -> list[dict]:
