@@ -26,7 +26,7 @@ from alembic import op
 from pcnkit.store.triggers import drop_append_only, make_append_only
 
 revision = "0006"
-down_revision = "0004"
+down_revision = "0005"
 branch_labels = None
 depends_on = None
 
