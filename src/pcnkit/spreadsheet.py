@@ -70,9 +70,7 @@ class SafeWriter:
             self.writerow(row)
 
 
-def write_csv(
-    out: IO[str], columns: Sequence[str], rows: Iterable[Mapping[str, object]]
-) -> None:
+def write_csv(out: IO[str], columns: Sequence[str], rows: Iterable[Mapping[str, object]]) -> None:
     """A header and one line per mapping (keys not in `columns` are left out)."""
     writer = SafeWriter(out)
     writer.writerow(columns)

@@ -15,8 +15,11 @@ ENTITLEMENT_COLUMNS = [
     "pcn_code",
     "pcn_name",
     "payee_code",
+    "payee_name",
     "practice_code",
+    "practice_name",
     "stream",
+    "stream_name",
     "basis",
     "population",
     "rate",
@@ -25,6 +28,7 @@ ENTITLEMENT_COLUMNS = [
     "first_month",
     "last_month",
     "amount",
+    "missing",
     "rule_id",
     "rule_version",
     "confirmed",
@@ -69,9 +73,32 @@ ARRS_COLUMNS = [
     "formula",
     "note",
 ]
-RECONCILE_COLUMNS = ["pcn_code", "payee_code", "stream", "entitlement", "paid", "outstanding"]
+RECONCILE_COLUMNS = [
+    "as_at",
+    "pcn_code",
+    "payee_code",
+    "payee_name",
+    "practice_code",
+    "stream",
+    "stream_name",
+    "entitlement",
+    "due",
+    "paid",
+    "outstanding",
+    "behind",
+    "missing",
+]
 MONEY = {"amount", "official_amount", "difference"}
-MONEY_COLUMNS = {"published", "calculated", "difference", "entitlement", "paid", "outstanding"}
+MONEY_COLUMNS = {
+    "published",
+    "calculated",
+    "difference",
+    "entitlement",
+    "due",
+    "paid",
+    "outstanding",
+    "behind",
+}
 
 
 def write_csv(rows: list[dict], columns: list[str], out: IO[str] = sys.stdout) -> None:

@@ -59,11 +59,14 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def paid_to_date(session: Session, year: str) -> dict[Key, Decimal]:
+def paid_to_date(session: Session, year: str, through: dt.date | None = None) -> dict[Key, Decimal]:
+    """What the ledger has paid for the year, per key; with `through`, only payment months on
+    or before that date (what had been paid by then)."""
     t = PaymentLine.__table__
     rows = session.execute(
         select(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream, func.sum(t.c.amount))
         .where(t.c.year == year)
+        .where(t.c.payment_month <= through if through is not None else t.c.year == year)
         .group_by(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream)
     )
     return {(a, b, c, d): Decimal(total) for a, b, c, d, total in rows}
@@ -210,7 +213,8 @@ def against_entitlement(session: Session, lines: list[EntitlementLine]) -> list[
     paid = paid_to_date(session, lines[0].year)
     due: dict[Key, Decimal] = defaultdict(Decimal)
     for x in lines:
-        due[(x.payee_code, x.pcn_code, x.practice_code, x.stream)] += x.amount
+        if x.amount is not None:  # a line that cannot be calculated owes nothing known
+            due[(x.payee_code, x.pcn_code, x.practice_code, x.stream)] += x.amount
     out = []
     for key in sorted(set(due) | set(paid), key=lambda k: tuple(str(x) for x in k)):
         out.append(

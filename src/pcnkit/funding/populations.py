@@ -51,6 +51,8 @@ class Populations:
     spans: list[tuple[str, str, dt.date, dt.date]] = field(default_factory=list)
     # absorbed practice -> (successor, merger date, note): its list is paid to the successor
     absorbed: dict[str, tuple[str, dt.date, str]] = field(default_factory=dict)
+    # payee code -> name, for payees that are not member practices
+    payee_names: dict[str, str] = field(default_factory=dict)
 
     def pcn_codes(self) -> list[str]:
         codes = {p for month in self.members.values() for p in month}
@@ -141,7 +143,9 @@ def _from_registry(
                 fig.as_of,
                 f"{fig.source} row {fig.source_row}",
             )
-    payees = _payees(session, [pcn_orgs[c].id for c in pcn_orgs if c in _all(members)], months)
+    payees, payee_names = _payees(
+        session, [pcn_orgs[c].id for c in pcn_orgs if c in _all(members)], months
+    )
     return Populations(
         year_start,
         reference_date,
@@ -151,6 +155,7 @@ def _from_registry(
         payees,
         spans=spans,
         absorbed=absorbed,
+        payee_names=payee_names,
     )
 
 
@@ -192,11 +197,15 @@ def _all(members) -> set[str]:
     return {p for month in members.values() for p in month}
 
 
-def _payees(session: Session, pcn_ids: list[int], months: list[dt.date]) -> dict[str, str]:
-    """Each PCN's nominated payee on the first day of the year's last month it had one."""
+def _payees(
+    session: Session, pcn_ids: list[int], months: list[dt.date]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Each PCN's nominated payee on the first day of the year's last month it had one, and
+    the payees' names."""
     out: dict[str, str] = {}
+    names: dict[str, str] = {}
     if not pcn_ids:
-        return out
+        return out, names
     for when in months:
         for pcn_id, roles in queries.roles_at(session, pcn_ids, when).items():
             for role in roles:
@@ -204,7 +213,8 @@ def _payees(session: Session, pcn_ids: list[int], months: list[dt.date]) -> dict
                     payee = session.get(Organisation, role.payee_id)
                     pcn = session.get(Organisation, pcn_id)
                     out[pcn.code] = payee.code
-    return out
+                    names[payee.code] = payee.name
+    return out, names
 
 
 def from_csv(
