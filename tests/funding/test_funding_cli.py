@@ -52,7 +52,7 @@ def ledger_rows(ws):
 def test_demo_shows_the_bhr_funding(ws):
     out = invoke("demo", "-w", ws, "--no-population", "--no-serve").output
     assert "Network Contract DES 2019/20: what the BHR PCNs are owed" in out
-    assert "Havering" in out and "Not confirmed: extended_hours (U)" in out
+    assert "Havering" in out and "Extended hours access (not confirmed: no source found)" in out
 
 
 def test_entitlements_csv_has_the_promised_columns(ws):

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from pcnkit.errors import InputError, PcnkitError
 from pcnkit.funding import allocations, arrs, export, ledger
-from pcnkit.funding.entitlements import EntitlementLine, entitlements
+from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total, totals
 from pcnkit.funding.export import (
     ARRS_COLUMNS,
     ENTITLEMENT_COLUMNS,
@@ -22,10 +24,10 @@ from pcnkit.funding.export import (
 )
 from pcnkit.funding.money import decimal, money
 from pcnkit.funding.populations import Populations, from_csv, from_registry, registry_names
-from pcnkit.funding.reconcile import read_statement, reconcile
-from pcnkit.funding.rules import YearRules, apply_scenario, month, rules_for
+from pcnkit.funding.reconcile import as_at, read_statement, reconcile
+from pcnkit.funding.rules import STATUS_WORDS, YearRules, apply_scenario, month, rules_for
 from pcnkit.funding.schedule import by_month, schedule
-from pcnkit.shell import ExportFormat, console, fail
+from pcnkit.shell import ExportFormat, console, date_option, fail
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
 
@@ -86,13 +88,30 @@ WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (o
 
 
 def _unconfirmed(lines: list[EntitlementLine]) -> None:
-    streams = sorted({(x.stream, x.status) for x in lines if not x.confirmed})
+    streams = sorted({(x.stream_name, x.status) for x in lines if not x.confirmed})
     if streams:
         console.print(
-            "[yellow]Unconfirmed figures used:[/] "
-            + ", ".join(f"{s} (status {st})" for s, st in streams)
-            + ". See each line's note and source."
+            "[yellow]Figures not confirmed:[/] "
+            + "; ".join(f"{escape(s)} ({STATUS_WORDS[st]})" for s, st in streams)
+            + ". See each line's note and source.",
+            highlight=False,
         )
+
+
+def _incomplete(gaps: tuple[str, ...]) -> None:
+    if gaps:
+        console.print(
+            "[bold red]Totals are incomplete:[/] " + escape("; ".join(gaps)) + ".",
+            highlight=False,
+        )
+
+
+def _figure(t: Total) -> str:
+    """A total for the terminal: 'cannot be calculated', or the amount, starred when it is
+    incomplete."""
+    if t.amount is None:
+        return "cannot be calculated"
+    return money(t.amount) + ("" if t.complete else " (incomplete)")
 
 
 @funding_app.command("entitlements")
@@ -127,22 +146,29 @@ def funding_entitlements(
         mark = "" if rules.streams[s].confirmed else " *"
         table.add_column(s.replace("_", " ") + mark, justify="right")
     table.add_column("total", justify="right")
-    per_pcn: dict[str, dict[str, object]] = {}
+    per_pcn: dict[str, list[EntitlementLine]] = {}
     for line in lines:
-        row = per_pcn.setdefault(line.pcn_code, {"name": line.pcn_name})
-        row[line.stream] = row.get(line.stream, 0) + line.amount
-    grand = {s: 0 for s in streams}
-    for code, row in sorted(per_pcn.items()):
-        values = [row.get(s, 0) for s in streams]
-        for s, v in zip(streams, values, strict=True):
-            grand[s] += v
-        table.add_row(code, str(row["name"]), *[money(v) for v in values], money(sum(values)))
+        per_pcn.setdefault(line.pcn_code, []).append(line)
+    zero = Total(Decimal(0))
+    for code, mine in sorted(per_pcn.items()):
+        by_stream = totals(mine)
+        table.add_row(
+            code,
+            escape(mine[0].pcn_name),
+            *[_figure(by_stream.get(s, zero)) for s in streams],
+            _figure(total(mine)),
+        )
+    grand = totals(lines)
     table.add_row(
-        "", "[bold]total[/]", *[money(grand[s]) for s in streams], money(sum(grand.values()))
+        "",
+        "[bold]total[/]",
+        *[_figure(grand.get(s, zero)) for s in streams],
+        _figure(total(lines)),
     )
     console.print(table)
-    console.print("* not confirmed in the research note (status S, X or U)")
+    console.print("* not confirmed by public sources (one source only, sources conflict or none)")
     _unconfirmed(lines)
+    _incomplete(total(lines).gaps)
     if rules.official is not None:
         diff = sum(x.difference or 0 for x in lines)
         console.print(
@@ -273,11 +299,18 @@ def funding_reconcile(
         None, "--statement", help="CSV of published figures to explain."
     ),
     scenario: Path | None = ScenarioOpt,
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Set entitlement against the ledger as at this date, YYYY-MM-DD (default today).",
+    ),
     fmt: ExportFormat = FormatOpt,
     output: Path | None = OutputOpt,
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
-    """Entitlement against the ledger, or against a published statement with explanations."""
+    """Entitlement against the ledger as at a date, or against a published statement with
+    explanations."""
+    when = date_option(as_of, dt.date.today())
     try:
         official, pops = _inputs(year, area, lists, None, workspace)
         lines = entitlements(pops, official)
@@ -298,25 +331,18 @@ def funding_reconcile(
             ]
         else:
             with open_workspace(workspace).sessions() as session:
-                status = ledger.against_entitlement(session, lines)
-            rows = [
-                {
-                    "pcn_code": s.pcn_code,
-                    "payee_code": s.payee_code,
-                    "stream": s.stream,
-                    "entitlement": s.entitlement,
-                    "paid": s.paid,
-                    "outstanding": s.outstanding,
-                }
-                for s in status
-            ]
+                rows = [r.as_row() for r in as_at(session, lines, official, when)]
             columns = RECONCILE_COLUMNS
     except PcnkitError as exc:
         fail(exc)
     label = f"reconcile-{official.year.replace('/', '-')}"
     if _write(fmt, output, {label: (rows, columns)}, {"year": official.year, "rows": rows}):
         return
-    table = Table(title=f"Reconciliation {official.year}")
+    title = f"Reconciliation {official.year}"
+    if not statement:
+        title += f" as at {when:%-d %B %Y}: due, paid and still to pay on that date"
+        columns = [c for c in columns if c not in ("as_at", "payee_name", "stream_name")]
+    table = Table(title=title)
     for c in columns:
         table.add_column(c, overflow="fold")
     for r in rows:
@@ -324,11 +350,25 @@ def funding_reconcile(
             continue
         table.add_row(
             *[
-                money(v) if c in MONEY_COLUMNS and v is not None else str(v)
+                money(v)
+                if c in MONEY_COLUMNS and v is not None
+                else ("cannot be calculated" if c == "entitlement" else escape(str(v or "")))
                 for c, v in ((c, r.get(c)) for c in columns)
             ]
         )
     console.print(table)
+    if not statement:
+        known = [r["entitlement"] for r in rows if r["entitlement"] is not None]
+        console.print(
+            f"As at {when:%-d %B %Y}: entitlement {money(sum(known, Decimal(0)))}"
+            + ("" if len(known) == len(rows) else " (incomplete)")
+            + f", due {money(sum((r['due'] for r in rows), Decimal(0)))}"
+            + f", paid {money(sum((r['paid'] for r in rows), Decimal(0)))}"
+            + ", still to pay "
+            + money(sum((r["outstanding"] or Decimal(0) for r in rows), Decimal(0)))
+            + ".",
+            highlight=False,
+        )
     if statement:
         agreed = sum(1 for r in rows if r["verdict"] == "agrees")
         console.print(
