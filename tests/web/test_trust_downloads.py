@@ -14,6 +14,7 @@ import csv
 import datetime as dt
 import io
 import re
+from decimal import Decimal
 
 import pyarrow as pa
 import pytest
@@ -77,7 +78,8 @@ def poisoned(tmp_path_factory):
                 update(table).where(key.in_(pcn_ids), key != ids[PCN]).values(name=EVIL_PRACTICE)
             )
             session.execute(update(table).where(key == ids[PCN]).values(name=EVIL_PCN))
-    rows = list(csv.DictReader(open(roster, encoding="utf-8")))
+    with open(roster, encoding="utf-8") as f:
+        rows = list(csv.DictReader(f))
     for i, row in enumerate(rows):
         row["name"] = EVIL_STAFF[i % len(EVIL_STAFF)]
     with open(roster, "w", encoding="utf-8", newline="") as out:
@@ -139,8 +141,6 @@ def _assert_safe_xlsx(content: bytes):
 
 
 def test_one_function_neutralises_text_and_keeps_numbers():
-    from decimal import Decimal
-
     assert neutralise("=1+1") == "'=1+1"
     assert neutralise("@SUM(1)") == "'@SUM(1)"
     assert neutralise("+44 20") == "'+44 20"
