@@ -505,7 +505,8 @@ def _area(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
     summary = []
     for place in places:
         summary += [flat(p, place["name"], p["code"], p["name"]) for p in place["pcns"]]
-        summary.append(flat(place, place["name"], "", f"{place['name']} subtotal"))
+        if len(places) > 1:  # one place: its subtotal is the total
+            summary.append(flat(place, place["name"], "", f"{place['name']} subtotal"))
     summary.append(flat(grand, "", "", f"{h.name(org)} total"))
     sheets = {
         "entitlements": (lambda: [x.as_row() for x in lines], ENTITLEMENT_COLUMNS),
