@@ -266,11 +266,13 @@ def _claim(line: arrs.ArrsLine) -> dict:
     row.update(
         role_name=line.role_name,
         status=line.status,
-        source=line.source,
+        source=public(line.source),
         rule_version=line.rule_version,
         first_month=line.first_month,
         last_month=line.last_month,
     )
+    if row.get("note"):
+        row["note"] = public(row["note"])
     return row
 
 
@@ -301,8 +303,11 @@ def _arrs(c: Ctx, rules: YearRules, code: str, pops: Populations) -> dict:
         out["error"] = str(exc)
         return out
     out["budget"] = asdict(budget)
+    for key in ("source", "note"):
+        if isinstance(out["budget"].get(key), str):
+            out["budget"][key] = public(out["budget"][key])
     out["confirmed"] = budget.confirmed
-    out["notes"] = list(budget.notes)
+    out["notes"] = [public(n) for n in budget.notes]
     if not path.exists():
         return out
     try:
@@ -320,7 +325,7 @@ def _arrs(c: Ctx, rules: YearRules, code: str, pops: Populations) -> dict:
         planned_adds=result.planned.adds if result.planned else None,
         budget_capped=result.budget_capped,
         confirmed=result.confirmed,
-        notes=result.notes,
+        notes=[public(n) for n in result.notes],
         payments=[p._asdict() for p in result.schedule()],
     )
     return out
