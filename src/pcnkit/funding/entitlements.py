@@ -123,6 +123,10 @@ def _practice_figures(pops: Populations, basis: str, cache: dict) -> dict:
     return cache[key]
 
 
+def _day(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
 def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: dict):
     """Sum of a basis over practices, the practices lacking it, where the figures came from,
     and which are stale (memoised: the same practices recur in every stream and month)."""
@@ -137,17 +141,12 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
     if len(codes) == 1:  # practice-level streams: one practice, no sums or sorting
         figure = figures.get(codes[0])
         if figure is None:
-            cache[key] = (
-                Decimal(0),
-                [codes[0]],
-                f"{basis} list as at none (no source)",
-                frozenset(),
-            )
+            cache[key] = (Decimal(0), [codes[0]], f"{INPUT_NAMES[basis]}: not loaded", frozenset())
         else:
             cache[key] = (
                 figure[0],
                 [],
-                f"{basis} list as at {figure[1]} ({figure[2]})",
+                f"{INPUT_NAMES[basis]} as at {_day(figure[1])} ({figure[2]})",
                 frozenset(codes) if figure[3] else frozenset(),
             )
         return cache[key]
@@ -162,9 +161,12 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
         sources.add(figure[2])
         if figure[3]:
             stale.add(code)
-    span = ", ".join(sorted(map(str, dates))) if len(dates) > 1 else str(next(iter(dates), "none"))
-    source = ", ".join(sorted(sources)) if len(sources) > 1 else next(iter(sources), "no source")
-    cache[key] = (found, missing, f"{basis} list as at {span} ({source})", frozenset(stale))
+    if not dates:
+        inputs = f"{INPUT_NAMES[basis]}: not loaded"
+    else:
+        span = ", ".join(_day(d) for d in sorted(dates))
+        inputs = f"{INPUT_NAMES[basis]} as at {span} ({'; '.join(sorted(sources))})"
+    cache[key] = (found, missing, inputs, frozenset(stale))
     return cache[key]
 
 
@@ -315,8 +317,6 @@ def _line(
         note = fixed.plain_note  # the common case: nothing line-specific to say
     else:
         notes = list(fixed.base_notes)
-        if missing:
-            notes.append(f"no {stream.basis} population held for {', '.join(missing)}")
         if stale:
             notes.append(
                 f"{len(stale)} list(s) dated more than six months before the reference date "

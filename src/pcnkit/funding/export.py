@@ -44,6 +44,7 @@ ENTITLEMENT_COLUMNS = [
 PAYMENT_COLUMNS = [
     "payment_month",
     "payee_code",
+    "payee_name",
     "pcn_code",
     "practice_code",
     "stream",

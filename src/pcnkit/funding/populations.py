@@ -21,7 +21,7 @@ from pcnkit.bulk import bulk
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, queries
 from pcnkit.registry.importers.base import csv_rows, read_text
-from pcnkit.store.models import Membership, Organisation, PracticeMerger
+from pcnkit.store.models import Membership, Organisation, PracticeMerger, SourceFile
 
 MEASURES = ("registered", "weighted", "adjusted")
 
@@ -133,6 +133,7 @@ def _from_registry(
         )
     }
     practices = {code: PracticeLists(code, name) for code, name in practice_names.items()}
+    titles = _source_titles(session)
     for measure in MEASURES:
         figures = queries.list_sizes_at(session, list(ids.values()), reference_date, measure)
         by_id = {v: k for k, v in ids.items()}
@@ -141,7 +142,7 @@ def _from_registry(
             p.values[measure], p.dates[measure], p.sources[measure] = (
                 fig.value,
                 fig.as_of,
-                f"{fig.source} row {fig.source_row}",
+                f"{titles.get(fig.source, fig.source)} row {fig.source_row}",
             )
     payees, payee_names = _payees(
         session, [pcn_orgs[c].id for c in pcn_orgs if c in _all(members)], months
@@ -157,6 +158,20 @@ def _from_registry(
         absorbed=absorbed,
         payee_names=payee_names,
     )
+
+
+def _source_titles(session: Session) -> dict[str, str]:
+    """Each loaded file's publication, for people: "NHS Payments to General Practice, NHS
+    Digital" rather than nhs_payments_gp_18-19.csv."""
+    from pcnkit.registry.importers import TYPES
+
+    out = {}
+    for name, file_type, publisher in session.execute(
+        select(SourceFile.name, SourceFile.file_type, SourceFile.publisher)
+    ):
+        title = TYPES.get(file_type, file_type).split(" (")[0]
+        out[name.rsplit("/", 1)[-1]] = f"{title}, {publisher}" if publisher else title
+    return out
 
 
 def _absorbed(session, members, months, membership_from, practice_names, spans):

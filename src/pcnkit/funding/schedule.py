@@ -31,6 +31,7 @@ class Payment:
     amount: Decimal = Decimal(0)
     rule_id: str = ""
     confirmed: bool = True
+    payee_name: str = ""
 
     def as_row(self) -> dict:
         row = asdict(self)
@@ -104,6 +105,7 @@ def payments_for(
             amount,
             line.rule_id,
             line.confirmed,
+            line.payee_name,
         )
         for when, months, amount in instalments(line, rules, cache)
     ]
