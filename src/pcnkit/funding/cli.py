@@ -54,13 +54,21 @@ def _inputs(year, area, lists, scenario, workspace) -> tuple[YearRules, Populati
     return rules, pops
 
 
-def _write(fmt: ExportFormat, output: Path | None, sheets: dict, payload: dict) -> bool:
-    """Write csv/json/xlsx; returns False for the table format (the caller prints it)."""
+def _write(
+    fmt: ExportFormat,
+    output: Path | None,
+    sheets: dict,
+    payload: dict,
+    cover: list | None = None,
+) -> bool:
+    """Write csv/json/xlsx; returns False for the table format (the caller prints it). A
+    workbook gets `cover` as its first sheet and a totals row under each table."""
     if fmt is ExportFormat.table:
         return False
     if fmt is ExportFormat.xlsx:
         target = output or Path(f"{next(iter(sheets))}.xlsx")
-        export.write_xlsx(target, sheets, MONEY)
+        money_columns = MONEY | MONEY_COLUMNS | {"claimable", "annual_cost", "budget", "headroom"}
+        export.write_xlsx(target, sheets, money_columns, cover=cover, totals=set(sheets))
         console.print(f"wrote {target}")
         return True
     stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
@@ -98,6 +106,18 @@ def _unconfirmed(lines: list[EntitlementLine]) -> None:
         )
 
 
+def _cover(area: str | None, rules: YearRules, lines: list[EntitlementLine]) -> list:
+    unconfirmed = sorted({(x.stream_name, x.status) for x in lines if not x.confirmed})
+    return export.cover(
+        area or "every PCN in the workspace",
+        rules,
+        dt.date.today(),
+        total(lines),
+        unconfirmed,
+        {x.stream for x in lines},
+    )
+
+
 def _incomplete(gaps: tuple[str, ...]) -> None:
     if gaps:
         console.print(
@@ -133,7 +153,8 @@ def funding_entitlements(
     rows = [line.as_row() for line in lines]
     label = f"entitlements-{rules.year.replace('/', '-')}"
     payload = {"year": rules.year, "scenario": rules.scenario, "lines": rows}
-    if _write(fmt, output, {label: (rows, ENTITLEMENT_COLUMNS)}, payload):
+    sheet = {label: (rows, ENTITLEMENT_COLUMNS)}
+    if _write(fmt, output, sheet, payload, _cover(area, rules, lines)):
         return
     streams = list(rules.streams)
     table = Table(
@@ -190,7 +211,8 @@ def funding_schedule(
     """When each payee is paid: the monthly schedule for a contract year."""
     try:
         rules, pops = _inputs(year, area, lists, scenario, workspace)
-        payments = schedule(entitlements(pops, rules), rules)
+        lines = entitlements(pops, rules)
+        payments = schedule(lines, rules)
     except PcnkitError as exc:
         fail(exc)
     if payee:
@@ -198,7 +220,11 @@ def funding_schedule(
     rows = [p.as_row() for p in payments]
     label = f"schedule-{rules.year.replace('/', '-')}"
     if _write(
-        fmt, output, {label: (rows, PAYMENT_COLUMNS)}, {"year": rules.year, "payments": rows}
+        fmt,
+        output,
+        {label: (rows, PAYMENT_COLUMNS)},
+        {"year": rules.year, "payments": rows},
+        _cover(area, rules, lines),
     ):
         return
     table = Table(title=f"Payment schedule {rules.year}" + (f" for {payee}" if payee else ""))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import sys
 from decimal import Decimal
@@ -9,6 +10,9 @@ from pathlib import Path
 from typing import IO
 
 from pcnkit import spreadsheet
+from pcnkit.funding.entitlements import Total
+from pcnkit.funding.rules import STATUS_WORDS, YearRules
+from pcnkit.funding.sources import public
 
 # Columns of the funding tables, shared by the CLI and the web application.
 ENTITLEMENT_COLUMNS = [
@@ -134,3 +138,54 @@ def write_xlsx(
     """One sheet per table, after an optional cover sheet; money columns are numbers with a £
     format, so sums work; sheets in `totals` end with a totals row."""
     spreadsheet.write_workbook(path, sheets, money, cover, totals)
+
+
+def rules_title(rules: YearRules) -> str:
+    """The rules by name, for people (not the rules file's name)."""
+    title = f"Network Contract DES {rules.year} rules, version {rules.version}"
+    return title + (f", scenario '{rules.scenario}'" if rules.scenario else "")
+
+
+def cover(
+    organisation: str,
+    rules: YearRules,
+    as_of: dt.date,
+    total: Total,
+    unconfirmed: list[tuple[str, str]],
+    streams: set[str],
+) -> list[tuple[str, object]]:
+    """A workbook's first sheet: whose figures, for which year, as at when, on what rules and
+    sources; a warning naming every figure that is not confirmed, and what the totals leave
+    out. `unconfirmed` is (stream name, status) pairs; `streams` the stream ids shown."""
+    rows: list[tuple[str, object]] = [
+        ("Organisation", organisation),
+        ("Contract year", rules.year),
+        ("Figures as at", as_of),
+        ("Rules", rules_title(rules)),
+        ("Lists as at", rules.list_reference_date),
+        ("Total entitlement", total.amount if total.amount is not None else "cannot be calculated"),
+    ]
+    if unconfirmed:
+        rows.append(
+            (
+                "WARNING: figures not confirmed",
+                "These streams use rates or rules that could not be confirmed: "
+                + "; ".join(f"{name} ({STATUS_WORDS[status]})" for name, status in unconfirmed)
+                + ". Check them before relying on them.",
+            )
+        )
+    else:
+        rows.append(("Confirmation", "Every stream's rate is confirmed by its sources."))
+    if total.gaps:
+        rows.append(
+            (
+                "INCOMPLETE",
+                "The totals leave out what cannot be calculated: " + "; ".join(total.gaps) + ".",
+            )
+        )
+    sources = sorted({public(s.source) for sid, s in rules.streams.items() if sid in streams})
+    rows.append(("Sources", "; ".join(sources) or "–"))
+    rows.append(
+        ("Made by", "pcnkit. Money columns are numbers; the exact figures are in the CSV files.")
+    )
+    return rows

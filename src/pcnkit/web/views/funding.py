@@ -31,6 +31,8 @@ from pcnkit.funding.export import (
     MONEY_COLUMNS,
     PAYMENT_COLUMNS,
     RECONCILE_COLUMNS,
+    cover,
+    rules_title,
     write_xlsx,
 )
 from pcnkit.funding.populations import Populations, from_registry
@@ -552,52 +554,22 @@ def funding_page(c: Ctx, code: str, year: str | None = None) -> dict:
 
 
 def _rules_title(rules: YearRules) -> str:
-    return f"Network Contract DES {rules.year} rules, version {rules.version}"
+    return rules_title(rules)
 
 
 def _cover(page: dict, rules: YearRules) -> list[tuple[str, object]]:
-    """The workbook's first sheet: whose figures, as at when, on what rules and sources, and
-    what is not confirmed or not complete."""
+    """The workbook's first sheet (`export.cover`) for the page's organisation and date."""
     org = page["org"]
-    unconfirmed = page.get("unconfirmed") or []
-    gaps = page["total"]["gaps"] if isinstance(page.get("total"), dict) else []
-    sources = sorted({s["source"] for s in page.get("streams", []) if s.get("source")})
-    if page["kind"] == "area":
-        sources = sorted({public(s.source) for s in rules.streams.values()})
-    rows: list[tuple[str, object]] = [
-        ("Organisation", f"{org['name']} ({org['code']})"),
-        ("Contract year", page["year"]),
-        ("Figures as at", page["as_of"]),
-        ("Rules", _rules_title(rules)),
-        ("Lists as at", page["list_reference_date"]),
-        ("Total entitlement", page["total"]["amount"]),
-    ]
-    if unconfirmed:
-        rows.append(
-            (
-                "WARNING: figures not confirmed",
-                "These streams use rates or rules that could not be confirmed: "
-                + "; ".join(f"{u['name']} ({u['words']})" for u in unconfirmed)
-                + ". Check them before relying on them.",
-            )
-        )
-    else:
-        rows.append(("Confirmation", "Every stream's rate is confirmed by its sources."))
-    if gaps:
-        rows.append(
-            (
-                "INCOMPLETE",
-                "The totals leave out what cannot be calculated: " + "; ".join(gaps) + ".",
-            )
-        )
-    rows.append(("Sources", "; ".join(sources) or "–"))
-    rows.append(
-        (
-            "Made by",
-            "pcnkit. Money columns are numbers; the exact figures are in the CSV downloads.",
-        )
+    streams = page.get("streams") or []
+    used = {s["stream"] for s in streams} if page["kind"] != "area" else set(rules.streams)
+    return cover(
+        f"{org['name']} ({org['code']})",
+        rules,
+        page["as_of"],
+        Total(page["total"]["amount"], tuple(page["total"]["gaps"])),
+        [(u["name"], u["status"]) for u in page.get("unconfirmed") or []],
+        used,
     )
-    return rows
 
 
 # Sheets whose money columns end with a totals row in the workbook ("pcn-totals" carries its
