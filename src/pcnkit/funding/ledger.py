@@ -63,11 +63,13 @@ def paid_to_date(session: Session, year: str, through: dt.date | None = None) ->
     """What the ledger has paid for the year, per key; with `through`, only payment months on
     or before that date (what had been paid by then)."""
     t = PaymentLine.__table__
+    query = select(
+        t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream, func.sum(t.c.amount)
+    ).where(t.c.year == year)
+    if through is not None:
+        query = query.where(t.c.payment_month <= through)
     rows = session.execute(
-        select(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream, func.sum(t.c.amount))
-        .where(t.c.year == year)
-        .where(t.c.payment_month <= through if through is not None else t.c.year == year)
-        .group_by(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream)
+        query.group_by(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream)
     )
     return {(a, b, c, d): Decimal(total) for a, b, c, d, total in rows}
 
