@@ -83,7 +83,9 @@ def test_entitlements_xlsx_formats_money_as_money(ws, tmp_path):
         target,
     )
     assert result.exit_code == 0, result.output
-    sheet = load_workbook(target).active
+    book = load_workbook(target)
+    assert book.active.title == "About"  # the workbook opens on its cover sheet
+    sheet = book.worksheets[1]
     header = [c.value for c in sheet[1]]
     amount = sheet.cell(row=2, column=header.index("amount") + 1)
     assert isinstance(amount.value, float) and "£" in amount.number_format
