@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import sys
@@ -13,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
+from pcnkit import spreadsheet
 from pcnkit.access.cli import users_app
 from pcnkit.errors import PcnkitError
 from pcnkit.funding.cli import funding_app
@@ -150,10 +150,7 @@ def registry_check(
         return
     if fmt is Format.csv:
         fields = ["severity", "check", "code", "name", "pcn", "figure", "figure_date", "text"]
-        writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
-        writer.writeheader()
-        for f in result.findings:
-            writer.writerow(f.__dict__)
+        spreadsheet.write_csv(sys.stdout, fields, (f.__dict__ for f in result.findings))
         return
     counts = result.counts()
     console.print(

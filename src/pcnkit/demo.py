@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from pcnkit.access.users import add_user
 from pcnkit.errors import PcnkitError
 from pcnkit.funding import ledger
-from pcnkit.funding.entitlements import entitlements
+from pcnkit.funding.entitlements import entitlements, total
 from pcnkit.funding.populations import from_registry
-from pcnkit.funding.rules import months_between, rules_for
+from pcnkit.funding.rules import STATUS_WORDS, months_between, rules_for
 from pcnkit.registry import kinds
 from pcnkit.registry.actions import apply_batches
 from pcnkit.registry.importers import expand, parse_file
@@ -85,10 +85,16 @@ def demo_funding(session: Session) -> DemoFunding:
     for line in lines:
         place = place_of.get(line.pcn_code, "other")
         row = by_place.setdefault(place, {})
-        row[line.stream] = row.get(line.stream, Decimal(0)) + line.amount
+        if line.amount is not None:  # a line whose input is not loaded adds nothing known
+            row[line.stream] = row.get(line.stream, Decimal(0)) + line.amount
         pcns.setdefault(place, set()).add(line.pcn_code)
-    unconfirmed = sorted({f"{x.stream} ({x.status})" for x in lines if not x.confirmed})
-    note = f"Not confirmed: {', '.join(unconfirmed)}." if unconfirmed else ""
+    unconfirmed = sorted(
+        {f"{x.stream_name} ({STATUS_WORDS[x.status]})" for x in lines if not x.confirmed}
+    )
+    note = f"Not confirmed: {'; '.join(unconfirmed)}." if unconfirmed else ""
+    missing = total(lines).gaps
+    if missing:
+        note += f" Incomplete: {'; '.join(missing)}."
     return DemoFunding(list(rules.streams), by_place, {k: len(v) for k, v in pcns.items()}, note)
 
 

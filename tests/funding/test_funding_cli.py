@@ -52,7 +52,7 @@ def ledger_rows(ws):
 def test_demo_shows_the_bhr_funding(ws):
     out = invoke("demo", "-w", ws, "--no-population", "--no-serve").output
     assert "Network Contract DES 2019/20: what the BHR PCNs are owed" in out
-    assert "Havering" in out and "Not confirmed: extended_hours (U)" in out
+    assert "Havering" in out and "Extended hours access (not confirmed: no source found)" in out
 
 
 def test_entitlements_csv_has_the_promised_columns(ws):
@@ -83,7 +83,9 @@ def test_entitlements_xlsx_formats_money_as_money(ws, tmp_path):
         target,
     )
     assert result.exit_code == 0, result.output
-    sheet = load_workbook(target).active
+    book = load_workbook(target)
+    assert book.active.title == "About"  # the workbook opens on its cover sheet
+    sheet = book.worksheets[1]
     header = [c.value for c in sheet[1]]
     amount = sheet.cell(row=2, column=header.index("amount") + 1)
     assert isinstance(amount.value, float) and "£" in amount.number_format

@@ -16,12 +16,14 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from pcnkit.demo import demo_ledger
-from pcnkit.funding import arrs, ledger
+from pcnkit.funding import arrs
 from pcnkit.funding.entitlements import entitlements
 from pcnkit.funding.money import money
 from pcnkit.funding.populations import from_registry
+from pcnkit.funding.reconcile import as_at
 from pcnkit.funding.rules import rules_for, year_of
 from pcnkit.funding.schedule import by_month, schedule
+from pcnkit.funding.sources import public
 from pcnkit.store.models import PaymentLine
 
 YEAR = "2019/20"
@@ -101,7 +103,7 @@ def test_each_figure_says_how_it_was_calculated(pcn_page, engine):
         assert line.rule_id in block and f"version {line.rule_version}" in block
         assert line.formula in block
         assert line.inputs in block
-        assert line.source in block
+        assert public(line.source) in block  # sources by public title, not note keys
 
 
 def test_unconfirmed_figures_are_marked(pcn_page, engine):
@@ -109,11 +111,12 @@ def test_unconfirmed_figures_are_marked(pcn_page, engine):
     unconfirmed = {(x.stream, x.status) for x in lines if x.pcn_code == PCN and not x.confirmed}
     confirmed = {x.stream for x in lines if x.pcn_code == PCN and x.confirmed}
     assert unconfirmed and confirmed  # the 2019/20 rules have both
-    for stream, status in unconfirmed:
-        assert f"NOT CONFIRMED (status {status})" in section(pcn_page, f"stream-{stream}")
-        assert stream.replace("_", " ") in element_text(pcn_page, "unconfirmed-streams")
+    names = {x.stream: x.stream_name for x in lines}
+    for stream, _status in unconfirmed:
+        assert "Not confirmed: " in section(pcn_page, f"stream-{stream}")
+        assert names[stream] in element_text(pcn_page, "unconfirmed-streams")
     for stream in confirmed:
-        assert "NOT CONFIRMED" not in section(pcn_page, f"stream-{stream}").split("<details")[0]
+        assert "Not confirmed" not in section(pcn_page, f"stream-{stream}").split("<details")[0]
 
 
 def test_schedule_is_the_engines(pcn_page, engine):
@@ -131,7 +134,8 @@ def test_json_twin_gives_money_as_strings(pcn_client, engine):
     mine = [x for x in lines if x.pcn_code == PCN]
     data = pcn_client.get(f"/api/funding/{PCN}").json()
     assert data["year"] == YEAR and data["kind"] == "pcn"
-    assert data["total"] == str(sum(x.amount for x in mine))
+    assert data["total"]["amount"] == str(sum(x.amount for x in mine))
+    assert data["total"]["complete"] is True
     assert all(isinstance(s["amount"], str) for s in data["streams"])
     got = sorted(
         (row["stream"], row["payee_code"], row["first_month"], Decimal(row["amount"]))
@@ -181,7 +185,9 @@ def test_xlsx_download_has_every_table(pcn_client, engine):
     for sheet in ("entitlements", "schedule", "arrs", "arrs-budget", "ledger", "reconciliation"):
         assert sheet in book.sheetnames
     sheet = book["entitlements"]
-    assert sheet.max_row == 1 + len([x for x in lines if x.pcn_code == PCN])
+    # the header, a row per line and the totals row
+    assert sheet.max_row == 1 + len([x for x in lines if x.pcn_code == PCN]) + 1
+    assert book.sheetnames[0] == "About"  # the cover sheet
     header = [c.value for c in sheet[1]]
     assert "formula" in header and "rule_id" in header
 
@@ -232,7 +238,7 @@ def test_without_a_roster_the_budget_is_shown_and_no_claims(pcn_client, demo):
 
 
 def test_ledger_and_reconciliation(pcn_client, pcn_page, demo, engine):
-    _, _, lines = engine
+    rules, _, lines = engine
     with demo.ws.sessions() as session:
         paid = session.scalars(
             select(PaymentLine).where(
@@ -241,7 +247,7 @@ def test_ledger_and_reconciliation(pcn_client, pcn_page, demo, engine):
                 PaymentLine.payment_month <= demo.as_of,
             )
         ).all()
-        status = ledger.against_entitlement(session, [x for x in lines if x.pcn_code == PCN])
+        status = as_at(session, [x for x in lines if x.pcn_code == PCN], rules, demo.as_of)
     assert paid and all(p.payment_month <= demo.as_of for p in paid)
     data = pcn_client.get(f"/api/funding/{PCN}").json()
     assert len(data["ledger"]["lines"]) == len(paid)
@@ -322,10 +328,10 @@ def test_commissioner_sees_per_pcn_totals_for_the_area(demo, engine):
     by_pcn = {p["code"]: p for p in data["pcns"]}
     south = [x for x in lines if x.pcn_code == PCN]
     for stream in {x.stream for x in south}:
-        assert by_pcn[PCN]["by_stream"][stream] == str(
+        assert by_pcn[PCN]["by_stream"][stream]["amount"] == str(
             sum(x.amount for x in south if x.stream == stream)
         )
-    assert "NOT CONFIRMED" in page.text
+    assert "Not confirmed" in page.text
     # the commissioner may open a PCN's own funding page
     assert client.get(f"/funding/{PCN}").status_code == 200
 

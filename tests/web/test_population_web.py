@@ -17,6 +17,7 @@ from pcnkit.population import stratify
 from pcnkit.population.cli import population_folder
 from pcnkit.population.engine import PopulationStore
 from pcnkit.population.pack import pack_for_pcn, practices_in
+from pcnkit.spreadsheet import neutralise
 from pcnkit.store.models import AuditEvent
 
 LISTS = ("smr", "ehch", "proactive_care", "cvd_hypertension", "cancer_lgi_no_fit", "rising_risk")
@@ -119,11 +120,13 @@ def test_csv_is_the_whole_library_list(web_demo, pcn, smr):
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/csv")
     assert "attachment" in response.headers["content-disposition"]
-    rows = list(csv.DictReader(io.StringIO(response.text)))
+    # UTF-8 with a byte-order mark (Excel), text neutralised as every download is
+    assert response.content.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(response.content.decode("utf-8-sig"))))
     assert len(rows) == len(smr)
 
     def text(v):
-        return "" if v is None else str(v)
+        return "" if v is None else neutralise(str(v))
 
     assert rows == [{k: text(v) for k, v in r.items()} for r in smr]
 

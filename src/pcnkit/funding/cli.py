@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -12,7 +13,7 @@ from rich.text import Text
 
 from pcnkit.errors import InputError, PcnkitError
 from pcnkit.funding import allocations, arrs, export, ledger
-from pcnkit.funding.entitlements import EntitlementLine, entitlements
+from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total, totals
 from pcnkit.funding.export import (
     ARRS_COLUMNS,
     ENTITLEMENT_COLUMNS,
@@ -23,10 +24,10 @@ from pcnkit.funding.export import (
 )
 from pcnkit.funding.money import decimal, money
 from pcnkit.funding.populations import Populations, from_csv, from_registry, registry_names
-from pcnkit.funding.reconcile import read_statement, reconcile
-from pcnkit.funding.rules import YearRules, apply_scenario, month, rules_for
+from pcnkit.funding.reconcile import as_at, read_statement, reconcile
+from pcnkit.funding.rules import STATUS_WORDS, YearRules, apply_scenario, month, rules_for
 from pcnkit.funding.schedule import by_month, schedule
-from pcnkit.shell import ExportFormat, console, fail, styled
+from pcnkit.shell import ExportFormat, console, date_option, fail, styled
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
 
@@ -53,13 +54,21 @@ def _inputs(year, area, lists, scenario, workspace) -> tuple[YearRules, Populati
     return rules, pops
 
 
-def _write(fmt: ExportFormat, output: Path | None, sheets: dict, payload: dict) -> bool:
-    """Write csv/json/xlsx; returns False for the table format (the caller prints it)."""
+def _write(
+    fmt: ExportFormat,
+    output: Path | None,
+    sheets: dict,
+    payload: dict,
+    cover: list | None = None,
+) -> bool:
+    """Write csv/json/xlsx; returns False for the table format (the caller prints it). A
+    workbook gets `cover` as its first sheet and a totals row under each table."""
     if fmt is ExportFormat.table:
         return False
     if fmt is ExportFormat.xlsx:
         target = output or Path(f"{next(iter(sheets))}.xlsx")
-        export.write_xlsx(target, sheets, MONEY)
+        money_columns = MONEY | MONEY_COLUMNS | {"claimable", "annual_cost", "budget", "headroom"}
+        export.write_xlsx(target, sheets, money_columns, cover=cover, totals=set(sheets))
         console.print(f"wrote {target}")
         return True
     stream = open(output, "w", encoding="utf-8", newline="") if output else sys.stdout  # noqa: SIM115
@@ -87,13 +96,42 @@ WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (o
 
 
 def _unconfirmed(lines: list[EntitlementLine]) -> None:
-    streams = sorted({(x.stream, x.status) for x in lines if not x.confirmed})
+    streams = sorted({(x.stream_name, x.status) for x in lines if not x.confirmed})
     if streams:
         console.print(
-            styled("[yellow]Unconfirmed figures used:[/] ")
-            + ", ".join(f"{s} (status {st})" for s, st in streams)
-            + ". See each line's note and source."
+            styled("[yellow]Figures not confirmed:[/] ")
+            + "; ".join(f"{s} ({STATUS_WORDS[st]})" for s, st in streams)
+            + ". See each line's note and source.",
+            highlight=False,
         )
+
+
+def _cover(area: str | None, rules: YearRules, lines: list[EntitlementLine]) -> list:
+    unconfirmed = sorted({(x.stream_name, x.status) for x in lines if not x.confirmed})
+    return export.cover(
+        area or "every PCN in the workspace",
+        rules,
+        dt.date.today(),
+        total(lines),
+        unconfirmed,
+        {x.stream for x in lines},
+    )
+
+
+def _incomplete(gaps: tuple[str, ...]) -> None:
+    if gaps:
+        console.print(
+            styled("[bold red]Totals are incomplete:[/] {}.", "; ".join(gaps)),
+            highlight=False,
+        )
+
+
+def _figure(t: Total) -> str:
+    """A total for the terminal: 'cannot be calculated', or the amount, starred when it is
+    incomplete."""
+    if t.amount is None:
+        return "cannot be calculated"
+    return money(t.amount) + ("" if t.complete else " (incomplete)")
 
 
 @funding_app.command("entitlements")
@@ -115,7 +153,8 @@ def funding_entitlements(
     rows = [line.as_row() for line in lines]
     label = f"entitlements-{rules.year.replace('/', '-')}"
     payload = {"year": rules.year, "scenario": rules.scenario, "lines": rows}
-    if _write(fmt, output, {label: (rows, ENTITLEMENT_COLUMNS)}, payload):
+    sheet = {label: (rows, ENTITLEMENT_COLUMNS)}
+    if _write(fmt, output, sheet, payload, _cover(area, rules, lines)):
         return
     streams = list(rules.streams)
     table = Table(
@@ -128,25 +167,29 @@ def funding_entitlements(
         mark = "" if rules.streams[s].confirmed else " *"
         table.add_column(s.replace("_", " ") + mark, justify="right")
     table.add_column("total", justify="right")
-    per_pcn: dict[str, dict[str, object]] = {}
+    per_pcn: dict[str, list[EntitlementLine]] = {}
     for line in lines:
-        row = per_pcn.setdefault(line.pcn_code, {"name": line.pcn_name})
-        row[line.stream] = row.get(line.stream, 0) + line.amount
-    grand = {s: 0 for s in streams}
-    for code, row in sorted(per_pcn.items()):
-        values = [row.get(s, 0) for s in streams]
-        for s, v in zip(streams, values, strict=True):
-            grand[s] += v
-        table.add_row(code, str(row["name"]), *[money(v) for v in values], money(sum(values)))
+        per_pcn.setdefault(line.pcn_code, []).append(line)
+    zero = Total(Decimal(0))
+    for code, mine in sorted(per_pcn.items()):
+        by_stream = totals(mine)
+        table.add_row(
+            code,
+            mine[0].pcn_name,
+            *[_figure(by_stream.get(s, zero)) for s in streams],
+            _figure(total(mine)),
+        )
+    grand = totals(lines)
     table.add_row(
         "",
         Text("total", style="bold"),
-        *[money(grand[s]) for s in streams],
-        money(sum(grand.values())),
+        *[_figure(grand.get(s, zero)) for s in streams],
+        _figure(total(lines)),
     )
     console.print(table)
-    console.print("* not confirmed in the research note (status S, X or U)")
+    console.print("* not confirmed by public sources (one source only, sources conflict or none)")
     _unconfirmed(lines)
+    _incomplete(total(lines).gaps)
     if rules.official is not None:
         diff = sum(x.difference or 0 for x in lines)
         console.print(
@@ -168,7 +211,8 @@ def funding_schedule(
     """When each payee is paid: the monthly schedule for a contract year."""
     try:
         rules, pops = _inputs(year, area, lists, scenario, workspace)
-        payments = schedule(entitlements(pops, rules), rules)
+        lines = entitlements(pops, rules)
+        payments = schedule(lines, rules)
     except PcnkitError as exc:
         fail(exc)
     if payee:
@@ -176,7 +220,11 @@ def funding_schedule(
     rows = [p.as_row() for p in payments]
     label = f"schedule-{rules.year.replace('/', '-')}"
     if _write(
-        fmt, output, {label: (rows, PAYMENT_COLUMNS)}, {"year": rules.year, "payments": rows}
+        fmt,
+        output,
+        {label: (rows, PAYMENT_COLUMNS)},
+        {"year": rules.year, "payments": rows},
+        _cover(area, rules, lines),
     ):
         return
     table = Table(title=f"Payment schedule {rules.year}" + (f" for {payee}" if payee else ""))
@@ -287,11 +335,18 @@ def funding_reconcile(
         None, "--statement", help="CSV of published figures to explain."
     ),
     scenario: Path | None = ScenarioOpt,
+    as_of: str | None = typer.Option(
+        None,
+        "--as-of",
+        help="Set entitlement against the ledger as at this date, YYYY-MM-DD (default today).",
+    ),
     fmt: ExportFormat = FormatOpt,
     output: Path | None = OutputOpt,
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
-    """Entitlement against the ledger, or against a published statement with explanations."""
+    """Entitlement against the ledger as at a date, or against a published statement with
+    explanations."""
+    when = date_option(as_of, dt.date.today())
     try:
         official, pops = _inputs(year, area, lists, None, workspace)
         lines = entitlements(pops, official)
@@ -312,25 +367,18 @@ def funding_reconcile(
             ]
         else:
             with open_workspace(workspace).sessions() as session:
-                status = ledger.against_entitlement(session, lines)
-            rows = [
-                {
-                    "pcn_code": s.pcn_code,
-                    "payee_code": s.payee_code,
-                    "stream": s.stream,
-                    "entitlement": s.entitlement,
-                    "paid": s.paid,
-                    "outstanding": s.outstanding,
-                }
-                for s in status
-            ]
+                rows = [r.as_row() for r in as_at(session, lines, official, when)]
             columns = RECONCILE_COLUMNS
     except PcnkitError as exc:
         fail(exc)
     label = f"reconcile-{official.year.replace('/', '-')}"
     if _write(fmt, output, {label: (rows, columns)}, {"year": official.year, "rows": rows}):
         return
-    table = Table(title=f"Reconciliation {official.year}")
+    title = f"Reconciliation {official.year}"
+    if not statement:
+        title += f" as at {when:%-d %B %Y}: due, paid and still to pay on that date"
+        columns = [c for c in columns if c not in ("as_at", "payee_name", "stream_name")]
+    table = Table(title=title)
     for c in columns:
         table.add_column(c, overflow="fold")
     for r in rows:
@@ -338,11 +386,25 @@ def funding_reconcile(
             continue
         table.add_row(
             *[
-                money(v) if c in MONEY_COLUMNS and v is not None else str(v)
+                money(v)
+                if c in MONEY_COLUMNS and v is not None
+                else ("cannot be calculated" if c == "entitlement" else str(v or ""))
                 for c, v in ((c, r.get(c)) for c in columns)
             ]
         )
     console.print(table)
+    if not statement:
+        known = [r["entitlement"] for r in rows if r["entitlement"] is not None]
+        console.print(
+            f"As at {when:%-d %B %Y}: entitlement {money(sum(known, Decimal(0)))}"
+            + ("" if len(known) == len(rows) else " (incomplete)")
+            + f", due {money(sum((r['due'] for r in rows), Decimal(0)))}"
+            + f", paid {money(sum((r['paid'] for r in rows), Decimal(0)))}"
+            + ", still to pay "
+            + money(sum((r["outstanding"] or Decimal(0) for r in rows), Decimal(0)))
+            + ".",
+            highlight=False,
+        )
     if statement:
         agreed = sum(1 for r in rows if r["verdict"] == "agrees")
         console.print(

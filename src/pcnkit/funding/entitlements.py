@@ -3,6 +3,11 @@
 One line per payee, stream and run of months with unchanged membership and population. Each
 line's amount is rounded half-up to the penny once (`money.to_pence`); nothing is rounded
 before. Every line carries the rule id and version, its inputs and its formula.
+
+A line whose input is not loaded for any of its practices (care home bed counts, the PCN
+adjusted population) has no amount (`None`): it cannot be calculated, which is not £0.00. A line
+missing the input for some practices is calculated on the others and says which it leaves out.
+Sums of lines are `Total`s, which say when they are incomplete and why.
 """
 
 from __future__ import annotations
@@ -21,6 +26,14 @@ from pcnkit.funding.rules import Stream, YearRules
 # A list more than about six months older than the reference date is noted as stale.
 STALE_AFTER_DAYS = 190
 NO_PAYEE = "no nominated payee recorded: shown against the PCN code"
+# What each population basis is, in words for the people who load it.
+INPUT_NAMES = {
+    "registered": "registered list",
+    "weighted": "contractor weighted list",
+    "adjusted": "PCN adjusted population",
+    "beds": "care home bed count",
+    "fixed": "fixed sum",
+}
 
 
 @dataclass(slots=True)
@@ -39,8 +52,8 @@ class EntitlementLine:
     months: int
     first_month: dt.date
     last_month: dt.date
-    exact: Decimal
-    amount: Decimal
+    exact: Decimal | None
+    amount: Decimal | None
     rule_id: str
     rule_version: int
     confirmed: bool
@@ -52,9 +65,29 @@ class EntitlementLine:
     official_rate: Decimal | None = None
     official_amount: Decimal | None = None
     difference: Decimal | None = None
+    # practices whose input for this line's basis is not loaded
+    missing: tuple[str, ...] = ()
+    payee_name: str = ""
+    practice_name: str = ""
+
+    @property
+    def calculated(self) -> bool:
+        return self.amount is not None
+
+    @property
+    def gap(self) -> str:
+        """Why the line is not calculated, or what it leaves out ("" when complete)."""
+        what = INPUT_NAMES[self.basis]
+        if not self.missing:
+            return ""
+        if self.amount is None:
+            return f"cannot be calculated: {what} not loaded"
+        return f"incomplete: leaves out {', '.join(self.missing)} ({what} not loaded)"
 
     @property
     def formula(self) -> str:
+        if self.exact is None:
+            return self.gap
         per = {
             "annual": f" x {self.months}/12",
             "period": f" x {self.months}/{self.period_months}",
@@ -65,6 +98,7 @@ class EntitlementLine:
     def as_row(self) -> dict:
         row = {f.name: getattr(self, f.name) for f in fields(self)}
         row["formula"] = self.formula
+        row["missing"] = self.gap
         for key in ("first_month", "last_month"):
             row[key] = row[key].strftime("%Y-%m")
         return row
@@ -89,6 +123,10 @@ def _practice_figures(pops: Populations, basis: str, cache: dict) -> dict:
     return cache[key]
 
 
+def _day(day: dt.date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
 def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: dict):
     """Sum of a basis over practices, the practices lacking it, where the figures came from,
     and which are stale (memoised: the same practices recur in every stream and month)."""
@@ -103,17 +141,12 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
     if len(codes) == 1:  # practice-level streams: one practice, no sums or sorting
         figure = figures.get(codes[0])
         if figure is None:
-            cache[key] = (
-                Decimal(0),
-                [codes[0]],
-                f"{basis} list as at none (no source)",
-                frozenset(),
-            )
+            cache[key] = (Decimal(0), [codes[0]], f"{INPUT_NAMES[basis]}: not loaded", frozenset())
         else:
             cache[key] = (
                 figure[0],
                 [],
-                f"{basis} list as at {figure[1]} ({figure[2]})",
+                f"{INPUT_NAMES[basis]} as at {_day(figure[1])} ({figure[2]})",
                 frozenset(codes) if figure[3] else frozenset(),
             )
         return cache[key]
@@ -128,9 +161,12 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
         sources.add(figure[2])
         if figure[3]:
             stale.add(code)
-    span = ", ".join(sorted(map(str, dates))) if len(dates) > 1 else str(next(iter(dates), "none"))
-    source = ", ".join(sorted(sources)) if len(sources) > 1 else next(iter(sources), "no source")
-    cache[key] = (found, missing, f"{basis} list as at {span} ({source})", frozenset(stale))
+    if not dates:
+        inputs = f"{INPUT_NAMES[basis]}: not loaded"
+    else:
+        span = ", ".join(_day(d) for d in sorted(dates))
+        inputs = f"{INPUT_NAMES[basis]} as at {span} ({'; '.join(sorted(sources))})"
+    cache[key] = (found, missing, inputs, frozenset(stale))
     return cache[key]
 
 
@@ -281,8 +317,6 @@ def _line(
         note = fixed.plain_note  # the common case: nothing line-specific to say
     else:
         notes = list(fixed.base_notes)
-        if missing:
-            notes.append(f"no {stream.basis} population held for {', '.join(missing)}")
         if stale:
             notes.append(
                 f"{len(stale)} list(s) dated more than six months before the reference date "
@@ -299,7 +333,16 @@ def _line(
             payee = pcn
             notes.append(NO_PAYEE)
         note = "; ".join(notes)
-    exact = population * stream.rate * count / fixed.divisor
+    if missing and len(missing) >= len(codes):
+        exact = amount = None  # no input for any practice: not calculable, not £0.00
+    else:
+        exact = population * stream.rate * count / fixed.divisor
+        amount = to_pence(exact)
+    payee_name = (
+        pops.pcn_names.get(payee)
+        or (pops.practices[payee].name if payee in pops.practices else "")
+        or pops.payee_names.get(payee, "")
+    )
     return EntitlementLine(
         fixed.rules.year,
         pcn,
@@ -316,7 +359,7 @@ def _line(
         first,
         last,
         exact,
-        to_pence(exact),
+        amount,
         fixed.rule_id,
         stream.version,
         stream.confirmed,
@@ -325,6 +368,9 @@ def _line(
         inputs,
         stream.source,
         note,
+        missing=tuple(missing),
+        payee_name=payee_name,
+        practice_name=pops.practices[practice].name if practice in pops.practices else "",
     )
 
 
@@ -341,18 +387,75 @@ def _compare(lines: list[EntitlementLine], official: list[EntitlementLine]) -> N
             continue
         line.official_rate = match.rate
         line.official_amount = match.amount
-        line.difference = line.amount - match.amount
+        if line.amount is not None and match.amount is not None:
+            line.difference = line.amount - match.amount
 
 
 def exact_totals(lines: list[EntitlementLine]) -> Decimal:
     """A total as spreadsheets compute it: unrounded amounts summed, then rounded once. It can
     differ by pennies from the sum of the (rounded) lines, which is what is paid."""
-    return to_pence(sum((x.exact for x in lines), Decimal(0)))
+    return to_pence(sum((x.exact for x in lines if x.exact is not None), Decimal(0)))
 
 
-def totals(lines: list[EntitlementLine], by: str = "stream") -> dict[str, Decimal]:
-    out: dict[str, Decimal] = {}
+@dataclass(frozen=True)
+class Total:
+    """A sum of entitlement lines that says whether it is complete.
+
+    `amount` adds up the lines that could be calculated; it is None when none could (show
+    "cannot be calculated", never £0.00). `gaps` says, stream by stream, what is missing: a
+    total with gaps is incomplete and must be shown as such."""
+
+    amount: Decimal | None
+    gaps: tuple[str, ...] = ()
+
+    @property
+    def complete(self) -> bool:
+        return not self.gaps
+
+    def __add__(self, other: Total) -> Total:
+        if self.amount is None and other.amount is None:
+            amount = None
+        else:
+            amount = (self.amount or Decimal(0)) + (other.amount or Decimal(0))
+        return Total(amount, tuple(dict.fromkeys(self.gaps + other.gaps)))
+
+
+def total(lines: list[EntitlementLine]) -> Total:
+    """The lines' total, incomplete when any line is not calculated or leaves practices out."""
+    amounts = [x.amount for x in lines if x.amount is not None]
+    amount = sum(amounts, Decimal(0)) if amounts or not lines else None
+    return Total(amount, gaps(lines))
+
+
+def gaps(lines: list[EntitlementLine]) -> tuple[str, ...]:
+    """Per stream, in words: what cannot be calculated and what is left out, and why."""
+    by_stream: dict[str, list[EntitlementLine]] = defaultdict(list)
     for line in lines:
-        key = getattr(line, by)
-        out[key] = out.get(key, Decimal(0)) + line.amount
-    return out
+        by_stream[line.stream].append(line)
+    out = []
+    for mine in by_stream.values():
+        name, what = mine[0].stream_name, INPUT_NAMES[mine[0].basis]
+        dead = [x for x in mine if x.amount is None]
+        if dead and len(dead) == len(mine):
+            out.append(f"{name}: cannot be calculated, {what} not loaded")
+        elif dead:
+            whose = sorted({x.practice_code or x.pcn_code for x in dead})
+            out.append(f"{name}: cannot be calculated for {_some(whose)}, {what} not loaded")
+        left_out = sorted({c for x in mine if x.amount is not None for c in x.missing})
+        if left_out:
+            out.append(f"{name}: leaves out {_some(left_out)}, {what} not loaded")
+    return tuple(out)
+
+
+def _some(codes: list[str], shown: int = 6) -> str:
+    if len(codes) <= shown:
+        return ", ".join(codes)
+    return f"{', '.join(codes[:shown])} and {len(codes) - shown} more"
+
+
+def totals(lines: list[EntitlementLine], by: str = "stream") -> dict[str, Total]:
+    """`total` per value of `by` (stream, pcn_code, payee_code ...)."""
+    groups: dict[str, list[EntitlementLine]] = defaultdict(list)
+    for line in lines:
+        groups[getattr(line, by)].append(line)
+    return {key: total(mine) for key, mine in groups.items()}

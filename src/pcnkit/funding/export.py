@@ -2,25 +2,28 @@
 
 from __future__ import annotations
 
-import csv
+import datetime as dt
 import json
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
-MONEY_FORMAT = '"£"#,##0.00'
+from pcnkit import spreadsheet
+from pcnkit.funding.entitlements import Total
+from pcnkit.funding.rules import STATUS_WORDS, YearRules
+from pcnkit.funding.sources import public
 
 # Columns of the funding tables, shared by the CLI and the web application.
 ENTITLEMENT_COLUMNS = [
     "pcn_code",
     "pcn_name",
     "payee_code",
+    "payee_name",
     "practice_code",
+    "practice_name",
     "stream",
+    "stream_name",
     "basis",
     "population",
     "rate",
@@ -29,6 +32,7 @@ ENTITLEMENT_COLUMNS = [
     "first_month",
     "last_month",
     "amount",
+    "missing",
     "rule_id",
     "rule_version",
     "confirmed",
@@ -44,6 +48,7 @@ ENTITLEMENT_COLUMNS = [
 PAYMENT_COLUMNS = [
     "payment_month",
     "payee_code",
+    "payee_name",
     "pcn_code",
     "practice_code",
     "stream",
@@ -73,22 +78,38 @@ ARRS_COLUMNS = [
     "formula",
     "note",
 ]
-RECONCILE_COLUMNS = ["pcn_code", "payee_code", "stream", "entitlement", "paid", "outstanding"]
+RECONCILE_COLUMNS = [
+    "as_at",
+    "pcn_code",
+    "payee_code",
+    "payee_name",
+    "practice_code",
+    "stream",
+    "stream_name",
+    "entitlement",
+    "due",
+    "paid",
+    "outstanding",
+    "behind",
+    "missing",
+]
 MONEY = {"amount", "official_amount", "difference"}
-MONEY_COLUMNS = {"published", "calculated", "difference", "entitlement", "paid", "outstanding"}
-
-
-def _plain(value):
-    if isinstance(value, Decimal):
-        return str(value)
-    return value
+MONEY_COLUMNS = {
+    "published",
+    "calculated",
+    "difference",
+    "entitlement",
+    "due",
+    "paid",
+    "outstanding",
+    "behind",
+}
 
 
 def write_csv(rows: list[dict], columns: list[str], out: IO[str] = sys.stdout) -> None:
-    writer = csv.DictWriter(out, fieldnames=columns, extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    for row in rows:
-        writer.writerow({k: _plain(row.get(k)) for k in columns})
+    """Rows as CSV through `pcnkit.spreadsheet` (text that could run as a formula is
+    neutralised; money stays an exact decimal)."""
+    spreadsheet.write_csv(out, columns, rows)
 
 
 def write_json(payload: object, out: IO[str] = sys.stdout) -> None:
@@ -108,34 +129,63 @@ def write_json(payload: object, out: IO[str] = sys.stdout) -> None:
 
 
 def write_xlsx(
-    path: Path, sheets: dict[str, tuple[list[dict], list[str]]], money: set[str]
+    path: Path | IO[bytes],
+    sheets: dict[str, tuple[list[dict], list[str]]],
+    money: set[str],
+    cover: list[tuple[str, object]] | None = None,
+    totals: set[str] | None = None,
 ) -> None:
-    """One sheet per table; money columns are numbers with a £ format, so sums work."""
-    workbook = Workbook()
-    workbook.remove(workbook.active)
-    for title, (rows, columns) in sheets.items():
-        ws = workbook.create_sheet(title[:31])
-        ws.append(columns)
-        for cell in ws[1]:
-            cell.font = Font(bold=True)
-        for row in rows:
-            ws.append([_cell(row.get(c)) for c in columns])
-        for index, column in enumerate(columns, start=1):
-            letter = ws.cell(row=1, column=index).column_letter
-            width = max([len(column)] + [len(str(row.get(column, ""))) for row in rows[:200]])
-            ws.column_dimensions[letter].width = min(60, width + 2)
-            if column in money:
-                for (cell,) in ws.iter_rows(min_row=2, min_col=index, max_col=index):
-                    cell.number_format = MONEY_FORMAT
-        ws.freeze_panes = "A2"
-    workbook.save(path)
+    """One sheet per table, after an optional cover sheet; money columns are numbers with a £
+    format, so sums work; sheets in `totals` end with a totals row."""
+    spreadsheet.write_workbook(path, sheets, money, cover, totals)
 
 
-def _cell(value):
-    if isinstance(value, Decimal):
-        return float(value)  # for display; the exact figures are in the CSV and JSON exports
-    if isinstance(value, bool | int | float) or value is None:
-        return value
-    if isinstance(value, list):
-        return ", ".join(str(v) for v in value)
-    return str(value)
+def rules_title(rules: YearRules) -> str:
+    """The rules by name, for people (not the rules file's name)."""
+    title = f"Network Contract DES {rules.year} rules, version {rules.version}"
+    return title + (f", scenario '{rules.scenario}'" if rules.scenario else "")
+
+
+def cover(
+    organisation: str,
+    rules: YearRules,
+    as_of: dt.date,
+    total: Total,
+    unconfirmed: list[tuple[str, str]],
+    streams: set[str],
+) -> list[tuple[str, object]]:
+    """A workbook's first sheet: whose figures, for which year, as at when, on what rules and
+    sources; a warning naming every figure that is not confirmed, and what the totals leave
+    out. `unconfirmed` is (stream name, status) pairs; `streams` the stream ids shown."""
+    rows: list[tuple[str, object]] = [
+        ("Organisation", organisation),
+        ("Contract year", rules.year),
+        ("Figures as at", as_of),
+        ("Rules", rules_title(rules)),
+        ("Lists as at", rules.list_reference_date),
+        ("Total entitlement", total.amount if total.amount is not None else "cannot be calculated"),
+    ]
+    if unconfirmed:
+        rows.append(
+            (
+                "WARNING: figures not confirmed",
+                "These streams use rates or rules that could not be confirmed: "
+                + "; ".join(f"{name} ({STATUS_WORDS[status]})" for name, status in unconfirmed)
+                + ". Check them before relying on them.",
+            )
+        )
+    else:
+        rows.append(("Confirmation", "Every stream's rate is confirmed by its sources."))
+    if total.gaps:
+        rows.append(
+            (
+                "INCOMPLETE",
+                "The totals leave out what cannot be calculated: " + "; ".join(total.gaps) + ".",
+            )
+        )
+    sources = sorted({public(s.source) for sid, s in rules.streams.items() if sid in streams})
+    rows.append(("Sources", "; ".join(sources) or "–"))
+    rows.append(
+        ("Made by", "pcnkit. Money columns are numbers; the exact figures are in the CSV files.")
+    )
+    return rows

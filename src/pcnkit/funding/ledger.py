@@ -83,12 +83,17 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(tzinfo=None)
 
 
-def paid_to_date(session: Session, year: str) -> dict[Key, Decimal]:
+def paid_to_date(session: Session, year: str, through: dt.date | None = None) -> dict[Key, Decimal]:
+    """What the ledger has paid for the year, per key; with `through`, only payment months on
+    or before that date (what had been paid by then)."""
     t = PaymentLine.__table__
+    query = select(
+        t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream, func.sum(t.c.amount)
+    ).where(t.c.year == year)
+    if through is not None:
+        query = query.where(t.c.payment_month <= through)
     rows = session.execute(
-        select(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream, func.sum(t.c.amount))
-        .where(t.c.year == year)
-        .group_by(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream)
+        query.group_by(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream)
     )
     return {(a, b, c, d): Decimal(total) for a, b, c, d, total in rows}
 
@@ -152,6 +157,8 @@ def _check_range(lines: list[EntitlementLine], inputs: str) -> None:
     """Refuse, before anything is written, an entitlement the ledger cannot hold: it comes from
     an impossible input (a list of 1e20 patients), and the message says which organisation."""
     for x in lines:
+        if x.amount is None:  # cannot be calculated: nothing is scheduled or paid for it
+            continue
         if not x.amount.is_finite() or abs(x.amount) > LEDGER_LIMIT:
             detail = f" on a {x.basis} population of {x.population:.6g}"
             raise _out_of_range(inputs, x.pcn_code, x.practice_code, x.stream, x.amount, detail)
@@ -337,7 +344,8 @@ def against_entitlement(session: Session, lines: list[EntitlementLine]) -> list[
     paid = paid_to_date(session, lines[0].year)
     due: dict[Key, Decimal] = defaultdict(Decimal)
     for x in lines:
-        due[(x.payee_code, x.pcn_code, x.practice_code, x.stream)] += x.amount
+        if x.amount is not None:  # a line that cannot be calculated owes nothing known
+            due[(x.payee_code, x.pcn_code, x.practice_code, x.stream)] += x.amount
     out = []
     for key in sorted(set(due) | set(paid), key=lambda k: tuple(str(x) for x in k)):
         out.append(

@@ -21,7 +21,7 @@ from pcnkit.bulk import bulk
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, plausible, queries
 from pcnkit.registry.importers.base import csv_rows, read_text
-from pcnkit.store.models import Membership, Organisation, PracticeMerger
+from pcnkit.store.models import Membership, Organisation, PracticeMerger, SourceFile
 
 MEASURES = ("registered", "weighted", "adjusted")
 
@@ -51,6 +51,8 @@ class Populations:
     spans: list[tuple[str, str, dt.date, dt.date]] = field(default_factory=list)
     # absorbed practice -> (successor, merger date, note): its list is paid to the successor
     absorbed: dict[str, tuple[str, dt.date, str]] = field(default_factory=dict)
+    # payee code -> name, for payees that are not member practices
+    payee_names: dict[str, str] = field(default_factory=dict)
 
     def pcn_codes(self) -> list[str]:
         codes = {p for month in self.members.values() for p in month}
@@ -131,6 +133,7 @@ def _from_registry(
         )
     }
     practices = {code: PracticeLists(code, name) for code, name in practice_names.items()}
+    titles = _source_titles(session)
     for measure in MEASURES:
         figures = queries.list_sizes_at(session, list(ids.values()), reference_date, measure)
         by_id = {v: k for k, v in ids.items()}
@@ -139,9 +142,11 @@ def _from_registry(
             p.values[measure], p.dates[measure], p.sources[measure] = (
                 fig.value,
                 fig.as_of,
-                f"{fig.source} row {fig.source_row}",
+                f"{titles.get(fig.source, fig.source)} row {fig.source_row}",
             )
-    payees = _payees(session, [pcn_orgs[c].id for c in pcn_orgs if c in _all(members)], months)
+    payees, payee_names = _payees(
+        session, [pcn_orgs[c].id for c in pcn_orgs if c in _all(members)], months
+    )
     return Populations(
         year_start,
         reference_date,
@@ -151,7 +156,22 @@ def _from_registry(
         payees,
         spans=spans,
         absorbed=absorbed,
+        payee_names=payee_names,
     )
+
+
+def _source_titles(session: Session) -> dict[str, str]:
+    """Each loaded file's publication, for people: "NHS Payments to General Practice, NHS
+    Digital" rather than nhs_payments_gp_18-19.csv."""
+    from pcnkit.registry.importers import TYPES
+
+    out = {}
+    for name, file_type, publisher in session.execute(
+        select(SourceFile.name, SourceFile.file_type, SourceFile.publisher)
+    ):
+        title = TYPES.get(file_type, file_type).split(" (")[0]
+        out[name.rsplit("/", 1)[-1]] = f"{title}, {publisher}" if publisher else title
+    return out
 
 
 def _absorbed(session, members, months, membership_from, practice_names, spans):
@@ -192,11 +212,15 @@ def _all(members) -> set[str]:
     return {p for month in members.values() for p in month}
 
 
-def _payees(session: Session, pcn_ids: list[int], months: list[dt.date]) -> dict[str, str]:
-    """Each PCN's nominated payee on the first day of the year's last month it had one."""
+def _payees(
+    session: Session, pcn_ids: list[int], months: list[dt.date]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Each PCN's nominated payee on the first day of the year's last month it had one, and
+    the payees' names."""
     out: dict[str, str] = {}
+    names: dict[str, str] = {}
     if not pcn_ids:
-        return out
+        return out, names
     for when in months:
         for pcn_id, roles in queries.roles_at(session, pcn_ids, when).items():
             for role in roles:
@@ -204,7 +228,8 @@ def _payees(session: Session, pcn_ids: list[int], months: list[dt.date]) -> dict
                     payee = session.get(Organisation, role.payee_id)
                     pcn = session.get(Organisation, pcn_id)
                     out[pcn.code] = payee.code
-    return out
+                    names[payee.code] = payee.name
+    return out, names
 
 
 def from_csv(

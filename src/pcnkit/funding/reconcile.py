@@ -5,10 +5,14 @@ Explanations tried, in order: the published figure agrees; it is a total of unro
 (pennies); it uses another rate (the official one, or the scenario's); it implies another
 population (compared with what the statement's other columns imply for the same PCN, which
 finds internal inconsistencies); it implies another number of months.
+
+`as_at` sets the year's entitlement against the ledger as at one date: what was due and what
+had been paid in payment months up to that date, and what was still to pay then.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from decimal import Decimal
@@ -16,8 +20,10 @@ from pathlib import Path
 
 from pcnkit.errors import InputError
 from pcnkit.funding.entitlements import EntitlementLine
+from pcnkit.funding.ledger import paid_to_date
 from pcnkit.funding.money import PENNY, decimal, to_pence
 from pcnkit.funding.rules import Stream, YearRules, months_between
+from pcnkit.funding.schedule import pounds, schedule_table
 from pcnkit.registry.importers.base import csv_rows, read_text
 
 
@@ -182,6 +188,19 @@ def _explain(p: Published, rules: YearRules, ours, readings) -> Explanation:
             f"pcnkit calculates nothing for {p.pcn_code} in {p.stream}: the PCN "
             "is not in the population used (check the area or lists).",
         )
+    if any(x.amount is None for x in ours):
+        return Explanation(
+            p.pcn_code,
+            name,
+            p.stream,
+            p.amount,
+            None,
+            None,
+            "not calculated",
+            f"pcnkit cannot calculate {p.stream} for {p.pcn_code}: "
+            + "; ".join(x.gap for x in ours if x.gap)
+            + ".",
+        )
     calculated = sum((x.amount for x in ours), Decimal(0))
     difference = p.amount - calculated
     base = Explanation(p.pcn_code, name, p.stream, p.amount, calculated, difference, "", "")
@@ -232,4 +251,76 @@ def _explain(p: Published, rules: YearRules, ours, readings) -> Explanation:
     return base
 
 
-__all__ = ["Explanation", "Published", "read_statement", "reconcile"]
+@dataclass
+class AsAt:
+    """One payee and stream's entitlement for the year against the ledger as at `as_at`."""
+
+    as_at: dt.date
+    pcn_code: str
+    payee_code: str
+    payee_name: str
+    practice_code: str | None
+    stream: str
+    stream_name: str
+    entitlement: Decimal | None  # for the whole year; None when it cannot be calculated
+    due: Decimal  # scheduled in payment months up to the date
+    paid: Decimal  # recorded in the ledger for payment months up to the date
+    missing: str = ""
+
+    @property
+    def outstanding(self) -> Decimal | None:
+        """Still to pay for the year as at the date (entitlement less paid by then)."""
+        return None if self.entitlement is None else self.entitlement - self.paid
+
+    @property
+    def behind(self) -> Decimal:
+        """Due by the date but not paid by then (negative: paid ahead of the schedule)."""
+        return self.due - self.paid
+
+    def as_row(self) -> dict:
+        row = asdict(self)
+        row.update(outstanding=self.outstanding, behind=self.behind)
+        return row
+
+
+def as_at(session, lines: list[EntitlementLine], rules: YearRules, when: dt.date) -> list[AsAt]:
+    """Every payee and stream of `lines` (and anything else the ledger paid for the year) as at
+    `when`: every figure counts payment months up to that date only."""
+    paid = paid_to_date(session, rules.year, through=when)
+    due = {
+        key: pounds(sum(v for month, v in row.items() if month <= when))
+        for key, row in schedule_table(lines, rules).items()
+    }
+    mine: dict[tuple, list[EntitlementLine]] = defaultdict(list)
+    for x in lines:
+        mine[(x.payee_code, x.pcn_code, x.practice_code, x.stream)].append(x)
+    keys = set(mine) | set(due)
+    # ledger lines of the same PCNs (and practices) paid for something no line covers now
+    scope = {(x.pcn_code, x.practice_code) for x in lines}
+    pcn_level = {x.pcn_code for x in lines if x.practice_code is None}
+    keys |= {k for k in paid if (k[1], k[2]) in scope or (k[2] is None and k[1] in pcn_level)}
+    out = []
+    for key in sorted(keys, key=lambda k: tuple(str(x) for x in k)):
+        found = mine.get(key, [])
+        amounts = [x.amount for x in found if x.amount is not None]
+        entitlement = sum(amounts, Decimal(0)) if amounts or not found else None
+        stream = rules.streams.get(key[3])
+        out.append(
+            AsAt(
+                when,
+                key[1],
+                key[0],
+                found[0].payee_name if found else "",
+                key[2],
+                key[3],
+                stream.name if stream else key[3],
+                entitlement,
+                due.get(key, Decimal(0)),
+                paid.get(key, Decimal(0)),
+                "; ".join(x.gap for x in found if x.gap),
+            )
+        )
+    return out
+
+
+__all__ = ["AsAt", "Explanation", "Published", "as_at", "read_statement", "reconcile"]

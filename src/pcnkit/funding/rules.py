@@ -27,6 +27,23 @@ BASES = ("registered", "weighted", "adjusted", "beds", "fixed")
 PAYEES = ("pcn", "practice")
 RATE_PERIODS = ("annual", "period", "monthly")
 STATUSES = {"C": True, "C2": True, "D": True, "S": False, "X": False, "U": False}
+# The status flags in words, for people reading a figure.
+STATUS_WORDS = {
+    "C": "confirmed: stated in the cited source",
+    "C2": "confirmed: two independent sources agree",
+    "D": "derived by arithmetic from confirmed figures",
+    "S": "not confirmed: one secondary source only",
+    "X": "not confirmed: the sources conflict",
+    "U": "not confirmed: no source found",
+}
+# What one unit of each population basis is, for a rate's label ("£120 per care home bed").
+UNITS = {
+    "registered": "registered patient",
+    "weighted": "weighted patient (contractor weighted list)",
+    "adjusted": "patient in the PCN adjusted population",
+    "beds": "care home bed",
+    "fixed": "payee",
+}
 
 
 def month(text: object, what: str) -> dt.date:
@@ -86,9 +103,39 @@ class Stream:
     def months(self) -> list[dt.date]:
         return months_between(self.start, self.end)
 
+    @property
+    def rate_text(self) -> str:
+        """The rate with its unit and period, in words: "£120 per care home bed a year"."""
+        if self.basis == "fixed":
+            head = f"£{self.rate} per payee"
+        else:
+            head = f"£{self.rate} per {UNITS[self.basis]}"
+        return f"{head} {self.period_text}"
+
+    @property
+    def period_text(self) -> str:
+        if self.rate_period == "annual":
+            return "a year"
+        if self.rate_period == "monthly":
+            return "a month"
+        span = f"{self.start:%B %Y}" + (f" to {self.end:%B %Y}" if self.end != self.start else "")
+        return f"for {span} in full"
+
     def formula(self) -> str:
-        per = {"annual": " x months/12", "period": "", "monthly": " x months"}[self.rate_period]
-        return f"{self.basis} population x £{self.rate} ({self.rate_period} rate){per}"
+        """The rule in words."""
+        unit = {
+            "registered": "registered patients",
+            "weighted": "weighted patients",
+            "adjusted": "patients in the PCN adjusted population",
+            "beds": "care home beds",
+            "fixed": "payees",
+        }[self.basis]
+        per = {
+            "annual": " x months paid / 12",
+            "period": f" x months paid / {len(self.months)}",
+            "monthly": " x months paid",
+        }[self.rate_period]
+        return f"number of {unit} x £{self.rate}{per}, rounded to the penny"
 
 
 @dataclass(frozen=True)

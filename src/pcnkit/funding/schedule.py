@@ -3,7 +3,8 @@
 Payments are monthly in arrears. Service months before a stream's first payment month are paid
 together in it (2019/20 core funding: April-July paid at the end of July). Each month's payment
 is the difference of the line's running total rounded to the penny, so a line's payments always
-add up exactly to its (once-rounded) amount.
+add up exactly to its (once-rounded) amount. A line that cannot be calculated (its input is
+not loaded) schedules nothing: there is no amount to pay.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ class Payment:
     amount: Decimal = Decimal(0)
     rule_id: str = ""
     confirmed: bool = True
+    payee_name: str = ""
 
     def as_row(self) -> dict:
         row = asdict(self)
@@ -74,6 +76,8 @@ def _steps(line: EntitlementLine, ks):
 def instalments(line: EntitlementLine, rules: YearRules, cache: dict | None = None):
     """The line's payments as (payment month, service months, amount): the differences of its
     running total in pence at the end of each payment group."""
+    if line.amount is None:
+        return []
     key = (line.stream, line.first_month, line.last_month)
     cache = {} if cache is None else cache
     if key not in cache:
@@ -101,6 +105,7 @@ def payments_for(
             amount,
             line.rule_id,
             line.confirmed,
+            line.payee_name,
         )
         for when, months, amount in instalments(line, rules, cache)
     ]
@@ -127,6 +132,8 @@ def _table(lines: list[EntitlementLine], rules: YearRules) -> dict[tuple, dict]:
     slots: dict[dt.date, int] = {}
     rows: dict[tuple, list[int]] = {}
     for line in lines:
+        if line.amount is None:
+            continue
         shape = (line.stream, line.first_month, line.last_month)
         plan = plans.get(shape)
         if plan is None:

@@ -7,7 +7,6 @@ for a named practice or PCN.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import json
 import shutil
@@ -17,6 +16,7 @@ from pathlib import Path
 import typer
 from rich.table import Table
 
+from pcnkit import spreadsheet
 from pcnkit.errors import PcnkitError
 from pcnkit.shell import Format, console, date_option, err, fail, progress_bar, styled
 from pcnkit.store import open_workspace
@@ -272,9 +272,7 @@ def cohort_cmd(
         return
     if fmt is Format.csv:
         fields = list(rows[0]) if rows else ["pseudonym"]
-        writer = csv.DictWriter(sys.stdout, fieldnames=fields)
-        writer.writeheader()
-        writer.writerows(rows)
+        spreadsheet.write_csv(sys.stdout, fields, rows)
         return
     scope = practice or pcn
     t = Table(title=f"{title}: {scope} ({len(rows)} people){' - SYNTHETIC' if synthetic else ''}")
@@ -325,7 +323,7 @@ def pack_cmd(
         sys.stdout.write(json.dumps(data, default=str, indent=1) + "\n")
         return
     if fmt is Format.csv:
-        writer = csv.writer(sys.stdout)
+        writer = spreadsheet.SafeWriter(sys.stdout, lineterminator="\r\n")
         for table in data["tables"].values():
             rows = table["rows"]
             if not rows:

@@ -47,9 +47,9 @@ def list_csv_api(code: str, list_id: str, c: Ctx = Depends(ctx)):
 
 
 def _csv(c: Ctx, code: str, list_id: str) -> Response:
-    text, filename = population.list_csv(c, code, list_id)
+    content, filename = population.list_csv(c, code, list_id)
     return Response(
-        text,
+        content,
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{filename}"'},
     )

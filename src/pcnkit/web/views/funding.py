@@ -20,9 +20,10 @@ from fastapi import HTTPException
 from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
+from pcnkit import spreadsheet
 from pcnkit.errors import PcnkitError
-from pcnkit.funding import arrs, ledger
-from pcnkit.funding.entitlements import EntitlementLine, entitlements, totals
+from pcnkit.funding import arrs
+from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total, totals
 from pcnkit.funding.export import (
     ARRS_COLUMNS,
     ENTITLEMENT_COLUMNS,
@@ -30,12 +31,15 @@ from pcnkit.funding.export import (
     MONEY_COLUMNS,
     PAYMENT_COLUMNS,
     RECONCILE_COLUMNS,
-    write_csv,
+    cover,
+    rules_title,
     write_xlsx,
 )
 from pcnkit.funding.populations import Populations, from_registry
-from pcnkit.funding.rules import YearRules, known_years, rules_for, year_of
+from pcnkit.funding.reconcile import as_at
+from pcnkit.funding.rules import STATUS_WORDS, YearRules, known_years, rules_for, year_of
 from pcnkit.funding.schedule import Payment, by_month, schedule
+from pcnkit.funding.sources import public
 from pcnkit.registry import kinds
 from pcnkit.store.models import (
     Membership,
@@ -48,6 +52,7 @@ from pcnkit.web.views.orgs import org_ref
 LEDGER_COLUMNS = [
     "payment_month",
     "payee_code",
+    "payee_name",
     "pcn_code",
     "practice_code",
     "stream",
@@ -145,30 +150,47 @@ def _streams(rules: YearRules, lines: list[EntitlementLine]) -> list[dict]:
         mine = [line for line in lines if line.stream == sid]
         if not mine:
             continue
+        rows = []
+        for line in mine:
+            row = line.as_row()
+            row["source"], row["note"] = public(line.source), public(line.note)
+            rows.append(row)
         out.append(
             {
                 "stream": sid,
                 "name": stream.name,
-                "amount": amounts[sid],
+                "amount": amounts[sid].amount,
+                "total": _total(amounts[sid]),
                 "rule_id": mine[0].rule_id,
                 "rule_version": mine[0].rule_version,
                 "confirmed": stream.confirmed,
                 "status": stream.status,
+                "status_words": STATUS_WORDS[stream.status],
                 "basis": stream.basis,
                 "rate": stream.rate,
                 "rate_period": stream.rate_period,
+                "rate_text": stream.rate_text,
                 "rule": stream.formula(),
-                "source": stream.source,
-                "note": stream.note,
-                "lines": [line.as_row() for line in mine],
+                "source": public(stream.source),
+                "note": public(stream.note),
+                "lines": rows,
             }
         )
     return out
 
 
+def _total(t: Total) -> dict:
+    """A total for the page and JSON: its amount (None: cannot be calculated), whether it is
+    complete, and what is missing."""
+    return {"amount": t.amount, "complete": t.complete, "gaps": list(t.gaps)}
+
+
 def _unconfirmed(lines: list[EntitlementLine]) -> list[dict]:
-    found = sorted({(x.stream, x.status) for x in lines if not x.confirmed})
-    return [{"stream": s, "status": st} for s, st in found]
+    found = sorted({(x.stream, x.stream_name, x.status) for x in lines if not x.confirmed})
+    return [
+        {"stream": s, "name": name, "status": st, "words": STATUS_WORDS[st]}
+        for s, name, st in found
+    ]
 
 
 def _covering(months: list[dt.date]) -> str:
@@ -205,11 +227,17 @@ def _ledger(c: Ctx, rules: YearRules, org: Organisation) -> dict:
     else:
         mine = or_(t.practice_code == org.code, t.payee_code == org.code)
     found = c.db.execute(
-        select(*(t[col] for col in LEDGER_COLUMNS))
+        select(*(t[col] for col in LEDGER_COLUMNS if col != "payee_name"))
         .where(t.year == rules.year, t.payment_month <= c.as_of, mine)
         .order_by(t.payment_month, t.payee_code, t.stream, t.id)
     )
     rows = [dict(x) for x in found.mappings()]
+    for row in rows:
+        row["payee_name"] = (
+            c.hierarchy.name(c.hierarchy.by_code[row["payee_code"]])
+            if (row["payee_code"] in c.hierarchy.by_code)
+            else ""
+        )
     return {
         "lines": rows,
         "total": sum((r["amount"] for r in rows), Decimal(0)),
@@ -217,28 +245,21 @@ def _ledger(c: Ctx, rules: YearRules, org: Organisation) -> dict:
     }
 
 
-def _reconciliation(c: Ctx, org: Organisation, lines: list[EntitlementLine]) -> dict:
-    """`ledger.against_entitlement` for the organisation's lines (the library sets them against
-    everything the ledger holds for the year; the rows of other payees are left out)."""
-    keys = {(x.pcn_code, x.payee_code, x.stream) for x in lines}
-    rows = []
-    for s in ledger.against_entitlement(c.db, lines):
-        if (s.pcn_code, s.payee_code, s.stream) in keys or org.code in (s.pcn_code, s.payee_code):
-            rows.append(
-                {
-                    "pcn_code": s.pcn_code,
-                    "payee_code": s.payee_code,
-                    "stream": s.stream,
-                    "entitlement": s.entitlement,
-                    "paid": s.paid,
-                    "outstanding": s.outstanding,
-                }
-            )
+def _reconciliation(c: Ctx, rules: YearRules, lines: list[EntitlementLine]) -> dict:
+    """`reconcile.as_at` for the organisation's lines: the year's entitlement, and what was due,
+    paid and still to pay as at the page's date (every figure at that one date)."""
+    rows = [r.as_row() for r in as_at(c.db, lines, rules, c.as_of)]
+    entitlement = total(lines)
     return {
         "rows": rows,
-        "entitlement": sum((r["entitlement"] for r in rows), Decimal(0)),
+        "as_of": c.as_of,
+        "entitlement": entitlement.amount,
+        "complete": entitlement.complete,
+        "due": sum((r["due"] for r in rows), Decimal(0)),
         "paid": sum((r["paid"] for r in rows), Decimal(0)),
-        "outstanding": sum((r["outstanding"] for r in rows), Decimal(0)),
+        "outstanding": sum(
+            (r["outstanding"] for r in rows if r["outstanding"] is not None), Decimal(0)
+        ),
     }
 
 
@@ -247,11 +268,13 @@ def _claim(line: arrs.ArrsLine) -> dict:
     row.update(
         role_name=line.role_name,
         status=line.status,
-        source=line.source,
+        source=public(line.source),
         rule_version=line.rule_version,
         first_month=line.first_month,
         last_month=line.last_month,
     )
+    if row.get("note"):
+        row["note"] = public(row["note"])
     return row
 
 
@@ -282,8 +305,11 @@ def _arrs(c: Ctx, rules: YearRules, code: str, pops: Populations) -> dict:
         out["error"] = str(exc)
         return out
     out["budget"] = asdict(budget)
+    for key in ("source", "note"):
+        if isinstance(out["budget"].get(key), str):
+            out["budget"][key] = public(out["budget"][key])
     out["confirmed"] = budget.confirmed
-    out["notes"] = list(budget.notes)
+    out["notes"] = [public(n) for n in budget.notes]
     if not path.exists():
         return out
     try:
@@ -301,7 +327,7 @@ def _arrs(c: Ctx, rules: YearRules, code: str, pops: Populations) -> dict:
         planned_adds=result.planned.adds if result.planned else None,
         budget_capped=result.budget_capped,
         confirmed=result.confirmed,
-        notes=result.notes,
+        notes=[public(n) for n in result.notes],
         payments=[p._asdict() for p in result.schedule()],
     )
     return out
@@ -345,11 +371,11 @@ def _pcn_or_practice(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict,
     payments = schedule(lines, rules)
     data: dict = {
         "streams": _streams(rules, lines),
-        "total": sum((x.amount for x in lines), Decimal(0)),
+        "total": _total(total(lines)),
         "unconfirmed": _unconfirmed(lines),
         "schedule": _schedule(c, payments),
         "ledger": _ledger(c, rules, org),
-        "reconciliation": _reconciliation(c, org, lines),
+        "reconciliation": _reconciliation(c, rules, lines),
         "pcn": None,
         "arrs": None,
     }
@@ -397,44 +423,98 @@ def _pcn_or_practice(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict,
     return data, sheets
 
 
+def _place(c: Ctx, code: str) -> tuple[str, str]:
+    """The place (borough) a PCN belongs to as at the page's date, else its CCG / sub-ICB:
+    (code, name), or ("", "No place recorded")."""
+    h = c.hierarchy
+    pcn = h.by_code.get(code)
+    if pcn is not None:
+        for kind in (kinds.PLACE, kinds.SUB_ICB):
+            parent = h.parent(pcn, kind)
+            if parent is not None:
+                return parent.code, h.name(parent)
+    return "", "No place recorded"
+
+
 def _area(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
-    """Per-PCN totals by stream for the PCNs of an area, and the area's totals."""
+    """Per-PCN totals by stream for the PCNs of an area, grouped by place (borough) with a
+    subtotal for each, and the area's totals."""
     _pops, lines = _entitlements(c, rules, org.code)
     streams = [
-        {"stream": s.id, "name": s.name, "confirmed": s.confirmed, "status": s.status}
+        {
+            "stream": s.id,
+            "name": s.name,
+            "confirmed": s.confirmed,
+            "status": s.status,
+            "status_words": STATUS_WORDS[s.status],
+            "rate_text": s.rate_text,
+        }
         for s in rules.streams.values()
     ]
+    ids = [s["stream"] for s in streams]
     per_pcn: dict[str, list[EntitlementLine]] = {}
     for line in lines:
         per_pcn.setdefault(line.pcn_code, []).append(line)
     h = c.hierarchy
-    pcns = []
-    for code, mine in sorted(per_pcn.items()):
+
+    def row(mine: list[EntitlementLine]) -> dict:
         by_stream = totals(mine)
-        pcn = h.by_code.get(code)
-        pcns.append(
-            {
+        return {
+            "by_stream": {s: _total(by_stream.get(s, Total(Decimal(0)))) for s in ids},
+            "total": _total(total(mine)),
+        }
+
+    groups: dict[tuple[str, str], list[str]] = {}
+    for code in per_pcn:
+        groups.setdefault(_place(c, code), []).append(code)
+    places, pcns = [], []
+    for (place_code, place_name), codes in sorted(groups.items(), key=lambda g: g[0][1]):
+        members = []
+        for code in sorted(codes, key=lambda x: per_pcn[x][0].pcn_name):
+            mine = per_pcn[code]
+            pcn = h.by_code.get(code)
+            entry = {
                 "code": code,
                 "name": h.name(pcn) if pcn else mine[0].pcn_name,
+                "place": place_name,
                 "can_open": code in c.reach,
                 "funding": c.url(f"/funding/{code}", year=rules.year),
-                "by_stream": {s["stream"]: by_stream.get(s["stream"], Decimal(0)) for s in streams},
-                "total": sum((x.amount for x in mine), Decimal(0)),
+                **row(mine),
+            }
+            members.append(entry)
+            pcns.append(entry)
+        places.append(
+            {
+                "code": place_code,
+                "name": place_name,
+                "pcns": members,
+                **row([x for code in codes for x in per_pcn[code]]),
             }
         )
-    area_totals = totals(lines)
+    grand = row(lines)
     data = {
         "streams": streams,
+        "places": places,
         "pcns": pcns,
-        "by_stream": {s["stream"]: area_totals.get(s["stream"], Decimal(0)) for s in streams},
-        "total": sum((x.amount for x in lines), Decimal(0)),
+        "by_stream": grand["by_stream"],
+        "total": grand["total"],
         "unconfirmed": _unconfirmed(lines),
     }
-    columns = AREA_COLUMNS_BEFORE + [s["stream"] for s in streams] + ["total"]
-    summary = [
-        {"pcn_code": p["code"], "pcn_name": p["name"], **p["by_stream"], "total": p["total"]}
-        for p in pcns
-    ]
+    columns = ["place", "pcn_code", "pcn_name", *ids, "total", "missing"]
+
+    def flat(entry: dict, place: str, code: str, name: str) -> dict:
+        out = {"place": place, "pcn_code": code, "pcn_name": name}
+        out.update({s: entry["by_stream"][s]["amount"] for s in ids})
+        out["total"] = entry["total"]["amount"]
+        out["missing"] = "; ".join(entry["total"]["gaps"])
+        return out
+
+    summary = []
+    for place in places:
+        summary += [flat(p, place["name"], p["code"], p["name"]) for p in place["pcns"]]
+        if len(places) > 1:  # one place: its subtotal is the total
+            summary.append(flat(place, place["name"], "", f"{place['name']} subtotal"))
+    summary.append(flat(grand, "", "", f"{h.name(org)} total"))
     sheets = {
         "entitlements": (lambda: [x.as_row() for x in lines], ENTITLEMENT_COLUMNS),
         "pcn-totals": (summary, columns),
@@ -457,7 +537,7 @@ def _build(c: Ctx, code: str, year: str | None) -> tuple[dict, dict]:
         "kind": kind,
         "year": rules.year,
         "years": known_years(),
-        "rules": {"file": rules.file, "version": rules.version},
+        "rules": {"version": rules.version, "title": _rules_title(rules)},
         "list_reference_date": rules.list_reference_date,
         "as_of": c.as_of,
         "links": _links(c, org.code, rules.year, sheets),
@@ -473,15 +553,41 @@ def funding_page(c: Ctx, code: str, year: str | None = None) -> dict:
     return c.memo(key, lambda: _build(c, code, year)[0])
 
 
+def _rules_title(rules: YearRules) -> str:
+    return rules_title(rules)
+
+
+def _cover(page: dict, rules: YearRules) -> list[tuple[str, object]]:
+    """The workbook's first sheet (`export.cover`) for the page's organisation and date."""
+    org = page["org"]
+    streams = page.get("streams") or []
+    used = {s["stream"] for s in streams} if page["kind"] != "area" else set(rules.streams)
+    return cover(
+        f"{org['name']} ({org['code']})",
+        rules,
+        page["as_of"],
+        Total(page["total"]["amount"], tuple(page["total"]["gaps"])),
+        [(u["name"], u["status"]) for u in page.get("unconfirmed") or []],
+        used,
+    )
+
+
+# Sheets whose money columns end with a totals row in the workbook ("pcn-totals" carries its
+# own place subtotals and grand total).
+TOTAL_SHEETS = {"entitlements", "schedule", "ledger", "reconciliation", "arrs"}
+
+
 def download(c: Ctx, code: str, year: str | None, part: str | None) -> tuple[bytes, str, str]:
-    """One part as CSV (`part` given) or every part as an Excel workbook: (content, media
-    type, file name)."""
+    """One part as CSV (`part` given) or every part as an Excel workbook with a cover sheet:
+    (content, media type, file name). Both are written by `pcnkit.spreadsheet`."""
     page, lazy = _build(c, code, year)
     sheets = {k: (rows() if callable(rows) else rows, cols) for k, (rows, cols) in lazy.items()}
     stem = f"funding-{page['org']['code']}-{page['year'].replace('/', '-')}"
     if part is None:
         out = io.BytesIO()
-        write_xlsx(out, sheets, XLSX_MONEY)
+        rules = _rules(c, page["year"])
+        money = XLSX_MONEY | set(rules.streams)
+        write_xlsx(out, sheets, money, cover=_cover(page, rules), totals=TOTAL_SHEETS)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
         return out.getvalue(), media, f"{stem}.xlsx"
     if part not in sheets:
@@ -491,6 +597,4 @@ def download(c: Ctx, code: str, year: str | None, part: str | None) -> tuple[byt
             f"choose one of: {', '.join(sheets)}.",
         )
     rows, columns = sheets[part]
-    text = io.StringIO()
-    write_csv(rows, columns, text)
-    return text.getvalue().encode("utf-8"), "text/csv; charset=utf-8", f"{stem}-{part}.csv"
+    return spreadsheet.csv_download(columns, rows), "text/csv; charset=utf-8", f"{stem}-{part}.csv"

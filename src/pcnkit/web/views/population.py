@@ -10,12 +10,11 @@ the library returned. Nothing here counts, rounds or selects patients itself.
 from __future__ import annotations
 
 import copy
-import csv
 import datetime as dt
-import io
 
 import pyarrow as pa
 
+from pcnkit import spreadsheet
 from pcnkit.access import audit
 from pcnkit.errors import NotFoundError, PcnkitError
 from pcnkit.population import casefinding, segments, stratify
@@ -362,17 +361,15 @@ def list_page(c: Ctx, code: str, list_id: str, page: int = 1) -> dict:
     }
 
 
-def list_csv(c: Ctx, code: str, list_id: str) -> tuple[str, str]:
-    """The whole list as CSV text and a file name (direct care; audited as a download)."""
+def list_csv(c: Ctx, code: str, list_id: str) -> tuple[bytes, str]:
+    """The whole list as a CSV file (bytes, see `spreadsheet.csv_download`) and its name (direct
+    care; audited as a download)."""
     org, _, codes = _scope(c, code, list_id)
     _, table = _list_table(c, list_id, codes)
     if table is not None:
         fields, rows = table.column_names, table.to_pylist()
     else:
         fields, rows = ["pseudonym", "practice"], []
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
+    content = spreadsheet.csv_download(fields, rows)
     _audit(c, audit.DOWNLOAD_LIST, org, list_id, f"{len(rows)} rows for {org.code} as CSV")
-    return out.getvalue(), f"{list_id}-{org.code}-{c.as_of.isoformat()}.csv"
+    return content, f"{list_id}-{org.code}-{c.as_of.isoformat()}.csv"
