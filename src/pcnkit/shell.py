@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pcnkit.dates import parse_iso
+from pcnkit.errors import BadValue
 
 # Reports are read in terminals and in CI logs alike; a fixed width keeps tables readable in both.
 console = Console(width=None if sys.stdout.isatty() else 160)
@@ -32,6 +33,8 @@ class ExportFormat(str, Enum):  # noqa: UP042
 
 def fail(exc: Exception) -> None:
     """Print a user-facing error and exit with status 2 (nothing has been written)."""
+    if isinstance(exc, BadValue):  # the library names the value; here it is an option
+        exc = f"--{exc.field.replace('_', '-')}: {exc.problem}. {exc.action}"
     err.print(f"[bold red]error:[/] {exc}", highlight=False)
     raise typer.Exit(2)
 

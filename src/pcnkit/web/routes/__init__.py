@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 
 def register(app: FastAPI) -> None:
-    from pcnkit.web.routes import auth, funding, orgs, population
+    from pcnkit.web.routes import auth, funding, help, orgs, population
 
-    for module in (auth, orgs, funding, population):
+    for module in (auth, orgs, funding, population, help):
         app.include_router(module.router)
