@@ -46,6 +46,8 @@ REPO = HERE.parent
 # page class -> p95 target in ms
 TARGETS = {"organisation": 300.0, "funding": 300.0, "case-finding": 1000.0}
 ENV_WORKSPACE, ENV_AS_OF = "PCNKIT_BENCH_WORKSPACE", "PCNKIT_BENCH_AS_OF"
+SIGN_IN_TRIES = 10
+SIGN_IN_RETRIES: list[str] = []  # sign-ins answered 503 (busy) and tried again
 
 
 def make_app():
@@ -123,6 +125,8 @@ class Server:
     """uvicorn in a subprocess on a free loopback port."""
 
     def __init__(self, workspace: Path, workers: int) -> None:
+        from pcnkit.web.server import KEEP_ALIVE
+
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, **{ENV_WORKSPACE: str(workspace), ENV_AS_OF: AS_OF.isoformat()})
@@ -143,6 +147,8 @@ class Server:
             "--log-level",
             "warning",
             "--no-access-log",
+            "--timeout-keep-alive",
+            str(KEEP_ALIVE),  # as `pcnkit serve` (web/server.py)
         ]
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop())
         self.process = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -239,7 +245,15 @@ def _sign_in(base: str, name: str, password: str):
     import httpx
 
     client = httpx.Client(base_url=base, timeout=60.0, follow_redirects=False)
-    response = client.post("/api/login", json={"username": name, "password": password})
+    # Fifty clients signing in at the same instant queue for the server's database slots (each
+    # sign-in checks an Argon2 hash); one that waits too long is told 503 with Retry-After, and
+    # a well-behaved client comes back then. Sign-in is not part of the timed run.
+    for _ in range(SIGN_IN_TRIES):
+        response = client.post("/api/login", json={"username": name, "password": password})
+        if response.status_code != 503:
+            break
+        SIGN_IN_RETRIES.append(name)
+        time.sleep(float(response.headers.get("retry-after", "1")))
     if response.status_code != 200:
         raise RuntimeError(f"POST /api/login as {name}: {response.status_code} {response.text}")
     return client
@@ -451,6 +465,7 @@ def main() -> int:
         results["per_second"] = round(len(samples) / wall, 1)
         results["classes"] = summarise(samples, wall)
         results["server_peak_rss_mib"] = server.peak_rss_mib()
+        results["sign_in_retries"] = len(SIGN_IN_RETRIES)
         if any(s.status != 200 for s in samples):
             results["server_log_tail"] = server.output()
     finally:
@@ -475,6 +490,7 @@ def main() -> int:
             f"{c['p95_ms']:>10.1f}{c['p99_ms']:>10.1f}{c['max_ms'] or 0:>10.1f}"
             f"  p95 < {c['target_p95_ms']:.0f} ms, no errors: {verdict}"
         )
+    print(f"sign-ins answered 503 (busy) and retried after Retry-After: {len(SIGN_IN_RETRIES)}")
     first = ", ".join(f"{p} {ms:.0f}" for p, ms in results["first_request_ms"].items())
     print(f"first requests (ms, one client, before the run): {first}")
     if args.solo:

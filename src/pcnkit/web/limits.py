@@ -17,7 +17,7 @@ import contextlib
 import threading
 from collections import deque
 
-QUEUE_TIMEOUT = 10.0  # seconds a request may wait for a slot before it is answered 503
+QUEUE_TIMEOUT = 15.0  # seconds a request may wait for a slot before it is answered 503
 RETRY_AFTER = 5  # seconds, in the 503's Retry-After header
 
 
@@ -30,10 +30,11 @@ class Slots:
     tied to one event loop (uvicorn has one loop per worker, the test client one per request),
     so a waiter is woken with `call_soon_threadsafe` on its own loop."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, timeout: float = QUEUE_TIMEOUT) -> None:
         if size < 1:
             raise ValueError("at least one slot")
         self.size = size
+        self.timeout = timeout
         self._free = size
         self._waiters: deque[asyncio.Future] = deque()
         self._lock = threading.Lock()
@@ -42,8 +43,10 @@ class Slots:
     def free(self) -> int:
         return self._free
 
-    async def acquire(self, timeout: float = QUEUE_TIMEOUT) -> None:
-        """Take a slot, waiting at most `timeout` seconds (then raise Busy)."""
+    async def acquire(self, timeout: float | None = None) -> None:
+        """Take a slot, waiting at most `timeout` seconds (default: the slots' own; then raise
+        Busy)."""
+        timeout = self.timeout if timeout is None else timeout
         with self._lock:
             if self._free > 0 and not self._waiters:
                 self._free -= 1

@@ -16,6 +16,11 @@ from pcnkit.store import Workspace, open_workspace
 from pcnkit.web.app import create_app
 
 HOST, PORT = "127.0.0.1", 8000
+# Seconds an idle keep-alive connection stays open. uvicorn's default (5 s) is shorter than the
+# pause between a person's clicks, and a request sent just as the server closes the connection
+# is reset ("connection reset by peer"); 65 s outlasts the usual 60 s of reverse proxies, so the
+# proxy, not the server, closes idle connections.
+KEEP_ALIVE = 65
 _FOLDER, _URL, _AS_OF = "PCNKIT_SERVE_FOLDER", "PCNKIT_SERVE_URL", "PCNKIT_SERVE_AS_OF"
 
 
@@ -48,4 +53,5 @@ def serve(
         workers=workers or os.cpu_count() or 1,
         log_level="warning",
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE,
     )

@@ -4,17 +4,17 @@ in too; the signed-in header is shown when there is a session."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Request
 
 from pcnkit import glossary
-from pcnkit.web.context import db_slot, signed_in_context
+from pcnkit.web.context import signed_in_context
 from pcnkit.web.render import render
 
 router = APIRouter()
 
 
 @router.get("/help", include_in_schema=False)
-def help_page(request: Request, _slot: None = Depends(db_slot)):
+def help_page(request: Request):
     signed_in = signed_in_context(request)
     try:
         return render(
