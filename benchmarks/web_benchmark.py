@@ -125,7 +125,7 @@ class Server:
     """uvicorn in a subprocess on a free loopback port."""
 
     def __init__(self, workspace: Path, workers: int) -> None:
-        from pcnkit.web.server import KEEP_ALIVE
+        from pcnkit.web.server import HEALTH_CHECK, KEEP_ALIVE
 
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -144,11 +144,13 @@ class Server:
             str(self.port),
             "--workers",
             str(workers),
-            "--log-level",
-            "warning",
             "--no-access-log",
             "--timeout-keep-alive",
             str(KEEP_ALIVE),  # as `pcnkit serve` (web/server.py)
+            "--timeout-worker-healthcheck",
+            str(HEALTH_CHECK),
+            "--log-level",
+            "info",  # uvicorn logs a worker it kills and restarts at info level
         ]
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop())
         self.process = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
@@ -168,9 +170,10 @@ class Server:
             time.sleep(0.2)
         raise RuntimeError(f"the server did not answer on {self.url} in {timeout:.0f} s")
 
-    def output(self) -> str:
+    def output(self, tail: int | None = 4000) -> str:
         self.log.seek(0)
-        return self.log.read()[-4000:]
+        text = self.log.read()
+        return text[-tail:] if tail else text
 
     def _pids(self) -> set[int]:
         """The server process and its workers (Linux /proc; empty elsewhere)."""
@@ -459,14 +462,16 @@ def main() -> int:
         if server_cpu is not None:
             results["server_cpu_s"] = round(server.cpu_s() - server_cpu, 1)
         if failures:
-            raise RuntimeError("; ".join(failures))
+            raise RuntimeError("; ".join(failures) + f"\nserver log (end):\n{server.output()}")
         results["wall_s"] = round(wall, 1)
         results["requests"] = len(samples)
         results["per_second"] = round(len(samples) / wall, 1)
         results["classes"] = summarise(samples, wall)
         results["server_peak_rss_mib"] = server.peak_rss_mib()
         results["sign_in_retries"] = len(SIGN_IN_RETRIES)
-        if any(s.status != 200 for s in samples):
+        # workers the supervisor found hung and replaced (each drops its open connections)
+        results["worker_restarts"] = server.output(None).count(" died")
+        if any(s.status != 200 for s in samples) or results["worker_restarts"]:
             results["server_log_tail"] = server.output()
     finally:
         if server is not None:
@@ -491,6 +496,7 @@ def main() -> int:
             f"  p95 < {c['target_p95_ms']:.0f} ms, no errors: {verdict}"
         )
     print(f"sign-ins answered 503 (busy) and retried after Retry-After: {len(SIGN_IN_RETRIES)}")
+    print(f"server workers killed as hung and restarted: {results['worker_restarts']}")
     first = ", ".join(f"{p} {ms:.0f}" for p, ms in results["first_request_ms"].items())
     print(f"first requests (ms, one client, before the run): {first}")
     if args.solo:
