@@ -18,3 +18,11 @@ FIELD_WORDS = {
 def worded(exc: BadValue) -> str:
     label = FIELD_WORDS.get(exc.field, exc.field.replace("_", " ").capitalize())
     return f"{label}: {exc.problem}. {exc.action}"
+
+
+ROLE_WORDS = {"commissioner": "commissioner", "pcn": "PCN", "practice": "practice"}
+
+
+def role_words(role: str) -> str:
+    """A user's role as people say it ("PCN user", not "pcn user")."""
+    return ROLE_WORDS.get(role, role)
