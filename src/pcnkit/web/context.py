@@ -121,7 +121,10 @@ def as_of_of(request: Request) -> tuple[dt.date, str | None]:
             return default, None  # an unreadable date on the page before: not this page's
         problem = "Enter the date as a real date, for example 2020-01-01"
         if request.url.path.startswith("/api"):
-            raise HTTPException(400, f"on: {problem} ('{given[:40]}' is not one).") from exc
+            raise HTTPException(
+                400,
+                f"on: '{given[:40]}' is not a real date; write it as YYYY-MM-DD, e.g. 2020-01-01.",
+            ) from exc
         return default, problem
 
 
