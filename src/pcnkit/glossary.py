@@ -19,14 +19,16 @@ class Term:
 
 
 FUNDING_STATUS_WORDS = {
-    "C": "Confirmed: the rate and rule are stated in the published contract documents.",
-    "C2": "Confirmed by two or more published sources that agree.",
+    "C": "Confirmed: stated explicitly in the cited source (the contract specification, or a "
+    "reputable source quoting it).",
+    "C2": "Confirmed: two independent sources agree.",
     "D": "Derived: calculated from confirmed figures (for example a monthly amount from a "
     "confirmed yearly rate).",
-    "S": "Not confirmed: one secondary source only (for example a local committee paper). "
-    "Check it before you rely on it.",
+    "S": "Not confirmed: one secondary source only (for example an LMC summary or the trade "
+    "press). Check it against the contract specification before you rely on it.",
     "X": "Not confirmed: published sources disagree. The figure uses one of them; check it.",
-    "U": "Not confirmed: no public source was found. The figure is an assumption.",
+    "U": "Not confirmed: the figure or rule could not be found in any source pcnkit's authors "
+    "could reach. Treat it as an assumption.",
 }
 
 
@@ -59,11 +61,7 @@ TAGS = [
         "figures, so they may differ slightly from the sum of the real numbers.",
     ),
     Term("–", "No figure: nothing is recorded for this date, or it does not apply."),
-    Term(
-        "not known",
-        "The source files do not say when a membership began. It is counted only from the "
-        "first date a file shows it.",
-    ),
+    Term("not known", "The source files do not say when this began."),
 ]
 
 SEVERITY_WORDS = {
