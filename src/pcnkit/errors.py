@@ -36,3 +36,17 @@ class InputError(PcnkitError):
 
 class NotFoundError(PcnkitError):
     """An organisation code or other key that the workspace does not hold."""
+
+
+@dataclass
+class BadValue(PcnkitError):
+    """A value the user chose (a command option, a web page's parameter) that cannot be used.
+    `field` is the value's name in the library ("year"); each shell words it for its users —
+    the CLI as its option (--year), the web as the label on the page ("Contract year")."""
+
+    field: str
+    problem: str
+    action: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.problem}. {self.action}"

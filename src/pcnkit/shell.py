@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from pcnkit.dates import parse_iso
+from pcnkit.errors import BadValue
 
 # Reports are read in terminals and in CI logs alike; a fixed width keeps tables readable in both.
 # markup=False: text from files, the database and the command line (a username "[/x]", a PCN
@@ -43,6 +44,8 @@ class ExportFormat(str, Enum):  # noqa: UP042
 
 def fail(exc: Exception) -> None:
     """Print a user-facing error and exit with status 2 (nothing has been written)."""
+    if isinstance(exc, BadValue):  # the library names the value; here it is an option
+        exc = f"--{exc.field.replace('_', '-')}: {exc.problem}. {exc.action}"
     err.print(styled("[bold red]error:[/] {}", exc), highlight=False)
     raise typer.Exit(2)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from pcnkit.errors import InputError
+from pcnkit.errors import BadValue, InputError
 from pcnkit.funding.rules import (
     STATUSES,
     YearRules,
@@ -360,8 +360,9 @@ def test_iif_mechanics(year, expected):
 
 @pytest.mark.parametrize("year", ["2018/19", "2026-27", "not a year"])
 def test_unknown_year_lists_the_known_years(year):
-    with pytest.raises(InputError) as caught:
+    with pytest.raises(BadValue) as caught:  # a value the user chose, named for the shells
         rules_for(year)
+    assert caught.value.field == "year"
     message = str(caught.value)
     for known in YEARS:
         assert known in message

@@ -20,7 +20,7 @@ from pathlib import Path
 import yaml
 
 from pcnkit.dates import financial_year_start, parse_iso
-from pcnkit.errors import InputError
+from pcnkit.errors import BadValue, InputError
 from pcnkit.funding.money import decimal
 
 BASES = ("registered", "weighted", "adjusted", "beds", "fixed")
@@ -385,10 +385,10 @@ def rules_for(year: str) -> YearRules:
     try:
         label = year_label(financial_year_start(year))
     except ValueError as exc:
-        raise InputError("--year", str(exc), f"Known years: {', '.join(known_years())}.") from exc
+        raise BadValue("year", str(exc), f"Known years: {', '.join(known_years())}.") from exc
     if label not in known_years():
-        raise InputError(
-            "--year",
+        raise BadValue(
+            "year",
             f"there are no funding rules for {label}",
             f"Known years: {', '.join(known_years())}.",
         )

@@ -46,8 +46,28 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cur.close()
 
 
-def make_engine(url: str) -> Engine:
-    engine = create_engine(url)
+# Connections per process. The web app lets as many requests as POOL_SIZE hold one at a time
+# (pcnkit.web.limits) and queues the rest; the overflow serves the few that open a second one
+# (sign-in, an audit record written in its own transaction, an error page), and nobody waits
+# for a connection longer than POOL_TIMEOUT seconds (the web answers 503, never hangs).
+POOL_SIZE = 10
+MAX_OVERFLOW = 10
+POOL_TIMEOUT = 5.0
+
+
+def make_engine(
+    url: str,
+    pool_size: int = POOL_SIZE,
+    max_overflow: int = MAX_OVERFLOW,
+    pool_timeout: float = POOL_TIMEOUT,
+) -> Engine:
+    pooled = ":memory:" not in url and "mode=memory" not in url
+    options = (
+        {"pool_size": pool_size, "max_overflow": max_overflow, "pool_timeout": pool_timeout}
+        if pooled
+        else {}
+    )
+    engine = create_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     return engine

@@ -9,17 +9,23 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from pcnkit.access.scope import Forbidden
-from pcnkit.errors import NotFoundError, PcnkitError
+from pcnkit.errors import BadValue, NotFoundError, PcnkitError
 from pcnkit.store import Workspace
+from pcnkit.store.db import POOL_SIZE
 from pcnkit.web import render as rendering
 from pcnkit.web.context import NotSignedIn, WebApp, signed_in_context
+from pcnkit.web.limits import RETRY_AFTER, Busy, Slots
 from pcnkit.web.security import SecurityHeaders, Sessions, external_origin, workspace_secret
+from pcnkit.web.wording import FIELD_WORDS, worded
 
 STATIC = Path(__file__).parent / "static"
 VENDOR = STATIC / "vendor" / "nhsuk"
@@ -73,6 +79,7 @@ def create_app(
         default_as_of=default_as_of or dt.date.today(),
         sessions=Sessions(workspace_secret(ws.path)),
         templates=rendering.environment(),
+        slots=Slots(_pool_size(ws)),
         https=https or bool(origin and origin.startswith("https://")),
         origin=origin,
     )
@@ -80,19 +87,33 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC / "pcnkit"), name="static")
 
     def wants_json(request: Request) -> bool:
-        return request.url.path.startswith("/api")
+        return request.url.path.startswith("/api/") or request.url.path == "/api"
 
-    def problem(request: Request, status: int, title: str, detail: str):
+    async def problem(
+        request: Request,
+        status: int,
+        title: str,
+        detail: str,
+        headers: dict[str, str] | None = None,
+        signed_in: bool = True,
+    ):
+        """An error as JSON under /api/, else as an NHS.UK page with the signed-in header (when
+        someone is signed in and a database slot is free: a busy server answers without it)."""
         if wants_json(request):
-            return JSONResponse({"detail": detail}, status_code=status)
-        signed_in = signed_in_context(request)
+            return JSONResponse({"detail": detail}, status_code=status, headers=headers)
+        slots = app.state.web.slots
+        if signed_in:
+            try:
+                await slots.acquire(timeout=1.0)
+            except Busy:
+                signed_in = False
         try:
-            page = next(signed_in, None) or request  # the signed-in header when there is one
-            return rendering.render(
-                page, "error.jinja", status_code=status, title=title, detail=detail
+            return await run_in_threadpool(
+                _error_page, request, status, title, detail, headers, signed_in
             )
         finally:
-            signed_in.close()
+            if signed_in:
+                slots.release()
 
     @app.exception_handler(NotSignedIn)
     async def not_signed_in(request: Request, _exc: NotSignedIn):
@@ -103,27 +124,46 @@ def create_app(
 
     @app.exception_handler(Forbidden)
     async def forbidden(request: Request, exc: Forbidden):
-        return problem(request, 403, "You do not have access to this page", str(exc))
+        return await problem(request, 403, "You do not have access to this page", str(exc))
 
     @app.exception_handler(NotFoundError)
     async def not_found(request: Request, exc: NotFoundError):
-        return problem(request, 404, "Page not found", str(exc))
+        return await problem(request, 404, "Page not found", str(exc))
+
+    @app.exception_handler(BadValue)
+    async def bad_value(request: Request, exc: BadValue):
+        return await problem(request, 400, "There is a problem", worded(exc))
 
     @app.exception_handler(PcnkitError)
     async def user_error(request: Request, exc: PcnkitError):
-        return problem(request, 400, "There is a problem", str(exc))
+        return await problem(request, 400, "There is a problem", str(exc))
 
-    @app.exception_handler(HTTPException)
-    async def http_error(request: Request, exc: HTTPException):
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException):
         titles = {404: "Page not found", 403: "You do not have access to this page"}
-        return problem(
-            request, exc.status_code, titles.get(exc.status_code, "There is a problem"), exc.detail
+        detail = exc.detail
+        if exc.status_code == 404 and detail == "Not Found":
+            detail = "There is no page at this address. Check it, or start from your home page."
+        return await problem(
+            request,
+            exc.status_code,
+            titles.get(exc.status_code, "There is a problem"),
+            detail,
+            headers=getattr(exc, "headers", None),
         )
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
-        where = "; ".join(f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors())
-        return problem(request, 422, "There is a problem", where)
+        where = "; ".join(f"{_field(e['loc'])}: {e['msg']}" for e in exc.errors())
+        return await problem(request, 422, "There is a problem", where)
+
+    @app.exception_handler(Busy)
+    async def busy(request: Request, _exc: Busy):
+        return await problem(request, 503, *BUSY, headers=RETRY, signed_in=False)
+
+    @app.exception_handler(PoolTimeout)
+    async def pool_timeout(request: Request, _exc: PoolTimeout):
+        return await problem(request, 503, *BUSY, headers=RETRY, signed_in=False)
 
     @app.exception_handler(500)
     async def server_error(request: Request, _exc: Exception):
@@ -143,6 +183,44 @@ def create_app(
 
     register(app)
     return app
+
+
+BUSY = (
+    "pcnkit is busy",
+    "Too many pages are being prepared at once. Wait a few seconds and try again.",
+)
+RETRY = {"Retry-After": str(RETRY_AFTER)}
+
+
+def _error_page(request, status, title, detail, headers, signed_in):
+    """The error page (in a worker thread: it may read the signed-in user)."""
+    if not signed_in:
+        response = rendering.render(
+            request, "error.jinja", status_code=status, status=status, title=title, detail=detail
+        )
+    else:
+        context = signed_in_context(request)
+        try:
+            page = next(context, None) or request  # the signed-in header when there is one
+            response = rendering.render(
+                page, "error.jinja", status_code=status, status=status, title=title, detail=detail
+            )
+        finally:
+            context.close()
+    response.headers.update(headers or {})
+    return response
+
+
+def _pool_size(ws: Workspace) -> int:
+    """As many slots as the engine's pool keeps connections (pcnkit.web.limits)."""
+    size = getattr(ws.engine.pool, "size", None)
+    return max(1, size()) if callable(size) else POOL_SIZE
+
+
+def _field(loc) -> str:
+    """A request parameter's name as the user knows it (never 'query.page')."""
+    name = str(loc[-1]) if loc else "request"
+    return FIELD_WORDS.get(name, name)
 
 
 def _next(target: str) -> str:

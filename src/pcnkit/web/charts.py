@@ -2,6 +2,12 @@
 aria-labelledby), styled only by classes (the Content-Security-Policy forbids inline styles), and
 always shown beside a data table holding the same numbers.
 
+An SVG scales its text with its width, so one drawing cannot suit both a desktop and a phone:
+the 720-unit-wide chart shown in a 343 px phone column drew its 12-unit labels at under 6 px.
+Each chart is therefore drawn twice: wide (labels beside the bars) and narrow (320 units, each
+label on its own line above its bars, so a phone shows the text at 12 px or more); the
+stylesheet shows one of them by the width of the screen.
+
 A chart draws the numbers it is given and computes nothing: suppressed cells (``[REDACTED]``) get
 no bar and are labelled with their marker, so the picture never shows more than the table.
 """
@@ -21,6 +27,11 @@ GROUP_GAP = 8
 TOP = 12
 LEGEND_ROW = 20
 MAX_LABEL = 30
+NARROW_WIDTH = 320
+NARROW_VALUE_SPACE = 72
+NARROW_LABEL_ROW = 16
+NARROW_MAX_LABEL = 48
+NARROW_PAD = 6
 
 
 @dataclass(frozen=True)
@@ -53,8 +64,8 @@ def _shown(value: object) -> str:
     return str(value)
 
 
-def _short(text: str) -> str:
-    return text if len(text) <= MAX_LABEL else text[: MAX_LABEL - 1] + "…"
+def _short(text: str, most: int = MAX_LABEL) -> str:
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def bar_chart(
@@ -65,9 +76,22 @@ def bar_chart(
     series: list[Series],
     unit: str = "",
 ) -> str:
-    """A horizontal (grouped) bar chart as an SVG string."""
+    """A horizontal (grouped) bar chart as SVG: the wide drawing, then the narrow one."""
     if not labels or not series:
         return ""
+    return _wide(chart_id, title, description, labels, series, unit) + _narrow(
+        chart_id, title, description, labels, series, unit
+    )
+
+
+def _wide(
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: list[str],
+    series: list[Series],
+    unit: str,
+) -> str:
     values = [number(v) for s in series for v in s.values]
     top = max([v for v in values if v is not None] + [0.0])
     scale = (WIDTH - LABEL_WIDTH - VALUE_SPACE) / top if top > 0 else 0.0
@@ -119,6 +143,66 @@ def bar_chart(
         f'<line class="pcnkit-chart__axis" x1="{LABEL_WIDTH}" y1="{y0 - 2}" '
         f'x2="{LABEL_WIDTH}" y2="{height - 6}"></line>'
     )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _narrow(
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: list[str],
+    series: list[Series],
+    unit: str,
+) -> str:
+    """The phone drawing: each category's label on its own line, its bars below it."""
+    values = [number(v) for s in series for v in s.values]
+    top = max([v for v in values if v is not None] + [0.0])
+    scale = (NARROW_WIDTH - NARROW_VALUE_SPACE - NARROW_PAD) / top if top > 0 else 0.0
+    legend = LEGEND_ROW * len(series) if len(series) > 1 else 0
+    bars = len(series) * (BAR_HEIGHT + BAR_GAP)
+    group = NARROW_LABEL_ROW + bars + GROUP_GAP
+    height = TOP + legend + group * len(labels)
+    base = f"{chart_id}-narrow"
+    title_id, desc_id = f"{base}-title", f"{base}-desc"
+    out = [
+        f'<svg class="pcnkit-chart pcnkit-chart--narrow" id="{escape(base)}" role="img" '
+        f'aria-labelledby="{title_id} {desc_id}" viewBox="0 0 {NARROW_WIDTH} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{title_id}">{escape(title)}</title>',
+        f'<desc id="{desc_id}">{escape(description)}</desc>',
+    ]
+    if legend:
+        for i, s in enumerate(series):
+            y = TOP - 2 + i * LEGEND_ROW
+            out.append(
+                f'<rect class="{_bar_class(i)}" x="{NARROW_PAD}" y="{y}" width="12" '
+                f'height="12"></rect><text class="pcnkit-chart__label" x="{NARROW_PAD + 16}" '
+                f'y="{y + 10}">'
+                f"{escape(_short(s.name, NARROW_MAX_LABEL))}</text>"
+            )
+    y0 = TOP + legend
+    for row, label in enumerate(labels):
+        y = y0 + row * group
+        out.append(
+            f'<text class="pcnkit-chart__label" x="{NARROW_PAD}" y="{y + 12}">'
+            f"{escape(_short(str(label), NARROW_MAX_LABEL))}</text>"
+        )
+        for i, s in enumerate(series):
+            raw = s.values[row] if row < len(s.values) else None
+            n = number(raw)
+            by = y + NARROW_LABEL_ROW + i * (BAR_HEIGHT + BAR_GAP)
+            w = max(0.0, (n or 0.0) * scale)
+            if n:
+                out.append(
+                    f'<rect class="{_bar_class(i)}" x="{NARROW_PAD}" y="{by}" '
+                    f'width="{w:.1f}" height="{BAR_HEIGHT}"></rect>'
+                )
+            text = _shown(raw) + (unit if n is not None else "")
+            out.append(
+                f'<text class="pcnkit-chart__label" x="{NARROW_PAD + w + 4:.1f}" '
+                f'y="{by + BAR_HEIGHT - 3}">{escape(text)}</text>'
+            )
     out.append("</svg>")
     return "".join(out)
 

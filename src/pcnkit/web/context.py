@@ -7,13 +7,13 @@ import contextlib
 import datetime as dt
 import threading
 from collections import OrderedDict
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 from jinja2 import Environment
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from pcnkit.access import audit, scope
 from pcnkit.access.users import UserView, session_user
 from pcnkit.dates import parse_iso
+from pcnkit.registry.checks import long_date
+from pcnkit.registry.coverage import DataDates, data_dates
 from pcnkit.registry.queries import Hierarchy
 from pcnkit.store import Workspace
 from pcnkit.store.models import (
@@ -33,6 +35,7 @@ from pcnkit.store.models import (
     PracticeMerger,
     SourceFile,
 )
+from pcnkit.web.limits import Slots
 from pcnkit.web.security import (
     COOKIE,
     SessionData,
@@ -52,6 +55,7 @@ class WebApp:
     default_as_of: dt.date
     sessions: Sessions
     templates: Environment
+    slots: Slots
     https: bool = False
     origin: str | None = None  # the configured public origin (PCNKIT_EXTERNAL_URL), if any
     clock: object = field(default=None)  # tests may fix "now"
@@ -119,16 +123,28 @@ def secure_cookies(request: Request) -> bool:
     return web(request).https or request.url.scheme == "https"
 
 
-def as_of_of(request: Request) -> dt.date:
+def as_of_of(request: Request) -> tuple[dt.date, str | None]:
     """The `on` parameter; else the date of the page the user came from on this site (the
-    header's search box is a form pcnkit cannot add the date to); else the server's default."""
-    text = request.query_params.get("on") or _referring_date(request)
+    header's search box is a form pcnkit cannot add the date to); else the server's default.
+    With it, the problem with the `on` the user gave, if any (the page then shows the default
+    date and says why); the API answers 400 instead."""
+    given = request.query_params.get("on")
+    text = given or _referring_date(request)
+    default = web(request).default_as_of
     if not text:
-        return web(request).default_as_of
+        return default, None
     try:
-        return parse_iso(text)
+        return parse_iso(text), None
     except ValueError as exc:
-        raise HTTPException(400, f"'on' must be a date written YYYY-MM-DD ({exc})") from exc
+        if not given:
+            return default, None  # an unreadable date on the page before: not this page's
+        problem = "Enter the date as a real date, for example 2020-01-01"
+        if request.url.path.startswith("/api"):
+            raise HTTPException(
+                400,
+                f"on: '{given[:40]}' is not a real date; write it as YYYY-MM-DD, e.g. 2020-01-01.",
+            ) from exc
+        return default, problem
 
 
 def _referring_date(request: Request) -> str | None:
@@ -146,6 +162,18 @@ class Ctx:
     as_of: dt.date
     app: WebApp
     csrf: str
+    date_error: str | None = None  # why the date asked for was not used (shown on the page)
+    asked: str | None = None  # that date as the user wrote it
+
+    @cached_property
+    def data_dates(self) -> DataDates:
+        """The span of dates the registry holds data for (the date picker's min and max)."""
+        return self.memo(("data-dates",), lambda: data_dates(self.db), False, False)
+
+    @property
+    def after_data(self) -> bool:
+        """The page is for a date after the latest data: it shows the last known position."""
+        return self.data_dates.after(self.as_of)
 
     @cached_property
     def hierarchy(self) -> Hierarchy:
@@ -248,25 +276,44 @@ def files_state(folder: Path) -> tuple:
     return tuple(out)
 
 
-def ctx(request: Request) -> Iterator[Ctx]:
+async def db_slot(request: Request) -> AsyncIterator[None]:
+    """FastAPI dependency: one of the app's database slots for the whole request (pcnkit.web.
+    limits), awaited on the event loop; released after the request's session has closed."""
+    slots = web(request).slots
+    await slots.acquire()
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+def ctx(request: Request, _slot: None = Depends(db_slot)) -> Iterator[Ctx]:
     """FastAPI dependency: the signed-in request context (commits what the request wrote, e.g.
     audit events, only when the request succeeds)."""
     app = web(request)
     data = session_of(request)
     if data is None or data.user_id is None:
         raise NotSignedIn()
-    as_of = as_of_of(request)
+    as_of, problem = as_of_of(request)
+    asked = request.query_params.get("on")
     with app.ws.sessions() as db, db.begin():
         user = session_user(db, data.user_id, data.key)
         if user is None:
             raise NotSignedIn()
-        yield Ctx(request, db, user, as_of, app, data.csrf)
+        c = Ctx(request, db, user, as_of, app, data.csrf, problem, asked if problem else None)
+        if problem is None and c.data_dates.before(as_of):
+            earliest = long_date(c.data_dates.earliest)
+            problem = f"pcnkit holds no data before {earliest}: enter a date from {earliest}"
+            if request.url.path.startswith("/api"):
+                raise HTTPException(400, f"on: {problem}.")
+            c = Ctx(request, db, user, app.default_as_of, app, data.csrf, problem, asked)
+        yield c
 
 
 def signed_in_context(request: Request) -> Iterator[Ctx]:
     """`ctx` for error pages: yields nothing (rather than raising) when no one is signed in or
     the date is unreadable, so the error page can still be shown."""
     try:
-        yield from ctx(request)
+        yield from ctx(request, None)
     except (NotSignedIn, HTTPException):
         return

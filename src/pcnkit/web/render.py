@@ -14,6 +14,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoad
 from pcnkit.funding.money import money
 from pcnkit.registry.checks import long_date
 from pcnkit.web.tables import data_table
+from pcnkit.web.wording import role_words
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -52,7 +53,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(count=_count, date=_date, money=_money)
+    env.filters.update(count=_count, date=_date, money=_money, role=role_words)
     env.globals["render_table"] = partial(data_table, fmt=_count)
     return env
 

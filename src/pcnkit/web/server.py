@@ -17,6 +17,17 @@ from pcnkit.web.app import create_app
 from pcnkit.web.security import EXTERNAL_URL
 
 HOST, PORT = "127.0.0.1", 8000
+# Seconds an idle keep-alive connection stays open. uvicorn's default (5 s) is shorter than the
+# pause between a person's clicks, and a request sent just as the server closes the connection
+# is reset ("connection reset by peer"); 65 s outlasts the usual 60 s of reverse proxies, so the
+# proxy, not the server, closes idle connections.
+KEEP_ALIVE = 65
+# Seconds a worker may take to answer the supervisor's health check before it is killed as hung
+# (uvicorn's default is 5). The answer comes from a thread that needs the interpreter lock, so a
+# busy worker - fifty people signing in at once, each an Argon2 hash on a shared machine - missed
+# it, was killed and dropped every connection it held ("server disconnected", "connection reset
+# by peer"), silently at the default log level. A worker that is really hung is still replaced.
+HEALTH_CHECK = 60
 _FOLDER, _URL, _AS_OF = "PCNKIT_SERVE_FOLDER", "PCNKIT_SERVE_URL", "PCNKIT_SERVE_AS_OF"
 
 
@@ -58,4 +69,6 @@ def serve(
         forwarded_allow_ips=forwarded_allow_ips,
         log_level="warning",
         access_log=False,
+        timeout_keep_alive=KEEP_ALIVE,
+        timeout_worker_healthcheck=HEALTH_CHECK,
     )

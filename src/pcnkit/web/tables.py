@@ -2,7 +2,8 @@
 
 The nhsuk-frontend-jinja `table` macro costs about 0.2 ms a cell, which made a page of a few
 hundred rows (an ICS's map table, a patient list) miss the 300 ms target on its own; this writes
-the same markup (classes, roles, the per-cell heading used on narrow screens) in one pass.
+the same markup (classes, roles, the per-cell heading used on narrow screens) in one pass, in
+a box that scrolls sideways when a wide table does not fit, rather than the page.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ def data_table(
     """`rows` are mappings keyed by the columns' keys; a cell may be {"text"} or {"html"}."""
     num = " nhsuk-table__header--numeric"
     out = [
+        '<div class="pcnkit-table-wrap">'
         '<table class="nhsuk-table nhsuk-table--responsive" role="table"'
         + (f' id="{escape(id)}">' if id else ">"),
         f'<caption class="nhsuk-table__caption nhsuk-table__caption--s">{escape(caption)}'
@@ -60,5 +62,5 @@ def data_table(
                 f'<td class="{css}" role="cell">{label}{_cell(row.get(key), numeric, fmt)}</td>'
             )
         out.append("</tr>")
-    out.append("</tbody></table>")
+    out.append("</tbody></table></div>")
     return Markup("".join(out))

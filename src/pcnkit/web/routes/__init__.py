@@ -1,12 +1,16 @@
-"""Routers: each page has a JSON twin under /api built from the same view function."""
+"""Routers: each page has a JSON twin under /api built from the same view function. Every route
+takes a database slot first (pcnkit.web.limits), so sign-in and pages queue together for the
+pool's connections rather than failing when many arrive at once."""
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
+
+from pcnkit.web.context import db_slot
 
 
 def register(app: FastAPI) -> None:
-    from pcnkit.web.routes import auth, funding, orgs, population
+    from pcnkit.web.routes import auth, funding, help, orgs, population
 
-    for module in (auth, orgs, funding, population):
-        app.include_router(module.router)
+    for module in (auth, orgs, funding, population, help):
+        app.include_router(module.router, dependencies=[Depends(db_slot)])

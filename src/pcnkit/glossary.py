@@ -1,0 +1,196 @@
+"""What the statuses, tags and codes shown by pcnkit mean, and where its data comes from, in
+plain words: the help page (/help) shows these, so the explanation and the code that applies
+each status live side by side (funding statuses come from `funding.rules.STATUSES`, finding
+severities from `registry.checks.SEVERITIES`, tiers from `population.segments`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pcnkit.funding.rules import STATUSES
+from pcnkit.population.segments import DEFAULT_QUOTA_PER_10000
+from pcnkit.registry.checks import SEVERITIES
+
+
+@dataclass(frozen=True)
+class Term:
+    term: str
+    meaning: str
+
+
+FUNDING_STATUS_WORDS = {
+    "C": "Confirmed: stated explicitly in the cited source (the contract specification, or a "
+    "reputable source quoting it).",
+    "C2": "Confirmed: two independent sources agree.",
+    "D": "Derived: calculated from confirmed figures (for example a monthly amount from a "
+    "confirmed yearly rate).",
+    "S": "Not confirmed: one secondary source only (for example an LMC summary or the trade "
+    "press). Check it against the contract specification before you rely on it.",
+    "X": "Not confirmed: published sources disagree. The figure uses one of them; check it.",
+    "U": "Not confirmed: the figure or rule could not be found in any source pcnkit's authors "
+    "could reach. Treat it as an assumption.",
+}
+
+
+def funding_statuses() -> list[Term]:
+    """Every funding status letter, confirmed ones first, in the order the rules define them."""
+    letters = sorted(STATUSES, key=lambda s: not STATUSES[s])
+    return [Term(s, FUNDING_STATUS_WORDS[s]) for s in letters]
+
+
+TAGS = [
+    Term(
+        "Confirmed",
+        "The figure rests only on rules with status C, C2 or D (see below): published and checked.",
+    ),
+    Term(
+        "Not confirmed",
+        "At least one rule behind the figure has status S, X or U; the tag says which. The figure "
+        "is usable for planning, but check it against your own contract papers before paying or "
+        "claiming. \u201cRate not confirmed\u201d: the rate itself is not confirmed.",
+    ),
+    Term(
+        "Cannot be calculated",
+        "An input the rule needs (for example care home beds, or the PCN adjusted population) is "
+        "not loaded, so pcnkit shows no figure rather than a misleading \u00a30.00.",
+    ),
+    Term(
+        "Incomplete",
+        "A total that leaves out one or more figures that cannot be calculated; the page lists "
+        "which.",
+    ),
+    Term(
+        "SYNTHETIC",
+        "Made-up patients, generated to look like a real practice population (ages, conditions, "
+        "medicines) so the pages can be tried without real patient data. No row is a real "
+        "person. The demo's patient-level data are all synthetic.",
+    ),
+    Term(
+        "[REDACTED]",
+        "A count of 1 to 7 people, hidden because so few people could be identified. Counts of "
+        "8 or more are rounded to the nearest 5, and totals are added up from the rounded "
+        "figures, so they may differ slightly from the sum of the real numbers.",
+    ),
+    Term("–", "No figure: nothing is recorded for this date, or it does not apply."),
+    Term("not known", "The source files do not say when this began."),
+]
+
+SEVERITY_WORDS = {
+    "error": "A rule of the Network Contract DES or of the registry is broken and needs "
+    "action (for example a PCN without a clinical director, or a closed practice still "
+    "listed as a member).",
+    "warning": "Something that may be wrong and should be checked (for example a practice "
+    "in a different area from its PCN, or a list size that is not recorded).",
+    "notice": "For information only (for example a PCN with a single practice).",
+}
+
+
+def severities() -> list[Term]:
+    return [Term(s.capitalize(), SEVERITY_WORDS[s]) for s in SEVERITIES]
+
+
+TIERS = [
+    Term(
+        "High complexity",
+        "People whose records show the most complex needs, for example those on the "
+        "palliative care register or with severe frailty. Each population page lists the exact "
+        "rules, in the order they are applied.",
+    ),
+    Term(
+        "Rising risk",
+        "People not in the high-complexity tier who meet a rising-risk rule, for example a "
+        "predicted risk of needing emergency care among the highest 5% of the population.",
+    ),
+    Term("Well / stable", "Everyone else."),
+    Term(
+        "Rising-risk cohort",
+        "The people with the highest predicted risk in each practice's rising-risk tier, up "
+        f"to {DEFAULT_QUOTA_PER_10000} per 10,000 registered patients.",
+    ),
+    Term(
+        "Case-finding list",
+        "A list of patients who meet the criteria of a national programme (for example a "
+        "structured medication review) and may be due a review. Only PCN and practice users "
+        "can see the names behind the pseudonyms, in their clinical systems.",
+    ),
+]
+
+CODES = [
+    Term(
+        "Practice codes (for example F82002)",
+        "The Organisation Data Service (ODS) code of a GP practice: a letter and five digits.",
+    ),
+    Term(
+        "PCN codes (for example U00367)",
+        "The ODS code of a Primary Care Network: U and five digits.",
+    ),
+    Term(
+        "CCG and sub-ICB location codes (for example 08F)",
+        "The ODS code of a clinical commissioning group, and from 1 July 2022 of the sub-ICB "
+        "location that replaced it.",
+    ),
+    Term(
+        "ICS, ICB and STP codes (for example QMF)",
+        "The ODS code of an integrated care system's area (called an STP before 1 July 2022).",
+    ),
+    Term(
+        "Local codes (for example PL-HAV, FED-HAV)",
+        "Places, GP federations and groupings have no national code: your administrator "
+        "names them in the local definitions. PL- is a place, FED- a federation.",
+    ),
+    Term(
+        "Registered, weighted and adjusted lists",
+        "Registered: patients on the practice's list. Weighted: the list weighted for the "
+        "expected workload of its patients (the Global Sum, or Carr-Hill, formula). Adjusted: "
+        "the weighted list scaled so that nationally it adds up to the registered population, "
+        "used by some Network Contract DES payments.",
+    ),
+    Term(
+        "Pseudonym",
+        "A code that stands for a patient on a list. It identifies no one outside the "
+        "practice's own systems.",
+    ),
+]
+
+# Each source by its public title and publisher (file type -> title), as cited on the pages.
+SOURCES = [
+    Term(
+        "NHS Digital, Organisation Data Service (ODS): GP practices (epraccur)",
+        "Every GP practice's code, name, address, open and close dates and commissioner.",
+    ),
+    Term(
+        "NHS Digital, Organisation Data Service (ODS): Primary Care Networks (ePCN)",
+        "Every PCN and its core member practices, with the dates they joined and left.",
+    ),
+    Term(
+        "NHS Digital, Patients Registered at a GP Practice",
+        "The number of patients registered at each practice, published monthly.",
+    ),
+    Term(
+        "NHS Digital, NHS Payments to General Practice",
+        "What each practice was paid in a financial year, with its list sizes and PCN.",
+    ),
+    Term(
+        "NHS Digital, Quality and Outcomes Framework (QOF)",
+        "Practice list sizes on 1 January, disease registers and prevalence, and the "
+        "practice-to-area mapping for each year.",
+    ),
+    Term(
+        "NHS England, Appointments in General Practice",
+        "The practice-to-PCN and practice-to-ICB mapping published with the appointments data.",
+    ),
+    Term(
+        "NHS England, CCG to ICB mapping",
+        "Which clinical commissioning groups joined each integrated care board on 1 July 2022.",
+    ),
+    Term("NHS Choices, GP practice locations", "Where each practice is (for the maps)."),
+    Term(
+        "NHS England, Network Contract Directed Enhanced Service: contract specification",
+        "The payment rules and rates for each contract year, behind the funding pages.",
+    ),
+    Term(
+        "Local definitions",
+        "Places, federations, groupings and PCN roles that no national file publishes, set "
+        "by your administrator from local committee papers.",
+    ),
+]
