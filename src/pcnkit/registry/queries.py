@@ -376,11 +376,11 @@ def roles_at(session: Session, pcn_ids: list[int], as_of: dt.date) -> dict[int, 
 
 
 def is_open(org: Organisation, as_of: dt.date) -> bool:
-    """Open on `as_of`: opened on or before it and not closed by it. A practice or PCN with no
-    known open date counts from its first sighting; commissioners and regions, which long
-    predate the files, count as open. A practice ODS last reported dormant or proposed is not
-    open from that report's date on."""
-    opened = org.open_date or (org.first_seen if org.kind in kinds.SHORT_LIVED else None)
+    """Open on `as_of`: opened on or before it and not closed by it. An organisation with no
+    known open date counts from its first sighting (`kinds.opened_on`; regions and ICBs, which
+    long predate the files, count as open). A practice ODS last reported dormant or proposed is
+    not open from that report's date on."""
+    opened = kinds.opened_on(org.kind, org.open_date, org.first_seen)
     if opened and opened > as_of:
         return False
     if org.status in ("D", "P") and org.status_as_of and org.status_as_of <= as_of:
