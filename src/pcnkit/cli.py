@@ -10,6 +10,8 @@ from pathlib import Path
 
 import typer
 from rich.table import Table
+from rich.markup import escape
+from rich.text import Text
 from rich.tree import Tree
 
 from pcnkit.access.cli import users_app
@@ -120,24 +122,26 @@ def registry_check(
         print(json.dumps(result.as_dict(), indent=2, default=str))
         return
     if fmt is Format.csv:
-        fields = ["severity", "check", "code", "name", "pcn", "figure", "figure_date", "text"]
+        fields = [
+            "outcome", "check", "check_name", "pcn", "pcn_name", "code", "name", "figure",
+            "figure_date", "text",
+        ]  # fmt: skip
         writer = csv.DictWriter(sys.stdout, fieldnames=fields, extrasaction="ignore")
         writer.writeheader()
         for f in result.findings:
-            writer.writerow(f.__dict__)
+            writer.writerow({**f.__dict__, "check_name": f.check_name})
         return
-    counts = result.counts()
     console.print(
         f"[bold]{result.area_name}[/] ({result.area}) as at {result.as_of}: "
-        f"{len(result.pcns)} PCNs, {result.practices} open practices; "
-        f"{counts['error']} errors, {counts['warning']} warnings, {counts['notice']} notices",
+        f"{len(result.pcns)} PCNs, {result.practices} open practices",
         highlight=False,
     )
+    console.print(f"Findings: {result.summary()}", highlight=False, markup=False)
     if len(result.pcns) <= 60:
         table = Table(title="PCNs")
-        for col in ("PCN", "name", "practices", "registered list", "list date", "status"):
+        for col in ("PCN", "name", "practices", "registered patients", "as at", "status"):
             table.add_column(
-                col, justify="right" if col in ("practices", "registered list") else "left"
+                col, justify="right" if col in ("practices", "registered patients") else "left"
             )
         for p in result.pcns:
             style = "yellow" if p.status != "within range" else None
@@ -151,13 +155,20 @@ def registry_check(
                 style=style,
             )
         console.print(table)
-    table = Table(title="Findings")
-    for col in ("severity", "check", "organisation", "finding"):
-        table.add_column(col, overflow="fold")
-    colour = {"error": "red", "warning": "yellow", "notice": "cyan"}
-    for f in result.findings:
-        table.add_row(f"[{colour[f.severity]}]{f.severity}[/]", f.check, f.code, f.text)
-    console.print(table)
+    colour = {"breach": "red", "not recorded": "yellow", "review": "cyan"}
+    for group in result.groups():
+        title = group.name if group.pcn is None else f"{group.name} ({group.pcn})"
+        table = Table(title=title, title_justify="left")
+        for col in ("outcome", "check", "organisation", "finding"):
+            table.add_column(col, overflow="fold")
+        for f in group.findings:
+            table.add_row(
+                Text(f.outcome_label, style=colour[f.outcome]),
+                Text(f.check_name),
+                Text(f"{f.name} ({f.code})"),
+                Text(f.text),
+            )
+        console.print(table)
 
 
 @registry_app.command("show")
@@ -166,7 +177,8 @@ def registry_show(
     as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today)."),
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
-    """One organisation as at a date: its parents, members and lists, with their sources."""
+    """One organisation as at a date: its parents, members and lists, with their sources (or
+    why there is nothing to show on that date)."""
     when = _date(as_of)
     try:
         ws = open_workspace(workspace)
@@ -174,30 +186,45 @@ def registry_show(
             p = describe(session, code, when)
     except PcnkitError as exc:
         fail(exc)
-    out = console.print
-    out(f"[bold]{p.name}[/] ({p.code}), {p.kind_label}, as at {p.as_of}", highlight=False)
+    def out(text: str) -> None:
+        console.print(text, highlight=False, markup=False)
+
+    out(f"{p.name} ({p.code}), {p.kind_label}, as at {p.as_of}")
     closed = f"; closed {p.close_date}" if p.close_date else ""
-    out(f"  postcode {p.postcode or '-'}; opened {p.open_date or 'unknown'}{closed}")
+    opened = p.open_date or "unknown"
+    if p.began:
+        how = f"recorded open date {p.open_date}" if p.open_date else "first named in the data"
+        opened = f"{p.began} ({how})"
+    out(f"  postcode {p.postcode or '-'}; began {opened}{closed}")
+    if p.empty_state:
+        out(f"  {p.empty_state}")
     for m in p.memberships:
-        mark = "  [green]<- on this date[/]" if m.current else ""
+        mark = "  <- on this date" if m.current else ""
         out(
             f"  in {m.parent_kind} {m.parent_name} ({m.parent_code}) from "
-            f"{m.start or 'unknown'} to {m.end or 'now'}{mark}",
-            highlight=False,
+            f"{m.start or 'unknown'} to {m.end or 'now'}{mark}"
         )
-        out(f"     [dim]evidence: {m.basis}[/]", highlight=False)
+        out(f"     evidence: {m.basis}")
     for role, holder in p.roles:
-        out(f"  {role}: {holder}", highlight=False)
+        out(f"  {role}: {holder}")
     for measure, f in p.lists.items():
-        out(f"  {measure} list {f.value:,} as at {f.as_of} ({f.source} row {f.source_row})")
+        kind = "registered patients" if measure == "registered" else f"{measure} list"
+        note = " (quarter average, rounded)" if measure == "registered" and f.average else ""
+        out(f"  {kind} {f.value:,} as at {f.as_of}{note} ({f.cited})")
     if p.members:
         out(f"  {len(p.members)} members on {p.as_of}:")
     for m in p.members:
-        f = m.registered
-        extra = f"  {f.value:,} ({f.as_of}, {f.source})" if f else ""
-        out(f"    {m.code:8} {m.kind:8} {m.name}{extra}", highlight=False)
+        figure = m.patients
+        extra = ""
+        if figure is not None:
+            extra = f"  {figure.total:,} patients ({figure.dated}; {figure.source_text})"
+        out(f"    {m.code:8} {m.kind:8} {m.name}{extra}")
     if p.total:
-        out(f"  registered list {p.total.total:,} ({p.total.dated}; {', '.join(p.total.sources)})")
+        t = p.total
+        out(
+            f"  registered patients {t.total:,} in {t.practices} open practices "
+            f"({t.dated}; {t.source_text})"
+        )
 
 
 @registry_app.command("find")
@@ -214,7 +241,8 @@ def print_summary(node: Node) -> None:
         reg = n.registered
         return (
             f"[bold]{n.name}[/] ({n.code}, {n.kind_label}): {n.practices} practices, "
-            f"registered {reg.total:,.0f}, weighted {n.weighted.total:,.0f} [dim]({reg.dated})[/]"
+            f"registered patients {reg.total:,.0f}, weighted {n.weighted.total:,.0f} "
+            f"[dim]({reg.dated}; {escape(reg.source_text)})[/]"
         )
 
     tree = Tree(label(node))
@@ -262,11 +290,10 @@ def demo(
             funding = demo_funding(session)
     except PcnkitError as exc:
         fail(exc)
-    counts = result.counts()
     console.print(
-        f"Configuration check as at {when}: {counts['error']} errors, "
-        f"{counts['warning']} warnings, {counts['notice']} notices. "
-        f"Run: pcnkit registry check --area {DEMO_AREA} --as-of {when} -w {workspace}"
+        f"Configuration check as at {when}: {result.summary()}. "
+        f"Run: pcnkit registry check --area {DEMO_AREA} --as-of {when} -w {workspace}",
+        markup=False,
     )
     table = Table(title=f"Network Contract DES {DEMO_YEAR}: what the BHR PCNs are owed")
     for col in ("borough", "PCNs", *funding.streams, "total"):

@@ -57,7 +57,8 @@ def title(source: _Source) -> str:
     publisher = (source.publisher or fallback).strip().removesuffix(" (QOF)")
     if source.file_type in ("definitions", "list-sizes"):
         when = f"as at {source.extract_date.day} {source.extract_date:%B %Y}"
-        return f"{name[0].upper()}{name[1:]}, {publisher}, {when}"
+        who = f", {publisher}" if publisher.lower() not in ("", "local") else ""
+        return f"{name[0].upper()}{name[1:]}{who}, {when}"
     start = covers_from(source)
     if start is not None:
         text = f"{name} {year_label(start)}"
