@@ -161,7 +161,7 @@ def _list_history(c: Ctx, org: Organisation) -> list[dict]:
                     "weighted": "Weighted list",
                     "adjusted": "Adjusted list",
                 }.get(measure, measure),
-                "as_of": day,
+                "as_of": profile.long_date(day),
                 "value": queries.whole(value) if registered else value,
                 "kind": ("quarter average" if average else "count")
                 if registered
