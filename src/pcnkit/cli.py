@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.table import Table
 from rich.markup import escape
+from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
@@ -186,6 +186,7 @@ def registry_show(
             p = describe(session, code, when)
     except PcnkitError as exc:
         fail(exc)
+
     def out(text: str) -> None:
         console.print(text, highlight=False, markup=False)
 

@@ -67,7 +67,8 @@ def opened_on(kind: str, open_date: dt.date | None, first_seen: dt.date | None) 
     source that mentions it (nations, regions and ICBs excepted: they predate the files)."""
     if kind in LONG_STANDING:
         return open_date
-    if kind == PCN and first_seen and (open_date is None or open_date == ODS_PCN_BACKDATE):
-        if open_date is None or first_seen < open_date:
-            return max(first_seen, PCN_ERA_START)
+    # ODS's date says nothing earlier than a source naming the PCN for 2019/20
+    backdated = open_date is None or open_date == ODS_PCN_BACKDATE
+    if kind == PCN and first_seen and backdated and first_seen < (open_date or dt.date.max):
+        return max(first_seen, PCN_ERA_START)
     return open_date or first_seen

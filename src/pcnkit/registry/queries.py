@@ -240,9 +240,7 @@ def list_sizes_at(
             SourceFile.file_type,
             SourceFile.extract_date,
             SourceFile.publisher,
-            func.row_number()
-            .over(partition_by=ListSize.practice_id, order_by=order)
-            .label("rank"),
+            func.row_number().over(partition_by=ListSize.practice_id, order_by=order).label("rank"),
         )
         .join(SourceFile, SourceFile.id == ListSize.source_id)
         .where(ListSize.measure == measure, ListSize.as_of <= as_of)
@@ -263,9 +261,7 @@ def whole(value: Decimal) -> Decimal:
     return value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
 
 
-def patients_at(
-    session: Session, practice_ids: list[int], as_of: dt.date
-) -> dict[int, ListFigure]:
+def patients_at(session: Session, practice_ids: list[int], as_of: dt.date) -> dict[int, ListFigure]:
     """Registered patients as a page shows them: each practice's latest *count* on or before
     `as_of` (a registrations or QOF publication, or the user's own lists); a payments file's
     quarter average only where no count exists, rounded to whole patients and marked
