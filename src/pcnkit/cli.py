@@ -22,6 +22,7 @@ from pcnkit.registry import queries
 from pcnkit.registry.actions import apply_batches
 from pcnkit.registry.checks import run_checks
 from pcnkit.registry.importers import TYPES, expand, parse_file
+from pcnkit.registry.kinds import KINDS
 from pcnkit.registry.profile import describe
 from pcnkit.registry.summary import Node, area_summary
 from pcnkit.shell import Format, console, date_option, fail, progress_bar
@@ -234,7 +235,8 @@ def registry_find(text: str, workspace: Path | None = WorkspaceOpt) -> None:
     ws = open_workspace(workspace)
     with ws.sessions() as session:
         for org in queries.find(session, text):
-            console.print(f"{org.code:8} {org.kind:10} {org.name}", highlight=False)
+            kind = KINDS[org.kind].label if org.kind in KINDS else org.kind
+            console.print(f"{org.code:8} {kind:18} {org.name}", highlight=False, markup=False)
 
 
 def print_summary(node: Node) -> None:
