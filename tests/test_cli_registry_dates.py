@@ -82,3 +82,21 @@ def test_find_shows_kinds_in_words(ws):
     folder, _ = ws
     out = _run("registry", "find", "havering", "-w", str(folder))
     assert "sub_icb" not in out and "sub-ICB location" in out
+
+
+def test_rebuild_re_derives_an_older_workspace(ws):
+    """A workspace loaded before these rules (evidence naming files, ODS dates) is brought up to
+    date by `pcnkit registry rebuild`, without reloading anything."""
+    import sqlite3
+
+    folder, _ = ws
+    db = sqlite3.connect(folder / "pcnkit.db")
+    with db:
+        db.execute("UPDATE membership SET basis = 'ePCN_2019-12_psychty.xlsx row 11'")
+        db.execute("UPDATE membership SET start = '2019-10-01' WHERE start = '2019-07-01'")
+    db.close()
+    stale = _run("registry", "show", "U00367", "--as-of", "2019-08-01", "-w", str(folder))
+    assert ".xlsx" in stale and "17 members" not in stale
+    assert "memberships re-derived" in _run("registry", "rebuild", "-w", str(folder))
+    fresh = _run("registry", "show", "U00367", "--as-of", "2019-08-01", "-w", str(folder))
+    assert ".xlsx" not in fresh and "17 members on 2019-08-01" in fresh

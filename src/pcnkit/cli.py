@@ -19,7 +19,7 @@ from pcnkit.errors import PcnkitError
 from pcnkit.funding.cli import funding_app
 from pcnkit.population.cli import population_app
 from pcnkit.registry import queries
-from pcnkit.registry.actions import apply_batches
+from pcnkit.registry.actions import apply_batches, refresh_derived
 from pcnkit.registry.checks import run_checks
 from pcnkit.registry.importers import TYPES, expand, parse_file
 from pcnkit.registry.kinds import KINDS
@@ -99,6 +99,19 @@ def registry_load(
     console.print(table)
     for s in skipped:
         console.print(f"skipped {s.path}: {s.looks_like}", highlight=False)
+
+
+@registry_app.command("rebuild")
+def registry_rebuild(workspace: Path | None = WorkspaceOpt) -> None:
+    """Re-derive every membership and first mention from the loaded files (after an upgrade:
+    PCN memberships from the DES start, CCG merger dates, sources by public title)."""
+    try:
+        ws = open_workspace(workspace)
+        with ws.transaction() as session:
+            count = refresh_derived(session)
+    except PcnkitError as exc:
+        fail(exc)
+    console.print(f"{count:,} memberships re-derived in {ws.path}", highlight=False)
 
 
 @registry_app.command("check")

@@ -118,6 +118,30 @@ def test_practice_and_pcn_pages_agree_on_the_ccg_merger(bhr):
             assert ccgs["A3A8R"] == (D(2021, 4, 1), None), code
 
 
+def _snap(parent, day, covers_from=None):
+    return timeline.Fact(parent, None, None, False, day, f"{parent} at {day}", covers_from)
+
+
+def test_a_merger_seen_only_in_snapshots_is_dated_when_the_new_ccg_began():
+    """Without close dates: the PCN's ePCN snapshots say 08F (December 2019) then A3A8R (May
+    2022); A3A8R, first named for 2021/22, began on 1 April 2021, so the move is dated then,
+    as it is for a practice whose payments files say 08F for 2020/21 and A3A8R for 2021/22."""
+    pcn = [_snap("08F", D(2019, 12, 4)), _snap("A3A8R", D(2022, 5, 1))]
+    practice = [
+        _snap("08F", D(2021, 3, 31), D(2020, 4, 1)),
+        _snap("A3A8R", D(2022, 3, 31), D(2021, 4, 1)),
+    ]
+    opened = {"A3A8R": D(2021, 4, 1)}
+    for facts in (pcn, practice):
+        old, new = timeline.resolve(facts, opened, known_from=D(2019, 7, 1))
+        assert (old.parent, old.end, new.parent, new.start) == (
+            "08F", D(2021, 3, 31), "A3A8R", D(2021, 4, 1)
+        )  # fmt: skip
+    # A new parent that already existed when the old one was last seen: the snapshot dates it.
+    old, new = timeline.resolve(pcn, {"A3A8R": D(2019, 4, 1)}, known_from=D(2019, 7, 1))
+    assert new.start == D(2022, 5, 1)
+
+
 def test_an_unknown_start_means_first_named_not_always():
     assert kinds.opened_on(kinds.SUB_ICB, None, D(2021, 4, 1)) == D(2021, 4, 1)
     assert kinds.opened_on(kinds.ICB, None, D(2020, 3, 31)) is None  # STPs predate the files

@@ -520,3 +520,40 @@ def _apply_batches(session, batches, progress) -> list[LoadReport]:
     if affected:
         rebuild_memberships(session, affected)
     return reports
+
+
+def refresh_derived(session: Session) -> int:
+    """Re-derive what loads compute from the stored facts: each organisation's first mention
+    (a yearly publication counts from the start of its year; a dated membership from its start,
+    for both ends) and every membership, with evidence cited by public title. For a workspace
+    loaded before these rules; loading new files does the same for what they touch. Returns the
+    number of memberships."""
+    with bulk():
+        sources = {s.id: s for s in session.scalars(select(SourceFile))}
+        first: dict[int, dt.date] = {}
+
+        def seen(org_id: int, day: dt.date | None) -> None:
+            if day and (org_id not in first or day < first[org_id]):
+                first[org_id] = day
+
+        fact = MembershipFact.__table__
+        rows = session.execute(
+            select(fact.c.child_id, fact.c.parent_id, fact.c.start, fact.c.dated, fact.c.source_id)
+        )
+        for child, parent, start, dated, source_id in rows:
+            mentioned = source_titles.covers_from(sources[source_id])
+            for org_id in (child, parent):
+                seen(org_id, mentioned)
+                if dated:
+                    seen(org_id, start)
+        listed = session.execute(select(ListSize.practice_id, ListSize.source_id).distinct()).all()
+        for practice_id, source_id in listed:
+            seen(practice_id, source_titles.covers_from(sources[source_id]))
+        current = dict(session.execute(select(ORG.c.id, ORG.c.first_seen)).all())
+        changes = [
+            {"id": i, "first_seen": d}
+            for i, d in first.items()
+            if current.get(i) is None or d < current[i]
+        ]
+        _update_rows(session, ORG, changes)
+        return rebuild_memberships(session)

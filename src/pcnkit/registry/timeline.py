@@ -19,8 +19,9 @@ GP appointments mapping) only says "in X as at the extract date". The rules, in 
    2019; NHS North East London CCG, first named for 2021/22, is not in the ICS in 2020).
 6. No membership outlasts its parent, or a child other than a practice (a closed practice
    still listed is a finding for the configuration check, so it is kept). A change first seen
-   in a snapshot after the old parent closed is dated from the new parent's opening (the
-   2021 CCG mergers: 1 April 2021 on the practice and the PCN pages alike).
+   in a snapshot after the old parent closed, or into a parent that began after the last file
+   still showing the old one, is dated from the new parent's beginning (the 2021 CCG mergers:
+   1 April 2021 on the practice and the PCN pages alike).
 7. PCN memberships only (`des=True`): a first membership starting on ODS's 1 October 2019
    back-date starts on 1 July 2019, when the Network Contract DES began, if a yearly source
    for 2019/20 (payments, QOF geographies) names the same PCN; the evidence says so and names
@@ -29,6 +30,7 @@ GP appointments mapping) only says "in X as at the extract date". The rules, in 
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
@@ -60,6 +62,10 @@ class Segment:
     bases: list[str] = field(default_factory=list)
     dated: bool = False
     changed_at_snapshot: bool = False  # starts on the extract date of the snapshot showing it
+    last_seen: dt.date | None = None  # the newest extract that still showed this membership
+
+    def __post_init__(self) -> None:
+        self.last_seen = self.last_seen or self.observed_at
 
     def covers(self, day: dt.date) -> bool:
         return (self.start or _MIN) <= day <= (self.end or _MAX)
@@ -75,12 +81,12 @@ def _paint(segments: list[Segment], new: Segment) -> list[Segment]:
             out.append(s)
             continue
         if s_lo < lo:
-            out.append(
-                Segment(s.parent, s.start, day_before(lo), s.observed_at, list(s.bases), s.dated)
-            )
+            out.append(dataclasses.replace(s, end=day_before(lo), bases=list(s.bases)))
         if s_hi > hi:
             out.append(
-                Segment(s.parent, day_after(hi), s.end, s.observed_at, list(s.bases), s.dated)
+                dataclasses.replace(
+                    s, start=day_after(hi), bases=list(s.bases), changed_at_snapshot=False
+                )
             )
     out.append(new)
     return sorted(out, key=lambda s: s.start or _MIN)
@@ -127,6 +133,7 @@ def resolve(
         here = next((s for s in segments if s.covers(day)), None)
         if here is not None and here.parent == f.parent:
             here.bases.append(f.basis)
+            here.last_seen = max(here.last_seen, day)
             continue
         if here is not None and here.observed_at > day:
             continue  # newer knowledge already says otherwise
@@ -150,6 +157,7 @@ def resolve(
             prev.end = s.end
             prev.bases.extend(b for b in s.bases if b not in prev.bases)
             prev.observed_at = max(prev.observed_at, s.observed_at)
+            prev.last_seen = max(prev.last_seen, s.last_seen)
         else:
             merged.append(s)
     if des and merged:
@@ -159,8 +167,12 @@ def resolve(
         s.end = min(ends) if ends else None
     for prev, s in itertools.pairwise(merged):
         opened = parent_open.get(s.parent)
-        if s.changed_at_snapshot and prev.end and opened and s.start and opened < s.start:
+        if not (s.changed_at_snapshot and prev.end and opened and s.start and opened < s.start):
+            continue
+        if prev.end < day_before(s.start):  # the old parent closed: start when the new opened
             s.start = max(day_after(prev.end), opened)
+        elif prev.last_seen < opened:  # last seen in the old before the new one existed
+            prev.end, s.start = day_before(opened), opened
     for s in merged:
         if s.start is None:
             bounds = [d for d in (parent_open.get(s.parent), known_from) if d]
