@@ -219,3 +219,20 @@ def test_the_one_breach_is_not_buried_under_missing_data(bhr):
     assert data["counts"]["breach"] == 1 and data["findings"][0]["outcome_label"] == (
         "Rule breached"
     )
+
+
+@pytest.mark.england
+def test_england_has_its_pcns_in_august_2019(england):
+    """Before: on 2019-08-01 no PCN was open and 7,080 of 7,081 open practices were "in no
+    PCN". The 2019/20 payments file and QOF map date the original memberships from July."""
+    ws, _ = england
+    with ws.sessions() as s:
+        result = run_checks(s, D(2019, 8, 1), "ENG")
+        december = run_checks(s, D(2019, 12, 1), "ENG")
+    coverage = sum(1 for f in result.findings if f.check == "coverage")
+    print(
+        f"2019-08-01: {len(result.pcns)} PCNs, {result.practices} open practices, "
+        f"{coverage} in no PCN; 2019-12-01: {len(december.pcns)} PCNs"
+    )
+    assert len(result.pcns) >= len(december.pcns) - 10
+    assert coverage < result.practices // 20
