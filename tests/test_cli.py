@@ -64,9 +64,9 @@ def test_show_says_where_each_answer_came_from(demo_ws):
     out = runner.invoke(
         app, ["registry", "show", "F82614", "--as-of", "2020-01-01", "-w", str(folder)]
     ).output
-    # ODS dates the membership 1 October 2019; the 2019/20 payments file dates it from the DES.
+    # ODS dates the membership 1 October 2019; the Havering paper (July 2019) from the DES start.
     assert "HAVERING SOUTH PCN (U00367) from 2019-07-01 to 2020-03-31" in out
-    assert "evidence: from 1 July 2019, when the Network Contract DES began" in out
+    assert "evidence: Local definitions, pcnkit demo (from BHR committee papers, 2019)" in out
     assert "NHS Digital, NHS Payments to General Practice 2019/20, row 43" in out
     assert "(ePCN), May 2022" in out and ".xlsx" not in out and ".csv" not in out
     # Mungo Park closed before QOF 2019/20 was counted: its patients are the last count (QOF

@@ -71,6 +71,12 @@ def test_havering_south_has_its_17_practices_in_august_2019(bhr):
     with bhr.sessions() as s:
         members = queries.members_at(s, "U00367", D(2019, 8, 1), kinds.PRACTICE)
         assert len(members) == 17
+        for m in members:  # the Havering paper of 24 July 2019, in the demo's definitions
+            assert m.start == D(2019, 7, 1)
+            assert m.basis.startswith("Local definitions, pcnkit demo (from BHR committee papers")
+        # Barking & Dagenham has no such paper: the 2019/20 national files date its members.
+        members = queries.members_at(s, "U86966", D(2019, 8, 1), kinds.PRACTICE)
+        assert len(members) == 4
         for m in members:
             assert m.start == D(2019, 7, 1)
             assert "when the Network Contract DES began" in m.basis

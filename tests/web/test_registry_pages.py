@@ -37,7 +37,12 @@ def test_a_pcn_in_august_2019_lists_its_members_from_the_des_start(web_demo):
     assert data["empty_state"] is None and len(data["members"]) == 17
     assert data["began"] == "2019-07-01" and data["open_date"] == "2019-10-01"
     page = _text(client.get(f"/org/{PCN}?on=2019-08-01").text)
-    assert "when the Network Contract DES began" in page
+    assert "ODS records 1 October 2019" in page and "from BHR committee papers" in page
+    icb = web_demo.client("nel.icb").get("/api/org/U86966?on=2019-08-01").json()
+    assert len(icb["members"]) == 4
+    july = [m for m in icb["member_history"] if m["start"] == "2019-07-01"]
+    assert len(july) >= 4
+    assert all("when the Network Contract DES began" in m["basis"] for m in july)
 
 
 def test_the_ics_does_not_list_a_ccg_that_did_not_exist_yet(web_demo):
