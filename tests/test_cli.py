@@ -51,12 +51,12 @@ def test_check_as_json_and_csv(demo_ws):
     args = ["registry", "check", "--area", "BHR", "--as-of", "2019-12-01", "-w", str(folder)]
     data = json.loads(runner.invoke(app, [*args, "--format", "json"]).output)
     assert data["as_of"] == "2019-12-01" and len(data["pcns"]) == 15
-    assert data["counts"]["error"] == sum(1 for f in data["findings"] if f["severity"] == "error")
+    assert data["counts"]["breach"] == sum(1 for f in data["findings"] if f["outcome"] == "breach")
     rows = list(csv.DictReader(io.StringIO(runner.invoke(app, [*args, "--format", "csv"]).output)))
-    assert {"severity", "check", "code", "text"} <= set(rows[0])
+    assert {"outcome", "check", "check_name", "code", "text"} <= set(rows[0])
     assert len(rows) == len(data["findings"])
     table = runner.invoke(app, [*args, "--check", "list_size"]).output
-    assert "U86966" in table and "nominated_payee" not in table
+    assert "U86966" in table and "Nominated payee" not in table
 
 
 def test_show_says_where_each_answer_came_from(demo_ws):
@@ -64,10 +64,14 @@ def test_show_says_where_each_answer_came_from(demo_ws):
     out = runner.invoke(
         app, ["registry", "show", "F82614", "--as-of", "2020-01-01", "-w", str(folder)]
     ).output
-    assert "HAVERING SOUTH PCN (U00367) from 2019-10-01 to 2020-03-31" in out
-    assert "evidence: ePCN_2022-05_psychty.xlsx" in out
-    # Mungo Park closed before QOF 2019/20 was counted, so its list comes from the payments file.
-    assert "registered list" in out and "nhs_payments_gp_19-20.csv" in out
+    # ODS dates the membership 1 October 2019; the Havering paper (July 2019) from the DES start.
+    assert "HAVERING SOUTH PCN (U00367) from 2019-07-01 to 2020-03-31" in out
+    assert "evidence: Local definitions, pcnkit demo (from BHR committee papers, 2019)" in out
+    assert "NHS Digital, NHS Payments to General Practice 2019/20, row 43" in out
+    assert "(ePCN), May 2022" in out and ".xlsx" not in out and ".csv" not in out
+    # Mungo Park closed before QOF 2019/20 was counted: its patients are the last count (QOF
+    # 1 January 2019), not the payments file's fractional quarter average.
+    assert "registered patients 3,1" in out and "list sizes at 1 January 2019" in out
     pcn = runner.invoke(
         app, ["registry", "show", "U00367", "--as-of", "2019-12-01", "-w", str(folder)]
     ).output
@@ -83,7 +87,8 @@ def test_local_lists_add_an_adjusted_population(demo_ws, tmp_path):
     out = runner.invoke(
         app, ["registry", "show", "F82008", "--as-of", "2019-06-01", "-w", str(folder)]
     ).output
-    assert "adjusted list 15,012.40 as at 2019-01-01 (lists.csv row 2)" in out
+    assert "adjusted list 15,012.40 as at 2019-01-01 (List sizes supplied locally" in out
+    assert "row 2)" in out and "lists.csv" not in out
     unknown = tmp_path / "unknown.csv"
     unknown.write_text("practice_code,as_of,registered\nZZ9999,2019-01-01,100\n")
     result = runner.invoke(app, ["registry", "load", str(unknown), "-w", str(folder)])

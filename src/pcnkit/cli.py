@@ -18,8 +18,10 @@ from pcnkit.errors import PcnkitError
 from pcnkit.funding.cli import funding_app
 from pcnkit.population.cli import population_app
 from pcnkit.registry import queries
+from pcnkit.registry.actions import refresh_derived
 from pcnkit.registry.checks import run_checks
 from pcnkit.registry.importers import TYPES
+from pcnkit.registry.kinds import KINDS
 from pcnkit.registry.loading import load_paths
 from pcnkit.registry.profile import describe
 from pcnkit.registry.summary import Node, area_summary
@@ -127,6 +129,19 @@ def registry_load(
         raise typer.Exit(SKIPPED_EXIT)
 
 
+@registry_app.command("rebuild")
+def registry_rebuild(workspace: Path | None = WorkspaceOpt) -> None:
+    """Re-derive every membership and first mention from the loaded files (after an upgrade:
+    PCN memberships from the DES start, CCG merger dates, sources by public title)."""
+    try:
+        ws = open_workspace(workspace)
+        with ws.transaction() as session:
+            count = refresh_derived(session)
+    except PcnkitError as exc:
+        fail(exc)
+    console.print(f"{count:,} memberships re-derived in {ws.path}", highlight=False)
+
+
 @registry_app.command("check")
 def registry_check(
     area: str | None = typer.Option(None, "--area", help="ICB, CCG, place, grouping or PCN."),
@@ -149,21 +164,27 @@ def registry_check(
         print(json.dumps(result.as_dict(), indent=2, default=str))
         return
     if fmt is Format.csv:
-        fields = ["severity", "check", "code", "name", "pcn", "figure", "figure_date", "text"]
-        spreadsheet.write_csv(sys.stdout, fields, (f.__dict__ for f in result.findings))
+        fields = [
+            "outcome", "check", "check_name", "pcn", "pcn_name", "code", "name", "figure",
+            "figure_date", "text",
+        ]  # fmt: skip
+        spreadsheet.write_csv(
+            sys.stdout,
+            fields,
+            ({**f.__dict__, "check_name": f.check_name} for f in result.findings),
+        )
         return
-    counts = result.counts()
     console.print(
         styled("[bold]{}[/]", result.area_name) + f" ({result.area}) as at {result.as_of}: "
-        f"{len(result.pcns)} PCNs, {result.practices} open practices; "
-        f"{counts['error']} errors, {counts['warning']} warnings, {counts['notice']} notices",
+        f"{len(result.pcns)} PCNs, {result.practices} open practices",
         highlight=False,
     )
+    console.print(f"Findings: {result.summary()}", highlight=False, markup=False)
     if len(result.pcns) <= 60:
         table = Table(title="PCNs")
-        for col in ("PCN", "name", "practices", "registered list", "list date", "status"):
+        for col in ("PCN", "name", "practices", "registered patients", "as at", "status"):
             table.add_column(
-                col, justify="right" if col in ("practices", "registered list") else "left"
+                col, justify="right" if col in ("practices", "registered patients") else "left"
             )
         for p in result.pcns:
             style = "yellow" if p.status != "within range" else None
@@ -177,13 +198,20 @@ def registry_check(
                 style=style,
             )
         console.print(table)
-    table = Table(title="Findings")
-    for col in ("severity", "check", "organisation", "finding"):
-        table.add_column(col, overflow="fold")
-    colour = {"error": "red", "warning": "yellow", "notice": "cyan"}
-    for f in result.findings:
-        table.add_row(Text(f.severity, style=colour[f.severity]), f.check, f.code, f.text)
-    console.print(table)
+    colour = {"breach": "red", "not recorded": "yellow", "review": "cyan"}
+    for group in result.groups():
+        title = group.name if group.pcn is None else f"{group.name} ({group.pcn})"
+        table = Table(title=title, title_justify="left")
+        for col in ("outcome", "check", "organisation", "finding"):
+            table.add_column(col, overflow="fold")
+        for f in group.findings:
+            table.add_row(
+                Text(f.outcome_label, style=colour[f.outcome]),
+                Text(f.check_name),
+                Text(f"{f.name} ({f.code})"),
+                Text(f.text),
+            )
+        console.print(table)
 
 
 @registry_app.command("show")
@@ -192,7 +220,8 @@ def registry_show(
     as_of: str | None = typer.Option(None, "--as-of", help="YYYY-MM-DD (default today)."),
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
-    """One organisation as at a date: its parents, members and lists, with their sources."""
+    """One organisation as at a date: its parents, members and lists, with their sources (or
+    why there is nothing to show on that date)."""
     when = _date(as_of)
     try:
         ws = open_workspace(workspace)
@@ -200,36 +229,46 @@ def registry_show(
             p = describe(session, code, when)
     except PcnkitError as exc:
         fail(exc)
-    out = console.print
-    out(
-        styled("[bold]{}[/] ({}), {}, as at {}", p.name, p.code, p.kind_label, p.as_of),
-        highlight=False,
-    )
+
+    def out(text: str) -> None:
+        console.print(text, highlight=False, markup=False)
+
+    out(f"{p.name} ({p.code}), {p.kind_label}, as at {p.as_of}")
     closed = f"; closed {p.close_date}" if p.close_date else ""
-    out(f"  postcode {p.postcode or '-'}; opened {p.open_date or 'unknown'}{closed}")
+    opened = p.open_date or "unknown"
+    if p.began:
+        how = f"recorded open date {p.open_date}" if p.open_date else "first named in the data"
+        opened = f"{p.began} ({how})"
+    out(f"  postcode {p.postcode or '-'}; began {opened}{closed}")
+    if p.empty_state:
+        out(f"  {p.empty_state}")
     for m in p.memberships:
-        mark = Text("  <- on this date", style="green") if m.current else ""
+        mark = "  <- on this date" if m.current else ""
         out(
-            Text(
-                f"  in {m.parent_kind} {m.parent_name} ({m.parent_code}) from "
-                f"{m.start or 'unknown'} to {m.end or 'now'}"
-            )
-            + mark,
-            highlight=False,
+            f"  in {m.parent_kind} {m.parent_name} ({m.parent_code}) from "
+            f"{m.start or 'unknown'} to {m.end or 'now'}{mark}"
         )
-        out(Text(f"     evidence: {m.basis}", style="dim"), highlight=False)
+        out(f"     evidence: {m.basis}")
     for role, holder in p.roles:
-        out(f"  {role}: {holder}", highlight=False)
+        out(f"  {role}: {holder}")
     for measure, f in p.lists.items():
-        out(f"  {measure} list {f.value:,} as at {f.as_of} ({f.source} row {f.source_row})")
+        kind = "registered patients" if measure == "registered" else f"{measure} list"
+        note = " (quarter average, rounded)" if measure == "registered" and f.average else ""
+        out(f"  {kind} {f.value:,} as at {f.as_of}{note} ({f.cited})")
     if p.members:
         out(f"  {len(p.members)} members on {p.as_of}:")
     for m in p.members:
-        f = m.registered
-        extra = f"  {f.value:,} ({f.as_of}, {f.source})" if f else ""
-        out(f"    {m.code:8} {m.kind:8} {m.name}{extra}", highlight=False)
+        figure = m.patients
+        extra = ""
+        if figure is not None:
+            extra = f"  {figure.total:,} patients ({figure.dated}; {figure.source_text})"
+        out(f"    {m.code:8} {m.kind:8} {m.name}{extra}")
     if p.total:
-        out(f"  registered list {p.total.total:,} ({p.total.dated}; {', '.join(p.total.sources)})")
+        t = p.total
+        out(
+            f"  registered patients {t.total:,} in {t.practices} open practices "
+            f"({t.dated}; {t.source_text})"
+        )
 
 
 @registry_app.command("find")
@@ -238,14 +277,16 @@ def registry_find(text: str, workspace: Path | None = WorkspaceOpt) -> None:
     ws = open_workspace(workspace)
     with ws.sessions() as session:
         for org in queries.find(session, text):
-            console.print(f"{org.code:8} {org.kind:10} {org.name}", highlight=False)
+            kind = KINDS[org.kind].label if org.kind in KINDS else org.kind
+            console.print(f"{org.code:8} {kind:18} {org.name}", highlight=False, markup=False)
 
 
 def print_summary(node: Node) -> None:
     def label(n: Node) -> str:
         reg = n.registered
         return styled(
-            "[bold]{}[/] ({}, {}): {} practices, registered {}, weighted {} [dim]({})[/]",
+            "[bold]{}[/] ({}, {}): {} practices, registered patients {}, weighted {} "
+            "[dim]({}; {})[/]",
             n.name,
             n.code,
             n.kind_label,
@@ -253,6 +294,7 @@ def print_summary(node: Node) -> None:
             f"{reg.total:,.0f}",
             f"{n.weighted.total:,.0f}",
             reg.dated,
+            reg.source_text,
         )
 
     tree = Tree(label(node))
@@ -300,11 +342,10 @@ def demo(
             funding = demo_funding(session)
     except PcnkitError as exc:
         fail(exc)
-    counts = result.counts()
     console.print(
-        f"Configuration check as at {when}: {counts['error']} errors, "
-        f"{counts['warning']} warnings, {counts['notice']} notices. "
-        f"Run: pcnkit registry check --area {DEMO_AREA} --as-of {when} -w {workspace}"
+        f"Configuration check as at {when}: {result.summary()}. "
+        f"Run: pcnkit registry check --area {DEMO_AREA} --as-of {when} -w {workspace}",
+        markup=False,
     )
     table = Table(title=f"Network Contract DES {DEMO_YEAR}: what the BHR PCNs are owed")
     for col in ("borough", "PCNs", *funding.streams, "total"):

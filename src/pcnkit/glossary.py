@@ -1,7 +1,7 @@
 """What the statuses, tags and codes shown by pcnkit mean, and where its data comes from, in
 plain words: the help page (/help) shows these, so the explanation and the code that applies
 each status live side by side (funding statuses come from `funding.rules.STATUSES`, finding
-severities from `registry.checks.SEVERITIES`, tiers from `population.segments`)."""
+check outcomes from `registry.checks.OUTCOMES`, tiers from `population.segments`)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from pcnkit.funding.rules import STATUSES
 from pcnkit.population.segments import DEFAULT_QUOTA_PER_10000
-from pcnkit.registry.checks import SEVERITIES
+from pcnkit.registry.checks import OUTCOME_HELP, OUTCOME_LABELS, OUTCOMES
 
 
 @dataclass(frozen=True)
@@ -75,18 +75,13 @@ TAGS = [
     Term("not known", "The source files do not say when this began."),
 ]
 
-SEVERITY_WORDS = {
-    "error": "A rule of the Network Contract DES or of the registry is broken and needs "
-    "action (for example a PCN without a clinical director, or a closed practice still "
-    "listed as a member).",
-    "warning": "Something that may be wrong and should be checked (for example a practice "
-    "in a different area from its PCN, or a list size that is not recorded).",
-    "notice": "For information only (for example a PCN with a single practice).",
-}
-
 
 def severities() -> list[Term]:
-    return [Term(s.capitalize(), SEVERITY_WORDS[s]) for s in SEVERITIES]
+    """The outcomes of the configuration check, in the words the pages use."""
+    return [
+        Term(OUTCOME_LABELS[o], OUTCOME_HELP[o][0].upper() + OUTCOME_HELP[o][1:] + ".")
+        for o in OUTCOMES
+    ]
 
 
 TIERS = [

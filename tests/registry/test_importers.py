@@ -413,7 +413,7 @@ def test_loading_every_fixture_gives_the_havering_memberships(workspace, reg, tm
         assert (mungo.organisation.code, mungo.start, mungo.end) == (
             "U00367", D(2019, 10, 1), D(2020, 3, 31),
         )  # fmt: skip
-        assert "ePCN_2022-05.xlsx row 5" in mungo.basis
+        assert "(ePCN), May 2022, row 5" in mungo.basis
         assert pcn_of(s, "F82614", D(2020, 6, 1)) is None
         # By August 2025 (GPAD): Billet Lane has moved to Havering South, Maylands to Havering
         # Liberty, and Beam Park (Y08371, first seen then) has joined Havering South.

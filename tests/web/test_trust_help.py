@@ -11,7 +11,7 @@ import pytest
 
 from pcnkit.funding.rules import STATUSES
 from pcnkit.population.segments import TIER_LABELS
-from pcnkit.registry.checks import SEVERITIES
+from pcnkit.registry.checks import OUTCOME_LABELS
 
 FILE_OR_ID = re.compile(r"\b\w+\.(csv|xlsx|yaml|md)\b|\b[a-z]+_[a-z_]+\b|\[S\d+\]")
 
@@ -32,8 +32,8 @@ def test_help_explains_every_status_tag_and_code(client):
     text = visible(page.text)
     for letter in STATUSES:
         assert re.search(rf'<dt class="nhsuk-summary-list__key">{letter}</dt>', page.text), letter
-    for severity in SEVERITIES:
-        assert severity.capitalize() in text
+    for outcome in OUTCOME_LABELS.values():
+        assert outcome in text
     for label in TIER_LABELS.values():
         assert label in text
     for words in (

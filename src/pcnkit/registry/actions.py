@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from pcnkit.bulk import bulk
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, timeline
+from pcnkit.registry import sources as source_titles
 from pcnkit.registry.importers.base import Batch, FactRecord, ListBasis
 from pcnkit.store.models import (
     ListSize,
@@ -134,10 +135,14 @@ def _upsert_organisations(
     session: Session, orgs: _Orgs, batch: Batch, source: SourceFile, report: LoadReport
 ) -> None:
     new_rows, changes = [], []
-    seen = {code: batch.extract_date for code in batch.organisations}
+    # First mention: a yearly publication names an organisation for its whole year, and a dated
+    # membership names both ends of it from its start.
+    mentioned = source_titles.covers_from(batch) or batch.extract_date
+    seen = {code: mentioned for code in batch.organisations}
     for fact in batch.facts:
-        if fact.dated and fact.start and fact.child in seen:
-            seen[fact.child] = min(seen[fact.child], fact.start)
+        for code in (fact.child, fact.parent):
+            if fact.dated and fact.start and code in seen:
+                seen[code] = min(seen[code], fact.start)
     for rec in batch.organisations.values():
         org = orgs.get(rec.code)
         if org is None:
@@ -408,30 +413,34 @@ def rebuild_memberships(session: Session, affected: set[tuple[int, str]] | None 
     """Re-derive the resolved timeline for the given (child, channel) pairs (all if None)."""
     sources = {s.id: s for s in session.scalars(select(SourceFile))}
     everyone = session.execute(
-        select(ORG.c.id, ORG.c.kind, ORG.c.open_date, ORG.c.first_seen)
+        select(ORG.c.id, ORG.c.kind, ORG.c.open_date, ORG.c.close_date, ORG.c.first_seen)
     ).all()
-    # A PCN with no known open date opened no earlier than the DES (and its first sighting).
-    parent_open = {
-        str(o.id): o.open_date
-        or (
-            max(o.first_seen, kinds.PCN_ERA_START) if o.kind == kinds.PCN and o.first_seen else None
-        )
-        for o in everyone
-    }
-    parent_open = {k: v for k, v in parent_open.items() if v}
-    known_from = {
-        o.id: o.open_date or o.first_seen for o in everyone if o.kind in (kinds.PRACTICE, kinds.PCN)
-    }
+    # When each organisation began and ended, as far as the data says (kinds.opened_on): a PCN
+    # named for 2019/20 began with the DES; a CCG no file names before 2021/22 began then.
+    began = {o.id: kinds.opened_on(o.kind, o.open_date, o.first_seen) for o in everyone}
+    parent_open = {str(i): d for i, d in began.items() if d}
+    parent_close = {str(o.id): o.close_date for o in everyone if o.close_date}
+    known_until = {o.id: o.close_date for o in everyone if o.kind != kinds.PRACTICE}
+    pcn_ids = {o.id for o in everyone if o.kind == kinds.PCN}
     fact = MembershipFact.__table__
     facts = session.execute(select(fact)).all()
     if affected is not None:
         facts = [f for f in facts if (f.child_id, f.channel) in affected]
-    names = {i: s.name.rsplit("/", 1)[-1] for i, s in sources.items()}
+    titles = {i: source_titles.title(s) for i, s in sources.items()}
+    years = {i: source_titles.covers_from(s) for i, s in sources.items()}
     grouped: dict[tuple[int, str], list[timeline.Fact]] = defaultdict(list)
     for f in facts:
-        basis = f"{names[f.source_id]} row {f.source_row}"
+        basis = titles[f.source_id] + (f", row {f.source_row}" if f.source_row else "")
         grouped[(f.child_id, f.channel)].append(
-            timeline.Fact(str(f.parent_id), f.start, f.end, f.dated, f.observed_at, basis)
+            timeline.Fact(
+                str(f.parent_id),
+                f.start,
+                f.end,
+                f.dated,
+                f.observed_at,
+                basis,
+                years[f.source_id],
+            )
         )
     keys = list(grouped) if affected is None else list(affected)
     if affected is None:
@@ -445,7 +454,15 @@ def rebuild_memberships(session: Session, affected: set[tuple[int, str]] | None 
     rows = []
     for child_id, channel in keys:
         facts_here = grouped.get((child_id, channel), [])
-        for seg in timeline.resolve(facts_here, parent_open, known_from.get(child_id)):
+        segments = timeline.resolve(
+            facts_here,
+            parent_open,
+            began.get(child_id),
+            parent_close,
+            known_until.get(child_id),
+            des=channel == kinds.PCN and any(int(f.parent) in pcn_ids for f in facts_here),
+        )
+        for seg in segments:
             rows.append(
                 {
                     "child_id": child_id,
@@ -516,3 +533,40 @@ def _apply_batches(session, batches, progress) -> list[LoadReport]:
     if affected:
         rebuild_memberships(session, affected)
     return reports
+
+
+def refresh_derived(session: Session) -> int:
+    """Re-derive what loads compute from the stored facts: each organisation's first mention
+    (a yearly publication counts from the start of its year; a dated membership from its start,
+    for both ends) and every membership, with evidence cited by public title. For a workspace
+    loaded before these rules; loading new files does the same for what they touch. Returns the
+    number of memberships."""
+    with bulk():
+        sources = {s.id: s for s in session.scalars(select(SourceFile))}
+        first: dict[int, dt.date] = {}
+
+        def seen(org_id: int, day: dt.date | None) -> None:
+            if day and (org_id not in first or day < first[org_id]):
+                first[org_id] = day
+
+        fact = MembershipFact.__table__
+        rows = session.execute(
+            select(fact.c.child_id, fact.c.parent_id, fact.c.start, fact.c.dated, fact.c.source_id)
+        )
+        for child, parent, start, dated, source_id in rows:
+            mentioned = source_titles.covers_from(sources[source_id])
+            for org_id in (child, parent):
+                seen(org_id, mentioned)
+                if dated:
+                    seen(org_id, start)
+        listed = session.execute(select(ListSize.practice_id, ListSize.source_id).distinct()).all()
+        for practice_id, source_id in listed:
+            seen(practice_id, source_titles.covers_from(sources[source_id]))
+        current = dict(session.execute(select(ORG.c.id, ORG.c.first_seen)).all())
+        changes = [
+            {"id": i, "first_seen": d}
+            for i, d in first.items()
+            if current.get(i) is None or d < current[i]
+        ]
+        _update_rows(session, ORG, changes)
+        return rebuild_memberships(session)

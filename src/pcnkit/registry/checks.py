@@ -5,6 +5,11 @@ Rules (Network Contract DES 2019/20 specification, section 4): every practice in
 an agreed exception, e.g. a rural waiver; above 50,000 is allowed but worth confirming); every
 PCN names an accountable clinical director and a nominated payee. Cross-border membership,
 closed practices still listed and single-practice PCNs are flagged for review.
+
+Every finding has an outcome, so the one real breach is not buried under missing data: a rule
+*breached* (the data shows the configuration is wrong), *not recorded* (the registry lacks what
+the check needs: a clinical director, a payee, a list) or *to review* (allowed, but worth
+confirming). Lists are registered patients as pages show them (`queries.patients_at`).
 """
 
 from __future__ import annotations
@@ -16,24 +21,63 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from pcnkit.registry import kinds
-from pcnkit.registry.queries import AreaList, Hierarchy, is_closed, is_open, roles_at
+from pcnkit.registry.queries import AreaList, Hierarchy, is_closed, is_open, roles_at, whole
 from pcnkit.store.models import Organisation, RegistryException
 
 LIST_MINIMUM = 30_000
 LIST_MAXIMUM = 50_000
-SEVERITIES = ("error", "warning", "notice")
+BREACH, NOT_RECORDED, REVIEW = "breach", "not recorded", "review"
+OUTCOMES = (BREACH, NOT_RECORDED, REVIEW)
+OUTCOME_LABELS = {BREACH: "Rule breached", NOT_RECORDED: "Not recorded", REVIEW: "To review"}
+OUTCOME_HELP = {
+    BREACH: "the data shows a Network Contract DES rule is broken",
+    NOT_RECORDED: "the registry does not hold what the check needs; record it, then re-check",
+    REVIEW: "allowed, but worth confirming the arrangement is intended",
+}
+# Plain names for the checks (the codes stay in CSV and JSON for filtering).
+CHECK_NAMES = {
+    "coverage": "Practice in no PCN",
+    "list_size": "PCN list size",
+    "list_unknown": "List size not recorded",
+    "clinical_director": "Clinical director",
+    "nominated_payee": "Nominated payee",
+    "single_practice": "Single-practice PCN",
+    "closed_practice": "Closed practice still a member",
+    "cross_border": "Member from another commissioner",
+}
 
 
 @dataclass
 class Finding:
     check: str
-    severity: str
+    outcome: str
     code: str
     name: str
     pcn: str | None
     text: str
     figure: str | None = None
     figure_date: str | None = None
+    pcn_name: str | None = None
+
+    @property
+    def check_name(self) -> str:
+        return CHECK_NAMES.get(self.check, self.check.replace("_", " ").capitalize())
+
+    @property
+    def outcome_label(self) -> str:
+        return OUTCOME_LABELS[self.outcome]
+
+
+@dataclass
+class FindingGroup:
+    """The findings about one PCN (and its practices), or about practices in no PCN."""
+
+    pcn: str | None
+    name: str
+    findings: list[Finding]
+
+    def counts(self) -> dict[str, int]:
+        return {o: sum(1 for f in self.findings if f.outcome == o) for o in OUTCOMES}
 
 
 @dataclass
@@ -67,12 +111,48 @@ class CheckResult:
     findings: list[Finding]
 
     def counts(self) -> dict[str, int]:
-        return {s: sum(1 for f in self.findings if f.severity == s) for s in SEVERITIES}
+        return {o: sum(1 for f in self.findings if f.outcome == o) for o in OUTCOMES}
+
+    def by_check(self, outcome: str) -> dict[str, int]:
+        """How many findings of one outcome each check gave (plain check names)."""
+        out: dict[str, int] = {}
+        for f in self.findings:
+            if f.outcome == outcome:
+                out[f.check_name] = out.get(f.check_name, 0) + 1
+        return out
+
+    def summary(self) -> str:
+        """One line a commissioner reads first: breaches, then what is missing, then reviews."""
+        counts = self.counts()
+        parts = []
+        for outcome in OUTCOMES:
+            n = counts[outcome]
+            detail = ", ".join(f"{k} {v}" for k, v in self.by_check(outcome).items())
+            label = {BREACH: "rule breached", NOT_RECORDED: "not recorded", REVIEW: "to review"}
+            parts.append(f"{n} {label[outcome]}" + (f" ({detail})" if n else ""))
+        return "; ".join(parts)
+
+    def groups(self) -> list[FindingGroup]:
+        """Findings grouped by PCN: PCNs with a breach first, then the rest by code; practices
+        in no PCN last."""
+        groups: dict[str | None, FindingGroup] = {}
+        for f in self.findings:
+            if f.pcn not in groups:
+                name = f.pcn_name or ("Practices in no PCN" if f.pcn is None else f.pcn)
+                groups[f.pcn] = FindingGroup(f.pcn, name, [])
+            groups[f.pcn].findings.append(f)
+        return sorted(
+            groups.values(),
+            key=lambda g: (g.pcn is None, -g.counts()[BREACH], g.pcn or ""),
+        )
 
     def as_dict(self) -> dict:
         out = asdict(self)
         out["as_of"] = self.as_of.isoformat()
         out["counts"] = self.counts()
+        out["summary"] = self.summary()
+        for f, d in zip(self.findings, out["findings"], strict=True):
+            d["check_name"], d["outcome_label"] = f.check_name, f.outcome_label
         return out
 
 
@@ -80,8 +160,8 @@ def long_date(d: dt.date) -> str:
     return f"{d.day} {d:%B %Y}"
 
 
-def _people(n: float) -> str:
-    return f"{n:,.0f}"
+def _people(n) -> str:
+    return f"{whole(n):,}"
 
 
 def _labeller(h: Hierarchy):
@@ -124,7 +204,7 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
     pcns = [p for p in pcns if is_open(p, as_of)]
     findings: list[Finding] = []
     waivers = _exceptions(session, as_of)
-    registered = h.lists("registered")
+    registered = h.patients()
 
     open_practices = [p for p in practices if is_open(p, as_of)]
     for p in open_practices:
@@ -132,7 +212,7 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
             findings.append(
                 Finding(
                     "coverage",
-                    "error",
+                    BREACH,
                     p.code,
                     h.name(p),
                     None,
@@ -146,7 +226,7 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
     for pcn in pcns:
         members = h.members(pcn, kinds.PRACTICE)
         open_members = [m for m in members if is_open(m, as_of)]
-        reg = h.area_list(open_members, "registered")
+        reg = h.area_patients(open_members)
         weighted = h.area_list(open_members, "weighted")
         commissioner = h.parent(pcn, kinds.SUB_ICB)
         status = _check_list(findings, pcn, reg, when, waivers, h)
@@ -176,7 +256,7 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
             findings.append(
                 Finding(
                     "clinical_director",
-                    "error",
+                    NOT_RECORDED,
                     pcn.code,
                     h.name(pcn),
                     pcn.code,
@@ -188,7 +268,7 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
             findings.append(
                 Finding(
                     "nominated_payee",
-                    "error",
+                    NOT_RECORDED,
                     pcn.code,
                     h.name(pcn),
                     pcn.code,
@@ -201,7 +281,7 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
             findings.append(
                 Finding(
                     "single_practice",
-                    "notice",
+                    REVIEW,
                     pcn.code,
                     h.name(pcn),
                     pcn.code,
@@ -213,7 +293,7 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
                 findings.append(
                     Finding(
                         "closed_practice",
-                        "error",
+                        BREACH,
                         m.code,
                         h.name(m),
                         pcn.code,
@@ -231,7 +311,7 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
                 findings.append(
                     Finding(
                         "cross_border",
-                        "warning",
+                        REVIEW,
                         m.code,
                         h.name(m),
                         pcn.code,
@@ -240,20 +320,23 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
                         "Confirm both commissioners have agreed the arrangement.",
                     )
                 )
-    order = {s: i for i, s in enumerate(SEVERITIES)}
-    findings.sort(key=lambda f: (order[f.severity], f.check, f.pcn or "", f.code))
+    names = {p.code: h.name(p) for p in pcns}
+    for f in findings:
+        f.pcn_name = names.get(f.pcn) if f.pcn else None
+    order = {o: i for i, o in enumerate(OUTCOMES)}
+    findings.sort(key=lambda f: (order[f.outcome], f.check, f.pcn or "", f.code))
     return CheckResult(area_code, area_name, as_of, len(open_practices), lines, findings)
 
 
 def _check_list(findings, pcn, reg: AreaList, when: str, waivers, h: Hierarchy) -> str:
     label = _labeller(h)
     figure, dated = _people(reg.total), reg.dated
-    sources = ", ".join(reg.sources) or "no source"
+    sources = reg.source_text
     if reg.missing:
         findings.append(
             Finding(
                 "list_unknown",
-                "warning",
+                NOT_RECORDED,
                 pcn.code,
                 h.name(pcn),
                 pcn.code,
@@ -272,7 +355,7 @@ def _check_list(findings, pcn, reg: AreaList, when: str, waivers, h: Hierarchy) 
             findings.append(
                 Finding(
                     "list_size",
-                    "notice",
+                    REVIEW,
                     pcn.code,
                     h.name(pcn),
                     pcn.code,
@@ -287,7 +370,7 @@ def _check_list(findings, pcn, reg: AreaList, when: str, waivers, h: Hierarchy) 
         findings.append(
             Finding(
                 "list_size",
-                "error",
+                BREACH,
                 pcn.code,
                 h.name(pcn),
                 pcn.code,
@@ -303,7 +386,7 @@ def _check_list(findings, pcn, reg: AreaList, when: str, waivers, h: Hierarchy) 
         findings.append(
             Finding(
                 "list_size",
-                "notice",
+                REVIEW,
                 pcn.code,
                 h.name(pcn),
                 pcn.code,

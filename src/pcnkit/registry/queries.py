@@ -9,13 +9,14 @@ from __future__ import annotations
 import datetime as dt
 from collections import defaultdict
 from dataclasses import dataclass, field
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from sqlalchemy import Date, Integer, String, and_, case, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
 from pcnkit.errors import NotFoundError
 from pcnkit.registry import kinds
+from pcnkit.registry import sources as publications
 from pcnkit.store.models import (
     ListSize,
     Membership,
@@ -34,6 +35,13 @@ _SOURCE_RANK = case(
     (SourceFile.file_type == "qof-prevalence", 2),
     else_=1,
 )
+# Counting sources before the payments files' quarter averages, whatever their dates: what a
+# page calls "registered patients" is a count of people (see `patients_at`).
+_IS_COUNT = case((SourceFile.file_type.in_(publications.COUNTS), 1), else_=0)
+
+
+def _long(d: dt.date) -> str:
+    return f"{d.day} {d:%B %Y}"
 
 
 def _valid_at(model, as_of: dt.date):
@@ -177,6 +185,19 @@ def history(session: Session, code: str) -> list[Placement]:
     return [Placement(o, m.start, m.end, m.basis) for o, m in rows]
 
 
+def member_history(session: Session, code: str) -> list[Placement]:
+    """Every membership the organisation has had as a parent (its members over time)."""
+    org = organisation(session, code)
+    child = aliased(Organisation)
+    rows = session.execute(
+        select(child, Membership)
+        .join(Membership, Membership.child_id == child.id)
+        .where(Membership.parent_id == org.id)
+        .order_by(Membership.start, child.code)
+    )
+    return [Placement(o, m.start, m.end, m.basis) for o, m in rows]
+
+
 @dataclass(frozen=True)
 class ListFigure:
     """A practice's list as at a date: the figure, the date it is from, and its source."""
@@ -187,15 +208,45 @@ class ListFigure:
     as_of: dt.date
     source: str
     source_row: int | None
+    title: str = ""  # the publication's public title (`sources.title`)
+    average: bool = False  # a payments file's quarter average rather than a count
+
+    @property
+    def cited(self) -> str:
+        """The source as a user reads it: public title and row."""
+        row = f", row {self.source_row}" if self.source_row else ""
+        return f"{self.title or self.source}{row}"
+
+
+def _figure(row, measure: str) -> ListFigure:
+    average = row.file_type not in publications.COUNTS
+    value = Decimal(row.value)
+    return ListFigure(
+        row.practice_id,
+        measure,
+        value,
+        row.as_of,
+        row.name.rsplit("/", 1)[-1],
+        row.source_row,
+        publications.title(row),
+        average,
+    )
 
 
 def list_sizes_at(
-    session: Session, practice_ids: list[int], as_of: dt.date, measure: str = "registered"
+    session: Session,
+    practice_ids: list[int],
+    as_of: dt.date,
+    measure: str = "registered",
+    counts_first: bool = False,
 ) -> dict[int, ListFigure]:
     """Each practice's latest list on or before `as_of` (on a tie, by `_SOURCE_RANK`, then the
-    newest-loaded source)."""
+    newest-loaded source). `counts_first` prefers any count to a payments average."""
     if measure not in MEASURES:
         raise ValueError(f"'{measure}' is not a list measure; use one of {MEASURES}")
+    order = (ListSize.as_of.desc(), _SOURCE_RANK.desc(), ListSize.source_id.desc())
+    if counts_first:
+        order = (_IS_COUNT.desc(), *order)
     ranked = (
         select(
             ListSize.practice_id,
@@ -203,12 +254,10 @@ def list_sizes_at(
             ListSize.as_of,
             ListSize.source_row,
             SourceFile.name,
-            func.row_number()
-            .over(
-                partition_by=ListSize.practice_id,
-                order_by=(ListSize.as_of.desc(), _SOURCE_RANK.desc(), ListSize.source_id.desc()),
-            )
-            .label("rank"),
+            SourceFile.file_type,
+            SourceFile.extract_date,
+            SourceFile.publisher,
+            func.row_number().over(partition_by=ListSize.practice_id, order_by=order).label("rank"),
         )
         .join(SourceFile, SourceFile.id == ListSize.source_id)
         .where(ListSize.measure == measure, ListSize.as_of <= as_of)
@@ -220,15 +269,34 @@ def list_sizes_at(
         sub = ranked.where(ListSize.practice_id.in_(chunk)).subquery()
         for row in session.execute(select(sub).where(sub.c.rank == 1)):
             if row.practice_id in wanted:
-                out[row.practice_id] = ListFigure(
-                    row.practice_id,
-                    measure,
-                    Decimal(row.value),
-                    row.as_of,
-                    row.name.rsplit("/", 1)[-1],
-                    row.source_row,
-                )
+                out[row.practice_id] = _figure(row, measure)
     return out
+
+
+def whole(value: Decimal) -> Decimal:
+    """A number of patients: whole people (a quarter average of 3,165.25 is about 3,165)."""
+    return value.quantize(Decimal(1), rounding=ROUND_HALF_UP)
+
+
+def patients_at(session: Session, practice_ids: list[int], as_of: dt.date) -> dict[int, ListFigure]:
+    """Registered patients as a page shows them: each practice's latest *count* on or before
+    `as_of` (a registrations or QOF publication, or the user's own lists); a payments file's
+    quarter average only where no count exists, rounded to whole patients and marked
+    `average`. Funding keeps its own rule (`list_sizes_at` at the year's reference date)."""
+    figures = list_sizes_at(session, practice_ids, as_of, "registered", counts_first=True)
+    return {
+        i: ListFigure(
+            f.practice_id,
+            f.measure,
+            whole(f.value),
+            f.as_of,
+            f.source,
+            f.source_row,
+            f.title,
+            f.average,
+        )
+        for i, f in figures.items()
+    }
 
 
 def list_size_at(
@@ -246,6 +314,9 @@ def list_size_at(
             ListSize.as_of,
             ListSize.source_row,
             SourceFile.name,
+            SourceFile.file_type,
+            SourceFile.extract_date,
+            SourceFile.publisher,
         )
         .join(SourceFile, SourceFile.id == ListSize.source_id)
         .join(Organisation, Organisation.id == ListSize.practice_id)
@@ -256,14 +327,7 @@ def list_size_at(
     if row is None:
         organisation(session, code)  # a clear error for an unknown code
         return None
-    return ListFigure(
-        row.practice_id,
-        measure,
-        Decimal(row.value),
-        row.as_of,
-        row.name.rsplit("/", 1)[-1],
-        row.source_row,
-    )
+    return _figure(row, measure)
 
 
 @dataclass
@@ -277,18 +341,41 @@ class AreaList:
     earliest: dt.date | None = None
     latest: dt.date | None = None
     sources: list[str] = field(default_factory=list)
+    # public title -> how many practices' figures came from it (several means a mixed sum)
+    by_source: dict[str, int] = field(default_factory=dict)
 
     @property
     def dated(self) -> str:
         if self.earliest is None:
             return "no list"
         if self.earliest == self.latest:
-            return f"as at {self.earliest}"
-        return f"as at {self.earliest} to {self.latest}"
+            return f"as at {_long(self.earliest)}"
+        return f"as at {_long(self.earliest)} to {_long(self.latest)}"
+
+    @property
+    def mixed(self) -> bool:
+        return len(self.by_source) > 1
+
+    @property
+    def source_text(self) -> str:
+        """Which publication the sum comes from, or, when it adds several, how many practices
+        each gave (a mixed sum always says so)."""
+        if not self.by_source:
+            return "no source"
+        if not self.mixed:
+            return next(iter(self.by_source))
+        parts = [
+            f"{title} for {n} practice{'s' if n != 1 else ''}"
+            for title, n in sorted(self.by_source.items(), key=lambda kv: (-kv[1], kv[0]))
+        ]
+        return "mixed sources: " + "; ".join(parts)
 
 
 def sum_lists(practice_codes: list[str], figures: dict[str, ListFigure], measure: str) -> AreaList:
     found = [figures[c] for c in practice_codes if c in figures]
+    by_source: dict[str, int] = defaultdict(int)
+    for f in found:
+        by_source[f.title or f.source] += 1
     return AreaList(
         measure,
         sum((f.value for f in found), Decimal(0)),
@@ -297,6 +384,7 @@ def sum_lists(practice_codes: list[str], figures: dict[str, ListFigure], measure
         min((f.as_of for f in found), default=None),
         max((f.as_of for f in found), default=None),
         sorted({f.source for f in found}),
+        dict(by_source),
     )
 
 
@@ -381,6 +469,18 @@ class Hierarchy:
     def area_list(self, practices: list[Organisation], measure: str = "registered") -> AreaList:
         return sum_lists([p.code for p in practices], self.lists(measure), measure)
 
+    def patients(self) -> dict[str, ListFigure]:
+        """Every practice's registered patients as pages show them (`patients_at`)."""
+        if "patients" not in self._lists:
+            ids = [o.id for o in self.orgs.values() if o.kind == kinds.PRACTICE]
+            figures = patients_at(self.session, ids, self.as_of)
+            self._lists["patients"] = {self.orgs[i].code: f for i, f in figures.items()}
+        return self._lists["patients"]
+
+    def area_patients(self, practices: list[Organisation]) -> AreaList:
+        """Registered patients of some practices: whole people, each figure's source counted."""
+        return sum_lists([p.code for p in practices], self.patients(), "registered")
+
 
 def roles_at(session: Session, pcn_ids: list[int], as_of: dt.date) -> dict[int, list[PcnRole]]:
     rows = session.scalars(
@@ -393,11 +493,11 @@ def roles_at(session: Session, pcn_ids: list[int], as_of: dt.date) -> dict[int, 
 
 
 def is_open(org: Organisation, as_of: dt.date) -> bool:
-    """Open on `as_of`: opened on or before it and not closed by it. A practice or PCN with no
-    known open date counts from its first sighting; commissioners and regions, which long
-    predate the files, count as open. A practice ODS last reported dormant or proposed is not
-    open from that report's date on."""
-    opened = org.open_date or (org.first_seen if org.kind in kinds.SHORT_LIVED else None)
+    """Open on `as_of`: opened on or before it and not closed by it. An organisation with no
+    known open date counts from its first sighting (`kinds.opened_on`; regions and ICBs, which
+    long predate the files, count as open). A practice ODS last reported dormant or proposed is
+    not open from that report's date on."""
+    opened = kinds.opened_on(org.kind, org.open_date, org.first_seen)
     if opened and opened > as_of:
         return False
     if org.status in ("D", "P") and org.status_as_of and org.status_as_of <= as_of:

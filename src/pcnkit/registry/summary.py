@@ -1,4 +1,5 @@
-"""An area at a glance: its kind, its places / PCNs and their lists, as at a date."""
+"""An area at a glance: its kind, its places / PCNs and their lists, as at a date. Registered
+lists are whole patients from counting sources (`queries.patients_at`), as on every page."""
 
 from __future__ import annotations
 
@@ -36,7 +37,7 @@ def _node(h: Hierarchy, org, depth: int) -> Node:
         h.name(org),
         kinds.KINDS[org.kind].label_at(h.as_of),
         len(practices),
-        h.area_list(practices, "registered"),
+        h.area_patients(practices),
         h.area_list(practices, "weighted"),
     )
     if depth > 0 and org.kind not in (kinds.PCN, kinds.PRACTICE):

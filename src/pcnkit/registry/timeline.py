@@ -14,18 +14,29 @@ GP appointments mapping) only says "in X as at the extract date". The rules, in 
    back and forward until other knowledge begins.
 4. A dated end is never reopened by a snapshot naming the same parent (payments files carry a
    practice's "last known" PCN after it left).
-5. A start left unknown is clipped to the parent's open date and, for practices and PCNs, to
-   the child's open date or first appearance in any source (a practice first seen in 2025 is
-   not placed in a PCN in 2019).
+5. A start left unknown is clipped to the parent's open date and to the child's open date or
+   first appearance in any source (a practice first seen in 2025 is not placed in a PCN in
+   2019; NHS North East London CCG, first named for 2021/22, is not in the ICS in 2020).
+6. No membership outlasts its parent, or a child other than a practice (a closed practice
+   still listed is a finding for the configuration check, so it is kept). A change first seen
+   in a snapshot after the old parent closed, or into a parent that began after the last file
+   still showing the old one, is dated from the new parent's beginning (the 2021 CCG mergers:
+   1 April 2021 on the practice and the PCN pages alike).
+7. PCN memberships only (`des=True`): a first membership starting on ODS's 1 October 2019
+   back-date starts on 1 July 2019, when the Network Contract DES began, if a yearly source
+   for 2019/20 (payments, QOF geographies) names the same PCN; the evidence says so and names
+   that source.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
 from pcnkit.dates import day_after, day_before
+from pcnkit.registry.kinds import ODS_PCN_BACKDATE, PCN_ERA_START
 
 _MIN = dt.date.min
 _MAX = dt.date.max
@@ -39,6 +50,7 @@ class Fact:
     dated: bool
     observed_at: dt.date
     basis: str
+    covers_from: dt.date | None = None  # a yearly publication: the first day of its year
 
 
 @dataclass
@@ -49,6 +61,11 @@ class Segment:
     observed_at: dt.date
     bases: list[str] = field(default_factory=list)
     dated: bool = False
+    changed_at_snapshot: bool = False  # starts on the extract date of the snapshot showing it
+    last_seen: dt.date | None = None  # the newest extract that still showed this membership
+
+    def __post_init__(self) -> None:
+        self.last_seen = self.last_seen or self.observed_at
 
     def covers(self, day: dt.date) -> bool:
         return (self.start or _MIN) <= day <= (self.end or _MAX)
@@ -64,12 +81,12 @@ def _paint(segments: list[Segment], new: Segment) -> list[Segment]:
             out.append(s)
             continue
         if s_lo < lo:
-            out.append(
-                Segment(s.parent, s.start, day_before(lo), s.observed_at, list(s.bases), s.dated)
-            )
+            out.append(dataclasses.replace(s, end=day_before(lo), bases=list(s.bases)))
         if s_hi > hi:
             out.append(
-                Segment(s.parent, day_after(hi), s.end, s.observed_at, list(s.bases), s.dated)
+                dataclasses.replace(
+                    s, start=day_after(hi), bases=list(s.bases), changed_at_snapshot=False
+                )
             )
     out.append(new)
     return sorted(out, key=lambda s: s.start or _MIN)
@@ -88,11 +105,17 @@ def resolve(
     facts: list[Fact],
     parent_open: dict[str, dt.date] | None = None,
     known_from: dt.date | None = None,
+    parent_close: dict[str, dt.date] | None = None,
+    known_until: dt.date | None = None,
+    des: bool = False,
 ) -> list[Segment]:
     """One child's facts in one channel → disjoint segments sorted by start.
 
-    `known_from` bounds how far back a snapshot reaches for a child that opens and closes
-    (a practice or PCN): its open date, or the first date any source mentions it."""
+    `known_from` bounds how far back an unknown start reaches: the child's open date, or the
+    first date any source mentions it. `known_until` is the child's close date (not given for
+    practices). `des` marks the practice → PCN channel (rule 7)."""
+    parent_open = parent_open or {}
+    parent_close = parent_close or {}
     newest: dict[tuple[str, dt.date | None], Fact] = {}
     for f in facts:
         if f.dated:
@@ -110,12 +133,15 @@ def resolve(
         here = next((s for s in segments if s.covers(day)), None)
         if here is not None and here.parent == f.parent:
             here.bases.append(f.basis)
+            here.last_seen = max(here.last_seen, day)
             continue
         if here is not None and here.observed_at > day:
             continue  # newer knowledge already says otherwise
         if here is not None:
             end = here.end
-            segments = _paint(segments, Segment(f.parent, day, end, day, [f.basis]))
+            segments = _paint(
+                segments, Segment(f.parent, day, end, day, [f.basis], changed_at_snapshot=True)
+            )
             continue
         before, after = _neighbours(segments, day)
         if before and before.dated and before.parent == f.parent:
@@ -131,13 +157,59 @@ def resolve(
             prev.end = s.end
             prev.bases.extend(b for b in s.bases if b not in prev.bases)
             prev.observed_at = max(prev.observed_at, s.observed_at)
+            prev.last_seen = max(prev.last_seen, s.last_seen)
         else:
             merged.append(s)
+    if des and merged:
+        _date_from_des_start(merged[0], facts, parent_open, known_from)
+    for s in merged:
+        ends = [d for d in (parent_close.get(s.parent), known_until, s.end) if d]
+        s.end = min(ends) if ends else None
+    for prev, s in itertools.pairwise(merged):
+        opened = parent_open.get(s.parent)
+        if not (s.changed_at_snapshot and prev.end and opened and s.start and opened < s.start):
+            continue
+        if prev.end < day_before(s.start):  # the old parent closed: start when the new opened
+            s.start = max(day_after(prev.end), opened)
+        elif prev.last_seen < opened:  # last seen in the old before the new one existed
+            prev.end, s.start = day_before(opened), opened
     for s in merged:
         if s.start is None:
-            bounds = [d for d in ((parent_open or {}).get(s.parent), known_from) if d]
+            bounds = [d for d in (parent_open.get(s.parent), known_from) if d]
             s.start = max(bounds) if bounds else None
     return [s for s in merged if s.end is None or s.start is None or s.start <= s.end]
+
+
+def _date_from_des_start(
+    first: Segment, facts: list[Fact], parent_open: dict[str, dt.date], known_from
+) -> None:
+    """Rule 7: move a first PCN membership back from ODS's back-date to the DES start."""
+    if not first.dated or first.start != ODS_PCN_BACKDATE:
+        return
+    witness = next(
+        (
+            f
+            for f in sorted(facts, key=lambda f: f.observed_at)
+            if not f.dated
+            and f.parent == first.parent
+            and f.covers_from
+            and f.covers_from <= PCN_ERA_START <= f.observed_at
+            and first.covers(f.observed_at)
+        ),
+        None,
+    )
+    if witness is None:
+        return
+    start = max(d for d in (PCN_ERA_START, known_from, parent_open.get(first.parent)) if d)
+    if start >= first.start:
+        return
+    first.start = start
+    first.bases.insert(
+        0,
+        f"from {start.day} {start:%B %Y}, when the Network Contract DES began (ODS dates every "
+        f"PCN membership from 1 October 2019): {witness.basis} places it in this PCN for "
+        f"{witness.covers_from.year}/{(witness.covers_from.year + 1) % 100:02d}",
+    )
 
 
 def overlaps(intervals: list[tuple[dt.date | None, dt.date | None, int]]) -> tuple[int, int] | None:

@@ -6,12 +6,12 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy import select
-from sqlalchemy.orm import aliased
 
 from pcnkit.errors import PcnkitError
 from pcnkit.registry import kinds, profile, queries
-from pcnkit.registry.checks import run_checks
-from pcnkit.store.models import ListSize, Membership, Organisation, SourceFile
+from pcnkit.registry import sources as publications
+from pcnkit.registry.checks import OUTCOME_HELP, OUTCOME_LABELS, OUTCOMES, run_checks
+from pcnkit.store.models import ListSize, Organisation, SourceFile
 from pcnkit.web.context import Ctx
 from pcnkit.web.maps import Point, practice_map
 
@@ -32,24 +32,54 @@ def _label(kind: str, as_of: dt.date) -> str:
     return kinds.KINDS[kind].label_at(as_of)
 
 
+# What each code or word in an organisation page's status columns means (the page's key).
+STATUS_KEY = {
+    "Member on the date": "yes: the membership covers the page's date; no: it began later or "
+    "had ended",
+    "From / To": "the first and last day of a membership; 'not known' means no source dates "
+    "its start, 'to date' that it has not ended",
+    "Quarter average": "NHS Payments to General Practice gives a list averaged over a quarter; "
+    "it is rounded to whole patients and used only where no count exists",
+    **{OUTCOME_LABELS[o]: OUTCOME_HELP[o] for o in OUTCOMES},
+}
+
+
 def _figure(f: queries.ListFigure | None) -> dict | None:
     if f is None:
         return None
     return {
         "value": f.value,
         "as_of": f.as_of,
-        "source": f.source,
+        "source": f.cited,
         "source_row": f.source_row,
         "measure": f.measure,
+        "average": f.average,
+    }
+
+
+def _patients(a: queries.AreaList | None) -> dict | None:
+    """Registered patients of a group of practices: whole patients and the source(s) stated."""
+    if a is None:
+        return None
+    return {
+        "value": a.total,
+        "practices": a.practices,
+        "missing": a.missing,
+        "dated": a.dated,
+        "source": a.source_text,
+        "mixed": a.mixed,
     }
 
 
 def org_ref(c: Ctx, org: Organisation) -> dict:
+    name, label = c.hierarchy.name(org), _label(org.kind, c.as_of)
     return {
         "code": org.code,
-        "name": c.hierarchy.name(org),
+        "name": name,
         "kind": org.kind,
-        "kind_label": _label(org.kind, c.as_of),
+        "kind_label": label,
+        # the kind in brackets after the name, unless the name already says it ("... (STP)")
+        "kind_suffix": None if name.rstrip().endswith(f"({label})") else label,
         "can_open": org.code in c.reach,
     }
 
@@ -103,16 +133,10 @@ def _up(c: Ctx, org: Organisation) -> list[dict]:
 def _member_history(c: Ctx, org: Organisation) -> list[dict]:
     """Every membership this organisation has had as a parent: who joined and left, when, and
     the evidence."""
-    child = aliased(Organisation)
-    rows = c.db.execute(
-        select(child, Membership)
-        .join(Membership, Membership.child_id == child.id)
-        .where(Membership.parent_id == org.id)
-        .order_by(Membership.start, child.code)
-    )
     names = queries.names_at(c.db, None, c.as_of)
     out = []
-    for o, m in rows:
+    for p in queries.member_history(c.db, org.code):
+        o, m = p.organisation, p
         current = (m.start or dt.date.min) <= c.as_of <= (m.end or dt.date.max)
         out.append(
             {
@@ -130,16 +154,34 @@ def _member_history(c: Ctx, org: Organisation) -> list[dict]:
 
 
 def _list_history(c: Ctx, org: Organisation) -> list[dict]:
+    """Every list held for a practice. Registered lists are whole patients; a payments file's
+    quarter average says so."""
     rows = c.db.execute(
-        select(ListSize.measure, ListSize.as_of, ListSize.value, SourceFile.name)
+        select(ListSize.measure, ListSize.as_of, ListSize.value, SourceFile)
         .join(SourceFile, SourceFile.id == ListSize.source_id)
         .where(ListSize.practice_id == org.id)
         .order_by(ListSize.as_of, ListSize.measure)
     )
-    return [
-        {"measure": m, "as_of": d, "value": v, "source": name.rsplit("/", 1)[-1]}
-        for m, d, v, name in rows
-    ]
+    out = []
+    for measure, day, value, source in rows:
+        average = source.file_type not in publications.COUNTS
+        registered = measure == "registered"
+        out.append(
+            {
+                "measure": {
+                    "registered": "Registered patients",
+                    "weighted": "Weighted list",
+                    "adjusted": "Adjusted list",
+                }.get(measure, measure),
+                "as_of": profile.long_date(day),
+                "value": queries.whole(value) if registered else value,
+                "kind": ("quarter average" if average else "count")
+                if registered
+                else "weighted figure",
+                "source": publications.title(source),
+            }
+        )
+    return out
 
 
 def _findings(c: Ctx, org: Organisation) -> list[dict]:
@@ -154,16 +196,55 @@ def _findings(c: Ctx, org: Organisation) -> list[dict]:
     return [
         {
             "check": f.check,
-            "severity": f.severity,
+            "check_name": f.check_name,
+            "outcome": f.outcome,
+            "outcome_label": f.outcome_label,
             "code": f.code,
             "name": f.name,
+            "pcn": f.pcn,
+            "pcn_name": f.pcn_name,
             "text": f.text,
             "figure": f.figure,
             "figure_date": f.figure_date,
+            "can_open": f.code in c.reach,
         }
         for f in found
         if f.code in c.reach or f.code == org.code
     ]
+
+
+def _finding_groups(findings: list[dict]) -> dict:
+    """The findings grouped by PCN (breaches first), with counts by outcome."""
+    groups: dict[str | None, dict] = {}
+    for f in findings:
+        g = groups.setdefault(
+            f["pcn"],
+            {
+                "pcn": f["pcn"],
+                "name": f["pcn_name"] or ("Practices in no PCN" if f["pcn"] is None else f["pcn"]),
+                "findings": [],
+                "can_open": False,
+            },
+        )
+        g["findings"].append(f)
+        if f["code"] == f["pcn"]:
+            g["can_open"] = f["can_open"]
+    counts = {o: sum(1 for f in findings if f["outcome"] == o) for o in OUTCOMES}
+    ordered = sorted(
+        groups.values(),
+        key=lambda g: (
+            g["pcn"] is None,
+            -sum(1 for f in g["findings"] if f["outcome"] == OUTCOMES[0]),
+            g["pcn"] or "",
+        ),
+    )
+    return {
+        "counts": [
+            {"outcome": o, "label": OUTCOME_LABELS[o], "count": counts[o], "help": OUTCOME_HELP[o]}
+            for o in OUTCOMES
+        ],
+        "groups": ordered,
+    }
 
 
 def _map(c: Ctx, org: Organisation, practices: list[Organisation]) -> dict:
@@ -200,6 +281,7 @@ def _org_page(c: Ctx, code: str) -> dict:
             "name": m.name,
             "kind_label": m.kind,
             "registered": _figure(m.registered),
+            "patients": _patients(m.patients),
             "can_open": m.code in c.reach,
         }
         for m in described.members
@@ -210,13 +292,15 @@ def _org_page(c: Ctx, code: str) -> dict:
         practices = h.members(org, kinds.PRACTICE)
     else:
         practices = h.descendants(org, kinds.PRACTICE)
-    total = described.total
+    findings = _findings(c, org)
     return {
         "org": org_ref(c, org),
         "as_of": c.as_of,
         "postcode": org.postcode,
         "open_date": org.open_date,
+        "began": described.began,
         "close_date": org.close_date,
+        "empty_state": described.empty_state,
         "up": _up(c, org),
         "members": members,
         "member_history": [] if org.kind == kinds.PRACTICE else _member_history(c, org),
@@ -235,21 +319,14 @@ def _org_page(c: Ctx, code: str) -> dict:
         ],
         "lists": {k: _figure(v) for k, v in described.lists.items()},
         "list_history": _list_history(c, org) if org.kind == kinds.PRACTICE else [],
-        "total": None
-        if total is None
-        else {
-            "measure": total.measure,
-            "value": total.total,
-            "practices": total.practices,
-            "missing": total.missing,
-            "dated": total.dated,
-            "sources": total.sources,
-        },
+        "total": _patients(described.total),
         "roles": [{"role": r, "holder": who} for r, who in described.roles],
         "pcns": [org_ref(c, p) for p in h.pcns_in(org)]
         if org.kind not in (kinds.PCN, kinds.PRACTICE)
         else [],
-        "findings": _findings(c, org),
+        "findings": findings,
+        "finding_groups": _finding_groups(findings),
+        "status_key": STATUS_KEY,
         "map": _map(c, org, practices),
         "patients_visible": c.may_see_patients(org),
     }
