@@ -18,6 +18,7 @@ import typer
 from rich.table import Table
 
 from pcnkit.errors import PcnkitError
+from pcnkit.population.swap import recover, replace_folder
 from pcnkit.shell import Format, console, date_option, err, fail, progress_bar
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
@@ -49,6 +50,7 @@ def generate_population(
     from pcnkit.population.synthetic import generate, specs_from_registry
 
     folder = population_folder(workspace)
+    recover(folder)
     if folder.exists() and any(folder.iterdir()):
         if not (folder / SYNTHETIC_MARKER).exists():
             raise PcnkitError(
@@ -89,9 +91,7 @@ def generate_population(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if folder.exists():
-        shutil.rmtree(folder)
-    staging.rename(folder)
+    replace_folder(staging, folder)
     return folder, report
 
 
