@@ -297,7 +297,7 @@ def _summary(store, tiered, cohort, list_counts, model, validation, th, as_of, q
         "label": store.label,
         "engine": store.backend,
         "disclosure": "every count below England level: 1-7 redacted, others rounded to 5; "
-        "totals from the rounded cells (population-health.md 5.2)",
+        "totals from the rounded cells",
         "patients": patients_total.marker,
         "tiers": tier_totals,
         "tier_rules": {r["tier_rule"]: safe_count(r["n"]).marker for r in rules},
