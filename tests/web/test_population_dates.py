@@ -114,7 +114,8 @@ def test_a_pcn_choosing_a_later_date_sees_its_practices_as_they_were_in_the_data
     practices = {r[1] for r in tables_of(page.text)["patient-list"][1:]}
     assert MOVED_IN not in practices and practices <= set(expected)
     assert "Patients as at 1 January 2020" in page.text
-    assert "You chose 1 August 2025" in page.text
+    assert "The date asked for is 1 August 2025" in page.text
+    assert '<p id="date-note"><strong>Patients as at 1 January 2020.</strong>' in page.text
     assert "as at 1 August 2025" not in page.text
     data = south.get(f"/api/population/{SOUTH}/lists/smr", params={"on": LATER}).json()
     assert data["practices"] == expected and data["data_as_of"] == "2020-01-01"

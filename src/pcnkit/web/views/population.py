@@ -167,7 +167,8 @@ def date_note(c: Ctx, when: dt.date, name: str) -> str | None:
     if c.as_of == when:
         return None
     return (
-        f"You chose {long_date(c.as_of)}, but the population data is as at {long_date(when)} "
+        f"The date asked for is {long_date(c.as_of)}, but the population data is as at "
+        f"{long_date(when)} "
         f"(the date of its extract) and cannot show patients on any other date. This page "
         f"shows the patients registered on {long_date(when)} at the practices that belonged to "
         f"{name} on that date."
@@ -208,7 +209,9 @@ def _definition(list_id: str) -> dict:
             # high-complexity rule does): segments.assign_tiers.
             "all_of": [],
             "any_of": [r.label for r in segments.ALL_RULES if r.tier == segments.RISING],
-            "limits": "The quota per 10,000 is UNCONFIRMED: " + segments.QUOTA_SOURCE,
+            "limits": "The quota per 10,000 is UNCONFIRMED: it comes from a local committee "
+            "paper, not a published national figure. The list size is the practice's patients "
+            "in the population data.",
         }
     if list_id not in casefinding.LIST_BY_ID:
         names = ", ".join(f"{lid} ({_definition(lid)['name']})" for lid in LIST_IDS)
@@ -333,8 +336,18 @@ def _definitions(summary: dict) -> dict:
         "disclosure": "Every count below England level: counts of 1 to 7 are suppressed, "
         f"others rounded to the nearest 5; totals are built from the rounded counts. Source: "
         f"{sources.DISCLOSURE}.",
+        # the rules' words as the library gives them now (a store stratified by an older
+        # version may carry older wording for the same rules)
         "rules": [
-            {**r, "tier": segments.TIER_LABELS.get(r["tier"], r["tier"])} for r in summary["rules"]
+            {
+                "id": r["id"],
+                "tier": segments.TIER_LABELS.get(r["tier"], r["tier"]),
+                "label": segments.RULE_BY_ID[r["id"]].label,
+                "basis": segments.RULE_BY_ID[r["id"]].basis,
+            }
+            if r["id"] in segments.RULE_BY_ID
+            else {**r, "tier": segments.TIER_LABELS.get(r["tier"], r["tier"])}
+            for r in summary["rules"]
         ],
         "lists": [casefinding.get(lid).describe() for lid in summary["lists"]],
         "thresholds": {
@@ -349,7 +362,7 @@ def _definitions(summary: dict) -> dict:
         ],
         "rising_risk": {
             "quota_per_10000": summary["rising_risk"]["quota_per_10000"],
-            "quota_source": summary["rising_risk"]["quota_source"],
+            "quota_source": segments.QUOTA_SOURCE,
             "confirmed": False,
         },
     }
