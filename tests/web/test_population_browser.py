@@ -5,6 +5,7 @@ screenshots go to test-artifacts/screenshots/population-*.png."""
 
 from __future__ import annotations
 
+import itertools
 import re
 
 import pytest
@@ -113,7 +114,7 @@ def test_at_375_rows_stack_with_their_headings(browser, server, web_demo):
         cells = first.locator("td")
         boxes = [cells.nth(i).bounding_box() for i in range(cells.count())]
         # stacked: each cell below the one before, each as wide as the row
-        assert all(b["y"] > a["y"] for a, b in zip(boxes, boxes[1:], strict=False))
+        assert all(b["y"] > a["y"] for a, b in itertools.pairwise(boxes))
         assert all(b["x"] + b["width"] <= 375 for b in boxes)
         assert "Why" in first.inner_text()  # the heading travels with the cell
         assert _overflow(page) <= 0
@@ -152,7 +153,8 @@ def test_a_different_date_is_explained(browser, server, web_demo):
     try:
         page.goto(f"{server.url}/population/U00367/lists/rising_risk?on=2025-08-01")
         note = page.locator("#date-note").inner_text()
-        assert "Patients as at 1 January 2020" in note and "The date asked for is 1 August 2025" in note
+        assert "Patients as at 1 January 2020" in note
+        assert "The date asked for is 1 August 2025" in note
         screenshot(page, "population-pcn-1280-rising-risk-chosen-2025")
     finally:
         context.close()

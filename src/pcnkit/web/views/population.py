@@ -48,6 +48,7 @@ HEADINGS = {
     "other": "Other",
     "total": "Total",
     "qof_group": "QOF group",
+    "condition": "Condition",
     "denominator_ages": "Denominator ages",
     "register": "Register",
     "denominator": "Denominator",
@@ -70,6 +71,7 @@ HEADINGS = {
     "per_1000": "Per 1,000",
 }
 TEXT_COLUMNS = {
+    "condition",
     "age_band",
     "qof_group",
     "denominator_ages",
@@ -239,6 +241,13 @@ def _shown_rows(name: str, rows: list[dict]) -> list[dict]:
     return out
 
 
+def _heading(key: str) -> str:
+    """A column's heading: a percentage column is its count column's heading with %."""
+    if key.endswith("_pct") and key[:-4] in HEADINGS:
+        return f"{HEADINGS[key[:-4]]} %"
+    return HEADINGS.get(key, key.replace("_", " ").capitalize())
+
+
 def _chart_table(table: dict, chart_id: str) -> dict:
     """A pack table (as the pack shows it) with its chart and the data table's columns."""
     rows = _shown_rows(table["name"], table["rows"])
@@ -268,13 +277,13 @@ def _chart_table(table: dict, chart_id: str) -> dict:
             series,
             unit,
         )
-    columns = [(k, HEADINGS.get(k, k.replace("_", " ").capitalize()), k not in TEXT_COLUMNS)
-               for k in keys]  # fmt: skip
+    columns = [(k, _heading(k), k not in TEXT_COLUMNS) for k in keys]
+    total_row = {k: "Total" if totals.get(k) == "total" else totals.get(k, "") for k in keys}
     return {
         **table,
         "id": chart_id,
         "columns": columns,
-        "table_rows": rows + ([{k: totals.get(k, "") for k in keys}] if totals else []),
+        "table_rows": rows + ([total_row] if totals else []),
         "svg": svg,
     }
 
