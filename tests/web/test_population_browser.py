@@ -158,3 +158,35 @@ def test_a_different_date_is_explained(browser, server, web_demo):
         screenshot(page, "population-pcn-1280-rising-risk-chosen-2025")
     finally:
         context.close()
+
+
+def test_a_slow_first_view_shows_that_it_is_preparing(browser, web_demo):
+    """Item 26: a fresh server has no pack remembered, so the first population page takes a
+    few seconds; the page being left says so while the browser waits."""
+    live = LiveServer(web_demo.app()).start()
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    try:
+        page = context.new_page()
+        sign_in_api(page, live.url, "havering.south", web_demo.logins["havering.south"].password)
+        page.goto(f"{live.url}/org/U00367")
+        # Click the header's link from inside the page and read the page straight after the
+        # click handlers ran, before the browser leaves it.
+        shown = page.evaluate(
+            """() => {
+                const link = [...document.querySelectorAll('a[href^="/population/"]')]
+                    .find(a => a.textContent.trim() === "Population health");
+                link.click();
+                const note = document.querySelector("[data-pcnkit-loading]");
+                return note && [note.textContent, note.getAttribute("role"),
+                                document.body.getAttribute("aria-busy")];
+            }"""
+        )
+        assert shown, "no loading message while the population page loads"
+        assert "Preparing the population figures" in shown[0]
+        assert shown[1:] == ["status", "true"]
+        page.wait_for_url("**/population/U00367**")
+        page.locator("#pack-patients").wait_for()
+        assert page.locator("[data-pcnkit-loading]").count() == 0
+    finally:
+        context.close()
+        live.stop()
