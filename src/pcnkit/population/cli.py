@@ -223,6 +223,19 @@ def print_stratification(summary: dict, seconds: dict | None = None) -> None:
         console.print("Timing: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
 
 
+def _warn_if_not_data_date(as_of: dt.date, data_as_of: dt.date) -> None:
+    """Patient-level answers are as at the extract date (ARCHITECTURE principle 8): say so when
+    --as-of chose the registry at another date."""
+    if as_of != data_as_of:
+        err.print(
+            f"warning: the patients are as at {data_as_of.isoformat()} (the population's "
+            f"extract date); --as-of {as_of.isoformat()} chose the practices in scope on that "
+            "other date. Leave --as-of out to use the extract date for both.",
+            markup=False,
+            highlight=False,
+        )
+
+
 def _scope(workspace, practice: str | None, pcn: str | None, as_of: dt.date) -> list[str]:
     from pcnkit.population.pack import practices_in
 
@@ -254,6 +267,7 @@ def cohort_cmd(
     try:
         with PopulationStore(population_folder(workspace)) as store:
             when = date_option(as_of, store.require_as_of())
+            _warn_if_not_data_date(when, store.require_as_of())
             codes = _scope(workspace, practice, pcn, when)
             if name == RISING_RISK:
                 rows = stratify.cohort_for(store, codes).to_pyarrow().to_pylist()
@@ -310,6 +324,7 @@ def pack_cmd(
     try:
         with PopulationStore(population_folder(workspace)) as store:
             when = date_option(as_of, store.require_as_of())
+            _warn_if_not_data_date(when, store.require_as_of())
             ws = open_workspace(workspace)
             with ws.sessions() as session:
                 pack = (
