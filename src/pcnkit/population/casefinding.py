@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ibis import _
 
 from pcnkit.errors import PcnkitError
-from pcnkit.population import disclosure
+from pcnkit.population import disclosure, sources
 from pcnkit.population.disclosure import safe_count, safe_total
 from pcnkit.population.engine import _need_ibis
 from pcnkit.population.features import labels_that_hold
@@ -110,7 +110,7 @@ SMR = CaseFindingList(
     name="Structured medication review: priority groups",
     specification="Network Contract DES - Structured Medication Review and Medicines "
     "Optimisation (from October 2020)",
-    source="population-health.md 4.1 (S28, S29, S30: PINCER)",
+    source=f"{sources.SMR}; {sources.PINCER}",
     required=(NO_SMR,),
     any_of=(
         _c("care_home", "lives in a care home", lambda t, d: t.care_home),
@@ -213,7 +213,7 @@ EHCH = CaseFindingList(
     id="ehch",
     name="Enhanced health in care homes: residents needing action",
     specification="Network Contract DES - Enhanced Health in Care Homes",
-    source="population-health.md 4.3 (S31)",
+    source=sources.EHCH,
     required=(_c("care_home", "lives in a care home", lambda t, d: t.care_home),),
     any_of=(
         _c(
@@ -280,7 +280,7 @@ PROACTIVE = CaseFindingList(
     id="proactive_care",
     name="Proactive care: moderate or severe frailty, living at home",
     specification="Network Contract DES - Anticipatory / Proactive care (NHSE guidance Dec 2023)",
-    source="population-health.md 4.4 (S32, S3)",
+    source=f"{sources.PROACTIVE}; {sources.EFI_CONTRACT}",
     required=(_c("at_home", "living at home (not in a care home)", lambda t, d: ~t.care_home),),
     any_of=(
         _c(
@@ -292,7 +292,7 @@ PROACTIVE = CaseFindingList(
     ),
     detail=("efi_approx_deficits", "efi_approx_category", "housebound"),
     limits="eFI from the deficits this data can show (see measures.efi_approx); clinical "
-    "judgement completes the cohort (S32).",
+    "judgement completes the cohort (NHS England proactive care guidance).",
     test_patients=(
         TestPatient(
             "pc-moderate",
@@ -322,7 +322,7 @@ CVD = CaseFindingList(
     id="cvd_hypertension",
     name="CVD prevention: raised blood pressure, not on the hypertension register",
     specification="Network Contract DES - CVD Prevention and Diagnosis (IIF CVD-01, 2022/23)",
-    source="population-health.md 4.7 (S35; NICE NG136)",
+    source=f"{sources.CVD}; {sources.NICE_HYPERTENSION}",
     required=(
         _c("adult", "aged 18 or over", lambda t, d: t.age >= 18),
         _c("not_on_hyp", "not on the hypertension register", lambda t, d: ~t.on_hyp),
@@ -360,7 +360,7 @@ CANCER = CaseFindingList(
     id="cancer_lgi_no_fit",
     name="Early cancer diagnosis: lower-GI urgent referrals without a FIT",
     specification="Network Contract DES - Early Cancer Diagnosis (IIF CAN-02)",
-    source="population-health.md 4.6 (S34)",
+    source=sources.CANCER,
     required=(
         _c(
             "lgi_referral_without_fit",

@@ -18,6 +18,7 @@ from rich.table import Table
 
 from pcnkit import spreadsheet
 from pcnkit.errors import PcnkitError
+from pcnkit.population.swap import recover, replace_folder
 from pcnkit.shell import Format, console, date_option, err, fail, progress_bar, styled
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
@@ -49,6 +50,7 @@ def generate_population(
     from pcnkit.population.synthetic import generate, specs_from_registry
 
     folder = population_folder(workspace)
+    recover(folder)
     if folder.exists() and any(folder.iterdir()):
         if not (folder / SYNTHETIC_MARKER).exists():
             raise PcnkitError(
@@ -89,9 +91,7 @@ def generate_population(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    if folder.exists():
-        shutil.rmtree(folder)
-    staging.rename(folder)
+    replace_folder(staging, folder)
     return folder, report
 
 
@@ -223,6 +223,19 @@ def print_stratification(summary: dict, seconds: dict | None = None) -> None:
         console.print("Timing: " + ", ".join(f"{k} {v:.1f} s" for k, v in seconds.items()))
 
 
+def _warn_if_not_data_date(as_of: dt.date, data_as_of: dt.date) -> None:
+    """Patient-level answers are as at the extract date (ARCHITECTURE principle 8): say so when
+    --as-of chose the registry at another date."""
+    if as_of != data_as_of:
+        err.print(
+            f"warning: the patients are as at {data_as_of.isoformat()} (the population's "
+            f"extract date); --as-of {as_of.isoformat()} chose the practices in scope on that "
+            "other date. Leave --as-of out to use the extract date for both.",
+            markup=False,
+            highlight=False,
+        )
+
+
 def _scope(workspace, practice: str | None, pcn: str | None, as_of: dt.date) -> list[str]:
     from pcnkit.population.pack import practices_in
 
@@ -254,6 +267,7 @@ def cohort_cmd(
     try:
         with PopulationStore(population_folder(workspace)) as store:
             when = date_option(as_of, store.require_as_of())
+            _warn_if_not_data_date(when, store.require_as_of())
             codes = _scope(workspace, practice, pcn, when)
             if name == RISING_RISK:
                 rows = stratify.cohort_for(store, codes).to_pyarrow().to_pylist()
@@ -308,6 +322,7 @@ def pack_cmd(
     try:
         with PopulationStore(population_folder(workspace)) as store:
             when = date_option(as_of, store.require_as_of())
+            _warn_if_not_data_date(when, store.require_as_of())
             ws = open_workspace(workspace)
             with ws.sessions() as session:
                 pack = (

@@ -55,6 +55,7 @@ from functools import cache
 from pathlib import Path
 
 from pcnkit.errors import InputError, PcnkitError
+from pcnkit.population.swap import replace_folder
 
 
 @dataclass(frozen=True)
@@ -816,21 +817,6 @@ def _write(loaded: _Loaded, folder: Path, as_of: dt.date) -> None:
     )
 
 
-def _swap(new: Path, store_dir: Path) -> None:
-    """Put `new` where `store_dir` is; the old store is removed only once the new one is in."""
-    if not store_dir.exists():
-        new.rename(store_dir)
-        return
-    old = store_dir.parent / f".{store_dir.name}.replaced-{uuid.uuid4().hex[:8]}"
-    store_dir.rename(old)
-    try:
-        new.rename(store_dir)
-    except BaseException:
-        old.rename(store_dir)
-        raise
-    shutil.rmtree(old)
-
-
 def import_extract(
     sources: dict[str, Path] | Path,
     store_dir: Path,
@@ -881,7 +867,7 @@ def import_extract(
             done += 1
             if progress is not None:
                 progress(done, total)
-        _swap(staging, store_dir)
+        replace_folder(staging, store_dir)
     finally:
         if staging.exists():
             shutil.rmtree(staging)

@@ -42,17 +42,16 @@ from decimal import Decimal
 from sqlalchemy.orm import Session
 
 from pcnkit.errors import PcnkitError
-from pcnkit.population import disclosure
+from pcnkit.population import disclosure, sources
 from pcnkit.population.disclosure import SafeCount, safe_count, safe_percent, safe_total
 from pcnkit.population.engine import PopulationStore, age_at
 from pcnkit.population.qof import LIST_TYPE_AGES
 from pcnkit.registry import kinds
 from pcnkit.registry.queries import Hierarchy
 
-ENGLAND_SOURCE = (
-    "England QOF register prevalence 2019-20, computed from NHS Digital QOF PREVALENCE_1920 "
-    "(shared/domain/PHM-qof-prevalence-england.csv; population-health.md section 6.2)"
-)
+# England's figures are a copy of shared/domain/PHM-qof-prevalence-england.csv (research note
+# section 6.2), computed from NHS Digital's PREVALENCE_1920 file.
+ENGLAND_SOURCE = sources.QOF_ENGLAND
 # group -> (denominator age group, England register, England denominator): a copy of the
 # 2019-20 rows of PHM-qof-prevalence-england.csv (the tests check it against the file).
 ENGLAND_2019_20: dict[str, tuple[str, int, int]] = {
@@ -84,7 +83,7 @@ AGE_BANDS = (*(f"{5 * i}-{5 * i + 4}" for i in range(18)), "90+")
 SEXES = (("F", "female"), ("M", "male"))
 LTC_BANDS = ("0", "1", "2", "3", "4+")
 IMD_DECILES = tuple(range(1, 11))
-STORE_SOURCE = "pcnkit population store"
+STORE_SOURCE = "Patient records in this workspace's population data"
 
 
 @dataclass
@@ -159,7 +158,11 @@ class PopulationPack:
 def practices_in(session: Session, code: str, as_of: dt.date) -> list[str]:
     """The practices an organisation stands for on `as_of`: a practice itself, a PCN's member
     practices, or every practice below an area (place, sub-ICB, ICB, ...)."""
-    h = Hierarchy.at(session, as_of)
+    return practices_of(Hierarchy.at(session, as_of), code)
+
+
+def practices_of(h: Hierarchy, code: str) -> list[str]:
+    """`practices_in` on a hierarchy already built (at the date it was built for)."""
     org = h.get(code)
     if org.kind == kinds.PRACTICE:
         return [org.code]
@@ -211,7 +214,7 @@ def population_pack(
     conditions = store.conditions.semi_join(patients, "pseudonym")
 
     present = {r["practice"] for r in _fetch(patients.select("practice").distinct())}
-    source = f"{STORE_SOURCE} {store.path.name}, extract as at {ages_at.isoformat()}"
+    source = f"{STORE_SOURCE}, extract as at {ages_at.day} {ages_at:%B %Y}"
     if store.synthetic:
         source += " (SYNTHETIC DATA: no row describes a real person)"
 
@@ -353,10 +356,10 @@ def _prevalence(patients, conditions, total: SafeCount, source: str) -> PackTabl
     return PackTable(
         "prevalence",
         "Register prevalence by QOF group, with England 2019-20",
-        "Register: distinct patients in scope with a condition row of the QOF group. "
-        "Denominator: patients in scope within the group's QOF denominator ages "
-        "(PATIENT_LIST_TYPE, e.g. 17OV for DM; TOTAL is the pack's patient count). Local "
-        "percentages are built from the rounded register and denominator. England: register "
+        "Register: patients in scope on the condition's QOF register. Denominator: patients "
+        "in scope of the ages QOF counts for that register (for example 17 and over for "
+        "diabetes; all ages is every patient in scope). Local percentages are built from "
+        "the rounded register and denominator. England: register "
         "over denominator for 2019-20 (unrounded national figures).",
         f"{source}; England: {ENGLAND_SOURCE}",
         rows,
@@ -374,9 +377,10 @@ def _ltc_count(patients, conditions, total: SafeCount, source: str) -> PackTable
     return PackTable(
         "ltc_count",
         "Patients by number of QOF groups (long-term conditions)",
-        "Patients in scope by the number of distinct QOF groups on which they have a "
-        "condition row (0, 1, 2, 3, 4+). Every QOF group counts, including risk-factor groups "
-        "(OB, NDH, CVDPP) and palliative care. Percentages are of all patients in scope.",
+        "Patients in scope by the number of QOF registers they are on (0, 1, 2, 3, 4+). "
+        "Every register counts, including the risk-factor registers (obesity, non-diabetic "
+        "hyperglycaemia, CVD primary prevention) and palliative care. "
+        "Percentages are of all patients in scope.",
         source,
         rows,
         totals,
@@ -435,7 +439,8 @@ def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
     if not (store.path / stratify.RESULTS / "summary.json").exists():
         return {}
     summary = stratify.read_summary(store)
-    source = f"{source}; stratified as at {summary['as_of']}"
+    stratified_on = dt.date.fromisoformat(summary["as_of"])
+    source = f"{source}; stratified as at {stratified_on.day} {stratified_on:%B %Y}"
     table = stratify.stratified(store)
     table = table.filter(table.practice.isin(codes))
     tiers = {r["tier"]: r["n"] for r in _fetch(table.group_by("tier").agg(n=_ibis()._.count()))}
@@ -447,7 +452,7 @@ def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
             "tiers",
             "Triangle of care",
             "Each patient in one tier by the first rule that holds (high complexity, rising "
-            "risk, well); the rules are in pcnkit.population.segments.",
+            "risk, well); the rules are listed under Definitions and sources.",
             source,
             rows,
             totals,
@@ -463,8 +468,9 @@ def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
     out["efi"] = PackTable(
         "efi",
         "Frailty (eFI categories, aged 65+)",
-        "The approximate electronic Frailty Index (measures.efi_approx): deficits counted "
-        "over 36, fit 0-4, mild 5-8, moderate 9-12, severe 13+. Percentages of patients 65+.",
+        "An approximate electronic Frailty Index (eFI) from the deficits this data can show: "
+        "deficits counted out of 36; fit 0-4, mild 5-8, moderate 9-12, severe 13+. "
+        "Percentages are of patients aged 65 and over.",
         source,
         rows,
         totals,
@@ -498,8 +504,8 @@ def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
             f"Case-finding lists by {title}",
             f"Each list's people and the registered patients in scope by {title} (IMD quintile "
             "1 = most deprived 20%), with the rate per 1,000 from the safe counts: the "
-            "inequalities split (population-health.md 4.8).",
-            source,
+            "inequalities split.",
+            f"{source}; {sources.INEQUALITIES}",
             split_rows,
             {},
         )

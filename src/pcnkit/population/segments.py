@@ -53,6 +53,7 @@ from typing import TYPE_CHECKING, Any
 from ibis import _
 
 from pcnkit.errors import PcnkitError
+from pcnkit.population import sources
 from pcnkit.population.engine import _need_ibis
 from pcnkit.population.features import labels_that_hold
 from pcnkit.population.testpatients import TestPatient
@@ -68,9 +69,8 @@ CMS_CENTILE = 0.90
 CMS_BAND_YEARS = 10
 DEFAULT_QUOTA_PER_10000 = 50
 QUOTA_SOURCE = (
-    "NW London networks flagged about 50 per 10,000 list as rising risk "
-    "(seeds 004_e31b2e947ae02ce1.txt); UNCONFIRMED: no public source found "
-    "(population-health.md section 7)"
+    f"{sources.RISING_RISK_QUOTA}. UNCONFIRMED: a local committee paper, not a published "
+    "national figure"
 )
 
 
@@ -114,27 +114,31 @@ def _cms_top(t, th: Thresholds):
 
 RULES: tuple[Rule, ...] = (
     Rule(
-        "hc_palliative", HIGH, "on the palliative care register", "S18, S19", lambda t, th: t.on_pc
+        "hc_palliative",
+        HIGH,
+        "on the palliative care register",
+        f"{sources.SEGMENTATION_SNEE}; {sources.SEGMENTATION_CIPHA}",
+        lambda t, th: t.on_pc,
     ),
     Rule(
         "hc_care_home",
         HIGH,
         "lives in a care home",
-        "S18 (SNEE 'Age well')",
+        f"{sources.SEGMENTATION_SNEE} ('Age well')",
         lambda t, th: t.care_home,
     ),
     Rule(
         "hc_severe_frailty",
         HIGH,
         "severe frailty (eFI 13+ of 36)",
-        "S18, population-health.md 1",
+        f"{sources.SEGMENTATION_SNEE}; {sources.EFI}",
         lambda t, th: _frailty(t, "severe"),
     ),
     Rule(
         "hc_organ_failure",
         HIGH,
         "heart failure or CKD with 2+ emergency admissions in 12 months (approximation)",
-        "S16",
+        sources.SEGMENTATION_NHSE,
         lambda t, th: (t.on_hf | t.on_ckd) & (t.emergency_admissions_12m >= 2),
     ),
     Rule(
@@ -142,7 +146,7 @@ RULES: tuple[Rule, ...] = (
         HIGH,
         "complex adult: 18+, complexity (moderate/severe frailty, 3+ LTCs or palliative) and "
         "activity (2+ emergency admissions, 3+ A&E attendances or housebound)",
-        "S20 (partial)",
+        f"{sources.COMPLEX_ADULTS} (the parts this data holds)",
         lambda t, th: (
             (t.age >= 18)
             & (_frailty(t, "moderate", "severe") | (t.ltc_count >= 3) | t.on_pc)
@@ -153,53 +157,55 @@ RULES: tuple[Rule, ...] = (
         "rr_moderate_frailty",
         RISING,
         "moderate frailty (eFI 9-12 of 36)",
-        "S20, section 3.2",
+        f"{sources.COMPLEX_ADULTS}; {sources.PCNKIT_RULES}",
         lambda t, th: _frailty(t, "moderate"),
     ),
     Rule(
         "rr_multimorbidity",
         RISING,
         "3 or more long-term conditions",
-        "S20, section 3.2",
+        f"{sources.COMPLEX_ADULTS}; {sources.PCNKIT_RULES}",
         lambda t, th: t.ltc_count >= 3,
     ),
     Rule(
         "rr_cms_top_decile",
         RISING,
         "Cambridge Multimorbidity Score in the top decile for their age band",
-        "section 3.2",
+        f"{sources.CMS}; {sources.PCNKIT_RULES}",
         _cms_top,
     ),
     Rule(
         "rr_polypharmacy",
         RISING,
         "10 or more medicines in 12 months",
-        "S28, section 3.2",
+        f"{sources.SMR}; {sources.PCNKIT_RULES}",
         lambda t, th: t.medicine_groups_12m >= 10,
     ),
     Rule(
         "rr_recent_use",
         RISING,
         "an emergency admission or 3+ A&E attendances in 12 months",
-        "S20, section 3.2",
+        f"{sources.COMPLEX_ADULTS}; {sources.PCNKIT_RULES}",
         lambda t, th: (t.emergency_admissions_12m >= 1) | (t.ae_attendances_12m >= 3),
     ),
     Rule(
         "rr_predicted_risk",
         RISING,
         "predicted 12-month emergency admission risk in the top 5%",
-        "section 3.4",
+        f"{sources.PCNKIT_RISK}; {sources.PCNKIT_RULES}",
         lambda t, th: t.predicted_risk >= th.risk,
     ),
     Rule(
         "well_ltc_stable",
         WELL,
         "1 or more long-term conditions, stable",
-        "S18",
+        sources.SEGMENTATION_SNEE,
         lambda t, th: t.ltc_count >= 1,
     ),
 )
-WELL_HEALTHY = Rule("well_healthy", WELL, "no long-term condition", "S18", lambda t, th: True)
+WELL_HEALTHY = Rule(
+    "well_healthy", WELL, "no long-term condition", sources.SEGMENTATION_SNEE, lambda t, th: True
+)
 ALL_RULES = (*RULES, WELL_HEALTHY)
 RULE_BY_ID = {r.id: r for r in ALL_RULES}
 

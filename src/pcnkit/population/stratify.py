@@ -37,6 +37,7 @@ from pcnkit.errors import PcnkitError
 from pcnkit.population import casefinding, features, measures, risk, segments
 from pcnkit.population.disclosure import safe_count, safe_total
 from pcnkit.population.engine import PopulationStore
+from pcnkit.population.swap import replace_folder
 
 RESULTS = "results"
 FEATURE_SETS = ("age_sex", "cms", "efi", "full")
@@ -221,9 +222,7 @@ def stratify(
         )
         (staging / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
         scored_path.unlink()
-        if results.exists():
-            shutil.rmtree(results)
-        staging.rename(results)
+        replace_folder(staging, results)
     except BaseException:
         # nothing half-written: the previous results stay as they were
         shutil.rmtree(staging, ignore_errors=True)
@@ -298,7 +297,7 @@ def _summary(store, tiered, cohort, list_counts, model, validation, th, as_of, q
         "label": store.label,
         "engine": store.backend,
         "disclosure": "every count below England level: 1-7 redacted, others rounded to 5; "
-        "totals from the rounded cells (population-health.md 5.2)",
+        "totals from the rounded cells",
         "patients": patients_total.marker,
         "tiers": tier_totals,
         "tier_rules": {r["tier_rule"]: safe_count(r["n"]).marker for r in rules},

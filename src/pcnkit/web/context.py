@@ -187,8 +187,9 @@ class Ctx:
         """An organisation the user may open (403 otherwise)."""
         return scope.require_org(self.hierarchy, self.user, code)
 
-    def patients_org(self, code: str) -> Organisation:
-        """A PCN or practice whose patient-level lists the user may see (403 otherwise).
+    def patients_org(self, code: str, at: Hierarchy | None = None) -> Organisation:
+        """A PCN or practice whose patient-level lists the user may see (403 otherwise),
+        decided on the registry `at` the date of the patient data (default: the page's date).
 
         Only for a request from pcnkit's own pages or the user's address bar: a link or form
         on another site must not make the user's browser open a list (and write an audit
@@ -198,13 +199,14 @@ class Ctx:
                 "Patient-level lists open only from pcnkit's own pages, not from a link on "
                 "another website. Open the list from the organisation's population page."
             )
+        at = at or self.hierarchy
         try:
-            return scope.require_patients(self.hierarchy, self.user, code)
+            return scope.require_patients(at, self.user, code)
         except scope.Forbidden as exc:
-            self._audit_refusal(code, str(exc))
+            self._audit_refusal(code, str(exc), at.as_of)
             raise
 
-    def _audit_refusal(self, code: str, reason: str) -> None:
+    def _audit_refusal(self, code: str, reason: str, decided: dt.date) -> None:
         """In its own transaction: the request's own is rolled back by the 403."""
         list_id = self.request.path_params.get("list_id", "")
         with self.app.ws.transaction() as session:
@@ -214,7 +216,8 @@ class Ctx:
                 audit.LIST_REFUSED,
                 f"list {list_id} for {code}"[:200],
                 self.app.now(),
-                f"{reason}; as at {self.as_of.isoformat()}",
+                f"{reason}; scope decided as at {decided.isoformat()} "
+                f"(date chosen {self.as_of.isoformat()})",
             )
 
     def may_see_patients(self, org: Organisation) -> bool:

@@ -11,23 +11,26 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+from dataclasses import dataclass
+from functools import cache
 
 import pyarrow as pa
 
 from pcnkit import spreadsheet
-from pcnkit.access import audit
+from pcnkit.access import audit, scope
 from pcnkit.errors import NotFoundError, PcnkitError
-from pcnkit.population import casefinding, segments, stratify
+from pcnkit.population import casefinding, codelists, listview, segments, sources, stratify
 from pcnkit.population.disclosure import REDACTED
 from pcnkit.population.engine import PopulationStore
-from pcnkit.population.pack import pack_for_area, pack_for_pcn, practices_in
-from pcnkit.registry import kinds
+from pcnkit.population.pack import pack_for_area, practices_of
+from pcnkit.registry.checks import long_date
+from pcnkit.registry.queries import Hierarchy
 from pcnkit.store.models import Organisation
 from pcnkit.web.charts import Series, bar_chart
 from pcnkit.web.context import Ctx
 from pcnkit.web.views.orgs import org_ref
 
-RISING_RISK = "rising_risk"
+RISING_RISK = listview.RISING_RISK
 LIST_IDS = (*(d.id for d in casefinding.LISTS), RISING_RISK)
 PAGE_SIZE = 100
 
@@ -44,6 +47,7 @@ HEADINGS = {
     "other": "Other",
     "total": "Total",
     "qof_group": "QOF group",
+    "condition": "Condition",
     "denominator_ages": "Denominator ages",
     "register": "Register",
     "denominator": "Denominator",
@@ -66,6 +70,7 @@ HEADINGS = {
     "per_1000": "Per 1,000",
 }
 TEXT_COLUMNS = {
+    "condition",
     "age_band",
     "qof_group",
     "denominator_ages",
@@ -96,14 +101,100 @@ CHARTS: dict[str, tuple[str, list[tuple[str, str]], str]] = {
 }
 
 
-def _missing(c: Ctx, org: Organisation, problem: str) -> dict:
+# Plain names for the codes the pack's tables carry (the JSON keeps the codes).
+SETTINGS = {"care_home": "Lives in a care home", "housebound": "Housebound"}
+LIST_TYPES = {
+    "TOTAL": "All ages",
+    "06OV": "6 and over",
+    "16OV": "16 and over",
+    "17OV": "17 and over",
+    "18OV": "18 and over",
+    "50OV": "50 and over",
+    "30_74": "30 to 74",
+}
+OTHER_GROUPS = {"CVDPP": "Cardiovascular disease primary prevention (2019-20 only)"}
+EFI_NAMES = {"fit": "Fit", "mild": "Mild frailty", "moderate": "Moderate frailty",
+             "severe": "Severe frailty"}  # fmt: skip
+# Columns of the pack's tables that hold codes a reader does not need (names are shown).
+HIDDEN = {"tiers": {"tier"}, "lists": {"list"}}
+
+
+@cache
+def qof_names() -> dict[str, str]:
+    """QOF group code -> its name (the QOF registers code list)."""
+    names = {c.code: c.term for c in codelists.load("qof_registers").all_codes}
+    return {**names, **OTHER_GROUPS}
+
+
+class NoPopulation(PcnkitError):
+    """The workspace holds no population store."""
+
+
+def _missing(c: Ctx, org: Organisation, problem: str, heading: str | None = None) -> dict:
     return {
         "org": org_ref(c, org),
         "as_of": c.as_of,
         "available": False,
+        "heading": heading or "No population has been loaded",
         "problem": problem,
         "commands": COMMANDS,
     }
+
+
+# --- the date patient-level answers are as at ---------------------------------------------
+
+
+def extract_date(c: Ctx) -> dt.date:
+    """The date the population store describes (its extract date), read once per data
+    version. Every patient-level answer is as at this date, whatever date the user chose."""
+
+    def make() -> dt.date:
+        try:
+            with PopulationStore(c.app.population) as store:
+                return store.require_as_of()
+        except PcnkitError as exc:
+            raise NoPopulation(str(exc)) from exc
+
+    return c.memo(("population-extract-date",), make, per_user=False, dated=False)
+
+
+def data_hierarchy(c: Ctx, when: dt.date) -> Hierarchy:
+    """The registry as at the population's date (the request's own when the dates agree)."""
+    return c.hierarchy if when == c.as_of else Hierarchy.at(c.db, when)
+
+
+def date_note(c: Ctx, when: dt.date, name: str) -> str | None:
+    """What to tell a user whose chosen date is not the population's date."""
+    if c.as_of == when:
+        return None
+    return (
+        f"The date asked for is {long_date(c.as_of)}, but the population data is as at "
+        f"{long_date(when)} "
+        f"(the date of its extract) and cannot show patients on any other date. This page "
+        f"shows the patients registered on {long_date(when)} at the practices that belonged to "
+        f"{name} on that date."
+    )
+
+
+def _in_scope(check, when: dt.date):
+    """Run a scope check at the population's date; a refusal says which date decided it."""
+    try:
+        return check()
+    except scope.Forbidden as exc:
+        raise scope.Forbidden(
+            f"{exc} Population data is as at {long_date(when)} (the date of its extract), so "
+            "access to it is decided by the organisations as they were on that date."
+        ) from exc
+
+
+def _no_practices(c: Ctx, org: Organisation, when: dt.date, name: str) -> str:
+    return (
+        f"{name} had no practices on {long_date(when)}, the date of the population data, so "
+        "there are no patients to show. The population data cannot show any other date."
+    )
+
+
+# --- the pack -----------------------------------------------------------------------------
 
 
 def _definition(list_id: str) -> dict:
@@ -119,24 +210,56 @@ def _definition(list_id: str) -> dict:
             # high-complexity rule does): segments.assign_tiers.
             "all_of": [],
             "any_of": [r.label for r in segments.ALL_RULES if r.tier == segments.RISING],
-            "limits": "The quota per 10,000 is UNCONFIRMED: " + segments.QUOTA_SOURCE,
+            "limits": "The quota per 10,000 is UNCONFIRMED: it comes from a local committee "
+            "paper, not a published national figure. The list size is the practice's patients "
+            "in the population data.",
         }
     if list_id not in casefinding.LIST_BY_ID:
-        raise NotFoundError(f"There is no list '{list_id}'. The lists are: {', '.join(LIST_IDS)}.")
+        names = ", ".join(f"{lid} ({_definition(lid)['name']})" for lid in LIST_IDS)
+        raise NotFoundError(f"There is no list '{list_id}'. The lists are: {names}.")
     return casefinding.get(list_id).describe()
+
+
+def _shown_rows(name: str, rows: list[dict]) -> list[dict]:
+    """The pack's rows with plain names for the codes they carry."""
+    out = []
+    list_names = {lid: _definition(lid)["name"] for lid in LIST_IDS if lid != RISING_RISK}
+    for row in rows:
+        r = dict(row)
+        if name == "prevalence" and r.get("qof_group") not in (None, "total"):
+            group = r["qof_group"]
+            r = {"qof_group": group, "condition": qof_names().get(group, group), **r}
+            r["denominator_ages"] = LIST_TYPES.get(r["denominator_ages"], r["denominator_ages"])
+        if name == "care_settings":
+            r["setting"] = SETTINGS.get(r["setting"], r["setting"])
+        if name == "efi":
+            r["efi"] = EFI_NAMES.get(r["efi"], r["efi"])
+        if name.startswith("inequalities_"):
+            r["list"] = list_names.get(r["list"], r["list"])
+        out.append(r)
+    return out
+
+
+def _heading(key: str) -> str:
+    """A column's heading: a percentage column is its count column's heading with %."""
+    if key.endswith("_pct") and key[:-4] in HEADINGS:
+        return f"{HEADINGS[key[:-4]]} %"
+    return HEADINGS.get(key, key.replace("_", " ").capitalize())
 
 
 def _chart_table(table: dict, chart_id: str) -> dict:
     """A pack table (as the pack shows it) with its chart and the data table's columns."""
-    rows = list(table["rows"])
+    rows = _shown_rows(table["name"], table["rows"])
     totals = table.get("totals") or {}
-    keys = list(rows[0]) if rows else []
+    keys = [k for k in (list(rows[0]) if rows else []) if k not in HIDDEN.get(table["name"], ())]
     spec = CHARTS.get(table["name"])
     svg = ""
     if spec and rows:
         label_key, series_spec, unit = spec
         if table["name"].startswith("inequalities_"):
-            labels = [f"{r['list']} · {r[label_key]}" for r in rows]
+            labels = [f"{r['list']}: {r[label_key]}" for r in rows]
+        elif table["name"] == "prevalence":
+            labels = [f"{r['condition']} ({r['qof_group']})" for r in rows]
         else:
             labels = [str(r[label_key]) for r in rows]
         series = [
@@ -153,40 +276,22 @@ def _chart_table(table: dict, chart_id: str) -> dict:
             series,
             unit,
         )
-    columns = [(k, HEADINGS.get(k, k.replace("_", " ").capitalize()), k not in TEXT_COLUMNS)
-               for k in keys]  # fmt: skip
+    columns = [(k, _heading(k), k not in TEXT_COLUMNS) for k in keys]
+    total_row = {k: "Total" if totals.get(k) == "total" else totals.get(k, "") for k in keys}
     return {
         **table,
         "id": chart_id,
         "columns": columns,
-        "table_rows": rows + ([{k: totals.get(k, "") for k in keys}] if totals else []),
+        "table_rows": rows + ([total_row] if totals else []),
         "svg": svg,
     }
 
 
-def list_links(c: Ctx, org: Organisation, sizes: dict[str, object]) -> list[dict]:
-    """Each list with its size from the pack, and links only for users who may see it."""
-    allowed = c.may_see_patients(org)
-    return [
-        {
-            "id": lid,
-            "name": _definition(lid)["name"],
-            "people": sizes.get("rising_risk_cohort" if lid == RISING_RISK else lid),
-            "href": c.url(f"/population/{org.code}/lists/{lid}") if allowed else None,
-            "csv": c.url(f"/population/{org.code}/lists/{lid}.csv") if allowed else None,
-        }
-        for lid in LIST_IDS
-    ]
-
-
-class NoPopulation(PcnkitError):
-    """The workspace holds no population store."""
-
-
-def _pack(c: Ctx, org: Organisation) -> tuple[dict, dict | None, str | None]:
+def _pack(c: Ctx, org: Organisation, when: dt.date) -> tuple[dict, dict | None, str | None]:
     """The library's pack (as shown) and the stratification summary: safe aggregates only,
-    remembered per organisation, date and data version (`Ctx.memo`), since a PCN's pack takes
-    seconds on a large population. Returns a copy: callers may change it."""
+    remembered per organisation and data version (`Ctx.memo`), since a PCN's pack takes
+    seconds on a large population. Dated by the data, not by the date the user chose, so
+    another date costs nothing. Returns a copy: callers may change it."""
 
     def make():
         try:
@@ -194,55 +299,143 @@ def _pack(c: Ctx, org: Organisation) -> tuple[dict, dict | None, str | None]:
         except PcnkitError as exc:
             raise NoPopulation(str(exc)) from exc
         with store:
-            if org.kind == kinds.PCN:
-                pack = pack_for_pcn(c.db, store, org.code, c.as_of)
-            else:
-                pack = pack_for_area(c.db, store, org.code, c.as_of)
+            pack = pack_for_area(c.db, store, org.code, when)
             try:
                 summary, not_stratified = stratify.read_summary(store), None
             except PcnkitError as exc:
                 summary, not_stratified = None, str(exc)
         return pack.to_dict(), summary, not_stratified
 
-    return copy.deepcopy(c.memo(("pack", org.code), make, per_user=False))
+    key = ("pack", org.code, when)
+    return copy.deepcopy(c.memo(key, make, per_user=False, dated=False))
+
+
+FACTORS = {
+    "female": "Female (against male)",
+    "ltc_count": "Each long-term condition (QOF register)",
+    "polypharmacy": "5 or more medicine groups in 12 months",
+    "prior_ae": "Each A&E attendance in the last 12 months",
+    "prior_admissions": "Each emergency admission in the last 12 months",
+    "care_home": "Lives in a care home",
+    "housebound": "Housebound",
+    "imd_decile": "Each deprivation decile less deprived",
+    "cms": "Each point of the Cambridge Multimorbidity Score",
+    "efi": "Electronic frailty index score (from 0 to 1: the odds ratio is for 0 against 1)",
+}
+
+
+def _factor_name(name: str) -> str:
+    """A risk-model factor in words (age bands against the 18-44 band)."""
+    if name.startswith("age_"):
+        return f"Aged {name[4:]} (against 18-44)"
+    return FACTORS.get(name, name.replace("_", " ").capitalize())
+
+
+def _rounded(value: object, places: int) -> object:
+    return round(value, places) if isinstance(value, float) else value
+
+
+def _definitions(summary: dict) -> dict:
+    th = summary["thresholds"]
+    fraction = th.get("predicted_risk_top_fraction")
+    cut = th.get("predicted_risk_cut_off")
+    return {
+        "stratified_as_of": dt.date.fromisoformat(summary["as_of"]),
+        "disclosure": "Every count below England level: counts of 1 to 7 are suppressed, "
+        f"others rounded to the nearest 5; totals are built from the rounded counts. Source: "
+        f"{sources.DISCLOSURE}.",
+        # the rules' words as the library gives them now (a store stratified by an older
+        # version may carry older wording for the same rules)
+        "rules": [
+            {
+                "id": r["id"],
+                "tier": segments.TIER_LABELS.get(r["tier"], r["tier"]),
+                "label": segments.RULE_BY_ID[r["id"]].label,
+                "basis": segments.RULE_BY_ID[r["id"]].basis,
+            }
+            if r["id"] in segments.RULE_BY_ID
+            else {**r, "tier": segments.TIER_LABELS.get(r["tier"], r["tier"])}
+            for r in summary["rules"]
+        ],
+        "lists": [casefinding.get(lid).describe() for lid in summary["lists"]],
+        "thresholds": {
+            **th,
+            "predicted_risk_cut_off": _rounded(cut, 3),
+            "predicted_risk_top_percent": None if fraction is None else round(100 * fraction),
+        },
+        "model": summary["model"].get("formula"),
+        "model_factors": [
+            {"factor": _factor_name(f["name"]), "odds_ratio": f"{f['odds_ratio']:.2f}"}
+            for f in summary["model"].get("features", [])
+        ],
+        "rising_risk": {
+            "quota_per_10000": summary["rising_risk"]["quota_per_10000"],
+            "quota_source": segments.QUOTA_SOURCE,
+            "confirmed": False,
+        },
+    }
 
 
 def pack_page(c: Ctx, code: str) -> dict:
-    """The population pack for an organisation in scope, with the stratification's summary."""
-    return c.memo(("population", code.strip().upper()), lambda: _pack_page(c, code))
-
-
-def _pack_page(c: Ctx, code: str) -> dict:
-    org = c.org(code)
+    """The population pack for an organisation in scope, with the stratification's summary:
+    scope, practices and patients as at the population's extract date (ARCHITECTURE principle
+    8), and a note when the user chose another date."""
     try:
-        data, summary, not_stratified = _pack(c, org)
+        when = extract_date(c)
+    except NoPopulation as exc:
+        org = c.org(code)
+        return _missing(c, org, f"No population has been loaded for this workspace ({exc}).")
+    h = data_hierarchy(c, when)
+    org = _in_scope(lambda: scope.require_org(h, c.user, code), when)
+    name = h.name(org)
+    if not practices_of(h, org.code):
+        return {
+            **_missing(
+                c, org, _no_practices(c, org, when, name), f"No practices on {long_date(when)}"
+            ),
+            "data_as_of": when,
+            "date_note": date_note(c, when, name),
+        }
+    data = c.memo(("population", org.code, when), lambda: _pack_page(c, h, org, when), dated=False)
+    allowed = data["patients_visible"]
+    return {
+        **data,
+        "as_of": c.as_of,
+        "date_note": date_note(c, when, name),
+        "lists": [
+            {
+                **item,
+                "href": c.url(f"/population/{org.code}/lists/{item['id']}") if allowed else None,
+                "csv": c.url(f"/population/{org.code}/lists/{item['id']}.csv") if allowed else None,
+            }
+            for item in data["lists"]
+        ],
+    }
+
+
+def _pack_page(c: Ctx, h: Hierarchy, org: Organisation, when: dt.date) -> dict:
+    try:
+        data, summary, not_stratified = _pack(c, org, when)
     except NoPopulation as exc:
         return _missing(c, org, f"No population has been loaded for this workspace ({exc}).")
     tables = [
         _chart_table(t, f"chart-{name.replace('_', '-')}") for name, t in data["tables"].items()
     ]
-    allowed = c.may_see_patients(org)
+    allowed = scope.may_see_patients(h, c.user, org)
     lists_table = data["tables"].get("lists", {"rows": []})
     sizes = {r["list"]: r["patients"] for r in lists_table["rows"]}
-    definitions = None
-    if summary is not None:
-        definitions = {
-            "stratified_as_of": summary["as_of"],
-            "disclosure": summary["disclosure"],
-            "rules": summary["rules"],
-            "lists": [casefinding.get(lid).describe() for lid in summary["lists"]],
-            "thresholds": summary["thresholds"],
-            "model": summary["model"].get("formula"),
-            "rising_risk": {
-                "quota_per_10000": summary["rising_risk"]["quota_per_10000"],
-                "quota_source": summary["rising_risk"]["quota_source"],
-                "confirmed": False,
-            },
+    lists = [
+        {
+            "id": lid,
+            "name": _definition(lid)["name"],
+            "people": sizes.get("rising_risk_cohort" if lid == RISING_RISK else lid),
         }
+        for lid in LIST_IDS
+    ]
     return {
-        "org": org_ref(c, org),
-        "as_of": c.as_of,
+        "org": {**org_ref(c, org), "name": h.name(org)},
         "available": True,
+        "data_as_of": when,
         "stratified": summary is not None,
         "not_stratified": not_stratified,
         "commands": COMMANDS,
@@ -253,9 +446,9 @@ def _pack_page(c: Ctx, code: str) -> dict:
         "practices_without_patients": data["practices_without_patients"],
         "patients": data["patients"],
         "tables": tables,
-        "definitions": definitions,
+        "definitions": _definitions(summary) if summary is not None else None,
         "patients_visible": allowed,
-        "lists": list_links(c, org, sizes) if summary is not None else [],
+        "lists": lists if summary is not None else [],
         "lists_note": None
         if allowed
         else "Patient-level lists are for direct care: only the PCN or practice itself can "
@@ -267,29 +460,27 @@ def _pack_page(c: Ctx, code: str) -> dict:
 
 
 def _scope(c: Ctx, code: str, list_id: str) -> tuple[Organisation, dict, list[str]]:
-    """Access first (403), then the list id (404), then the practices as at the date."""
-    org = c.patients_org(code)
+    """Access first (403), then the list id (404), then the practices: all decided at the
+    population's extract date, the date the list's patients are as at (never the date the
+    user typed: a membership that starts later must not open earlier patients)."""
+    try:
+        when = extract_date(c)
+    except NoPopulation as exc:
+        c.patients_org(code)
+        _definition(list_id)
+        raise NotFoundError(
+            f"No population has been loaded ({exc}). Run: {COMMANDS['generate']}"
+        ) from exc
+    h = data_hierarchy(c, when)
+    org = _in_scope(lambda: c.patients_org(code, h), when)
     definition = _definition(list_id)
-    return org, definition, practices_in(c.db, org.code, c.as_of)
+    return org, definition, practices_of(h, org.code)
 
 
 def _rows_expr(store: PopulationStore, list_id: str, codes: list[str]):
     if list_id == RISING_RISK:
         return stratify.cohort_for(store, codes)
     return stratify.list_for(store, list_id, codes)
-
-
-def _reason_columns(list_id: str) -> list[tuple[str, str]]:
-    if list_id == RISING_RISK:
-        return [
-            ("cohort_rank", "Rank in practice"),
-            ("tier_rule", "Tier rule"),
-            ("rising_risk_reasons", "Why (rising-risk rules that hold)"),
-        ]
-    detail = casefinding.get(list_id).detail
-    return [("criteria_met", "Why (criteria met)")] + [
-        (d, d.replace("_", " ").capitalize()) for d in detail
-    ]
 
 
 def _audit(c: Ctx, action: str, org: Organisation, list_id: str, detail: str) -> None:
@@ -302,7 +493,8 @@ def _audit(c: Ctx, action: str, org: Organisation, list_id: str, detail: str) ->
             action,
             f"list {list_id} for {org.code}",
             c.app.now(),
-            f"{detail}; as at {c.as_of.isoformat()}",
+            f"{detail}; patients as at {extract_date(c).isoformat()} "
+            f"(date chosen {c.as_of.isoformat()})",
         )
 
 
@@ -324,52 +516,122 @@ def _list_table(c: Ctx, list_id: str, codes: list[str]) -> tuple[bool, pa.Table 
     return c.app.list_tables.get(key, make)
 
 
-def list_page(c: Ctx, code: str, list_id: str, page: int = 1) -> dict:
-    """One page of a patient-level list for a PCN or practice (direct care; audited)."""
+@dataclass(frozen=True)
+class ListView:
+    """How the user asked to see a list: one practice, one reason, a sort column and order."""
+
+    practice: str | None = None
+    reason: str | None = None
+    sort: str | None = None
+    order: str | None = None
+
+    def params(self) -> dict[str, str | None]:
+        return {"practice": self.practice, "reason": self.reason, "sort": self.sort,
+                "order": self.order}  # fmt: skip
+
+
+def _arranged(table: pa.Table | None, list_id: str, view: ListView) -> pa.Table | None:
+    if table is None:
+        if view.practice:
+            raise PcnkitError(f"Nobody on this list is registered at practice '{view.practice}'.")
+        return None
+    return listview.arrange(
+        table,
+        list_id,
+        practice=view.practice,
+        reason=view.reason,
+        sort=view.sort,
+        order=view.order,
+    )
+
+
+def _sort_links(c: Ctx, base: str, list_id: str, view: ListView) -> list[dict]:
+    """Each column's heading with a link that sorts by it (again: the other way round)."""
+    out = []
+    for col in listview.columns(list_id):
+        current = view.sort == col.key
+        order = "desc" if current and view.order != "desc" else "asc"
+        params = {**view.params(), "sort": col.key, "order": order}
+        out.append(
+            {
+                "key": col.key,
+                "heading": col.heading,
+                "numeric": col.numeric,
+                "href": c.url(base, **params),
+                "sorted": ("descending" if view.order == "desc" else "ascending")
+                if current
+                else None,
+            }
+        )
+    return out
+
+
+def list_page(c: Ctx, code: str, list_id: str, page: int = 1, view: ListView | None = None) -> dict:
+    """One page of a patient-level list for a PCN or practice (direct care; audited),
+    filtered and sorted as asked."""
+    view = view or ListView()
     org, definition, codes = _scope(c, code, list_id)
+    when = extract_date(c)
     offset = (page - 1) * PAGE_SIZE
-    synthetic, table = _list_table(c, list_id, codes)
+    synthetic, whole = _list_table(c, list_id, codes)
+    table = _arranged(whole, list_id, view)
     total = table.num_rows if table is not None else 0
     rows = table.slice(offset, PAGE_SIZE).to_pylist() if table is not None else []
     pages = max(1, -(-total // PAGE_SIZE))
     if page > pages:
         raise NotFoundError(f"Page {page} is past the end of the list ({pages} pages).")
+    shown = ", ".join(f"{k} {v}" for k, v in view.params().items() if v)
     _audit(
         c,
         audit.VIEW_LIST,
         org,
         list_id,
-        f"{total} rows for {org.code}; page {page} of {pages} ({len(rows)} rows shown)",
+        f"{total} rows for {org.code}{f' ({shown})' if shown else ''}; page {page} of {pages} "
+        f"({len(rows)} rows shown)",
     )
+    h = data_hierarchy(c, when)
+    name = h.name(org)
     base = f"/population/{org.code}/lists/{list_id}"
+    params = view.params()
     return {
-        "org": org_ref(c, org),
+        "org": {**org_ref(c, org), "name": name},
         "as_of": c.as_of,
+        "data_as_of": when,
+        "date_note": date_note(c, when, name),
+        "no_practices": None if codes else _no_practices(c, org, when, name),
         "list": definition,
         "synthetic": synthetic,
         "practices": codes,
+        "practice_names": {p: h.name(h.get(p)) for p in codes},
+        "reasons": [{"id": r.id, "label": r.label} for r in listview.reasons(list_id)],
+        "view": params,
+        "whole_list": whole.num_rows if whole is not None else 0,
         "total": total,
         "page": page,
         "pages": pages,
         "page_size": PAGE_SIZE,
         "first_row": offset + 1 if rows else 0,
-        "previous": c.url(base, page=page - 1) if page > 1 else None,
-        "next": c.url(base, page=page + 1) if page < pages else None,
-        "csv": c.url(f"{base}.csv"),
-        "reason_columns": _reason_columns(list_id),
+        "previous": c.url(base, page=page - 1, **params) if page > 1 else None,
+        "next": c.url(base, page=page + 1, **params) if page < pages else None,
+        "csv": c.url(f"{base}.csv", **params),
+        "clear": c.url(base) if any(params.values()) else None,
+        "action": base,
+        "columns": _sort_links(c, base, list_id, view),
         "rows": rows,
     }
 
 
-def list_csv(c: Ctx, code: str, list_id: str) -> tuple[bytes, str]:
-    """The whole list as a CSV file (bytes, see `spreadsheet.csv_download`) and its name (direct
-    care; audited as a download)."""
+def list_csv(c: Ctx, code: str, list_id: str, view: ListView | None = None) -> tuple[bytes, str]:
+    """The list as a CSV file (bytes, see `spreadsheet.csv_download`; filtered and sorted as
+    asked, the whole list by default) and its name (direct care; audited as a download)."""
+    view = view or ListView()
     org, _, codes = _scope(c, code, list_id)
-    _, table = _list_table(c, list_id, codes)
+    _, whole = _list_table(c, list_id, codes)
+    table = _arranged(whole, list_id, view)
     if table is not None:
         fields, rows = table.column_names, table.to_pylist()
     else:
         fields, rows = ["pseudonym", "practice"], []
     content = spreadsheet.csv_download(fields, rows)
     _audit(c, audit.DOWNLOAD_LIST, org, list_id, f"{len(rows)} rows for {org.code} as CSV")
-    return content, f"{list_id}-{org.code}-{c.as_of.isoformat()}.csv"
+    return content, f"{list_id}-{org.code}-{extract_date(c).isoformat()}.csv"

@@ -1,6 +1,8 @@
 // Start the NHS.UK frontend's components (served by pcnkit itself, never from a CDN).
 import { initAll } from "/assets/nhsuk-frontend.min.js";
 initAll();
+// Say "preparing" while a slow population page loads.
+import "/static/loading.js";
 
 // A table wider than the screen scrolls inside its box (pcnkit.css): make that box reachable
 // from the keyboard, and name it by the table's caption, only when it does scroll.
