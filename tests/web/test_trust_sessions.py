@@ -5,10 +5,14 @@ all count towards the lock-out."""
 from __future__ import annotations
 
 import datetime as dt
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
@@ -150,6 +154,51 @@ def test_concurrent_wrong_passwords_lock_the_account(served):
     with httpx.Client(base_url=base) as client:
         right = client.post("/api/login", json={"username": "target.one", "password": PASSWORD})
     assert right.status_code == 401 and right.json()["detail"] == REFUSED
+
+
+def test_wrong_passwords_across_two_server_processes_lock_the_account(registry_ws, tmp_path):
+    """`pcnkit serve --workers 2`: two processes, each with its own connections, count the same
+    account's failures; the concurrent attempts still lock it."""
+    _add(registry_ws, "target.three")
+    port = _free_port()
+    env = {**os.environ, "PCNKIT_DATABASE_URL": registry_ws.url}
+    pcnkit = str(Path(sys.executable).with_name("pcnkit"))
+    server = subprocess.Popen(
+        [pcnkit, "serve", "-w", str(tmp_path / "served"), "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None, "pcnkit serve stopped"
+            assert time.monotonic() < deadline, "pcnkit serve did not start"
+            try:
+                if httpx.get(f"{base}/help", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        attempts = 4 * MAX_FAILURES
+        gate = threading.Barrier(attempts)
+
+        def wrong(i: int) -> int:
+            # a new connection each: uvicorn's workers share the socket, so both take some
+            with httpx.Client(base_url=base, timeout=120) as client:
+                gate.wait()
+                body = {"username": "target.three", "password": f"wrong guess number {i}"}
+                return client.post("/api/login", json=body).status_code
+
+        with ThreadPoolExecutor(attempts) as pool:
+            answers = list(pool.map(wrong, range(attempts)))
+    finally:
+        server.terminate()
+        server.wait(30)
+    assert answers == [401] * attempts
+    with registry_ws.sessions() as session:
+        user = session.scalar(select(User).where(User.username == "target.three"))
+    assert user.locked_until is not None, f"not locked after {attempts} concurrent failures"
 
 
 def test_failures_are_counted_by_the_database_not_read_and_written_back(registry_ws):
