@@ -38,3 +38,48 @@ def test_safe_writer_quotes_every_line_break() -> None:
     out = io.StringIO()
     SafeWriter(out).writerow(["x\r=1+1", 3])
     assert out.getvalue() == '"x\n=1+1",3\n'
+
+
+# 2. A list size written with a thousands comma and no quotes: `U00367,F82002,1,000,6000`
+#    has one field more than the header, every value moves one column along, and the run paid
+#    the practice for 1 patient (weighted 0) with exit 0 and nothing said.
+
+
+def test_lists_row_with_an_unquoted_thousands_comma_is_a_located_error(tmp_path) -> None:
+    import datetime as dt
+
+    import pytest
+
+    from pcnkit.errors import InputError
+    from pcnkit.funding.populations import from_csv
+
+    path = tmp_path / "lists.csv"
+    path.write_text(
+        "pcn_code,practice_code,registered,weighted\n"
+        "U00367,F82002,1,000,6000\n"
+        "U00367,F82006,5000,5000\n"
+    )
+    with pytest.raises(InputError) as caught:
+        from_csv(path, dt.date(2020, 4, 1), dt.date(2020, 1, 1))
+    message = str(caught.value)
+    assert "row 2" in message and "thousands comma" in message
+    # a trailing empty field (a spreadsheet's export) is still read
+    path.write_text("pcn_code,practice_code,registered,weighted\nU00367,F82002,6000,6000,\n")
+    pops = from_csv(path, dt.date(2020, 4, 1), dt.date(2020, 1, 1))
+    assert pops.practices["F82002"].values["registered"] == 6000
+
+
+def test_funding_run_refuses_the_shifted_row_and_stores_nothing(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from pcnkit.cli import app
+
+    lists = tmp_path / "lists.csv"
+    lists.write_text("pcn_code,registered,weighted\nU00367,64,669,60000\n")
+    result = CliRunner().invoke(
+        app,
+        ["funding", "entitlements", "--year", "2020/21", "--lists", str(lists), "-w",
+         str(tmp_path / "ws")],
+    )
+    assert result.exit_code == 2, result.output
+    assert "row 2" in result.output
