@@ -147,3 +147,23 @@ def test_a_pcn_keeps_its_own_members_funding_for_the_year_they_were_members(web_
     # a practice outside the PCN in both years stays refused
     answer = south.get("/api/funding/F82001", params={"on": "2020-01-01", "year": "2025/26"})
     assert answer.status_code == 403
+
+
+def test_a_refused_list_is_audited_in_one_readable_sentence(web_demo):
+    from sqlalchemy import select
+
+    from pcnkit.access import audit
+    from pcnkit.store.models import AuditEvent
+
+    client = _api_user(web_demo, "attack.practice", "practice", "F82002")
+    answer = client.get("/api/population/F82006/lists/smr", headers={"Sec-Fetch-Site": "none"})
+    assert answer.status_code == 403
+    with web_demo.ws.sessions() as session:
+        event = session.scalars(
+            select(AuditEvent)
+            .where(AuditEvent.username == "attack.practice")
+            .where(AuditEvent.action == audit.LIST_REFUSED)
+            .order_by(AuditEvent.id.desc())
+        ).first()
+    assert event is not None and "F82006" in event.subject
+    assert ".;" not in event.detail and "scope decided as at" in event.detail
