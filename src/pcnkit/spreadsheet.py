@@ -52,6 +52,12 @@ def _csv_value(value: object) -> object:
         return str(value)
     if isinstance(value, dt.date):
         return value.isoformat()
+    if isinstance(value, str) and "\r" in value:
+        # The writer's line ending is "\n", so the csv module quotes a field holding "\n" but
+        # not one holding a lone carriage return: Excel would end the row there and read what
+        # follows ("=2+2,...") as a new row's first cell, a live formula. Line breaks inside a
+        # cell are written as "\n", which is quoted.
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
     return value
 
 

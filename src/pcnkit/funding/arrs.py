@@ -87,7 +87,7 @@ def read_staff_csv(path: Path | str) -> list[StaffMember]:
     reported by file, row and column. Roles are checked against a year's rules later, because
     one staff list serves several years."""
     path = Path(path)
-    header, rows = csv_rows(path, read_text(path))
+    header, rows = csv_rows(path, read_text(path), exact=True)
     columns = {h.strip().lower(): h for h in header}
     missing = [c for c in REQUIRED if c not in columns]
     if missing:

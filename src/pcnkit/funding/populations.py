@@ -238,7 +238,7 @@ def from_csv(
     """A user's lists: `pcn_code[, practice_code], registered, weighted[, adjusted]`. Without
     practice codes each row is a whole PCN (it is paid as one notional practice). With the
     registry's PCN names given, an unknown PCN code is an error."""
-    header, rows = csv_rows(path, read_text(path))
+    header, rows = csv_rows(path, read_text(path), exact=True)
     columns = {h.strip().lower(): h for h in header}
     missing = [c for c in ("pcn_code", "registered") if c not in columns]
     if missing:

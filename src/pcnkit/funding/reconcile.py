@@ -53,7 +53,7 @@ class Explanation:
 
 def read_statement(path: Path, rules: YearRules) -> list[Published]:
     """A statement as `pcn_code, stream, amount` rows, or one column per stream id."""
-    header, rows = csv_rows(path, read_text(path))
+    header, rows = csv_rows(path, read_text(path), exact=True)
     columns = {h.strip().lower(): h for h in header}
     if "pcn_code" not in columns:
         raise InputError(

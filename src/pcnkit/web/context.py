@@ -216,7 +216,7 @@ class Ctx:
                 audit.LIST_REFUSED,
                 f"list {list_id} for {code}"[:200],
                 self.app.now(),
-                f"{reason}; scope decided as at {decided.isoformat()} "
+                f"{reason.rstrip('.')}; scope decided as at {decided.isoformat()} "
                 f"(date chosen {self.as_of.isoformat()})",
             )
 

@@ -280,9 +280,13 @@ def csv_rows(
     delimiter: str = ",",
     header: list[str] | None = None,
     expected_fields: int | None = None,
+    exact: bool = False,
 ) -> tuple[list[str], Iterator[Row]]:
     """The header and an iterator of Rows; rows whose field count is wrong are reported as
-    truncation, and a file with a header but no data rows is reported as empty."""
+    truncation, and a file with a header but no data rows is reported as empty. With `exact`
+    (a file people write by hand), a row with a value beyond the header's columns is refused
+    too: `U00367,F82002,1,000,6000` (a number written with an unquoted thousands comma) would
+    otherwise shift every later value one column along and load as 1 patient."""
     # newline=None reads CRLF, LF and old Mac CR-only line endings alike
     reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter, strict=True)
     name = str(path)
@@ -319,6 +323,15 @@ def csv_rows(
                         row=number,
                         # the first column the row is missing
                         column=header[len(cells)] if len(cells) < len(header) else None,
+                    )
+                if exact and any(c.strip() for c in cells[width:]):
+                    raise InputError(
+                        name,
+                        f"has {len(cells)} fields but the header names {width} columns, so its "
+                        "values would land in the wrong columns",
+                        "Write numbers without thousands commas (1000, not 1,000) and put any "
+                        "value holding a comma in double quotes.",
+                        row=number,
                     )
                 seen = True
                 yield Row(name, number, dict(zip(header, cells, strict=False)))

@@ -25,7 +25,7 @@ def sniff(text: str, header: list[str]) -> bool:
 
 
 def parse(path: Path, text: str, sha: str) -> Batch:
-    header, rows = csv_rows(path, text)
+    header, rows = csv_rows(path, text, exact=True)
     columns = {h.lower(): h for h in header}
     batch: Batch | None = None
     first_row: dict[tuple[str, object], int] = {}

@@ -21,6 +21,8 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import aliased
 
 from pcnkit import spreadsheet
+from pcnkit.access import scope
+from pcnkit.access.users import COMMISSIONER
 from pcnkit.errors import PcnkitError
 from pcnkit.funding import arrs
 from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total, totals
@@ -41,6 +43,7 @@ from pcnkit.funding.rules import STATUS_WORDS, YearRules, known_years, rules_for
 from pcnkit.funding.schedule import Payment, by_month, schedule
 from pcnkit.funding.sources import public
 from pcnkit.registry import kinds
+from pcnkit.registry.queries import Hierarchy
 from pcnkit.store.models import (
     Membership,
     Organisation,
@@ -527,6 +530,7 @@ def _build(c: Ctx, code: str, year: str | None) -> tuple[dict, dict]:
     """The page's data, and its tables by part (rows, or a function making them, and columns)."""
     org = c.org(code)  # 403 outside the user's scope, before anything is computed
     rules = _rules(c, year)
+    _in_scope_that_year(c, org, rules)
     kind = _kind(org)
     if kind == "area":
         data, sheets = _area(c, org, rules)
@@ -544,6 +548,27 @@ def _build(c: Ctx, code: str, year: str | None) -> tuple[dict, dict]:
         **data,
     }
     return page, sheets
+
+
+def _in_scope_that_year(c: Ctx, org, rules: YearRules) -> None:
+    """A contract year's money is decided at a date in that year too, not only at the date the
+    user chose: a PCN formed in 2025 reaches a practice on 1 August 2025, but must not read
+    that practice's 2019/20 entitlements and payments (made while it belonged to another PCN)
+    by asking for year=2019/20 with on=2025-08-01. The user's own organisation and
+    commissioners' areas (aggregates) are decided at the chosen date only."""
+    if c.user.role == COMMISSIONER or org.code == c.user.scope_code:
+        return
+    year_end = dt.date(rules.start.year + 1, 3, 31)  # a contract year ends on 31 March
+    if rules.start <= c.as_of <= year_end:
+        return
+    when = min(max(c.as_of, rules.start), year_end)
+    try:
+        scope.require_org(Hierarchy.at(c.db, when), c.user, org.code)
+    except scope.Forbidden as exc:
+        raise scope.Forbidden(
+            f"{exc} Funding for {rules.year} is decided by the organisations as they were in "
+            f"that year (on {when.isoformat()}), not only on the date chosen."
+        ) from exc
 
 
 def funding_page(c: Ctx, code: str, year: str | None = None) -> dict:
