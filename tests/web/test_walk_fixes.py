@@ -1,0 +1,65 @@
+"""Fixes from walking the merged web app as its users would (issue 10, "Trust"): labels a
+practice manager or commissioner reads are plain English, and nothing that cannot be
+calculated is shown as £0.00 or 0 patients."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from html_tables import tables_of
+
+
+@pytest.fixture(scope="module")
+def app(web_demo):
+    return web_demo.app()
+
+
+@pytest.fixture(scope="module")
+def pcn(web_demo, app):
+    return web_demo.client("havering.south", app)
+
+
+@pytest.fixture(scope="module")
+def pack(pcn):
+    page = pcn.get("/population/U00367")
+    assert page.status_code == 200
+    return page.text
+
+
+def _table(html: str, needle: str) -> list[list[str]]:
+    """The page's table whose cells mention `needle`."""
+    for rows in tables_of(html).values():
+        if any(needle in cell for row in rows for cell in row):
+            return rows
+    raise AssertionError(f"no table mentions {needle!r}")
+
+
+# --- population pack ----------------------------------------------------------------------
+
+
+def test_ethnic_group_split_names_groups_in_words_and_not_imd(pack):
+    rows = _table(pack, "Ethnic group")
+    groups = {row[1] for row in rows[1:]}
+    assert "White" in groups and "Asian or Asian British" in groups, groups
+    assert not groups & {"white", "asian", "black", "mixed", "other", "total"}, groups
+    assert "Total" in groups
+    # The ethnic-group split's description does not explain IMD quintiles.
+    text = re.sub(r"<[^>]+>", " ", pack)
+    described = re.search(r"registered patients in scope by ethnic group([^.]*)", text)
+    assert described and "IMD" not in described.group(1), described and described.group(0)
+
+
+def test_imd_quintile_split_total_row_is_labelled_in_words(pack):
+    rows = _table(pack, "IMD quintile")
+    assert "Total" in {row[1] for row in rows[1:]}
+    assert "total" not in {row[1] for row in rows[1:]}
+
+
+def test_tier_table_total_row_says_total(pack):
+    rows = _table(pack, "Tier name")
+    assert rows[-1][-1] == "Total", rows[-1]
+
+
+def test_no_internal_function_names_in_list_definitions(pack):
+    assert "measures.efi_approx" not in pack
