@@ -63,3 +63,52 @@ def test_tier_table_total_row_says_total(pack):
 
 def test_no_internal_function_names_in_list_definitions(pack):
     assert "measures.efi_approx" not in pack
+
+
+# --- funding pages --------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def funding_1920(pcn):
+    page = pcn.get("/funding/U00367?year=2019/20")
+    assert page.status_code == 200
+    return page.text
+
+
+@pytest.fixture(scope="module")
+def funding_2223(pcn):
+    page = pcn.get("/funding/U00367?year=2022/23")
+    assert page.status_code == 200
+    return page.text
+
+
+def test_ledger_names_streams_as_the_entitlements_do(funding_1920):
+    rows = tables_of(funding_1920)["ledger-table"]
+    streams = {row[2] for row in rows[1:]}
+    assert "Network participation payment" in streams, streams
+    assert not {s for s in streams if s == s.lower()}, streams  # no "core pcn funding"
+
+
+def test_arrs_roster_is_not_shown_as_a_file_name(funding_1920, funding_2223):
+    for page in (funding_1920, funding_2223):
+        assert "arrs-staff-" not in page
+        assert "pcn_code,role" not in page
+    assert "loaded for 2019/20" in funding_1920
+
+
+def test_empty_ledger_names_no_command(funding_2223):
+    empty = re.search(r'<p id="ledger-empty">(.*?)</p>', funding_2223, re.S).group(1)
+    assert "pcnkit funding run" not in empty and "<code>" not in empty, empty
+
+
+def test_reconciliation_shows_no_due_amount_for_what_cannot_be_calculated(funding_2223):
+    rows = tables_of(funding_2223)["reconciliation-table"]
+    header = rows[0]
+    due = next(i for i, h in enumerate(header) if h.startswith("Due by"))
+    uncalculable = [r for r in rows[1:] if "Cannot be calculated" in r[2]]
+    assert uncalculable, "2022/23 has streams whose inputs are not loaded"
+    assert all(r[due] == "–" for r in uncalculable), uncalculable
+    # The totals of an incomplete year say so, due and still-to-pay as well as entitlement.
+    total = rows[-1]
+    assert "Incomplete" in total[due], total
+    assert "Incomplete" in total[-1], total

@@ -56,6 +56,7 @@ LEDGER_COLUMNS = [
     "pcn_code",
     "practice_code",
     "stream",
+    "stream_name",
     "kind",
     "amount",
     "rule_id",
@@ -227,7 +228,7 @@ def _ledger(c: Ctx, rules: YearRules, org: Organisation) -> dict:
     else:
         mine = or_(t.practice_code == org.code, t.payee_code == org.code)
     found = c.db.execute(
-        select(*(t[col] for col in LEDGER_COLUMNS if col != "payee_name"))
+        select(*(t[col] for col in LEDGER_COLUMNS if col not in ("payee_name", "stream_name")))
         .where(t.year == rules.year, t.payment_month <= c.as_of, mine)
         .order_by(t.payment_month, t.payee_code, t.stream, t.id)
     )
@@ -238,6 +239,8 @@ def _ledger(c: Ctx, rules: YearRules, org: Organisation) -> dict:
             if (row["payee_code"] in c.hierarchy.by_code)
             else ""
         )
+        stream = rules.streams.get(row["stream"])
+        row["stream_name"] = stream.name if stream else row["stream"].replace("_", " ")
     return {
         "lines": rows,
         "total": sum((r["amount"] for r in rows), Decimal(0)),
