@@ -112,3 +112,15 @@ def test_reconciliation_shows_no_due_amount_for_what_cannot_be_calculated(fundin
     total = rows[-1]
     assert "Incomplete" in total[due], total
     assert "Incomplete" in total[-1], total
+
+
+# --- organisation pages ---------------------------------------------------------------------
+
+
+def test_member_without_a_list_is_not_shown_as_zero_patients(pcn):
+    page = pcn.get("/org/U00367?on=2025-08-01")
+    assert page.status_code == 200
+    rows = tables_of(page.text)["members-table"]
+    beam_park = next(r for r in rows if "Y08371" in r[0])  # opened 2025: no list held
+    assert beam_park[2] == "not known", beam_park
+    assert beam_park[3] == "no list held" and beam_park[4] == "–", beam_park
