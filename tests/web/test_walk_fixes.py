@@ -124,3 +124,46 @@ def test_member_without_a_list_is_not_shown_as_zero_patients(pcn):
     beam_park = next(r for r in rows if "Y08371" in r[0])  # opened 2025: no list held
     assert beam_park[2] == "not known", beam_park
     assert beam_park[3] == "no list held" and beam_park[4] == "–", beam_park
+
+
+# --- layout at 375 px (browser) -------------------------------------------------------------
+
+CELL_OVERFLOW = """() => [...document.querySelectorAll('.nhsuk-table--responsive .nhsuk-table__cell')]
+    .filter(c => {
+        const r = document.createRange();
+        r.selectNodeContents(c);
+        return r.getBoundingClientRect().right > c.getBoundingClientRect().right + 1;
+    })
+    .map(c => c.innerText.replace(/\\s+/g, ' ').slice(0, 80))"""
+
+
+@pytest.fixture(scope="module")
+def live(web_demo, app):
+    from browser_support import LiveServer
+
+    server = LiveServer(app).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.parametrize(
+    "path",
+    ["/funding/PL-HAV?year=2022/23", "/funding/U00367?year=2022/23", "/org/U00367"],
+)
+def test_stacked_table_cells_keep_their_values_on_screen_at_375px(live, web_demo, path):
+    """On a phone each table row stacks as label / value; a long column heading (a stream's
+    name with "(not confirmed)") wraps instead of pushing the value out of the cell."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from browser_support import launch_chromium, screenshot, sign_in_api
+
+    with sync_api.sync_playwright() as p:
+        browser = launch_chromium(p)
+        try:
+            page = browser.new_page(viewport={"width": 375, "height": 800})
+            sign_in_api(page, live.url, "nel.icb", web_demo.logins["nel.icb"].password)
+            page.goto(live.url + path)
+            clipped = page.evaluate(CELL_OVERFLOW)
+            screenshot(page, "walk-375-" + path.strip("/").replace("/", "-").replace("?", "-"))
+        finally:
+            browser.close()
+    assert not clipped, f"{path}: {len(clipped)} cells push their value out: {clipped[:5]}"
