@@ -167,3 +167,14 @@ def test_stacked_table_cells_keep_their_values_on_screen_at_375px(live, web_demo
         finally:
             browser.close()
     assert not clipped, f"{path}: {len(clipped)} cells push their value out: {clipped[:5]}"
+
+
+def test_practice_funding_names_the_pcn_it_was_paid_through_that_year(web_demo, app):
+    """F82002 left Havering South PCN for Havering Liberty PCN in August 2025: its 2019/20
+    money was paid through Havering South, so the 2019/20 page names that PCN, not today's."""
+    practice = web_demo.client("haiderian.practice", app)
+    page = practice.get("/funding/F82002?year=2019/20&on=2025-08-01")
+    assert page.status_code == 200
+    line = re.search(r'<p id="pcn-link">(.*?)</p>', page.text, re.S).group(1)
+    text = " ".join(re.sub(r"<[^>]+>", " ", line).split())
+    assert "HAVERING SOUTH PCN" in text and "U00367" in text and "in 2019/20" in text, text

@@ -385,12 +385,19 @@ def _pcn_or_practice(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict,
     if org.kind == kinds.PCN:
         data["arrs"] = _arrs(c, rules, org.code, pops)
     else:
-        pcn = h.parent(org, kinds.PCN)
+        # The PCN the year's lines were paid through (a practice that has since moved PCN
+        # was paid through its old one that year), else the PCN it belongs to on the date.
         codes = sorted({x.pcn_code for x in lines})
-        if pcn is None and codes:
-            pcn = h.by_code.get(codes[0])
+        pcn = h.by_code.get(codes[0]) if codes else None
+        in_year = pcn is not None
+        if pcn is None:
+            pcn = h.parent(org, kinds.PCN)
         if pcn is not None:
-            data["pcn"] = {**org_ref(c, pcn), "funding": c.url(f"/funding/{pcn.code}")}
+            data["pcn"] = {
+                **org_ref(c, pcn),
+                "funding": c.url(f"/funding/{pcn.code}"),
+                "when": f"in {rules.year}" if in_year else None,
+            }
     sheets = {
         "entitlements": (lambda: [x.as_row() for x in lines], ENTITLEMENT_COLUMNS),
         "schedule": (lambda: [p.as_row() for p in payments], PAYMENT_COLUMNS),
