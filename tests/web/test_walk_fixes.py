@@ -178,3 +178,14 @@ def test_practice_funding_names_the_pcn_it_was_paid_through_that_year(web_demo, 
     line = re.search(r'<p id="pcn-link">(.*?)</p>', page.text, re.S).group(1)
     text = " ".join(re.sub(r"<[^>]+>", " ", line).split())
     assert "HAVERING SOUTH PCN" in text and "U00367" in text and "in 2019/20" in text, text
+
+
+def test_refusal_names_the_organisation_your_scope_and_the_date(web_demo, pcn):
+    """F82002 left Havering South PCN on 31 July 2025: its PCN user is refused on 1 August 2025,
+    and the page says which practice, which scope and that membership depends on the date."""
+    page = pcn.get("/org/F82002?on=2025-08-01")
+    assert page.status_code == 403
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+    assert "(F82002) is outside your scope on 1 August 2025" in text, text
+    assert "HAVERING SOUTH PCN (U00367)" in text
+    assert "another date may differ" in text
