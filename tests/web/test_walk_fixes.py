@@ -4,6 +4,7 @@ calculated is shown as £0.00 or 0 patients."""
 
 from __future__ import annotations
 
+import html
 import re
 
 import pytest
@@ -189,3 +190,12 @@ def test_refusal_names_the_organisation_your_scope_and_the_date(web_demo, pcn):
     assert "(F82002) is outside your scope on 1 August 2025" in text, text
     assert "HAVERING SOUTH PCN (U00367)" in text
     assert "another date may differ" in text
+
+
+def test_pack_headline_is_not_called_registered_patients(pack):
+    """The organisation page gives Havering South's registered list (about 110,000); the
+    pack counts the (synthetic) population data. The two figures must not share a label."""
+    text = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", pack).split()))
+    assert "Patients in the population data" in text
+    assert "Registered patients 6" not in text and not re.search(r"Registered patients \d", text)
+    assert "a synthetic sample, not the practices' registered lists" in text
