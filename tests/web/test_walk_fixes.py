@@ -199,3 +199,9 @@ def test_pack_headline_is_not_called_registered_patients(pack):
     assert "Patients in the population data" in text
     assert "Registered patients 6" not in text and not re.search(r"Registered patients \d", text)
     assert "a synthetic sample, not the practices' registered lists" in text
+
+
+def test_practices_with_no_list_are_named_in_the_summary(pcn):
+    page = pcn.get("/org/U00367?on=2025-08-01")
+    text = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", page.text).split()))
+    assert "No list held for BEAM PARK MEDICAL PRACTICE (Y08371)" in text, text[:3000]
