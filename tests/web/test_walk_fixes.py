@@ -205,3 +205,27 @@ def test_practices_with_no_list_are_named_in_the_summary(pcn):
     page = pcn.get("/org/U00367?on=2025-08-01")
     text = html.unescape(" ".join(re.sub(r"<[^>]+>", " ", page.text).split()))
     assert "No list held for BEAM PARK MEDICAL PRACTICE (Y08371)" in text, text[:3000]
+
+
+# --- patient-level lists ---------------------------------------------------------------------
+
+
+def _column(page_html: str, heading: str) -> list[str]:
+    rows = tables_of(page_html)["patient-list"]
+    at = next(i for i, h in enumerate(rows[0]) if h.startswith(heading))
+    return [r[at] for r in rows[1:]]
+
+
+def test_frailty_is_in_words_on_the_lists(pcn):
+    page = pcn.get("/population/U00367/lists/smr")
+    assert page.status_code == 200
+    frailty = set(_column(page.text, "Frailty (approximate eFI)"))
+    assert frailty <= {"Fit", "Mild frailty", "Moderate frailty", "Severe frailty", "–"}, frailty
+
+
+def test_blood_pressure_is_whole_mmhg(pcn):
+    page = pcn.get("/population/U00367/lists/cvd_hypertension")
+    assert page.status_code == 200
+    for heading in ("Latest systolic", "Latest diastolic"):
+        values = _column(page.text, heading)
+        assert values and all(re.fullmatch(r"\d+|–", v) for v in values), values[:5]
