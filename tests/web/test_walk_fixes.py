@@ -129,8 +129,9 @@ def test_member_without_a_list_is_not_shown_as_zero_patients(pcn):
 
 # --- layout at 375 px (browser) -------------------------------------------------------------
 
-CELL_OVERFLOW = """() => [...document.querySelectorAll('.nhsuk-table--responsive .nhsuk-table__cell')]
-    .filter(c => {
+CELL_OVERFLOW = """() => [
+    ...document.querySelectorAll('.nhsuk-table--responsive .nhsuk-table__cell')
+].filter(c => {
         const r = document.createRange();
         r.selectNodeContents(c);
         return r.getBoundingClientRect().right > c.getBoundingClientRect().right + 1;
@@ -229,3 +230,26 @@ def test_blood_pressure_is_whole_mmhg(pcn):
     for heading in ("Latest systolic", "Latest diastolic"):
         values = _column(page.text, heading)
         assert values and all(re.fullmatch(r"\d+|–", v) for v in values), values[:5]
+
+
+def test_a_payee_has_one_name_on_the_funding_page(funding_1920):
+    """The ledger and the reconciliation name each payee the same way (its name on the page's
+    date), so one practice is not called two things on one page."""
+    tables = tables_of(funding_1920)
+
+    def names(table: str, column: int) -> dict[str, str]:
+        out = {}
+        for row in tables[table][1:]:
+            m = re.match(r"(.*) ([A-Z]\d{5})$", row[column].strip())
+            if m:
+                out[m.group(2)] = m.group(1)
+        return out
+
+    ledger, reconciliation = names("ledger-table", 1), names("reconciliation-table", 0)
+    assert ledger and reconciliation
+    differ = {
+        k: (ledger[k], reconciliation[k])
+        for k in ledger
+        if reconciliation.get(k, ledger[k]) != ledger[k]
+    }
+    assert not differ, differ

@@ -252,6 +252,12 @@ def _reconciliation(c: Ctx, rules: YearRules, lines: list[EntitlementLine]) -> d
     """`reconcile.as_at` for the organisation's lines: the year's entitlement, and what was due,
     paid and still to pay as at the page's date (every figure at that one date)."""
     rows = [r.as_row() for r in as_at(c.db, lines, rules, c.as_of)]
+    for row in rows:
+        # payees named as the ledger above names them (the name on the page's date), so one
+        # practice does not carry two names on one page
+        org = c.hierarchy.by_code.get(row["payee_code"])
+        if org is not None:
+            row["payee_name"] = c.hierarchy.name(org)
     entitlement = total(lines)
     return {
         "rows": rows,
