@@ -253,3 +253,15 @@ def test_a_payee_has_one_name_on_the_funding_page(funding_1920):
         if reconciliation.get(k, ledger[k]) != ledger[k]
     }
     assert not differ, differ
+
+
+def test_a_practice_pack_does_not_list_itself_as_its_practices(web_demo, app, pack):
+    practice = web_demo.client("haiderian.practice", app)
+    page = practice.get("/population/F82002")
+    assert page.status_code == 200
+    text = " ".join(re.sub(r"<[^>]+>", " ", page.text).split())
+    assert not re.search(r"Practices 1 in ", text), "a practice's pack lists '1 in <itself>'"
+    # a PCN's pack still lists its practices
+    assert re.search(
+        r"Practices \d+ in HAVERING SOUTH PCN", " ".join(re.sub(r"<[^>]+>", " ", pack).split())
+    )
