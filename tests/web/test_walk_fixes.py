@@ -265,3 +265,13 @@ def test_a_practice_pack_does_not_list_itself_as_its_practices(web_demo, app, pa
     assert re.search(
         r"Practices \d+ in HAVERING SOUTH PCN", " ".join(re.sub(r"<[^>]+>", " ", pack).split())
     )
+
+
+def test_commissioner_home_does_not_promise_patient_lists(web_demo, app):
+    icb = web_demo.client("nel.icb", app)
+    text = " ".join(re.sub(r"<[^>]+>", " ", icb.get("/").text).split())
+    assert "patient-level lists are for PCN and practice users" in text
+    pcn_home = " ".join(
+        re.sub(r"<[^>]+>", " ", web_demo.client("havering.south", app).get("/").text).split()
+    )
+    assert "rising risk and case-finding lists" in pcn_home
