@@ -283,7 +283,8 @@ def test_the_403_page_keeps_the_signed_in_header(web_demo):
     assert page.status_code == 403
     assert "You do not have access" in page.text
     assert "haiderian.practice" in page.text and "Sign out" in page.text
-    assert "F82006 is outside your scope (F82002)" in page.text
+    assert "(F82006) is outside your scope on 1 January 2020" in page.text
+    assert "(F82002) and the organisations that belonged to it" in page.text
 
 
 def test_the_header_search_keeps_the_date_of_the_page_it_was_used_on(web_demo):

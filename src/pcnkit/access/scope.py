@@ -54,7 +54,14 @@ def require_org(h: Hierarchy, user: UserView, code: str) -> Organisation:
     """The organisation, or Forbidden when it is outside the user's reach."""
     org = h.get(code)
     if org.code not in reach(h, user):
-        raise Forbidden(f"{org.code} is outside your scope ({user.scope_code}).")
+        scope = h.by_code.get(user.scope_code)
+        mine = f"{h.name(scope)} ({scope.code})" if scope is not None else user.scope_code
+        when = f"{h.as_of.day} {h.as_of:%B %Y}"
+        raise Forbidden(
+            f"{h.name(org)} ({org.code}) is outside your scope on {when}: you may open "
+            f"{mine} and the organisations that belonged to it on that date. Membership "
+            "changes over time, so another date may differ."
+        )
     return org
 
 

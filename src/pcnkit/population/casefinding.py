@@ -291,7 +291,7 @@ PROACTIVE = CaseFindingList(
         _c("severe_frailty", "severe frailty (eFI 13+ of 36)", lambda t, d: _frail(t, "severe")),
     ),
     detail=("efi_approx_deficits", "efi_approx_category", "housebound"),
-    limits="eFI from the deficits this data can show (see measures.efi_approx); clinical "
+    limits="An approximate eFI from the deficits this data can show; clinical "
     "judgement completes the cohort (NHS England proactive care guidance).",
     test_patients=(
         TestPatient(

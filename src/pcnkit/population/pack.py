@@ -502,9 +502,9 @@ def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
         out[f"inequalities_{by}"] = PackTable(
             f"inequalities_{by}",
             f"Case-finding lists by {title}",
-            f"Each list's people and the registered patients in scope by {title} (IMD quintile "
-            "1 = most deprived 20%), with the rate per 1,000 from the safe counts: the "
-            "inequalities split.",
+            f"Each list's people and the registered patients in scope by {title}"
+            + (" (IMD quintile 1 = most deprived 20%)" if by == "imd_quintile" else "")
+            + ", with the rate per 1,000 from the safe counts: the inequalities split.",
             f"{source}; {sources.INEQUALITIES}",
             split_rows,
             {},

@@ -59,6 +59,7 @@ LEDGER_COLUMNS = [
     "pcn_code",
     "practice_code",
     "stream",
+    "stream_name",
     "kind",
     "amount",
     "rule_id",
@@ -230,7 +231,7 @@ def _ledger(c: Ctx, rules: YearRules, org: Organisation) -> dict:
     else:
         mine = or_(t.practice_code == org.code, t.payee_code == org.code)
     found = c.db.execute(
-        select(*(t[col] for col in LEDGER_COLUMNS if col != "payee_name"))
+        select(*(t[col] for col in LEDGER_COLUMNS if col not in ("payee_name", "stream_name")))
         .where(t.year == rules.year, t.payment_month <= c.as_of, mine)
         .order_by(t.payment_month, t.payee_code, t.stream, t.id)
     )
@@ -241,6 +242,8 @@ def _ledger(c: Ctx, rules: YearRules, org: Organisation) -> dict:
             if (row["payee_code"] in c.hierarchy.by_code)
             else ""
         )
+        stream = rules.streams.get(row["stream"])
+        row["stream_name"] = stream.name if stream else row["stream"].replace("_", " ")
     return {
         "lines": rows,
         "total": sum((r["amount"] for r in rows), Decimal(0)),
@@ -252,6 +255,12 @@ def _reconciliation(c: Ctx, rules: YearRules, lines: list[EntitlementLine]) -> d
     """`reconcile.as_at` for the organisation's lines: the year's entitlement, and what was due,
     paid and still to pay as at the page's date (every figure at that one date)."""
     rows = [r.as_row() for r in as_at(c.db, lines, rules, c.as_of)]
+    for row in rows:
+        # payees named as the ledger above names them (the name on the page's date), so one
+        # practice does not carry two names on one page
+        org = c.hierarchy.by_code.get(row["payee_code"])
+        if org is not None:
+            row["payee_name"] = c.hierarchy.name(org)
     entitlement = total(lines)
     return {
         "rows": rows,
@@ -385,12 +394,19 @@ def _pcn_or_practice(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict,
     if org.kind == kinds.PCN:
         data["arrs"] = _arrs(c, rules, org.code, pops)
     else:
-        pcn = h.parent(org, kinds.PCN)
+        # The PCN the year's lines were paid through (a practice that has since moved PCN
+        # was paid through its old one that year), else the PCN it belongs to on the date.
         codes = sorted({x.pcn_code for x in lines})
-        if pcn is None and codes:
-            pcn = h.by_code.get(codes[0])
+        pcn = h.by_code.get(codes[0]) if codes else None
+        in_year = pcn is not None
+        if pcn is None:
+            pcn = h.parent(org, kinds.PCN)
         if pcn is not None:
-            data["pcn"] = {**org_ref(c, pcn), "funding": c.url(f"/funding/{pcn.code}")}
+            data["pcn"] = {
+                **org_ref(c, pcn),
+                "funding": c.url(f"/funding/{pcn.code}"),
+                "when": f"in {rules.year}" if in_year else None,
+            }
     sheets = {
         "entitlements": (lambda: [x.as_row() for x in lines], ENTITLEMENT_COLUMNS),
         "schedule": (lambda: [p.as_row() for p in payments], PAYMENT_COLUMNS),

@@ -320,6 +320,11 @@ def _org_page(c: Ctx, code: str) -> dict:
         "lists": {k: _figure(v) for k, v in described.lists.items()},
         "list_history": _list_history(c, org) if org.kind == kinds.PRACTICE else [],
         "total": _patients(described.total),
+        # practices with no list held, by name and code (the summary names them)
+        "missing_named": [
+            f"{h.name(h.by_code[code])} ({code})" if code in h.by_code else code
+            for code in (described.total.missing if described.total else [])
+        ],
         "roles": [{"role": r, "holder": who} for r, who in described.roles],
         "pcns": [org_ref(c, p) for p in h.pcns_in(org)]
         if org.kind not in (kinds.PCN, kinds.PRACTICE)

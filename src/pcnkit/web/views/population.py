@@ -115,6 +115,16 @@ LIST_TYPES = {
 OTHER_GROUPS = {"CVDPP": "Cardiovascular disease primary prevention (2019-20 only)"}
 EFI_NAMES = {"fit": "Fit", "mild": "Mild frailty", "moderate": "Moderate frailty",
              "severe": "Severe frailty"}  # fmt: skip
+# ONS 5-group ethnic categories (Census 2021 headings), as the extract's codes name them.
+ETHNIC_NAMES = {
+    "asian": "Asian or Asian British",
+    "black": "Black, Black British, Caribbean or African",
+    "mixed": "Mixed or multiple ethnic groups",
+    "white": "White",
+    "other": "Other ethnic group",
+    "unknown": "Not recorded",
+    "total": "Total",
+}
 # Columns of the pack's tables that hold codes a reader does not need (names are shown).
 HIDDEN = {"tiers": {"tier"}, "lists": {"list"}}
 
@@ -236,6 +246,13 @@ def _shown_rows(name: str, rows: list[dict]) -> list[dict]:
             r["efi"] = EFI_NAMES.get(r["efi"], r["efi"])
         if name.startswith("inequalities_"):
             r["list"] = list_names.get(r["list"], r["list"])
+            if r.get("imd_quintile") == "total":
+                r["imd_quintile"] = "Total"
+            if "ethnic_group" in r:
+                group = r["ethnic_group"]
+                r["ethnic_group"] = ETHNIC_NAMES.get(
+                    str(group).lower() if group else "unknown", str(group)
+                )
         out.append(r)
     return out
 
@@ -278,6 +295,12 @@ def _chart_table(table: dict, chart_id: str) -> dict:
         )
     columns = [(k, _heading(k), k not in TEXT_COLUMNS) for k in keys]
     total_row = {k: "Total" if totals.get(k) == "total" else totals.get(k, "") for k in keys}
+    if totals and "Total" not in total_row.values():
+        # The total's label sits in a hidden code column (the tiers' "tier"): show it in the
+        # first text column instead, so the total row says what it is.
+        text_keys = [k for k in keys if k in TEXT_COLUMNS]
+        if text_keys:
+            total_row[text_keys[0]] = "Total"
     return {
         **table,
         "id": chart_id,
