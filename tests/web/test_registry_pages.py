@@ -102,3 +102,12 @@ def test_every_status_word_has_a_key_and_no_file_names_or_doubled_kinds(web_demo
         key = _text(re.search(r'id="status-key">(.*?)</dl>', page, re.S).group(1))
         for word in ("Member on the date", "Rule breached", "Not recorded", "To review"):
             assert word in key, (url, word)
+
+
+def test_the_place_keeps_its_practices_when_a_new_pcn_forms(web_demo):
+    """Havering Liberty PCN (U24998, 2025) is in Havering place: the place commissioner still
+    opens F82002, which moved into it, and the place page still counts its five practices."""
+    client = web_demo.client("havering.place")
+    assert client.get("/org/F82002?on=2025-08-01").status_code == 200
+    data = client.get(f"/api/org/{PLACE}?on=2025-08-01").json()
+    assert "U24998" in {m["code"] for m in data["members"]}
