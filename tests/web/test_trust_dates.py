@@ -94,7 +94,6 @@ def test_unknown_addresses_get_the_nhs_404_page_and_json_only_under_api(client, 
 @pytest.mark.parametrize(
     "url",
     [
-        "/funding/U00367?on=2099-01-01",
         "/funding/U00367?year=2030/31",
         "/funding/U00367?year=nonsense",
         "/funding/F82002?year=1999/00",

@@ -180,3 +180,15 @@ def test_rates_units_and_sources_are_for_people(pcn_client):
     assert not keys, f"sources by public title, not the note's keys: {keys}"
     assert "(status " not in page and "NOT CONFIRMED" not in page
     assert "Not confirmed: the sources conflict" in page
+
+
+def test_a_date_after_the_latest_rules_shows_the_nearest_year_and_says_so(pcn_client, icb_client):
+    """Item 23: a date beyond the contract years pcnkit has rules for is not an error page."""
+    for client, code in ((pcn_client, PCN), (icb_client, "QMF")):
+        page = client.get(f"/funding/{code}", params={"on": "2031-06-01"})
+        assert page.status_code == 200, page.text[:300]
+        note = unescape(page.text)
+        assert 'id="year-note"' in page.text
+        assert "no funding rules for 2031/32" in note and "the nearest year it has rules" in note
+    asked = pcn_client.get(f"/funding/{PCN}", params={"on": "2031-06-01", "year": "2019/20"})
+    assert asked.status_code == 200 and 'id="year-note"' not in asked.text

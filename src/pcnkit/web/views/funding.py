@@ -43,6 +43,7 @@ from pcnkit.funding.rules import STATUS_WORDS, YearRules, known_years, rules_for
 from pcnkit.funding.schedule import Payment, by_month, schedule
 from pcnkit.funding.sources import public
 from pcnkit.registry import kinds
+from pcnkit.registry.checks import long_date
 from pcnkit.registry.queries import Hierarchy
 from pcnkit.store.models import (
     Membership,
@@ -105,7 +106,21 @@ def roster_path(c: Ctx, year: str) -> Path:
 
 
 def _rules(c: Ctx, year: str | None) -> YearRules:
-    return rules_for(year or year_of(c.as_of))
+    return rules_for(year or _default_year(c.as_of)[0])
+
+
+def _default_year(day: dt.date) -> tuple[str, str | None]:
+    """The contract year a page shows when none is asked for: the one containing `day`, or,
+    when pcnkit holds no rules for it, the nearest year it does hold, with a note saying so
+    (a date after the latest rules is not an error)."""
+    wanted, known = year_of(day), known_years()
+    if wanted in known:
+        return wanted, None
+    shown = max((y for y in known if y <= wanted), default=known[0])
+    return shown, (
+        f"pcnkit holds no funding rules for {wanted}, the contract year of "
+        f"{long_date(day)}; this page shows {shown}, the nearest year it has rules for."
+    )
 
 
 def _entitlements(c: Ctx, rules: YearRules, area: str) -> tuple[Populations, list[EntitlementLine]]:
@@ -560,6 +575,7 @@ def _build(c: Ctx, code: str, year: str | None) -> tuple[dict, dict]:
         "rules": {"version": rules.version, "title": _rules_title(rules)},
         "list_reference_date": rules.list_reference_date,
         "as_of": c.as_of,
+        "year_note": None if year else _default_year(c.as_of)[1],
         "links": _links(c, org.code, rules.year, sheets),
         **data,
     }
