@@ -228,3 +228,16 @@ def test_the_cli_refuses_a_1e20_list_with_the_ledger_unchanged(tmp_path):
             assert snapshot(s) == (0, 0, None)
     finally:
         w.dispose()
+
+
+@pytest.mark.parametrize("pot", ["1e400", "1e20", "-1e13"])
+def test_an_absurd_pot_is_refused_with_a_located_error(tmp_path, pot):
+    """Item 9: `funding allocate --pot 1e400` was a traceback (Decimal accepts it; the first
+    rounding does not)."""
+    recipients = tmp_path / "recipients.csv"
+    recipients.write_text("code,name,registered,weighted\nA,Alpha,1000,1100\nB,Beta,2000,2100\n")
+    args = ["funding", "allocate", "--recipients", str(recipients), "--method", "registered"]
+    result = CliRunner().invoke(app, [*args, "--pot", pot])
+    assert result.exit_code == 2, result.output
+    assert "--pot" in result.output and "beyond the range" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
