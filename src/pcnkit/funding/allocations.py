@@ -33,7 +33,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from pcnkit.errors import InputError
-from pcnkit.funding.money import PENNY, decimal, to_unit
+from pcnkit.funding.money import LEDGER_LIMIT, PENNY, decimal, to_unit
 from pcnkit.registry.plausible import RECIPIENT_LIST
 
 METHODS = ("registered", "weighted", "normalised_weighted", "equal", "per_head")
@@ -485,14 +485,23 @@ def read_recipients_csv(path: Path | str) -> list[Recipient]:
 
 
 def _number(value: object, what: str) -> Decimal:
+    """An allocation figure (pot, rate, top-slice): finite and within the ledger's range (1e400
+    passes Decimal but breaks the first rounding; 1e20 is no real pot)."""
     if isinstance(value, Decimal):
         if not value.is_finite():
             raise InputError(what, f"{value} is not a number", "Give a finite amount.")
-        return value
-    try:
-        return decimal(value, what)
-    except ValueError as exc:
-        raise InputError(what, str(exc), "Give the figure as a Decimal or a string.") from exc
+    else:
+        try:
+            value = decimal(value, what)
+        except ValueError as exc:
+            raise InputError(what, str(exc), "Give the figure as a Decimal or a string.") from exc
+    if abs(value) > LEDGER_LIMIT:
+        raise InputError(
+            what,
+            f"{value} is beyond the range pcnkit accepts (±{LEDGER_LIMIT:,})",
+            "Check the figure.",
+        )
+    return value
 
 
 def _fmt(value: Decimal) -> str:
