@@ -130,6 +130,7 @@ class WebDemo:
     def __init__(self, folder: Path) -> None:
         import datetime as dt
 
+        from pcnkit.cli.population import generate_population, population_folder
         from pcnkit.demo import (
             DEMO_AREA,
             DEMO_POPULATION_AS_OF,
@@ -141,7 +142,6 @@ class WebDemo:
             demo_users,
         )
         from pcnkit.population import stratify
-        from pcnkit.population.cli import generate_population, population_folder
         from pcnkit.population.engine import PopulationStore
 
         self.folder = folder

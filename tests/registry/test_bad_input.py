@@ -14,7 +14,8 @@ from sqlalchemy import inspect, text
 from typer.testing import CliRunner
 
 from conftest import load
-from pcnkit import cli, shell
+from pcnkit import cli
+from pcnkit.cli import registry, shell
 from pcnkit.errors import InputError
 from pcnkit.registry.importers import parse_file
 
@@ -30,7 +31,7 @@ def reg(fixtures) -> Path:
 def run(workspace, monkeypatch):
     """Run `pcnkit registry load ARGS -w WORKSPACE` on the workspace's database; the consoles are
     made wide so that long temporary paths are not wrapped in the middle."""
-    monkeypatch.setattr(cli, "console", Console(width=10_000, no_color=True))
+    monkeypatch.setattr(registry, "console", Console(width=10_000, no_color=True))
     monkeypatch.setattr(shell, "err", Console(stderr=True, width=10_000, no_color=True))
     runner = CliRunner()
 

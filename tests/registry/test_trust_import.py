@@ -19,7 +19,8 @@ from test_bad_input import replace, snapshot, write_like
 from typer.testing import CliRunner
 
 from conftest import load
-from pcnkit import cli, shell
+from pcnkit import cli
+from pcnkit.cli import registry, shell
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, queries
 from pcnkit.registry.importers import list_basis, parse_file
@@ -44,7 +45,7 @@ def quirks(fixtures) -> Path:
 def run(workspace, monkeypatch):
     """`pcnkit registry load ARGS -w WORKSPACE` on the workspace's database (wide consoles, so
     long paths are not wrapped)."""
-    monkeypatch.setattr(cli, "console", Console(width=10_000, no_color=True))
+    monkeypatch.setattr(registry, "console", Console(width=10_000, no_color=True))
     monkeypatch.setattr(shell, "err", Console(stderr=True, width=10_000, no_color=True))
 
     def invoke(*args):

@@ -23,7 +23,7 @@ from fastapi.testclient import TestClient
 from html_tables import tables_of
 
 from pcnkit.access.users import add_user
-from pcnkit.population.cli import population_folder
+from pcnkit.cli.population import population_folder
 from pcnkit.population.pack import practices_in
 from pcnkit.store import open_workspace
 from pcnkit.web.app import create_app

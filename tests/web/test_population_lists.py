@@ -10,8 +10,8 @@ import io
 import pytest
 from html_tables import tables_of
 
+from pcnkit.cli.population import population_folder
 from pcnkit.population import listview, segments
-from pcnkit.population.cli import population_folder
 from pcnkit.population.engine import PopulationStore
 from pcnkit.population.pack import practices_in
 from pcnkit.population.stratify import cohort_for, list_for

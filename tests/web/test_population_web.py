@@ -13,8 +13,8 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from pcnkit.access import audit
+from pcnkit.cli.population import population_folder
 from pcnkit.population import stratify
-from pcnkit.population.cli import population_folder
 from pcnkit.population.engine import PopulationStore
 from pcnkit.population.pack import pack_for_pcn, practices_in
 from pcnkit.spreadsheet import neutralise

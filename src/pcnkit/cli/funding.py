@@ -11,6 +11,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
+from pcnkit.cli.shell import ExportFormat, console, date_option, fail, styled
 from pcnkit.errors import InputError, PcnkitError
 from pcnkit.funding import allocations, arrs, export, ledger
 from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total, totals
@@ -27,7 +28,6 @@ from pcnkit.funding.populations import Populations, from_csv, from_registry, reg
 from pcnkit.funding.reconcile import as_at, read_statement, reconcile
 from pcnkit.funding.rules import STATUS_WORDS, YearRules, apply_scenario, month, rules_for
 from pcnkit.funding.schedule import by_month, schedule
-from pcnkit.shell import ExportFormat, console, date_option, fail, styled
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
 

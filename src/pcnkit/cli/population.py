@@ -17,9 +17,9 @@ import typer
 from rich.table import Table
 
 from pcnkit import spreadsheet
+from pcnkit.cli.shell import Format, console, date_option, err, fail, progress_bar, styled
 from pcnkit.errors import PcnkitError
 from pcnkit.population.swap import recover, replace_folder
-from pcnkit.shell import Format, console, date_option, err, fail, progress_bar, styled
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
 

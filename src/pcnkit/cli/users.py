@@ -10,8 +10,8 @@ import typer
 from rich.table import Table
 
 from pcnkit.access import audit, users
+from pcnkit.cli.shell import console, fail
 from pcnkit.errors import InputError, PcnkitError
-from pcnkit.shell import console, fail
 from pcnkit.store import open_workspace
 
 users_app = typer.Typer(help="Web application users and the audit log.", no_args_is_help=True)

@@ -13,10 +13,11 @@ from rich.text import Text
 from rich.tree import Tree
 
 from pcnkit import spreadsheet
-from pcnkit.access.cli import users_app
+from pcnkit.cli.funding import funding_app
+from pcnkit.cli.population import population_app
+from pcnkit.cli.shell import Format, console, date_option, fail, progress_bar, styled
+from pcnkit.cli.users import users_app
 from pcnkit.errors import PcnkitError
-from pcnkit.funding.cli import funding_app
-from pcnkit.population.cli import population_app
 from pcnkit.registry import queries
 from pcnkit.registry.actions import refresh_derived
 from pcnkit.registry.checks import run_checks
@@ -25,7 +26,6 @@ from pcnkit.registry.kinds import KINDS
 from pcnkit.registry.loading import load_paths
 from pcnkit.registry.profile import describe
 from pcnkit.registry.summary import Node, area_summary
-from pcnkit.shell import Format, console, date_option, fail, progress_bar, styled
 from pcnkit.store import open_workspace
 
 app = typer.Typer(help="pcnkit: primary care at scale for the English NHS.", no_args_is_help=True)
@@ -447,14 +447,14 @@ def serve_command(
 
 def demo_population(workspace: Path, patients: int | None) -> None:
     """The demo's synthetic BHR population, its calibration and its stratification."""
-    from pcnkit.demo import DEMO_AREA, DEMO_POPULATION_AS_OF, DEMO_SEED, demo_data
-    from pcnkit.population.calibration import prevalence_report
-    from pcnkit.population.cli import (
+    from pcnkit.cli.population import (
         _print_calibration,
         generate_population,
         print_stratification,
         run_stratify,
     )
+    from pcnkit.demo import DEMO_AREA, DEMO_POPULATION_AS_OF, DEMO_SEED, demo_data
+    from pcnkit.population.calibration import prevalence_report
     from pcnkit.population.engine import PopulationStore
 
     qof = demo_data() / "PREVALENCE_1920.csv"
