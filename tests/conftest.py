@@ -130,7 +130,6 @@ class WebDemo:
     def __init__(self, folder: Path) -> None:
         import datetime as dt
 
-        from pcnkit.cli.population import generate_population, population_folder
         from pcnkit.demo import (
             DEMO_AREA,
             DEMO_POPULATION_AS_OF,
@@ -143,6 +142,7 @@ class WebDemo:
         )
         from pcnkit.population import stratify
         from pcnkit.population.engine import PopulationStore
+        from pcnkit.population.workspace import generate_population, population_folder
 
         self.folder = folder
         self.as_of = dt.date(2020, 1, 1)

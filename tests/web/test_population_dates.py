@@ -23,8 +23,8 @@ from fastapi.testclient import TestClient
 from html_tables import tables_of
 
 from pcnkit.access.users import add_user
-from pcnkit.cli.population import population_folder
 from pcnkit.population.pack import practices_in
+from pcnkit.population.workspace import population_folder
 from pcnkit.store import open_workspace
 from pcnkit.web.app import create_app
 

@@ -10,11 +10,11 @@ import io
 import pytest
 from html_tables import tables_of
 
-from pcnkit.cli.population import population_folder
 from pcnkit.population import listview, segments
 from pcnkit.population.engine import PopulationStore
 from pcnkit.population.pack import practices_in
 from pcnkit.population.stratify import cohort_for, list_for
+from pcnkit.population.workspace import population_folder
 
 PCN = "U00367"
 

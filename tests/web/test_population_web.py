@@ -13,10 +13,10 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from pcnkit.access import audit
-from pcnkit.cli.population import population_folder
 from pcnkit.population import stratify
 from pcnkit.population.engine import PopulationStore
 from pcnkit.population.pack import pack_for_pcn, practices_in
+from pcnkit.population.workspace import population_folder
 from pcnkit.spreadsheet import neutralise
 from pcnkit.store.models import AuditEvent
 from pcnkit.web.views import population as views

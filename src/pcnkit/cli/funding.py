@@ -11,8 +11,15 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pcnkit.cli.shell import ExportFormat, console, date_option, fail, styled
-from pcnkit.errors import InputError, PcnkitError
+from pcnkit.cli.shell import (
+    ExportFormat,
+    WorkspaceOpt,
+    console,
+    date_option,
+    styled,
+    user_errors,
+)
+from pcnkit.errors import InputError
 from pcnkit.funding import allocations, arrs, export, ledger
 from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total, totals
 from pcnkit.funding.export import (
@@ -30,6 +37,7 @@ from pcnkit.funding.rules import STATUS_WORDS, YearRules, apply_scenario, month,
 from pcnkit.funding.schedule import by_month, schedule
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
+from pcnkit.store.layout import year_slug
 
 funding_app = typer.Typer(
     help="Network Contract DES money: entitlements, schedules, ARRS.", no_args_is_help=True
@@ -92,7 +100,6 @@ ListsOpt = typer.Option(
 ScenarioOpt = typer.Option(None, "--scenario", help="YAML overriding rates (pcnkit: scenario).")
 FormatOpt = typer.Option(ExportFormat.table, "--format")
 OutputOpt = typer.Option(None, "--output", "-o", help="File to write (default: standard output).")
-WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
 
 
 def _unconfirmed(lines: list[EntitlementLine]) -> None:
@@ -145,13 +152,11 @@ def funding_entitlements(
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
     """What each PCN and practice is owed for a contract year, stream by stream."""
-    try:
+    with user_errors():
         rules, pops = _inputs(year, area, lists, scenario, workspace)
         lines = entitlements(pops, rules)
-    except PcnkitError as exc:
-        fail(exc)
     rows = [line.as_row() for line in lines]
-    label = f"entitlements-{rules.year.replace('/', '-')}"
+    label = f"entitlements-{year_slug(rules.year)}"
     payload = {"year": rules.year, "scenario": rules.scenario, "lines": rows}
     sheet = {label: (rows, ENTITLEMENT_COLUMNS)}
     if _write(fmt, output, sheet, payload, _cover(area, rules, lines)):
@@ -209,16 +214,14 @@ def funding_schedule(
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
     """When each payee is paid: the monthly schedule for a contract year."""
-    try:
+    with user_errors():
         rules, pops = _inputs(year, area, lists, scenario, workspace)
         lines = entitlements(pops, rules)
         payments = schedule(lines, rules)
-    except PcnkitError as exc:
-        fail(exc)
     if payee:
         payments = [p for p in payments if p.payee_code == payee.upper()]
     rows = [p.as_row() for p in payments]
-    label = f"schedule-{rules.year.replace('/', '-')}"
+    label = f"schedule-{year_slug(rules.year)}"
     if _write(
         fmt,
         output,
@@ -265,14 +268,12 @@ def funding_run(
     """Pay a month: append what is due less what was already paid to the ledger. A month
     earlier than the latest run is refused unless --restate is given."""
     when = _month(payment_month)
-    try:
+    with user_errors():
         rules, pops = _inputs(year, area, lists, scenario, workspace)
         lines = entitlements(pops, rules)
         inputs = f"{pops.origin}; area {area or 'all'}; lists as at {rules.list_reference_date}"
         with open_workspace(workspace).transaction() as session:
             result = ledger.run_month(session, rules, lines, when, inputs, restate=restate)
-    except PcnkitError as exc:
-        fail(exc)
     if not result.lines:
         console.print(
             f"Nothing to {'restate' if restate else 'pay'} for {when:%B %Y}: "
@@ -304,7 +305,7 @@ def funding_correct(
 ) -> None:
     """Record a correction as a new ledger line (the ledger is never edited)."""
     when = _month(payment_month)
-    try:
+    with user_errors(ValueError):
         rules = rules_for(year)
         if stream not in rules.streams:
             _unknown_stream(rules, stream)
@@ -313,8 +314,6 @@ def funding_correct(
             line = ledger.correct(
                 session, rules.year, when, payee.upper(), pcn.upper(), stream, value, reason
             )
-    except (PcnkitError, ValueError) as exc:
-        fail(exc)
     console.print(f"Correction {line.id}: {money(line.amount)} to {line.payee_code} ({reason})")
 
 
@@ -347,7 +346,7 @@ def funding_reconcile(
     """Entitlement against the ledger as at a date, or against a published statement with
     explanations."""
     when = date_option(as_of, dt.date.today())
-    try:
+    with user_errors():
         official, pops = _inputs(year, area, lists, None, workspace)
         lines = entitlements(pops, official)
         if statement:
@@ -369,9 +368,7 @@ def funding_reconcile(
             with open_workspace(workspace).sessions() as session:
                 rows = [r.as_row() for r in as_at(session, lines, official, when)]
             columns = RECONCILE_COLUMNS
-    except PcnkitError as exc:
-        fail(exc)
-    label = f"reconcile-{official.year.replace('/', '-')}"
+    label = f"reconcile-{year_slug(official.year)}"
     if _write(fmt, output, {label: (rows, columns)}, {"year": official.year, "rows": rows}):
         return
     title = f"Reconciliation {official.year}"
@@ -430,7 +427,7 @@ def funding_allocate(
     output: Path | None = OutputOpt,
 ) -> None:
     """Share a pot across organisations after top-slices, rounding each share to a unit."""
-    try:
+    with user_errors(ValueError):
         slices = [_top_slice(text) for text in top_slice]
         result = allocations.allocate(
             decimal(pot, "--pot") if pot else None,
@@ -441,8 +438,6 @@ def funding_allocate(
             residual=residual,
             rate=decimal(rate, "--rate") if rate else None,
         )
-    except (PcnkitError, ValueError) as exc:
-        fail(exc)
     rows = result.as_rows()
     if _write(fmt, output, {"allocation": (rows, list(allocations.ROW_FIELDS))}, {"rows": rows}):
         return
@@ -483,15 +478,13 @@ def funding_arrs(
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
     """ARRS: each PCN's budget, what its staff may reclaim, and the headroom it would lose."""
-    try:
+    with user_errors():
         rules, pops = _inputs(year, area, lists, None, workspace)
         members = arrs.read_staff_csv(staff)
         results = [
             arrs.reimbursement(rules, members, pcn, pops, include_planned=planned)
             for pcn in sorted({m.pcn_code for m in members})
         ]
-    except PcnkitError as exc:
-        fail(exc)
     rows = []
     for result in results:
         for line in result.lines + (result.planned.lines if result.planned else []):
@@ -509,7 +502,7 @@ def funding_arrs(
         }
         for r in results
     ]
-    label = f"arrs-{rules.year.replace('/', '-')}"
+    label = f"arrs-{year_slug(rules.year)}"
     sheets = {
         label: (rows, ARRS_COLUMNS),
         "budgets": (summary, list(summary[0]) if summary else ["pcn_code"]),

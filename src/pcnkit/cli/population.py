@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import shutil
 import sys
 from pathlib import Path
 
@@ -17,27 +16,35 @@ import typer
 from rich.table import Table
 
 from pcnkit import spreadsheet
-from pcnkit.cli.shell import Format, console, date_option, err, fail, progress_bar, styled
+from pcnkit.cli.shell import (
+    Format,
+    WorkspaceOpt,
+    console,
+    date_option,
+    err,
+    fail,
+    progress_bar,
+    styled,
+    user_errors,
+)
 from pcnkit.errors import PcnkitError
-from pcnkit.population.swap import recover, replace_folder
+from pcnkit.population.workspace import (
+    generate_population,
+    import_population,
+    population_folder,
+    scope_practices,
+    stratify_population,
+)
 from pcnkit.store import open_workspace
-from pcnkit.store.db import workspace_path
 
 population_app = typer.Typer(
     help="Population health: synthetic or extracted patients, risk, tiers, case-finding lists.",
     no_args_is_help=True,
 )
-WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
-POPULATION = "population"
 RISING_RISK = "rising-risk"
-SYNTHETIC_MARKER = "SYNTHETIC.txt"  # written by the synthetic generator
 
 
-def population_folder(workspace: Path | None) -> Path:
-    return workspace_path(workspace) / POPULATION
-
-
-def generate_population(
+def generate_with_progress(
     workspace: Path | None,
     area: str,
     seed: int,
@@ -46,53 +53,16 @@ def generate_population(
     patients: int | None,
     replace: bool,
 ):
-    """Generate a synthetic population for an area of the registry into the workspace."""
-    from pcnkit.population.synthetic import generate, specs_from_registry
+    """`generate_population` with the progress bar on stderr."""
+    with progress_bar() as bar:
+        task = bar.add_task("generating practices", total=None)
 
-    folder = population_folder(workspace)
-    recover(folder)
-    if folder.exists() and any(folder.iterdir()):
-        if not (folder / SYNTHETIC_MARKER).exists():
-            raise PcnkitError(
-                f"{folder} holds a population that is not synthetic; it is never replaced"
-            )
-        if not replace:
-            raise PcnkitError(f"{folder} already holds a population; add --replace")
-    if not Path(qof).is_file():
-        raise PcnkitError(f"{qof}: no such QOF prevalence file; give --qof PREVALENCE_yyyy.csv")
-    if patients is not None and patients < 1:
-        raise PcnkitError("--patients must be at least 1")
-    ws = open_workspace(workspace)
-    try:
-        with ws.sessions() as session:
-            specs = specs_from_registry(session, area, as_of, qof)
-            if not specs:
-                raise PcnkitError(f"no open practices with a list in {area} on {as_of}")
-            if patients is not None:
-                total = sum(s.list_size for s in specs)
-                specs = specs_from_registry(session, area, as_of, qof, scale=patients / total)
-    finally:
-        ws.dispose()
-    # Generate beside the old population and swap only when complete, so a failure (or an
-    # interrupted run) leaves the previous population as it was.
-    staging = folder.with_name(f".{folder.name}-generating")
-    if staging.exists():
-        shutil.rmtree(staging)
-    try:
-        with progress_bar() as bar:
-            task = bar.add_task("generating practices", total=len(specs))
-            report = generate(
-                specs,
-                staging,
-                seed,
-                as_of=as_of,
-                progress=lambda done, _total: bar.update(task, completed=done),
-            )
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
-    replace_folder(staging, folder)
-    return folder, report
+        def progress(done: int, total: int) -> None:
+            bar.update(task, total=total, completed=done)
+
+        return generate_population(
+            workspace, area, seed, as_of, qof, patients, replace, progress=progress
+        )
 
 
 @population_app.command("generate")
@@ -112,21 +82,19 @@ def generate_cmd(
 
     when = date_option(as_of)
     qof = qof or demo_data() / "PREVALENCE_1920.csv"
-    try:
-        folder, report = generate_population(workspace, area, seed, when, qof, patients, replace)
+    with user_errors():
+        folder, report = generate_with_progress(workspace, area, seed, when, qof, patients, replace)
         with PopulationStore(folder) as store:
             calibration = prevalence_report(store, qof).summary()
-    except PcnkitError as exc:
-        fail(exc)
     console.print(
         f"SYNTHETIC population in {folder}: {report.practices} practices, "
         f"{report.patients:,} patients, {report.conditions:,} register entries "
         f"({report.seconds:.1f} s). No row describes a real person."
     )
-    _print_calibration(calibration)
+    print_calibration(calibration)
 
 
-def _print_calibration(c: dict) -> None:
+def print_calibration(c: dict) -> None:
     console.print(
         f"Register prevalence against {c['source']}: {c['practice_registers']} practice "
         f"registers in {c['practices']} practices, mean absolute error "
@@ -150,30 +118,14 @@ def stratify_cmd(
 
 
 def run_stratify(workspace, engine, quota, as_of, model_path, save_model):
-    from pcnkit.population import risk, stratify
-    from pcnkit.population.engine import PopulationStore
+    """`stratify_population` with the progress bar; a bad model file ends the command."""
+    with user_errors(OSError, ValueError), progress_bar() as bar:
+        task = bar.add_task("stratifying", total=6)
 
-    try:
-        model = None
-        if model_path is not None:
-            model = risk.model_from_dict(json.loads(Path(model_path).read_text()))
-        with (
-            PopulationStore(population_folder(workspace), backend=engine) as store,
-            progress_bar() as bar,
-        ):
-            task = bar.add_task("stratifying", total=6)
+        def step(label: str) -> None:
+            bar.update(task, description=label, advance=1)
 
-            def step(label: str) -> None:
-                bar.update(task, description=label, advance=1)
-
-            result = stratify.stratify(
-                store, as_of=as_of, quota_per_10000=quota, model=model, progress=step
-            )
-        if save_model is not None:
-            Path(save_model).write_text(json.dumps(result.model.to_dict(), indent=1))
-    except (PcnkitError, OSError, ValueError) as exc:
-        fail(exc)
-    return result
+        return stratify_population(workspace, engine, quota, as_of, model_path, save_model, step)
 
 
 def print_stratification(summary: dict, seconds: dict | None = None) -> None:
@@ -236,21 +188,6 @@ def _warn_if_not_data_date(as_of: dt.date, data_as_of: dt.date) -> None:
         )
 
 
-def _scope(workspace, practice: str | None, pcn: str | None, as_of: dt.date) -> list[str]:
-    from pcnkit.population.pack import practices_in
-
-    if bool(practice) == bool(pcn):
-        raise PcnkitError("name exactly one scope: --practice CODE or --pcn CODE")
-    if practice:
-        return [practice.strip().upper()]
-    ws = open_workspace(workspace)
-    try:
-        with ws.sessions() as session:
-            return practices_in(session, pcn, as_of)
-    finally:
-        ws.dispose()
-
-
 @population_app.command("cohort")
 def cohort_cmd(
     name: str = typer.Argument(..., help=f"'{RISING_RISK}' or a case-finding list id."),
@@ -264,23 +201,20 @@ def cohort_cmd(
     from pcnkit.population import casefinding, stratify
     from pcnkit.population.engine import PopulationStore
 
-    try:
-        with PopulationStore(population_folder(workspace)) as store:
-            when = date_option(as_of, store.require_as_of())
-            _warn_if_not_data_date(when, store.require_as_of())
-            codes = _scope(workspace, practice, pcn, when)
-            if name == RISING_RISK:
-                rows = stratify.cohort_for(store, codes).to_pyarrow().to_pylist()
-                title = "Rising-risk cohort"
-                reason = "rising_risk_reasons"
-            else:
-                definition = casefinding.get(name)
-                rows = stratify.list_for(store, name, codes).to_pyarrow().to_pylist()
-                title = definition.name
-                reason = "criteria_met"
-            synthetic = store.synthetic
-    except PcnkitError as exc:
-        fail(exc)
+    with user_errors(), PopulationStore(population_folder(workspace)) as store:
+        when = date_option(as_of, store.require_as_of())
+        _warn_if_not_data_date(when, store.require_as_of())
+        codes = scope_practices(workspace, practice, pcn, when)
+        if name == RISING_RISK:
+            rows = stratify.cohort_for(store, codes).to_pyarrow().to_pylist()
+            title = "Rising-risk cohort"
+            reason = "rising_risk_reasons"
+        else:
+            definition = casefinding.get(name)
+            rows = stratify.list_for(store, name, codes).to_pyarrow().to_pylist()
+            title = definition.name
+            reason = "criteria_met"
+        synthetic = store.synthetic
     if fmt is Format.json:
         sys.stdout.write(json.dumps(rows, default=str, indent=1) + "\n")
         return
@@ -319,20 +253,17 @@ def pack_cmd(
 
     if bool(pcn) == bool(area):
         fail(PcnkitError("name exactly one scope: --pcn CODE or --area CODE"))
-    try:
-        with PopulationStore(population_folder(workspace)) as store:
-            when = date_option(as_of, store.require_as_of())
-            _warn_if_not_data_date(when, store.require_as_of())
-            ws = open_workspace(workspace)
-            with ws.sessions() as session:
-                pack = (
-                    pack_for_pcn(session, store, pcn, when)
-                    if pcn
-                    else pack_for_area(session, store, area, when)
-                )
-            ws.dispose()
-    except PcnkitError as exc:
-        fail(exc)
+    with user_errors(), PopulationStore(population_folder(workspace)) as store:
+        when = date_option(as_of, store.require_as_of())
+        _warn_if_not_data_date(when, store.require_as_of())
+        ws = open_workspace(workspace)
+        with ws.sessions() as session:
+            pack = (
+                pack_for_pcn(session, store, pcn, when)
+                if pcn
+                else pack_for_area(session, store, area, when)
+            )
+        ws.dispose()
     data = pack.to_dict()
     if fmt is Format.json:
         sys.stdout.write(json.dumps(data, default=str, indent=1) + "\n")
@@ -388,23 +319,9 @@ def import_cmd(
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
     """Import a pseudonymised extract (validated first; nothing is written if it is bad)."""
-    from sqlalchemy import select
-
-    from pcnkit.population.extract import import_extract
-    from pcnkit.store.models import Organisation
-
     when = date_option(as_of)
-    try:
-        ws = open_workspace(workspace)
-        with ws.sessions() as session:
-            query = select(Organisation.code).where(Organisation.kind == "practice")
-            known = set(session.scalars(query))
-        ws.dispose()
-        report = import_extract(
-            source, population_folder(workspace), as_of=when, known_practices=known or None
-        )
-    except PcnkitError as exc:
-        fail(exc)
+    with user_errors():
+        report = import_population(workspace, source, when)
     console.print(
         f"Imported {', '.join(f'{t} {n:,}' for t, n in report.rows.items())} rows into "
         f"{report.store_dir}."

@@ -1,4 +1,4 @@
-"""The `pcnkit` command: a thin shell over the library (no rule lives here)."""
+"""`pcnkit registry ...`: a thin shell over the registry library (no rule lives here)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,15 @@ from rich.text import Text
 from rich.tree import Tree
 
 from pcnkit import spreadsheet
-from pcnkit.cli.funding import funding_app
-from pcnkit.cli.population import population_app
-from pcnkit.cli.shell import Format, console, date_option, fail, progress_bar, styled
-from pcnkit.cli.users import users_app
-from pcnkit.errors import PcnkitError
+from pcnkit.cli.shell import (
+    Format,
+    WorkspaceOpt,
+    console,
+    date_option,
+    progress_bar,
+    styled,
+    user_errors,
+)
 from pcnkit.registry import queries
 from pcnkit.registry.actions import refresh_derived
 from pcnkit.registry.checks import run_checks
@@ -25,17 +29,10 @@ from pcnkit.registry.importers import TYPES
 from pcnkit.registry.kinds import KINDS
 from pcnkit.registry.loading import load_paths
 from pcnkit.registry.profile import describe
-from pcnkit.registry.summary import Node, area_summary
+from pcnkit.registry.summary import Node
 from pcnkit.store import open_workspace
 
-app = typer.Typer(help="pcnkit: primary care at scale for the English NHS.", no_args_is_help=True)
 registry_app = typer.Typer(help="Practices, PCNs, places and ICSs over time.", no_args_is_help=True)
-app.add_typer(registry_app, name="registry")
-app.add_typer(funding_app, name="funding")
-app.add_typer(population_app, name="population")
-app.add_typer(users_app, name="users")
-
-WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
 
 
 def _date(value: str | None) -> dt.date:
@@ -61,7 +58,7 @@ def registry_load(
 
     Exit 0: all stored. Exit 2: a bad file; nothing stored. Exit 3 (--skip-bad only): the
     good files stored, the bad ones listed as skipped."""
-    try:
+    with user_errors():
         ws = open_workspace(workspace)
         with progress_bar() as bar:
             task = bar.add_task("reading", total=None)
@@ -70,8 +67,6 @@ def registry_load(
                 bar.update(task, description=f"{stage} {name}")
 
             result = load_paths(ws.transaction, paths, file_type, skip_bad, progress)
-    except PcnkitError as exc:
-        fail(exc)
     table = Table(title=f"Loaded into {ws.path}")
     for col in (
         "file",
@@ -133,12 +128,10 @@ def registry_load(
 def registry_rebuild(workspace: Path | None = WorkspaceOpt) -> None:
     """Re-derive every membership and first mention from the loaded files (after an upgrade:
     PCN memberships from the DES start, CCG merger dates, sources by public title)."""
-    try:
+    with user_errors():
         ws = open_workspace(workspace)
         with ws.transaction() as session:
             count = refresh_derived(session)
-    except PcnkitError as exc:
-        fail(exc)
     console.print(f"{count:,} memberships re-derived in {ws.path}", highlight=False)
 
 
@@ -152,12 +145,10 @@ def registry_check(
 ) -> None:
     """Configuration checks: coverage, list sizes, clinical director, payee, cross-border."""
     when = _date(as_of)
-    try:
+    with user_errors():
         ws = open_workspace(workspace)
         with ws.sessions() as session:
             result = run_checks(session, when, area)
-    except PcnkitError as exc:
-        fail(exc)
     if check:
         result.findings = [f for f in result.findings if f.check == check]
     if fmt is Format.json:
@@ -223,12 +214,10 @@ def registry_show(
     """One organisation as at a date: its parents, members and lists, with their sources (or
     why there is nothing to show on that date)."""
     when = _date(as_of)
-    try:
+    with user_errors():
         ws = open_workspace(workspace)
         with ws.sessions() as session:
             p = describe(session, code, when)
-    except PcnkitError as exc:
-        fail(exc)
 
     def out(text: str) -> None:
         console.print(text, highlight=False, markup=False)
@@ -305,181 +294,3 @@ def print_summary(node: Node) -> None:
 
     add(tree, node)
     console.print(tree, highlight=False)
-
-
-@app.command("demo")
-def demo(
-    workspace: Path = typer.Option(Path("pcnkit-demo"), "--workspace", "-w"),
-    as_of: str = typer.Option("2019-12-01", "--as-of"),
-    patients: int | None = typer.Option(
-        None, "--patients", help="Synthetic patients (default: BHR's real lists, ~850,000)."
-    ),
-    population: bool = typer.Option(True, "--population/--no-population"),
-    serve_app: bool = typer.Option(
-        True, "--serve/--no-serve", help="Start the web application when the build is done."
-    ),
-    port: int = typer.Option(8000, "--port"),
-) -> None:
-    """Build the BHR demo workspace from the shipped extract (area summary, 2019/20 funding, a
-    synthetic population with its stratification, demo users), then serve it on
-    http://127.0.0.1:8000."""
-    from pcnkit.demo import (
-        DEMO_AREA,
-        DEMO_YEAR,
-        build_demo,
-        demo_funding,
-        demo_ledger,
-        demo_staff,
-        demo_users,
-    )
-
-    when = _date(as_of)
-    try:
-        ws = build_demo(workspace)
-        with ws.sessions() as session:
-            print_summary(area_summary(session, DEMO_AREA, when))
-            result = run_checks(session, when, DEMO_AREA)
-            funding = demo_funding(session)
-    except PcnkitError as exc:
-        fail(exc)
-    console.print(
-        f"Configuration check as at {when}: {result.summary()}. "
-        f"Run: pcnkit registry check --area {DEMO_AREA} --as-of {when} -w {workspace}",
-        markup=False,
-    )
-    table = Table(title=f"Network Contract DES {DEMO_YEAR}: what the BHR PCNs are owed")
-    for col in ("borough", "PCNs", *funding.streams, "total"):
-        table.add_column(col, justify="left" if col == "borough" else "right")
-    for place, row in funding.by_place.items():
-        values = [row.get(s, 0) for s in funding.streams]
-        table.add_row(
-            place, str(funding.pcns[place]), *[f"£{v:,.2f}" for v in values], f"£{sum(values):,.2f}"
-        )
-    console.print(table)
-    console.print(
-        f"{funding.unconfirmed} Details: pcnkit funding entitlements --year {DEMO_YEAR} "
-        f"--area {DEMO_AREA} -w {workspace}"
-    )
-    if population:
-        demo_population(workspace, patients)
-    with ws.transaction() as session:
-        logins = demo_users(session, workspace)
-        demo_staff(session, workspace)
-        paid = demo_ledger(session)
-    console.print(
-        f"Ledger: {paid} payment lines for {DEMO_YEAR} (April 2019 to June 2020 runs); ARRS "
-        "roster: ILLUSTRATIVE posts from the Havering paper's planning assumption."
-    )
-    table = Table(title="Demo logins (new passwords on every build; also in demo-logins.txt)")
-    for c in ("username", "password", "role", "sees"):
-        table.add_column(c)
-    for login in logins:
-        table.add_row(login.username, login.password, login.role, login.sees)
-    console.print(table)
-    if serve_app:
-        _serve_demo(ws, port)
-
-
-def _serve_demo(ws, port: int) -> None:
-    from pcnkit.demo import DEMO_POPULATION_AS_OF
-    from pcnkit.web.server import HOST, serve
-
-    console.print(
-        styled("[bold]pcnkit is running: open http://{}:{}/ and sign in[/]", HOST, port)
-        + " with a login "
-        "above (Ctrl+C stops it; the JSON API is documented at /api/docs). Try: which practices "
-        "form Havering South PCN, what it is owed in 2019/20, who its rising-risk patients are."
-    )
-    try:
-        serve(ws, DEMO_POPULATION_AS_OF, port=port)
-    except PcnkitError as exc:
-        fail(exc)
-
-
-@app.command("serve")
-def serve_command(
-    workspace: Path | None = WorkspaceOpt,
-    as_of: str | None = typer.Option(
-        None, "--as-of", help="The date pages open at (default: today)."
-    ),
-    host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8000, "--port"),
-    workers: int | None = typer.Option(None, "--workers", help="Processes (default: CPUs)."),
-    external_url: str | None = typer.Option(
-        None,
-        "--external-url",
-        envvar="PCNKIT_EXTERNAL_URL",
-        help="The address users open behind a reverse proxy, e.g. https://pcnkit.example.nhs.uk "
-        "(https makes the session cookie Secure; form origins are checked against it).",
-    ),
-    forwarded_allow_ips: str | None = typer.Option(
-        None,
-        "--forwarded-allow-ips",
-        help="Proxies (IPs, comma-separated) whose X-Forwarded-Proto/-For headers are trusted "
-        "(default 127.0.0.1).",
-    ),
-) -> None:
-    """Serve a workspace's web application (users: `pcnkit users add`)."""
-    from pcnkit.access.users import list_users
-    from pcnkit.web.server import serve
-
-    try:
-        ws = open_workspace(workspace)
-        with ws.sessions() as session:
-            if not list_users(session):
-                console.print(
-                    styled("[yellow]{} has no users yet: nobody can sign in.[/]", ws.path)
-                    + " Add one with `pcnkit users add NAME --role ... --scope ...`."
-                )
-        console.print(f"pcnkit is running on http://{host}:{port}/ (Ctrl+C stops it)")
-        serve(
-            ws,
-            date_option(as_of),
-            host=host,
-            port=port,
-            workers=workers,
-            external_url=external_url,
-            forwarded_allow_ips=forwarded_allow_ips,
-        )
-    except PcnkitError as exc:
-        fail(exc)
-
-
-def demo_population(workspace: Path, patients: int | None) -> None:
-    """The demo's synthetic BHR population, its calibration and its stratification."""
-    from pcnkit.cli.population import (
-        _print_calibration,
-        generate_population,
-        print_stratification,
-        run_stratify,
-    )
-    from pcnkit.demo import DEMO_AREA, DEMO_POPULATION_AS_OF, DEMO_SEED, demo_data
-    from pcnkit.population.calibration import prevalence_report
-    from pcnkit.population.engine import PopulationStore
-
-    qof = demo_data() / "PREVALENCE_1920.csv"
-    try:
-        folder, report = generate_population(
-            workspace, DEMO_AREA, DEMO_SEED, DEMO_POPULATION_AS_OF, qof, patients, replace=True
-        )
-        with PopulationStore(folder) as store:
-            calibration = prevalence_report(store, qof).summary()
-    except PcnkitError as exc:
-        fail(exc)
-    console.print(
-        f"SYNTHETIC population for {DEMO_AREA}: {report.patients:,} patients in "
-        f"{report.practices} practices, generated in {report.seconds:.0f} s (seed {DEMO_SEED}; "
-        "no row describes a real person)."
-    )
-    _print_calibration(calibration)
-    result = run_stratify(workspace, "duckdb", 50, None, None, None)
-    print_stratification(result.summary, result.seconds)
-    console.print(
-        f"Next: pcnkit population cohort rising-risk --pcn U00367 -w {workspace}  |  "
-        f"pcnkit population cohort cvd_hypertension --practice F82002 -w {workspace}  |  "
-        f"pcnkit population pack --pcn U00367 -w {workspace}"
-    )
-
-
-if __name__ == "__main__":
-    app()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import Enum
 
 import typer
@@ -13,7 +15,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
 from pcnkit.dates import parse_iso
-from pcnkit.errors import BadValue
+from pcnkit.errors import BadValue, PcnkitError
 
 # Reports are read in terminals and in CI logs alike; a fixed width keeps tables readable in both.
 # markup=False: text from files, the database and the command line (a username "[/x]", a PCN
@@ -48,6 +50,20 @@ def fail(exc: Exception) -> None:
         exc = f"--{exc.field.replace('_', '-')}: {exc.problem}. {exc.action}"
     err.print(styled("[bold red]error:[/] {}", exc), highlight=False)
     raise typer.Exit(2)
+
+
+@contextmanager
+def user_errors(*also: type[Exception]) -> Iterator[None]:
+    """The one way a command's library errors end it: a PcnkitError (and any of `also`)
+    raised in the block is printed by `fail` and the command exits with status 2."""
+    try:
+        yield
+    except (PcnkitError, *also) as exc:
+        fail(exc)
+
+
+# Every command that reads a workspace takes it the same way.
+WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
 
 
 def date_option(value: str | None, default: dt.date | None = None) -> dt.date | None:

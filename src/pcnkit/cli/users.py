@@ -10,12 +10,11 @@ import typer
 from rich.table import Table
 
 from pcnkit.access import audit, users
-from pcnkit.cli.shell import console, fail
-from pcnkit.errors import InputError, PcnkitError
+from pcnkit.cli.shell import WorkspaceOpt, console, fail, user_errors
+from pcnkit.errors import InputError
 from pcnkit.store import open_workspace
 
 users_app = typer.Typer(help="Web application users and the audit log.", no_args_is_help=True)
-WorkspaceOpt = typer.Option(None, "--workspace", "-w", help="Workspace folder (or PCNKIT_HOME).")
 
 
 @users_app.command("add")
@@ -30,11 +29,8 @@ def users_add(
 ) -> None:
     """Add a user (the password is asked for twice unless --password-env names a variable)."""
     password = _password(password_env)
-    try:
-        with open_workspace(workspace).transaction() as session:
-            user = users.add_user(session, username, password, role, scope, dt.datetime.now())
-    except PcnkitError as exc:
-        fail(exc)
+    with user_errors(), open_workspace(workspace).transaction() as session:
+        user = users.add_user(session, username, password, role, scope, dt.datetime.now())
     console.print(f"Added {user.username}: {user.role} for {user.scope_code}")
 
 
@@ -56,11 +52,8 @@ def users_set_role(
 ) -> None:
     """Change a user's role and scope; they are signed out everywhere (their audit history
     keeps their name)."""
-    try:
-        with open_workspace(workspace).transaction() as session:
-            user = users.set_role(session, username, role, scope)
-    except PcnkitError as exc:
-        fail(exc)
+    with user_errors(), open_workspace(workspace).transaction() as session:
+        user = users.set_role(session, username, role, scope)
     console.print(f"{user.username} is now {user.role} for {user.scope_code}; signed out")
 
 
@@ -74,11 +67,8 @@ def users_set_password(
 ) -> None:
     """Give a user a new password (and lift a lock-out); they are signed out everywhere."""
     password = _password(password_env)
-    try:
-        with open_workspace(workspace).transaction() as session:
-            user = users.set_password(session, username, password)
-    except PcnkitError as exc:
-        fail(exc)
+    with user_errors(), open_workspace(workspace).transaction() as session:
+        user = users.set_password(session, username, password)
     console.print(f"New password set for {user.username}; signed out")
 
 
@@ -105,11 +95,8 @@ def users_list(workspace: Path | None = WorkspaceOpt) -> None:
 def users_remove(username: str, workspace: Path | None = WorkspaceOpt) -> None:
     """Remove a user and end their sessions (their audit history stays: the audit log is
     append-only)."""
-    try:
-        with open_workspace(workspace).transaction() as session:
-            users.remove_user(session, username)
-    except PcnkitError as exc:
-        fail(exc)
+    with user_errors(), open_workspace(workspace).transaction() as session:
+        users.remove_user(session, username)
     console.print(f"Removed {username}")
 
 

@@ -13,6 +13,8 @@ from alembic.config import Config
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from pcnkit.store.layout import Layout
+
 DEFAULT_WORKSPACE = "pcnkit-workspace"
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -23,6 +25,11 @@ class Workspace:
     url: str
     engine: Engine
     sessions: sessionmaker[Session]
+
+    @property
+    def layout(self) -> Layout:
+        """Where this workspace keeps its files (population store, ARRS rosters, ...)."""
+        return Layout(self.path)
 
     @contextmanager
     def transaction(self) -> Iterator[Session]:
@@ -35,7 +42,13 @@ class Workspace:
 
 
 def workspace_path(path: str | os.PathLike[str] | None = None) -> Path:
+    """The workspace folder: the one given, else PCNKIT_HOME, else ./pcnkit-workspace."""
     return Path(path or os.environ.get("PCNKIT_HOME") or DEFAULT_WORKSPACE)
+
+
+def workspace_layout(path: str | os.PathLike[str] | None = None) -> Layout:
+    """The layout of a workspace folder without opening its database."""
+    return Layout(workspace_path(path))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -85,7 +98,7 @@ def open_workspace(path: str | os.PathLike[str] | None = None, url: str | None =
     """Open (creating if needed) a workspace; PCNKIT_DATABASE_URL points it at PostgreSQL."""
     folder = workspace_path(path)
     folder.mkdir(parents=True, exist_ok=True)
-    url = url or os.environ.get("PCNKIT_DATABASE_URL") or f"sqlite:///{folder / 'pcnkit.db'}"
+    url = url or os.environ.get("PCNKIT_DATABASE_URL") or Layout(folder).sqlite_url
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
     engine = make_engine(url)
