@@ -26,6 +26,7 @@ from pcnkit.registry.actions import apply_batches
 from pcnkit.registry.importers import expand, parse_file
 from pcnkit.registry.queries import Hierarchy
 from pcnkit.store import Workspace, open_workspace
+from pcnkit.store.layout import Layout
 from pcnkit.store.models import PaymentLine
 
 MARKER = ".pcnkit-demo"
@@ -51,7 +52,7 @@ def build_demo(folder: Path) -> Workspace:
         shutil.rmtree(folder)
     folder.mkdir(parents=True)
     (folder / MARKER).write_text("built by `pcnkit demo`; rebuilt on every run\n")
-    ws = open_workspace(folder, url=f"sqlite:///{folder / 'pcnkit.db'}")
+    ws = open_workspace(folder, url=Layout(folder).sqlite_url)
     chosen, _ = expand([demo_data()])
     batches = [parse_file(s.path, None, s) for s in chosen]
     with ws.transaction() as session:
@@ -163,7 +164,7 @@ def demo_staff(session: Session, folder: Path) -> Path:
         pcn.code: h.area_list(h.members(pcn, kinds.PRACTICE)).total
         for pcn in h.pcns_in(h.get(DEMO_AREA))
     }
-    target = Path(folder) / "funding" / f"arrs-staff-{DEMO_YEAR.replace('/', '-')}.csv"
+    target = Layout(Path(folder)).arrs_roster(DEMO_YEAR)
     target.parent.mkdir(parents=True, exist_ok=True)
     with open(target, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")

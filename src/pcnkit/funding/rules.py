@@ -22,6 +22,7 @@ import yaml
 from pcnkit.dates import financial_year_start, parse_iso
 from pcnkit.errors import BadValue, InputError
 from pcnkit.funding.money import decimal
+from pcnkit.store.layout import year_slug
 
 BASES = ("registered", "weighted", "adjusted", "beds", "fixed")
 PAYEES = ("pcn", "practice")
@@ -371,7 +372,7 @@ def parse_rules(text: str, file: str) -> YearRules:
 
 def rules_file(label: str) -> Path:
     start = financial_year_start(label)
-    return rules_folder() / f"{start:%Y}-{(start.year + 1) % 100:02d}.yaml"
+    return rules_folder() / f"{year_slug(year_label(start))}.yaml"
 
 
 @cache

@@ -53,6 +53,7 @@ def _need_ibis():
     return ibis
 
 
+SYNTHETIC_MARKER = "SYNTHETIC.txt"  # the synthetic generator's mark on every store it writes
 TRUTH = "truth"  # the synthetic generator's true per-patient risks (validation only)
 
 SPARK_MASTER_ENV = "PCNKIT_SPARK_MASTER"
@@ -161,7 +162,7 @@ class PopulationStore:
             self.con = ibis.duckdb.connect()
         self._tables: dict[str, ir.Table] = {}
         self.metadata = self._read_metadata()
-        self.synthetic = (self.path / "SYNTHETIC.txt").exists() or any(
+        self.synthetic = (self.path / SYNTHETIC_MARKER).exists() or any(
             m.get("pcnkit.synthetic") == "true" for m in self.metadata.values()
         )
         labels = sorted({m["pcnkit.label"] for m in self.metadata.values() if "pcnkit.label" in m})

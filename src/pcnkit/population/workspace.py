@@ -18,11 +18,10 @@ from pathlib import Path
 from sqlalchemy import select
 
 from pcnkit.errors import PcnkitError
+from pcnkit.population.engine import SYNTHETIC_MARKER
 from pcnkit.population.swap import recover, replace_folder
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_layout
-
-SYNTHETIC_MARKER = "SYNTHETIC.txt"  # written by the synthetic generator
 
 Workspace = str | os.PathLike[str] | None  # a workspace folder (None: PCNKIT_HOME or default)
 

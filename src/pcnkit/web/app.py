@@ -29,7 +29,6 @@ from pcnkit.web.wording import FIELD_WORDS, worded
 
 STATIC = Path(__file__).parent / "static"
 VENDOR = STATIC / "vendor" / "nhsuk"
-POPULATION_FOLDER = "population"
 
 
 class _App(FastAPI):
@@ -75,7 +74,7 @@ def create_app(
     )
     app.state.web = WebApp(
         ws=ws,
-        population=ws.path / POPULATION_FOLDER,
+        population=ws.layout.population,
         default_as_of=default_as_of or dt.date.today(),
         sessions=Sessions(workspace_secret(ws.path)),
         templates=rendering.environment(),

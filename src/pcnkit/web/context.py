@@ -230,7 +230,7 @@ class Ctx:
         return (
             registry_state(self.db),
             files_state(self.app.population),
-            files_state(self.app.ws.path / "funding"),
+            files_state(self.app.ws.layout.funding),
         )
 
     def memo(

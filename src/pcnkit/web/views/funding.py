@@ -102,7 +102,7 @@ XLSX_MONEY = (
 
 def roster_path(c: Ctx, year: str) -> Path:
     """Where a workspace keeps a year's ARRS staff roster: funding/arrs-staff-2019-20.csv."""
-    return c.app.ws.path / "funding" / f"arrs-staff-{year.replace('/', '-')}.csv"
+    return c.app.ws.layout.arrs_roster(year)
 
 
 def _rules(c: Ctx, year: str | None) -> YearRules:
