@@ -29,8 +29,10 @@ from pcnkit.cli.shell import (
 )
 from pcnkit.errors import PcnkitError
 from pcnkit.population.workspace import (
+    RISING_RISK,
     generate_population,
     import_population,
+    patient_list,
     population_folder,
     scope_practices,
     stratify_population,
@@ -41,7 +43,6 @@ population_app = typer.Typer(
     help="Population health: synthetic or extracted patients, risk, tiers, case-finding lists.",
     no_args_is_help=True,
 )
-RISING_RISK = "rising-risk"
 
 
 def generate_with_progress(
@@ -198,23 +199,13 @@ def cohort_cmd(
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
     """A patient list for ONE practice or PCN (direct care): who, and why."""
-    from pcnkit.population import casefinding, stratify
     from pcnkit.population.engine import PopulationStore
 
     with user_errors(), PopulationStore(population_folder(workspace)) as store:
         when = date_option(as_of, store.require_as_of())
         _warn_if_not_data_date(when, store.require_as_of())
-        codes = scope_practices(workspace, practice, pcn, when)
-        if name == RISING_RISK:
-            rows = stratify.cohort_for(store, codes).to_pyarrow().to_pylist()
-            title = "Rising-risk cohort"
-            reason = "rising_risk_reasons"
-        else:
-            definition = casefinding.get(name)
-            rows = stratify.list_for(store, name, codes).to_pyarrow().to_pylist()
-            title = definition.name
-            reason = "criteria_met"
-        synthetic = store.synthetic
+        found = patient_list(store, name, scope_practices(workspace, practice, pcn, when))
+    rows, title, reason, synthetic = found.rows, found.title, found.reason, found.synthetic
     if fmt is Format.json:
         sys.stdout.write(json.dumps(rows, default=str, indent=1) + "\n")
         return

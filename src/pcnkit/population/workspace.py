@@ -13,7 +13,9 @@ import json
 import os
 import shutil
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -23,7 +25,11 @@ from pcnkit.population.swap import recover, replace_folder
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_layout
 
+if TYPE_CHECKING:
+    from pcnkit.population.engine import PopulationStore
+
 Workspace = str | os.PathLike[str] | None  # a workspace folder (None: PCNKIT_HOME or default)
+RISING_RISK = "rising-risk"  # the patient list of the rising-risk cohort, beside the lists
 
 
 def population_folder(workspace: Workspace) -> Path:
@@ -154,3 +160,25 @@ def scope_practices(
             return practices_in(session, pcn, as_of)
     finally:
         ws.dispose()
+
+
+@dataclass(frozen=True)
+class PatientList:
+    """A patient list for some practices: the rising-risk cohort or a case-finding list."""
+
+    title: str
+    rows: list[dict[str, Any]]
+    reason: str  # the column that says why each patient is on the list
+    synthetic: bool
+
+
+def patient_list(store: PopulationStore, name: str, practices: list[str]) -> PatientList:
+    """The rising-risk cohort (`name` RISING_RISK) or a case-finding list, for `practices`."""
+    from pcnkit.population import casefinding, listview, stratify
+
+    if name == RISING_RISK:
+        rows = stratify.cohort_for(store, practices).to_pyarrow().to_pylist()
+        return PatientList("Rising-risk cohort", rows, listview.WHY_COHORT.key, store.synthetic)
+    definition = casefinding.get(name)
+    rows = stratify.list_for(store, name, practices).to_pyarrow().to_pylist()
+    return PatientList(definition.name, rows, listview.WHY_LIST.key, store.synthetic)
