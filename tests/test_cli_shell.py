@@ -1,5 +1,9 @@
 """The CLI's one error wrapper and its one --workspace option."""
 
+import os
+import subprocess
+import sys
+
 import pytest
 import typer
 from rich.console import Console
@@ -65,3 +69,16 @@ def test_every_command_takes_the_workspace_the_same_way():
                 assert param.help == "Workspace folder (or PCNKIT_HOME).", path
                 assert param.default is None, path
     assert seen >= 20
+
+
+def test_python_dash_m_pcnkit_is_the_pcnkit_command():
+    result = subprocess.run(
+        [sys.executable, "-m", "pcnkit", "registry", "--help"],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "COLUMNS": "120"},
+    )
+    assert result.returncode == 0, result.stderr
+    assert "Usage: pcnkit registry" in result.stdout
+    assert "Practices, PCNs, places and ICSs over time." in result.stdout
