@@ -13,6 +13,11 @@ from pcnkit.registry.actions import apply_batches
 from pcnkit.registry.importers import expand, parse_file
 from pcnkit.store import open_workspace
 
+# The browser tests' `server` and `browser` fixtures (tests/web/browser_support.py; tests/web is on
+# the path through pyproject.toml's `pythonpath`). A tests/web/conftest.py would instead replace
+# this module as `conftest` for the tests that import `load` from it.
+pytest_plugins = ["browser_support"]
+
 REPO = Path(__file__).resolve().parent.parent
 SHARED_DATA = REPO.parent / "shared" / "data"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
@@ -122,10 +127,29 @@ def bhr_specs(tmp_path_factory):
 # --- the web application -------------------------------------------------------------------
 
 
+# How many synthetic patients the web tests' population holds (see WebDemo and tests/README.md).
+WEB_DEMO_PATIENTS = 20_000
+
+
 class WebDemo:
-    """A BHR demo workspace for the web tests, built as `pcnkit demo` builds it: the real
-    registry extract, 2019/20 funding with the illustrative ARRS roster and a paid ledger, a
-    small synthetic population (about 40,000 patients) stratified, and the demo users."""
+    """The web tests' universe: the BHR demo workspace built as `pcnkit demo` builds it, with a
+    smaller synthetic population. tests/README.md describes what it holds.
+
+    - Registry: the real extract shipped in `pcnkit/data/demo` (ODS, ePCN, payments, QOF,
+      GP appointments mapping, CCG → ICB lookup and BHR's local definitions): the BHR grouping,
+      its three places and federations, four sub-ICB locations, ICS QMF; 15 PCNs and 122
+      practices on 1 January 2020, 16 and 114 on 1 August 2025 (F82002 moved from Havering
+      South, U00367, to Havering Liberty, U24998).
+    - Funding: 2019/20 entitlements, the illustrative ARRS roster
+      (`funding/arrs-staff-2019-20.csv`) and every 2019/20 month paid into the ledger.
+    - Population: `WEB_DEMO_PATIENTS` synthetic patients spread over BHR's practices by their
+      real lists (seed 2019, as at 1 January 2020), stratified with a rising-risk quota of 50
+      per 10,000.
+    - Users (fresh passwords each run, in `logins`): nel.icb (commissioner, QMF),
+      havering.place (commissioner, PL-HAV), havering.south (PCN user, U00367) and
+      haiderian.practice (practice user, F82002).
+    - Dates: pages default to `as_of`, 1 January 2020.
+    """
 
     def __init__(self, folder: Path) -> None:
         import datetime as dt
@@ -153,7 +177,7 @@ class WebDemo:
             DEMO_SEED,
             DEMO_POPULATION_AS_OF,
             demo_data() / "PREVALENCE_1920.csv",
-            40_000,
+            WEB_DEMO_PATIENTS,
             replace=True,
         )
         with PopulationStore(population_folder(folder)) as store:

@@ -1,5 +1,11 @@
 """Helpers for the browser tests: a live uvicorn server in a thread, headless Chromium through
-Playwright, signing in through the real form, full-page screenshots and axe-core checks."""
+Playwright, signing in through the real form, full-page screenshots and axe-core checks.
+
+It is also a pytest plugin (`pytest_plugins` in tests/conftest.py; tests/web is on the path by
+the `pythonpath` setting in pyproject.toml) giving every browser test the same two fixtures,
+`server` (the web demo on a live port) and `browser` (headless Chromium), each one per test
+module. Browser test modules carry `pytestmark = pytest.mark.browser`, which `make test-fast`
+leaves out."""
 
 from __future__ import annotations
 
@@ -10,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import httpx
+import pytest
 import uvicorn
 
 REPO = Path(__file__).resolve().parents[2]
@@ -141,3 +148,24 @@ def describe(violations: list[dict]) -> str:
         if len(v["nodes"]) > 10:
             lines.append(f"    ... and {len(v['nodes']) - 10} more elements")
     return "\n".join(lines)
+
+
+# --- fixtures (one of each per test module) ------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def server(web_demo):
+    """The web demo (a fresh app over the shared workspace) served on a free loopback port."""
+    live = LiveServer(web_demo.app()).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless Chromium through Playwright (the test is skipped when Playwright is missing)."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        chromium = launch_chromium(p)
+        yield chromium
+        chromium.close()

@@ -10,34 +10,17 @@ from urllib.parse import urlsplit
 
 import pytest
 from browser_support import (
-    LiveServer,
     axe_violations,
     blocking,
     describe,
-    launch_chromium,
     screenshot,
     sign_in,
     sign_in_api,
 )
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.browser
 
 PCN, PRACTICE, OTHER_PRACTICE, ICS = "U00367", "F82002", "F82006", "QMF"
-
-
-@pytest.fixture(scope="module")
-def server(web_demo):
-    live = LiveServer(web_demo.app()).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -8,26 +8,11 @@ from __future__ import annotations
 import re
 
 import pytest
-from browser_support import LiveServer, launch_chromium, screenshot, sign_in
+from browser_support import screenshot, sign_in
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.browser
 
 WIDTHS = {"desktop": 1280, "phone": 375}
-
-
-@pytest.fixture(scope="module")
-def server(web_demo):
-    live = LiveServer(web_demo.app()).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(params=list(WIDTHS))

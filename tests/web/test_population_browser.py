@@ -9,9 +9,9 @@ import itertools
 import re
 
 import pytest
-from browser_support import LiveServer, launch_chromium, screenshot, sign_in_api
+from browser_support import LiveServer, screenshot, sign_in_api
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.browser
 
 USERS = {"havering.south": "U00367", "haiderian.practice": "F82002"}
 LISTS = ("rising_risk", "smr", "ehch", "proactive_care", "cvd_hypertension", "cancer_lgi_no_fit")
@@ -28,21 +28,6 @@ INTERNAL = (
     re.compile(r"\d\.\d{5,}"),
     re.compile(r"pcnkit\.population"),
 )
-
-
-@pytest.fixture(scope="module")
-def server(web_demo):
-    live = LiveServer(web_demo.app()).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
 
 
 def _page(browser, server, web_demo, username: str, width: int):

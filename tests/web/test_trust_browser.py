@@ -5,33 +5,23 @@ the list, and opening the sign-in page does not sign the user out."""
 from __future__ import annotations
 
 import pytest
-from browser_support import LiveServer, launch_chromium, sign_in
+from browser_support import sign_in
 from sqlalchemy import func, select
 
 from pcnkit.store.models import AuditEvent
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.browser
 
 EVIL = "http://evil.example"
 LIST = "/population/F82002/lists/smr?on=2020-01-01"
 
 
-@pytest.fixture(scope="module")
-def server(web_demo):
-    live = LiveServer(web_demo.app()).start()
-    yield live
-    live.stop()
-
-
 @pytest.fixture
-def page():
-    with sync_api.sync_playwright() as p:
-        browser = launch_chromium(p)
-        context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
-        context.set_default_timeout(30_000)
-        yield context.new_page()
-        context.close()
-        browser.close()
+def page(browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="en-GB")
+    context.set_default_timeout(30_000)
+    yield context.new_page()
+    context.close()
 
 
 def _events(web_demo, username: str) -> int:

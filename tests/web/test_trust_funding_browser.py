@@ -7,34 +7,17 @@ from __future__ import annotations
 
 import pytest
 from browser_support import (
-    LiveServer,
     axe_violations,
     blocking,
     describe,
-    launch_chromium,
     screenshot,
     sign_in_api,
 )
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.browser
 
 PCN = "U00367"
 WIDTHS = (1280, 375)
-
-
-@pytest.fixture(scope="module")
-def server(web_demo):
-    live = LiveServer(web_demo.app()).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture

@@ -6,9 +6,9 @@ reachable from every page."""
 from __future__ import annotations
 
 import pytest
-from browser_support import LiveServer, launch_chromium, screenshot, sign_in_api
+from browser_support import screenshot, sign_in_api
 
-sync_api = pytest.importorskip("playwright.sync_api")
+pytestmark = pytest.mark.browser
 
 COMMISSIONER, PCN_USER = "nel.icb", "havering.south"
 # (user, page): an ICS, a place, a PCN and a practice, funding, population, lists, help, find
@@ -41,21 +41,6 @@ MEASURE = """() => ({
         .map(t => t.getBoundingClientRect().height)
         .filter(h => h > 0),
 })"""
-
-
-@pytest.fixture(scope="module")
-def server(web_demo):
-    live = LiveServer(web_demo.app()).start()
-    yield live
-    live.stop()
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with sync_api.sync_playwright() as p:
-        chromium = launch_chromium(p)
-        yield chromium
-        chromium.close()
 
 
 def _page(browser, server, web_demo, user: str, width: int):

@@ -152,22 +152,20 @@ def live(web_demo, app):
     "path",
     ["/funding/PL-HAV?year=2022/23", "/funding/U00367?year=2022/23", "/org/U00367"],
 )
-def test_stacked_table_cells_keep_their_values_on_screen_at_375px(live, web_demo, path):
+@pytest.mark.browser
+def test_stacked_table_cells_keep_their_values_on_screen_at_375px(live, browser, web_demo, path):
     """On a phone each table row stacks as label / value; a long column heading (a stream's
     name with "(not confirmed)") wraps instead of pushing the value out of the cell."""
-    sync_api = pytest.importorskip("playwright.sync_api")
-    from browser_support import launch_chromium, screenshot, sign_in_api
+    from browser_support import screenshot, sign_in_api
 
-    with sync_api.sync_playwright() as p:
-        browser = launch_chromium(p)
-        try:
-            page = browser.new_page(viewport={"width": 375, "height": 800})
-            sign_in_api(page, live.url, "nel.icb", web_demo.logins["nel.icb"].password)
-            page.goto(live.url + path)
-            clipped = page.evaluate(CELL_OVERFLOW)
-            screenshot(page, "walk-375-" + path.strip("/").replace("/", "-").replace("?", "-"))
-        finally:
-            browser.close()
+    page = browser.new_page(viewport={"width": 375, "height": 800})
+    try:
+        sign_in_api(page, live.url, "nel.icb", web_demo.logins["nel.icb"].password)
+        page.goto(live.url + path)
+        clipped = page.evaluate(CELL_OVERFLOW)
+        screenshot(page, "walk-375-" + path.strip("/").replace("/", "-").replace("?", "-"))
+    finally:
+        page.context.close()
     assert not clipped, f"{path}: {len(clipped)} cells push their value out: {clipped[:5]}"
 
 

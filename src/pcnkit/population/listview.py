@@ -128,7 +128,7 @@ def arrange(
         position = pa.array(range(table.num_rows), pa.int64())
         table = (
             table.append_column("__position", position)
-            .sort_by([(sort, direction), ("__position", "ascending")], null_placement="at_end")
+            .sort_by([(sort, direction, "at_end"), ("__position", "ascending", "at_end")])
             .drop_columns(["__position"])
         )
     return table
