@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import typer
 from rich.table import Table
 from rich.text import Text
 
-from pcnkit.errors import InputError, PcnkitError
+from pcnkit.errors import BadValue, InputError, PcnkitError
 from pcnkit.funding import allocations, arrs, export, ledger
 from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total, totals
 from pcnkit.funding.export import (
@@ -441,6 +442,8 @@ def funding_allocate(
             residual=residual,
             rate=decimal(rate, "--rate") if rate else None,
         )
+    except BadValue as exc:  # the library's "top_slices" is the repeatable --top-slice here
+        fail(replace(exc, field="top_slice") if exc.field == "top_slices" else exc)
     except (PcnkitError, ValueError) as exc:
         fail(exc)
     rows = result.as_rows()
