@@ -17,6 +17,7 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from typing import NamedTuple
 
 from pcnkit.bulk import bulk
 from pcnkit.funding.money import to_pence
@@ -127,7 +128,7 @@ def _day(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: dict):
+def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: dict) -> _Basis:
     """Sum of a basis over practices, the practices lacking it, where the figures came from,
     and which are stale (memoised: the same practices recur in every stream and month)."""
     key = (codes, basis)
@@ -135,15 +136,17 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
     if hit is not None:
         return hit
     if basis == "fixed":
-        cache[key] = (Decimal(1), [], "a fixed sum per payee", frozenset())
+        cache[key] = _Basis(Decimal(1), [], "a fixed sum per payee", frozenset())
         return cache[key]
     figures = cache.get(("figures", basis)) or _practice_figures(pops, basis, cache)
     if len(codes) == 1:  # practice-level streams: one practice, no sums or sorting
         figure = figures.get(codes[0])
         if figure is None:
-            cache[key] = (Decimal(0), [codes[0]], f"{INPUT_NAMES[basis]}: not loaded", frozenset())
+            cache[key] = _Basis(
+                Decimal(0), [codes[0]], f"{INPUT_NAMES[basis]}: not loaded", frozenset()
+            )
         else:
-            cache[key] = (
+            cache[key] = _Basis(
                 figure[0],
                 [],
                 f"{INPUT_NAMES[basis]} as at {_day(figure[1])} ({figure[2]})",
@@ -166,7 +169,7 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
     else:
         span = ", ".join(_day(d) for d in sorted(dates))
         inputs = f"{INPUT_NAMES[basis]} as at {span} ({'; '.join(sorted(sources))})"
-    cache[key] = (found, missing, inputs, frozenset(stale))
+    cache[key] = _Basis(found, missing, inputs, frozenset(stale))
     return cache[key]
 
 
@@ -259,23 +262,8 @@ def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[
         fixed = _StreamFacts(rules, stream, divisor)
         for (pcn, practice), segments in run_cache[key]:
             for first, last, codes, count in segments:
-                population, missing, inputs, stale = _population(pops, codes, stream.basis, cache)
-                out.append(
-                    _line(
-                        pops,
-                        fixed,
-                        pcn,
-                        practice,
-                        first,
-                        last,
-                        codes,
-                        count,
-                        population,
-                        missing,
-                        inputs,
-                        stale,
-                    )
-                )
+                run = _Run(pcn, practice, first, last, codes, count)
+                out.append(_line(pops, fixed, run, _population(pops, codes, stream.basis, cache)))
     return out
 
 
@@ -295,20 +283,32 @@ class _StreamFacts:
         self.plain_note = "; ".join(self.base_notes)
 
 
-def _line(
-    pops,
-    fixed: _StreamFacts,
-    pcn,
-    practice,
-    first,
-    last,
-    codes,
-    count,
-    population,
-    missing,
-    inputs,
-    stale,
-) -> EntitlementLine:
+class _Run(NamedTuple):
+    """A run of consecutive months one line covers: the PCN, the practice (practice-level
+    streams), the first and last month, the practices whose lists count and the months."""
+
+    pcn: str
+    practice: str | None
+    first: dt.date
+    last: dt.date
+    codes: tuple[str, ...]
+    count: int
+
+
+class _Basis(NamedTuple):
+    """A run's basis (`_population`): its sum, the practices lacking it, where the figures came
+    from, and the practices whose lists are stale."""
+
+    population: Decimal
+    missing: list[str]
+    inputs: str
+    stale: frozenset
+
+
+def _line(pops: Populations, fixed: _StreamFacts, run: _Run, basis: _Basis) -> EntitlementLine:
+    """One entitlement line: a stream's amount for one run of months, with its working."""
+    pcn, practice, first, last, codes, count = run
+    population, missing, inputs, stale = basis
     stream = fixed.stream
     payee = practice or pops.payees.get(pcn)
     if practice is not None and pops.absorbed and practice in pops.absorbed:
