@@ -46,8 +46,6 @@ CSV_COLUMNS = ("code", "name", *MEASURES)
 # the columns of `Allocation.as_rows()`, in order (for csv.DictWriter)
 ROW_FIELDS = ("kind", "code", "name", "basis", "basis_value", "exact_share", "share", "formula")
 
-_SHARE_METHODS = ("registered", "weighted", "normalised_weighted", "equal")
-
 
 @dataclass(frozen=True)
 class TopSlice:

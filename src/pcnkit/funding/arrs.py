@@ -46,7 +46,6 @@ from pcnkit.funding.rules import ArrsRole, ArrsRules, YearRules, add_months, mon
 from pcnkit.registry.importers.base import Row, csv_rows, read_text
 
 REQUIRED = ("pcn_code", "role", "wte", "start", "end", "annual_cost")
-OPTIONAL = ("name", "planned")
 HEADER = "pcn_code,role,wte,start,end,annual_cost[,name][,planned]"
 MAX_WTE = Decimal(2)
 YES = {"yes", "y", "true", "1", "planned"}
