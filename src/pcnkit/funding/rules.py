@@ -17,11 +17,10 @@ from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from pcnkit.dates import financial_year_start, parse_iso
 from pcnkit.errors import BadValue, InputError
 from pcnkit.funding.money import decimal
+from pcnkit.yamlfile import parse_yaml, read_yaml
 
 BASES = ("registered", "weighted", "adjusted", "beds", "fixed")
 PAYEES = ("pcn", "practice")
@@ -272,7 +271,7 @@ class _Reader:
 
 
 def parse_rules(text: str, file: str) -> YearRules:
-    doc = yaml.safe_load(text)
+    doc = parse_yaml(text, file)
     top = _Reader(file, doc, "rules")
     start = financial_year_start(str(top.get("year")))
     end = dt.date(start.year + 1, 3, 1)
@@ -408,10 +407,7 @@ def apply_scenario(official: YearRules, path: Path) -> YearRules:
       clinical_director: {rate: "0.514", note: the paper truncated £0.51430}
     """
     name = str(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(name, f"cannot be read as YAML ({exc})", "Fix the file.") from exc
+    doc = read_yaml(path)
     top = _Reader(name, doc, "scenario")
     if doc.get("pcnkit") != "scenario":
         raise InputError(name, "does not start with 'pcnkit: scenario'", "Add that line.")

@@ -37,6 +37,7 @@ from pcnkit.registry.importers.base import (
     RoleRecord,
     control_character,
 )
+from pcnkit.yamlfile import parse_yaml
 
 file_type = "definitions"
 description = "pcnkit local definitions"
@@ -203,16 +204,7 @@ class _Entry:
 
 def parse(path: Path, text: str, sha: str) -> Batch:
     name = str(path)
-    try:
-        doc = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        raise InputError(
-            name,
-            f"is not valid YAML ({getattr(exc, 'problem', exc)})",
-            "Fix the YAML syntax.",
-            row=mark.line + 1 if mark else None,
-        ) from exc
+    doc = parse_yaml(text, name, _LineLoader)
     if not isinstance(doc, dict) or doc.get("pcnkit") != "definitions":
         raise InputError(
             name,
