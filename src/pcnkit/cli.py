@@ -16,6 +16,7 @@ from pcnkit import spreadsheet
 from pcnkit.access.cli import users_app
 from pcnkit.errors import PcnkitError
 from pcnkit.funding.cli import funding_app
+from pcnkit.funding.money import money
 from pcnkit.population.cli import population_app
 from pcnkit.registry import queries
 from pcnkit.registry.actions import refresh_derived
@@ -353,7 +354,7 @@ def demo(
     for place, row in funding.by_place.items():
         values = [row.get(s, 0) for s in funding.streams]
         table.add_row(
-            place, str(funding.pcns[place]), *[f"£{v:,.2f}" for v in values], f"£{sum(values):,.2f}"
+            place, str(funding.pcns[place]), *[money(v) for v in values], money(sum(values))
         )
     console.print(table)
     console.print(

@@ -286,6 +286,7 @@ def test_largest_remainder_takes_from_those_rounded_up_most():
     reported = allocate(D("10000"), recipients, "registered", unit=D(100))
     assert [line.share for line in reported.lines] == [D(3400), D(3400), D(3300)]
     assert reported.residual == D("-100")
+    assert "shared pot − total of shares = £-100," in reported.residual_note  # money's one form
     fixed = allocate(
         D("10000"), recipients, "registered", unit=D(100), residual="largest_remainder"
     )

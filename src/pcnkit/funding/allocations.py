@@ -35,7 +35,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from pcnkit.errors import BadValue, InputError
-from pcnkit.funding.money import LEDGER_LIMIT, PENNY, decimal, to_unit
+from pcnkit.funding.money import LEDGER_LIMIT, PENNY, decimal, figure, money_figure, to_unit
 from pcnkit.registry.plausible import RECIPIENT_LIST
 
 METHODS = ("registered", "weighted", "normalised_weighted", "equal", "per_head")
@@ -178,8 +178,8 @@ class Allocation:
                 "exact_share": "",
                 "share": _plain(self.pot),
                 "formula": (
-                    f"{_fmt(self.total_shared)} shared + {_fmt(self.top_sliced)} top-sliced"
-                    f" + {_fmt(self.residual)} residual = {_fmt(self.pot)}"
+                    f"{figure(self.total_shared)} shared + {figure(self.top_sliced)} top-sliced"
+                    f" + {figure(self.residual)} residual = {figure(self.pot)}"
                     + (f"; {self.as_of_note}" if self.as_of_note else "")
                 ),
             }
@@ -400,26 +400,13 @@ def _number(value: object, what: str) -> Decimal:
     return value
 
 
-def _fmt(value: Decimal) -> str:
-    """A figure for formula text: thousands separators, no trailing zeros beyond the pence."""
-    if value == value.to_integral_value():
-        return f"{value:,.0f}"
-    if value == value.quantize(PENNY):
-        return f"{value:,.2f}"
-    return f"{value.normalize():,f}"
-
-
 def _plain(value: Decimal) -> str:
     """A money figure for CSV: shown to the penny when that is exact (no rounding here)."""
     return str(value.quantize(PENNY)) if value == value.quantize(PENNY) else str(value)
 
 
-def _money(value: Decimal) -> str:
-    return ("-£" if value < 0 else "£") + _fmt(abs(value))
-
-
 def _unit(unit: Decimal) -> str:
-    return _money(unit)
+    return money_figure(unit)
 
 
 def _where(r: Recipient) -> str:
@@ -505,7 +492,7 @@ def _apply_top_slices(
                     "Give the pot, or give the top-slice as a fixed amount.",
                 )
             amount = to_unit(pot * percent / 100, PENNY)
-            formula = f"{_fmt(pot)} × {_fmt(percent)}%, rounded half-up to £0.01"
+            formula = f"{figure(pot)} × {figure(percent)}%, rounded half-up to £0.01"
         else:
             raw = _number(s.amount, "top_slices")
             if raw < 0:
@@ -516,7 +503,7 @@ def _apply_top_slices(
                 )
             amount = to_unit(raw, PENNY)
             percent = None
-            formula = f"fixed amount {_money(raw)}"
+            formula = f"fixed amount {money_figure(raw)}"
         out.append(SlicedAmount(s.name, amount, percent, formula))
     return tuple(out)
 
@@ -538,7 +525,7 @@ def _shares(
                     Decimal(1),
                     exact,
                     to_unit(exact, unit),
-                    f"{_fmt(pot)} / {len(recipients)}, {rounded}",
+                    f"{figure(pot)} / {len(recipients)}, {rounded}",
                 )
             )
         return lines, n
@@ -572,7 +559,7 @@ def _shares(
                 value,
                 exact,
                 to_unit(exact, unit),
-                f"{_fmt(pot)} × {_fmt(value)} / {_fmt(total)}, {rounded}",
+                f"{figure(pot)} × {figure(value)} / {figure(total)}, {rounded}",
             )
         )
     return lines, total
@@ -594,8 +581,9 @@ def _computed_normalised(
     for r, w in zip(recipients, weighted, strict=True):
         exact = pot * w / total_w
         formula = (
-            f"{_fmt(pot)} × {_fmt(w)} / {_fmt(total_w)} (weighted list; normalising by "
-            f"Σregistered/Σweighted = {_fmt(total_r)}/{_fmt(total_w)} leaves the share unchanged), "
+            f"{figure(pot)} × {figure(w)} / {figure(total_w)} (weighted list; normalising by "
+            f"Σregistered/Σweighted = {figure(total_r)}/{figure(total_w)} leaves the share "
+            "unchanged), "
             f"rounded half-up to {_unit(unit)}"
         )
         normalised = w * total_r / total_w
@@ -629,7 +617,7 @@ def _per_head(
                 value,
                 exact,
                 to_unit(exact, unit),
-                f"{_fmt(rate)} × {_fmt(value)}, rounded half-up to {_unit(unit)}",
+                f"{figure(rate)} × {figure(value)}, rounded half-up to {_unit(unit)}",
             )
         )
     return lines, sum(values, Decimal(0))
@@ -644,8 +632,8 @@ def _largest_remainder(
     if steps != steps.to_integral_value():
         raise BadValue(
             "unit",
-            f"the shared pot {_money(shared_pot)} is not a whole number of {_unit(unit)} units, "
-            "so shares rounded to that unit cannot sum to it",
+            f"the shared pot {money_figure(shared_pot)} is not a whole number of "
+            f"{_unit(unit)} units, so shares rounded to that unit cannot sum to it",
             "Use a smaller unit, or the residual rule 'report' to show the difference.",
         )
     count = int(abs(steps))
@@ -672,7 +660,7 @@ def _largest_remainder(
                 line.basis_value,
                 line.exact_share,
                 line.share + extra,
-                f"{line.formula}, {sign} {_money(abs(extra))} largest-remainder balancing",
+                f"{line.formula}, {sign} {money_figure(abs(extra))} largest-remainder balancing",
                 extra,
             )
         out.append(line)
@@ -764,7 +752,8 @@ def _shared_pot(pot: Decimal | None, slices: Sequence[SlicedAmount]) -> Decimal 
     if sliced > pot:
         raise BadValue(
             "top_slices",
-            f"the top-slices total {_money(sliced)}, more than the pot of {_money(pot)}",
+            f"the top-slices total {money_figure(sliced)}, more than the pot of "
+            f"{money_figure(pot)}",
             "Reduce the top-slices so they fit within the pot.",
         )
     return pot - sliced
@@ -799,15 +788,15 @@ def _allocate_per_head(
     lines, basis_total = _per_head(recipients, rate, unit)
     total = _total(lines)
     note = (
-        f"per head: {_fmt(rate)} × registered list, each rounded half-up to {_unit(unit)}; "
-        f"total {_money(total)}"
+        f"per head: {figure(rate)} × registered list, each rounded half-up to {_unit(unit)}; "
+        f"total {money_figure(total)}"
     )
     if shared_pot is None:
         shared_pot = total
         pot = total + _sliced(slices)
         note += "; no pot was given, so the total is the sum of the amounts"
     else:
-        note += f"; shared pot − total = {_money(shared_pot - total)} left unspent"
+        note += f"; shared pot − total = {money_figure(shared_pot - total)} left unspent"
     return Allocation(
         pot=pot,
         top_slices=slices,
@@ -833,7 +822,7 @@ def _settle_residual(
     if residual == "report":
         return lines, (
             f"reported: each share rounded half-up to {_unit(unit)} independently; "
-            f"shared pot − total of shares = {_money(rest)}, not distributed"
+            f"shared pot − total of shares = {money_figure(rest)}, not distributed"
         )
     if not rest:
         return lines, "largest remainder: the rounded shares already sum to the shared pot"
@@ -843,6 +832,6 @@ def _settle_residual(
     else:
         how = "taken from the recipients whose shares were rounded up the most"
     return lines, (
-        f"largest remainder: shared pot − rounded shares was {_money(rest)}; it was {how}, "
+        f"largest remainder: shared pot − rounded shares was {money_figure(rest)}; it was {how}, "
         f"in steps of {_unit(unit)}, ties broken by code, so the shares sum to the pot"
     )
