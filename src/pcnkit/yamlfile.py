@@ -1,6 +1,7 @@
 """Reading pcnkit's own YAML files (funding rules and scenarios, code lists, registry
 definitions) in one place, so a syntax error reads the same in each: an `InputError` naming the
-file and the line to fix. Only plain data is read (PyYAML's safe loader or a subclass of it)."""
+file and the line to fix. Only plain data is read (PyYAML's safe loader or a subclass of it),
+dates as text."""
 
 from __future__ import annotations
 
@@ -11,7 +12,15 @@ import yaml
 from pcnkit.errors import InputError
 
 
-def parse_yaml(text: str, file: str, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> object:
+class Loader(yaml.SafeLoader):
+    """PyYAML's safe loader, with dates read as text: each reader parses its own dates, so a bad
+    one (2020-03-32) is reported with its key, where PyYAML raises a bare ValueError."""
+
+
+Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
+
+
+def parse_yaml(text: str, file: str, loader: type[yaml.SafeLoader] = Loader) -> object:
     """The document in `text` (read from `file`, which errors name)."""
     try:
         return yaml.load(text, Loader=loader)
@@ -25,7 +34,7 @@ def parse_yaml(text: str, file: str, loader: type[yaml.SafeLoader] = yaml.SafeLo
         ) from exc
 
 
-def read_yaml(path: Path, loader: type[yaml.SafeLoader] = yaml.SafeLoader) -> object:
+def read_yaml(path: Path, loader: type[yaml.SafeLoader] = Loader) -> object:
     """The document in the UTF-8 file at `path`; errors name the path."""
     name = str(path)
     try:

@@ -441,6 +441,9 @@ def test_a_year_without_arrs_rules_is_reported():
 INLINE_2020_21 = """
 year: 2020/21
 version: 1
+authored_by: a test
+reviewed: {date: 2026-11-23, by: another test}
+next_review: 2027-04-01
 list_reference_date: 2020-01-01
 streams: []
 arrs:

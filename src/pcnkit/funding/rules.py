@@ -188,6 +188,28 @@ class IifRules:
 
 
 @dataclass(frozen=True)
+class Review:
+    """Who wrote a rules file and who last checked it against its sources, when (the metadata
+    OpenPrescribing keeps on its measures): figures people are paid on are read by someone, and
+    read again by `next_review` (a new specification, or a status still to confirm)."""
+
+    authored_by: str
+    reviewed_on: dt.date
+    reviewed_by: str
+    next_review: dt.date
+
+    def due(self, on: dt.date) -> bool:
+        """The review is due (or overdue) on the date given."""
+        return on >= self.next_review
+
+    def text(self) -> str:
+        return (
+            f"written by {self.authored_by}; reviewed {self.reviewed_on:%-d %B %Y} by "
+            f"{self.reviewed_by}; next review by {self.next_review:%-d %B %Y}"
+        )
+
+
+@dataclass(frozen=True)
 class YearRules:
     year: str
     start: dt.date
@@ -199,6 +221,7 @@ class YearRules:
     iif: IifRules | None
     file: str
     membership_from: dt.date | None = None
+    review: Review | None = None  # every shipped rules file has one
     scenario: str | None = None
     official: YearRules | None = None
 
@@ -365,7 +388,33 @@ def parse_rules(text: str, file: str) -> YearRules:
         iif,
         file,
         membership_from,
+        _review(file, top),
     )
+
+
+REVIEW_KEYS = {"date", "by"}
+
+
+def _review(file: str, top: _Reader) -> Review:
+    """`authored_by`, `reviewed: {date, by}` and `next_review`: all required, the next review
+    after the last."""
+    authored_by = _text(top, "authored_by")
+    r = _Reader(file, top.get("reviewed"), "rules.reviewed")
+    unknown = sorted(set(r.data) - REVIEW_KEYS)
+    if unknown:
+        raise r.fail(unknown[0], f"is not a review field (use {sorted(REVIEW_KEYS)})")
+    reviewed_on, reviewed_by = r.date("date"), _text(r, "by")
+    next_review = top.date("next_review")
+    if next_review <= reviewed_on:
+        raise top.fail("next_review", f"{next_review} is not after the review of {reviewed_on}")
+    return Review(authored_by, reviewed_on, reviewed_by, next_review)
+
+
+def _text(r: _Reader, key: str) -> str:
+    value = r.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise r.fail(key, "must be a name (text)")
+    return value.strip()
 
 
 def rules_file(label: str) -> Path:
