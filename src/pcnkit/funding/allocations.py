@@ -237,7 +237,14 @@ def allocate(
     shared_pot = _shared_pot(pot, slices)
     if method == "per_head":
         return _allocate_per_head(
-            pot, slices, shared_pot, recipients, rate, unit, residual, as_of_note
+            recipients,
+            rate,
+            pot=pot,
+            slices=slices,
+            shared_pot=shared_pot,
+            unit=unit,
+            residual=residual,
+            as_of_note=as_of_note,
         )
     lines, basis_total = _shares(recipients, method, shared_pot, unit)
     lines, note = _settle_residual(lines, shared_pot, unit, residual)
@@ -768,11 +775,12 @@ def _total(lines: Iterable[AllocationLine]) -> Decimal:
 
 
 def _allocate_per_head(
+    recipients: list[Recipient],
+    rate: Decimal,
+    *,
     pot: Decimal | None,
     slices: tuple[SlicedAmount, ...],
     shared_pot: Decimal | None,
-    recipients: list[Recipient],
-    rate: Decimal,
     unit: Decimal,
     residual: str,
     as_of_note: str,
