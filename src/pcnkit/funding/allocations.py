@@ -236,18 +236,12 @@ def allocate(
     slices = _apply_top_slices(pot, top_slices)
     shared_pot = _shared_pot(pot, slices)
     if method == "per_head":
-        return _allocate_per_head(
-            recipients,
-            rate,
-            pot=pot,
-            slices=slices,
-            shared_pot=shared_pot,
-            unit=unit,
-            residual=residual,
-            as_of_note=as_of_note,
-        )
-    lines, basis_total = _shares(recipients, method, shared_pot, unit)
-    lines, note = _settle_residual(lines, shared_pot, unit, residual)
+        _check_per_head_residual(shared_pot, residual)
+        lines, basis_total = _per_head(recipients, rate, unit)
+        pot, shared_pot, note = _per_head_totals(lines, pot, slices, shared_pot, rate, unit)
+    else:
+        lines, basis_total = _shares(recipients, method, shared_pot, unit)
+        lines, note = _settle_residual(lines, shared_pot, unit, residual)
     total = _total(lines)
     return Allocation(
         pot=pot,
@@ -261,6 +255,7 @@ def allocate(
         residual_rule=residual,
         residual_note=note,
         basis_total=basis_total,
+        rate=rate,
         as_of_note=as_of_note,
     )
 
@@ -774,18 +769,7 @@ def _total(lines: Iterable[AllocationLine]) -> Decimal:
     return sum((line.share for line in lines), Decimal(0))
 
 
-def _allocate_per_head(
-    recipients: list[Recipient],
-    rate: Decimal,
-    *,
-    pot: Decimal | None,
-    slices: tuple[SlicedAmount, ...],
-    shared_pot: Decimal | None,
-    unit: Decimal,
-    residual: str,
-    as_of_note: str,
-) -> Allocation:
-    """Rate × registered list each; without a pot the total is the sum of the amounts."""
+def _check_per_head_residual(shared_pot: Decimal | None, residual: str) -> None:
     if shared_pot is not None and residual != "report":
         raise BadValue(
             "residual",
@@ -793,33 +777,31 @@ def _allocate_per_head(
             "against the pot",
             "Use the residual rule 'report': the residual then shows what is left unspent.",
         )
-    lines, basis_total = _per_head(recipients, rate, unit)
+
+
+def _per_head_totals(
+    lines: list[AllocationLine],
+    pot: Decimal | None,
+    slices: tuple[SlicedAmount, ...],
+    shared_pot: Decimal | None,
+    rate: Decimal,
+    unit: Decimal,
+) -> tuple[Decimal, Decimal, str]:
+    """The pot, shared pot and residual rule in words for per_head (rate × registered list
+    each): without a pot, the total is the sum of the amounts; with one, the rest is unspent."""
     total = _total(lines)
     note = (
         f"per head: {figure(rate)} × registered list, each rounded half-up to {_unit(unit)}; "
         f"total {money_figure(total)}"
     )
     if shared_pot is None:
-        shared_pot = total
-        pot = total + _sliced(slices)
-        note += "; no pot was given, so the total is the sum of the amounts"
-    else:
-        note += f"; shared pot − total = {money_figure(shared_pot - total)} left unspent"
-    return Allocation(
-        pot=pot,
-        top_slices=slices,
-        shared_pot=shared_pot,
-        method="per_head",
-        unit=unit,
-        lines=tuple(lines),
-        total_shared=total,
-        residual=shared_pot - total,
-        residual_rule=residual,
-        residual_note=note,
-        basis_total=basis_total,
-        rate=rate,
-        as_of_note=as_of_note,
-    )
+        return (
+            total + _sliced(slices),
+            total,
+            note + "; no pot was given, so the total is the sum of the amounts",
+        )
+    unspent = f"; shared pot − total = {money_figure(shared_pot - total)} left unspent"
+    return pot, shared_pot, note + unspent
 
 
 def _settle_residual(

@@ -313,32 +313,31 @@ def _list_size(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
 
 @check("clinical_director")
 def _clinical_director(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
-    if not _holds(s, pcn, "clinical_director"):
-        yield s.finding(
-            "clinical_director",
-            NOT_RECORDED,
-            pcn.org,
-            pcn.org.code,
-            f"No clinical director is recorded for {s.label(pcn.org)} on {s.when}. Every PCN "
-            "must name an accountable clinical director.",
-        )
+    return _unless_held(
+        s,
+        pcn,
+        "clinical_director",
+        f"No clinical director is recorded for {s.label(pcn.org)} on {s.when}. Every PCN must "
+        "name an accountable clinical director.",
+    )
 
 
 @check("nominated_payee")
 def _nominated_payee(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
-    if not _holds(s, pcn, "nominated_payee"):
-        yield s.finding(
-            "nominated_payee",
-            NOT_RECORDED,
-            pcn.org,
-            pcn.org.code,
-            f"No nominated payee is recorded for {s.label(pcn.org)} on {s.when}; Network "
-            "Contract DES payments cannot be made until one is named.",
-        )
+    return _unless_held(
+        s,
+        pcn,
+        "nominated_payee",
+        f"No nominated payee is recorded for {s.label(pcn.org)} on {s.when}; Network Contract "
+        "DES payments cannot be made until one is named.",
+    )
 
 
-def _holds(s: Scene, pcn: PcnScene, role: str) -> bool:
-    return any(r.role == role for r in s.roles.get(pcn.org.id, []))
+def _unless_held(s: Scene, pcn: PcnScene, role: str, text: str) -> list[Finding]:
+    """A role every PCN must name (the check has the role's name): not recorded unless held."""
+    if any(r.role == role for r in s.roles.get(pcn.org.id, [])):
+        return []
+    return [s.finding(role, NOT_RECORDED, pcn.org, pcn.org.code, text)]
 
 
 @check("single_practice")
