@@ -136,17 +136,15 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
     if hit is not None:
         return hit
     if basis == "fixed":
-        cache[key] = _Basis(Decimal(1), [], "a fixed sum per payee", frozenset())
+        cache[key] = (Decimal(1), [], "a fixed sum per payee", frozenset())
         return cache[key]
     figures = cache.get(("figures", basis)) or _practice_figures(pops, basis, cache)
     if len(codes) == 1:  # practice-level streams: one practice, no sums or sorting
         figure = figures.get(codes[0])
         if figure is None:
-            cache[key] = _Basis(
-                Decimal(0), [codes[0]], f"{INPUT_NAMES[basis]}: not loaded", frozenset()
-            )
+            cache[key] = (Decimal(0), [codes[0]], f"{INPUT_NAMES[basis]}: not loaded", frozenset())
         else:
-            cache[key] = _Basis(
+            cache[key] = (
                 figure[0],
                 [],
                 f"{INPUT_NAMES[basis]} as at {_day(figure[1])} ({figure[2]})",
@@ -169,7 +167,7 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
     else:
         span = ", ".join(_day(d) for d in sorted(dates))
         inputs = f"{INPUT_NAMES[basis]} as at {span} ({'; '.join(sorted(sources))})"
-    cache[key] = _Basis(found, missing, inputs, frozenset(stale))
+    cache[key] = (found, missing, inputs, frozenset(stale))
     return cache[key]
 
 
@@ -201,10 +199,10 @@ def _indexed_spans(pops: Populations) -> list[tuple[str, str, int, int]]:
     return cached[1]
 
 
-def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> list:
+def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> list[_Run]:
     """Runs of consecutive months with unchanged members within `months`: per PCN, or per
-    (PCN, practice). Built from membership spans, so the cost follows the number of
-    memberships, not months x practices."""
+    (PCN, practice); every stream paid over the same months shares them. Built from membership
+    spans, so the cost follows the number of memberships, not months x practices."""
     lo, hi = _month_index(months[0]), _month_index(months[-1])
     clipped: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
     for pcn, code, first, last in _indexed_spans(pops):
@@ -239,7 +237,8 @@ def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> 
                 segments[-1][3] += b_next - a
             else:
                 segments.append([_from_index(a), _from_index(b_next - 1), codes, b_next - a])
-    return sorted(runs.items()) if by_practice else sorted(runs.items(), key=_pcn_key)
+    items = sorted(runs.items()) if by_practice else sorted(runs.items(), key=_pcn_key)
+    return [_Run(pcn, practice, *segment) for (pcn, practice), segs in items for segment in segs]
 
 
 def _pcn_key(item) -> str:
@@ -260,10 +259,9 @@ def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[
         per_month = {"annual": Decimal(12), "period": Decimal(len(months)), "monthly": Decimal(1)}
         divisor = per_month[stream.rate_period]
         fixed = _StreamFacts(rules, stream, divisor)
-        for (pcn, practice), segments in run_cache[key]:
-            for first, last, codes, count in segments:
-                run = _Run(pcn, practice, first, last, codes, count)
-                out.append(_line(pops, fixed, run, _population(pops, codes, stream.basis, cache)))
+        for run in run_cache[key]:
+            basis = _population(pops, run.codes, stream.basis, cache)
+            out.append(_line(pops, fixed, run, basis))
     return out
 
 
@@ -295,14 +293,10 @@ class _Run(NamedTuple):
     count: int
 
 
-class _Basis(NamedTuple):
-    """A run's basis (`_population`): its sum, the practices lacking it, where the figures came
-    from, and the practices whose lists are stale."""
-
-    population: Decimal
-    missing: list[str]
-    inputs: str
-    stale: frozenset
+# A run's basis (`_population`): its sum, the practices lacking it, where the figures came from,
+# and the practices whose lists are stale. A plain tuple: one is made per practice and basis,
+# thousands a year, where a named tuple costs ten times as much to build.
+_Basis = tuple[Decimal, list[str], str, frozenset]
 
 
 def _line(pops: Populations, fixed: _StreamFacts, run: _Run, basis: _Basis) -> EntitlementLine:
