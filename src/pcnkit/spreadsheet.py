@@ -18,6 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import IO
 
+from pcnkit.funding.money import XLSX_MONEY_FORMAT
+
 # Characters that make a spreadsheet read a cell as a formula (OWASP CSV injection), including
 # the full-width forms some spreadsheets also accept.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\n", "＝", "＋", "－", "＠")
@@ -110,7 +112,7 @@ def xlsx_value(value: object) -> object:
     return value
 
 
-MONEY_FORMAT = '"£"#,##0.00'
+MONEY_FORMAT = XLSX_MONEY_FORMAT  # negatives as the pages write them: £-12.34
 TOTAL = "Total"
 
 

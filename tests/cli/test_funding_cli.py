@@ -172,6 +172,27 @@ def test_allocate_reproduces_nw_london(tmp_path):
 @pytest.mark.parametrize(
     ("args", "words"),
     [
+        (["--pot", "1000", "--top-slice", "a=120%"], "--top-slice: top-slice 'a' is 120%"),
+        (["--pot", "1000", "--rate", "3"], "--rate: a rate is only used by the per_head"),
+        (["--pot", "1000", "--unit", "0.001"], "--unit: the rounding unit 0.001 is finer"),
+        (["--pot", "1000", "--residual", "nearest"], "--residual: 'nearest' is not a residual"),
+        (["--pot", "-1"], "--pot: the pot -1 is negative"),
+    ],
+)
+def test_allocate_errors_name_the_option(tmp_path, args, words):
+    """The library names its arguments (top_slices, rate...); the CLI words them as options."""
+    recipients = tmp_path / "recipients.csv"
+    recipients.write_text("code,name,registered\nA,Alpha,1000\nB,Beta,2000\n")
+    result = invoke(
+        "funding", "allocate", "--recipients", recipients, "--method", "registered", *args
+    )
+    assert result.exit_code == 2
+    assert words in " ".join(result.output.split())
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
         (["entitlements", "--year", "2018/19"], ["no funding rules for 2018/19", "2019/20"]),
         (
             ["entitlements", "--year", "2019/20", "--lists", "{no_registered}"],

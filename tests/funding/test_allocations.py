@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from pcnkit.errors import InputError
+from pcnkit.errors import BadValue, InputError
 from pcnkit.funding.allocations import (
     METHODS,
     ROW_FIELDS,
@@ -208,7 +208,7 @@ def test_hf_paper_shows_59k_each_which_leaves_800_unallocated():
     a = allocate(HF_POT, HF_NETWORKS, "equal", unit=D(1000))
     assert [line.share for line in a.lines] == [D("59000")] * 3
     assert a.residual == D("800")
-    with pytest.raises(InputError, match="not a whole number of £1,000 units"):
+    with pytest.raises(BadValue, match="not a whole number of £1,000 units"):
         allocate(HF_POT, HF_NETWORKS, "equal", unit=D(1000), residual="largest_remainder")
 
 
@@ -286,6 +286,7 @@ def test_largest_remainder_takes_from_those_rounded_up_most():
     reported = allocate(D("10000"), recipients, "registered", unit=D(100))
     assert [line.share for line in reported.lines] == [D(3400), D(3400), D(3300)]
     assert reported.residual == D("-100")
+    assert "shared pot − total of shares = £-100," in reported.residual_note  # money's one form
     fixed = allocate(
         D("10000"), recipients, "registered", unit=D(100), residual="largest_remainder"
     )
@@ -332,8 +333,8 @@ def test_fixed_amount_top_slice_and_pound_unit():
 # --- bad input ------------------------------------------------------------------------------------
 
 
-def bad(match: str, *args, **kwargs) -> InputError:
-    with pytest.raises(InputError, match=match) as info:
+def bad(match: str, *args, **kwargs) -> InputError | BadValue:
+    with pytest.raises((InputError, BadValue), match=match) as info:
         allocate(*args, **kwargs)
     return info.value
 
@@ -386,7 +387,7 @@ def test_top_slice_needs_exactly_one_of_percent_or_amount():
 @pytest.mark.parametrize("unit", ["0", "-100"])
 def test_unit_must_be_positive(unit):
     err = bad("must be positive", D(1000), THIRDS, "registered", unit=D(unit))
-    assert err.file == "--unit"
+    assert err.field == "unit"
 
 
 def test_unknown_method_lists_the_known_ones():
@@ -403,6 +404,25 @@ def test_other_argument_errors():
     bad("no recipients", D(1000), [], "equal")
     bad("appears twice", D(1000), [THIRDS[0], THIRDS[0]], "equal")
     bad("write 1000.0 in quotes", 1000.0, THIRDS, "registered")
+
+
+@pytest.mark.parametrize(
+    ("field", "args", "kwargs"),
+    [
+        ("method", (D(1000), THIRDS, "capitation"), {}),
+        ("residual", (D(1000), THIRDS, "registered"), {"residual": "nearest"}),
+        ("rate", (None, BEDS, "per_head"), {}),
+        ("pot", (D(-1), THIRDS, "registered"), {}),
+        ("pot", (D("1e400"), THIRDS, "registered"), {}),
+        ("top_slices", (D(1000), THIRDS, "registered"), {"top_slices": [TopSlice("a")]}),
+        ("unit", (D(1000), THIRDS, "registered"), {"unit": D("0.001")}),
+    ],
+)
+def test_argument_errors_name_the_argument_not_a_command_line_option(field, args, kwargs):
+    with pytest.raises(BadValue) as info:
+        allocate(*args, **kwargs)
+    assert info.value.field == field
+    assert "--" not in str(info.value)
 
 
 # --- reading recipients from CSV ------------------------------------------------------------------

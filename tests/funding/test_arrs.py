@@ -375,11 +375,11 @@ def test_payment_schedule_lags_a_month_and_adds_up_exactly():
     assert payments == result.schedule()
     assert sum(p.amount for p in payments) == result.total == D("28357.50") + D("15000.00")
     first = payments[0]
-    assert (first.service_month, first.payment_month) == (JUL19, dt.date(2019, 8, 1))
-    assert first.role == CP and first.pcn_code == "P1"
-    assert all(p.payment_month.month == p.service_month.month % 12 + 1 for p in payments)
+    assert (first.service_months, first.payment_month) == ([JUL19], dt.date(2019, 8, 1))
+    assert first.stream == CP and first.pcn_code == first.payee_code == "P1"
+    assert all(p.payment_month.month == p.service_months[0].month % 12 + 1 for p in payments)
     assert payments[-1].payment_month == dt.date(2020, 4, 1)
-    cp = [p.amount for p in payments if p.role == CP]
+    cp = [p.amount for p in payments if p.stream == CP]
     # 37,810 / 12 = 3,150.8333...: running totals give pennies that add up to the total
     assert len(cp) == 9 and set(cp) == {D("3150.83"), D("3150.84")}
     assert sum(cp) == D("28357.50")
@@ -441,6 +441,9 @@ def test_a_year_without_arrs_rules_is_reported():
 INLINE_2020_21 = """
 year: 2020/21
 version: 1
+authored_by: a test
+reviewed: {date: 2026-11-23, by: another test}
+next_review: 2027-04-01
 list_reference_date: 2020-01-01
 streams: []
 arrs:
@@ -490,7 +493,8 @@ def test_2020_21_total_is_capped_at_the_budget_in_month_order(rules_2020_21):
     # 2 x 55,670 / 12 = 9,278.33 a month: seven months fit, the eighth is cut, then nothing
     by_month: dict[dt.date, D] = {}
     for p in payments:
-        by_month[p.service_month] = by_month.get(p.service_month, D(0)) + p.amount
+        (month,) = p.service_months
+        by_month[month] = by_month.get(month, D(0)) + p.amount
     assert len(by_month) == 8 and by_month[dt.date(2020, 11, 1)] < D("9278.33")
     assert all(line.capped for line in result.lines[:1])  # 60,000 > 55,670
     assert sum(line.budget_cut for line in result.lines) + result.total == 2 * D("55670")

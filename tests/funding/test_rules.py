@@ -27,7 +27,18 @@ DECIMAL_KEYS = {"rate", "max_per_wte", "rate_per_weighted_patient", "point_value
 UNCONFIRMED = {status for status, confirmed in STATUSES.items() if not confirmed}
 
 # Keys the loader reads; anything else in a rules file is a typo it would silently ignore.
-TOP_KEYS = {"year", "version", "list_reference_date", "membership_from", "streams", "arrs", "iif"}
+TOP_KEYS = {
+    "year",
+    "version",
+    "authored_by",
+    "reviewed",
+    "next_review",
+    "list_reference_date",
+    "membership_from",
+    "streams",
+    "arrs",
+    "iif",
+}
 STREAM_KEYS = {
     "id",
     "name",
@@ -447,3 +458,70 @@ def test_scenario_may_shorten_a_stream_inside_the_year(tmp_path):
     body = HAVERING.replace('{rate: "0.514", note: the paper truncated £0.51430}', "{end: 2019-12}")
     rules = apply_scenario(rules_for("2019/20"), scenario(tmp_path, body))
     assert len(rules.stream("clinical_director").months) == 6
+
+
+# --- who wrote the rules, and their review ---------------------------------------------------
+
+
+@pytest.mark.parametrize("year", YEARS)
+def test_every_rules_file_says_who_wrote_it_and_when_it_was_reviewed(year):
+    review = rules_for(year).review
+    assert review.authored_by.startswith("pcnkit maintainers")
+    assert review.reviewed_by and review.reviewed_on < review.next_review
+    assert not review.due(review.next_review - dt.timedelta(days=1))
+    assert review.due(review.next_review)
+    assert review.text().startswith(f"written by {review.authored_by}; reviewed ")
+
+
+AUTHORED = "authored_by: pcnkit maintainers (from shared/domain/funding-rules.md)"
+
+
+@pytest.mark.parametrize(
+    ("line", "instead", "column", "problem"),
+    [
+        (AUTHORED, "authored_by: ", "rules.authored_by", "is missing"),
+        (AUTHORED, "authored_by: 5", "rules.authored_by", "must be a name"),
+        ("next_review: 2027-04-01", "", "rules.next_review", "is missing"),
+        ("next_review: 2027-04-01", "next_review: 2026-11-23", "rules.next_review", "not after"),
+        (
+            "reviewed: {date: 2026-11-23, by: pcnkit maintainers}",
+            "reviewed: {date: 2026-11-23}",
+            "rules.reviewed.by",
+            "is missing",
+        ),
+        (
+            "reviewed: {date: 2026-11-23, by: pcnkit maintainers}",
+            "reviewed: {date: 2026-11-23, by: x, when: y}",
+            "rules.reviewed.when",
+            "is not a review field",
+        ),
+        (
+            "reviewed: {date: 2026-11-23, by: pcnkit maintainers}",
+            "reviewed: {date: 2026-11-31, by: x}",
+            "rules.reviewed.date",
+            "'2026-11-31' is not a date",
+        ),
+        (
+            "reviewed: {date: 2026-11-23, by: pcnkit maintainers}",
+            "reviewed: 2026-11-23",
+            None,
+            "rules.reviewed is not a mapping",
+        ),
+    ],
+)
+def test_review_fields_are_required_and_checked(line, instead, column, problem):
+    text = rules_file("2019/20").read_text(encoding="utf-8")
+    changed = text.replace(line, instead, 1)
+    assert changed != text
+    with pytest.raises(InputError, match=problem) as info:
+        parse_rules(changed, "2019-20.yaml")
+    assert info.value.column == column
+
+
+def test_the_workbook_cover_shows_the_rules_review():
+    from pcnkit.funding.entitlements import Total
+    from pcnkit.funding.export import cover
+
+    rules = rules_for("2019/20")
+    rows = dict(cover("U00367", rules, dt.date(2020, 1, 1), Total(Decimal("1")), [], set()))
+    assert rows["Rules review"] == rules.review.text()

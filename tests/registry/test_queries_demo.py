@@ -9,7 +9,7 @@ import pytest
 from conftest import load
 from pcnkit.demo import demo_data
 from pcnkit.registry import queries
-from pcnkit.registry.checks import run_checks
+from pcnkit.registry.checks import CHECK_NAMES, CHECKS, check, run_checks
 from pcnkit.registry.kinds import KINDS
 
 D = dt.date
@@ -139,6 +139,24 @@ def test_a_rural_waiver_turns_the_minimum_list_error_into_a_notice(bhr, tmp_path
         result = run_checks(s, D(2019, 12, 1), "U86966")
     (finding,) = [f for f in result.findings if f.check == "list_size"]
     assert finding.outcome == "review" and "agreed by the CCG" in finding.text
+
+
+def test_every_named_check_is_one_registered_function():
+    """Each check is one function registered under its code, run in the order the findings of
+    a PCN are read; a check without a plain name cannot be registered."""
+    assert [c.name for c in CHECKS] == [
+        "coverage",
+        "list_unknown",
+        "list_size",
+        "clinical_director",
+        "nominated_payee",
+        "single_practice",
+        "closed_practice",
+        "cross_border",
+    ]
+    assert {c.name for c in CHECKS} == set(CHECK_NAMES)
+    with pytest.raises(ValueError, match="no plain name"):
+        check("made_up")
 
 
 def test_names_are_answered_as_at_a_date(bhr):

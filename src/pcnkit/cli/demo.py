@@ -16,6 +16,7 @@ from pcnkit.cli.population import (
 )
 from pcnkit.cli.registry import print_summary
 from pcnkit.cli.shell import console, date_option, styled, user_errors
+from pcnkit.funding.money import money
 from pcnkit.registry.checks import run_checks
 from pcnkit.registry.summary import area_summary
 
@@ -63,7 +64,7 @@ def demo(
     for place, row in funding.by_place.items():
         values = [row.get(s, 0) for s in funding.streams]
         table.add_row(
-            place, str(funding.pcns[place]), *[f"£{v:,.2f}" for v in values], f"£{sum(values):,.2f}"
+            place, str(funding.pcns[place]), *[money(v) for v in values], money(sum(values))
         )
     console.print(table)
     console.print(

@@ -427,7 +427,8 @@ def funding_allocate(
     output: Path | None = OutputOpt,
 ) -> None:
     """Share a pot across organisations after top-slices, rounding each share to a unit."""
-    with user_errors(ValueError):
+    # the library's "top_slices" is the repeatable --top-slice here
+    with user_errors(ValueError, fields={"top_slices": "top_slice"}):
         slices = [_top_slice(text) for text in top_slice]
         result = allocations.allocate(
             decimal(pot, "--pot") if pot else None,

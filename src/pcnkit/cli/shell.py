@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from enum import Enum
 
@@ -44,22 +44,26 @@ class ExportFormat(str, Enum):  # noqa: UP042
     xlsx = "xlsx"
 
 
-def fail(exc: Exception) -> None:
-    """Print a user-facing error and exit with status 2 (nothing has been written)."""
-    if isinstance(exc, BadValue):  # the library names the value; here it is an option
-        exc = f"--{exc.field.replace('_', '-')}: {exc.problem}. {exc.action}"
+def fail(exc: Exception, fields: Mapping[str, str] | None = None) -> None:
+    """Print a user-facing error and exit with status 2 (nothing has been written).
+
+    A BadValue names a library argument; here it is the option of the same name, or the one
+    `fields` maps it to."""
+    if isinstance(exc, BadValue):
+        field = (fields or {}).get(exc.field, exc.field)
+        exc = f"--{field.replace('_', '-')}: {exc.problem}. {exc.action}"
     err.print(styled("[bold red]error:[/] {}", exc), highlight=False)
     raise typer.Exit(2)
 
 
 @contextmanager
-def user_errors(*also: type[Exception]) -> Iterator[None]:
+def user_errors(*also: type[Exception], fields: Mapping[str, str] | None = None) -> Iterator[None]:
     """The one way a command's library errors end it: a PcnkitError (and any of `also`)
     raised in the block is printed by `fail` and the command exits with status 2."""
     try:
         yield
     except (PcnkitError, *also) as exc:
-        fail(exc)
+        fail(exc, fields)
 
 
 # Every command that reads a workspace takes it the same way.

@@ -19,8 +19,10 @@ steps of one unit to the recipients whose shares were rounded down the most (or 
 those rounded up the most), ties broken by recipient code, so the shares sum exactly to the pot.
 Which convention a commissioner used is not stated in our papers (NW London needed none).
 
-All rounding goes through `money.to_unit`; every figure is a `Decimal`. Errors are `InputError`s
-naming the option or the recipient (and its file/row when read from a CSV) and what to do.
+All rounding goes through `money.to_unit`; every figure is a `Decimal`. A bad argument is a
+`BadValue` naming it in the library's words ("pot", "top_slices": the shells word it for their
+users, e.g. the CLI as --pot); a bad recipient is an `InputError` naming the recipient (and its
+file/row when read from a CSV) and what to do.
 """
 
 from __future__ import annotations
@@ -32,8 +34,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from pcnkit.errors import InputError
-from pcnkit.funding.money import LEDGER_LIMIT, PENNY, decimal, to_unit
+from pcnkit.errors import BadValue, InputError
+from pcnkit.funding.money import LEDGER_LIMIT, PENNY, decimal, figure, money_figure, to_unit
 from pcnkit.registry.plausible import RECIPIENT_LIST
 
 METHODS = ("registered", "weighted", "normalised_weighted", "equal", "per_head")
@@ -43,8 +45,6 @@ CSV_COLUMNS = ("code", "name", *MEASURES)
 
 # the columns of `Allocation.as_rows()`, in order (for csv.DictWriter)
 ROW_FIELDS = ("kind", "code", "name", "basis", "basis_value", "exact_share", "share", "formula")
-
-_SHARE_METHODS = ("registered", "weighted", "normalised_weighted", "equal")
 
 
 @dataclass(frozen=True)
@@ -178,8 +178,8 @@ class Allocation:
                 "exact_share": "",
                 "share": _plain(self.pot),
                 "formula": (
-                    f"{_fmt(self.total_shared)} shared + {_fmt(self.top_sliced)} top-sliced"
-                    f" + {_fmt(self.residual)} residual = {_fmt(self.pot)}"
+                    f"{figure(self.total_shared)} shared + {figure(self.top_sliced)} top-sliced"
+                    f" + {figure(self.residual)} residual = {figure(self.pot)}"
                     + (f"; {self.as_of_note}" if self.as_of_note else "")
                 ),
             }
@@ -224,130 +224,25 @@ def allocate(
     shares and the shared pot is left as `Allocation.residual`) or "largest_remainder" (the
     difference is distributed in steps of `unit`, ties broken by code, so the shares sum exactly
     to the shared pot).
+
+    A bad argument is a `BadValue` naming the argument ("pot", "top_slices", ...); a bad
+    recipient is an `InputError` naming the recipient (and its file and row).
     """
-    if method not in METHODS:
-        raise InputError(
-            "--method",
-            f"'{method}' is not an allocation method",
-            f"Known methods: {', '.join(METHODS)}.",
-        )
-    if residual not in RESIDUAL_RULES:
-        raise InputError(
-            "--residual",
-            f"'{residual}' is not a residual rule",
-            f"Known rules: {', '.join(RESIDUAL_RULES)}.",
-        )
-    unit = _number(unit, "--unit")
-    if unit <= 0:
-        raise InputError(
-            "--unit", f"the rounding unit must be positive, not {unit}", "Use e.g. 0.01, 1 or 100."
-        )
-    if unit != to_unit(unit, PENNY):
-        raise InputError(
-            "--unit",
-            f"the rounding unit {unit} is finer than a penny",
-            "Use a whole number of pence, e.g. 0.01, 1 or 100.",
-        )
-    if method == "per_head":
-        if rate is None:
-            raise InputError(
-                "--rate", "the per_head method needs a rate per head", "Give e.g. --rate 3."
-            )
-        rate = _number(rate, "--rate")
-        if rate < 0:
-            raise InputError("--rate", f"the rate {rate} is negative", "Give a rate of 0 or more.")
-    elif rate is not None:
-        raise InputError(
-            "--rate",
-            f"a rate is only used by the per_head method, not by '{method}'",
-            "Remove the rate or use --method per_head.",
-        )
-    if pot is None:
-        if method != "per_head":
-            raise InputError(
-                "--pot",
-                f"the '{method}' method shares a pot, and none was given",
-                "Give the amount to share (only per_head works without a pot).",
-            )
-    else:
-        pot = _number(pot, "--pot")
-        if pot < 0:
-            raise InputError("--pot", f"the pot {pot} is negative", "Give the amount to share.")
-
-    recipients = list(recipients)
-    if not recipients:
-        raise InputError("recipients", "there are no recipients", "Give at least one recipient.")
-    _check_codes(recipients)
-
+    _check_choices(method, residual)
+    unit = _checked_unit(unit)
+    rate = _checked_rate(rate, method)
+    pot = _checked_pot(pot, method)
+    recipients = _checked_recipients(recipients)
     slices = _apply_top_slices(pot, top_slices)
-    sliced = sum((s.amount for s in slices), Decimal(0))
-    shared_pot = None if pot is None else pot - sliced
-    if shared_pot is not None and shared_pot < 0:
-        raise InputError(
-            "--top-slice",
-            f"the top-slices total {_money(sliced)}, more than the pot of {_money(pot)}",
-            "Reduce the top-slices so they fit within the pot.",
-        )
-
+    shared_pot = _shared_pot(pot, slices)
     if method == "per_head":
-        if shared_pot is not None and residual != "report":
-            raise InputError(
-                "--residual",
-                "per_head pays rate × list, so there is no rounding difference to balance "
-                "against the pot",
-                "Use --residual report: the residual then shows what is left unspent.",
-            )
+        _check_per_head_residual(shared_pot, residual)
         lines, basis_total = _per_head(recipients, rate, unit)
-        total = sum((line.share for line in lines), Decimal(0))
-        note = (
-            f"per head: {_fmt(rate)} × registered list, each rounded half-up to {_unit(unit)}; "
-            f"total {_money(total)}"
-        )
-        if shared_pot is None:
-            shared_pot = total
-            pot = total + sliced
-            note += "; no pot was given, so the total is the sum of the amounts"
-        else:
-            note += f"; shared pot − total = {_money(shared_pot - total)} left unspent"
-        rest = shared_pot - total
-        return Allocation(
-            pot=pot,
-            top_slices=slices,
-            shared_pot=shared_pot,
-            method=method,
-            unit=unit,
-            lines=tuple(lines),
-            total_shared=total,
-            residual=rest,
-            residual_rule=residual,
-            residual_note=note,
-            basis_total=basis_total,
-            rate=rate,
-            as_of_note=as_of_note,
-        )
-
-    lines, basis_total = _shares(recipients, method, shared_pot, unit)
-    total = sum((line.share for line in lines), Decimal(0))
-    rest = shared_pot - total
-    if residual == "largest_remainder" and rest:
-        lines = _largest_remainder(lines, rest, unit, shared_pot)
-        if rest > 0:
-            how = "added to the recipients with the largest rounding remainders"
-        else:
-            how = "taken from the recipients whose shares were rounded up the most"
-        note = (
-            f"largest remainder: shared pot − rounded shares was {_money(rest)}; it was {how}, "
-            f"in steps of {_unit(unit)}, ties broken by code, so the shares sum to the pot"
-        )
-        total = sum((line.share for line in lines), Decimal(0))
-        rest = shared_pot - total
-    elif residual == "largest_remainder":
-        note = "largest remainder: the rounded shares already sum to the shared pot"
+        pot, shared_pot, note = _per_head_totals(lines, pot, slices, shared_pot, rate, unit)
     else:
-        note = (
-            f"reported: each share rounded half-up to {_unit(unit)} independently; "
-            f"shared pot − total of shares = {_money(rest)}, not distributed"
-        )
+        lines, basis_total = _shares(recipients, method, shared_pot, unit)
+        lines, note = _settle_residual(lines, shared_pot, unit, residual)
+    total = _total(lines)
     return Allocation(
         pot=pot,
         top_slices=slices,
@@ -356,10 +251,11 @@ def allocate(
         unit=unit,
         lines=tuple(lines),
         total_shared=total,
-        residual=rest,
+        residual=shared_pot - total,
         residual_rule=residual,
         residual_note=note,
         basis_total=basis_total,
+        rate=rate,
         as_of_note=as_of_note,
     )
 
@@ -486,17 +382,19 @@ def read_recipients_csv(path: Path | str) -> list[Recipient]:
 
 def _number(value: object, what: str) -> Decimal:
     """An allocation figure (pot, rate, top-slice): finite and within the ledger's range (1e400
-    passes Decimal but breaks the first rounding; 1e20 is no real pot)."""
+    passes Decimal but breaks the first rounding; 1e20 is no real pot). `what` is the
+    argument's name, which the error carries."""
     if isinstance(value, Decimal):
         if not value.is_finite():
-            raise InputError(what, f"{value} is not a number", "Give a finite amount.")
+            raise BadValue(what, f"{value} is not a number", "Give a finite amount.")
     else:
         try:
             value = decimal(value, what)
         except ValueError as exc:
-            raise InputError(what, str(exc), "Give the figure as a Decimal or a string.") from exc
+            problem = str(exc).removeprefix(f"{what}: ")
+            raise BadValue(what, problem, "Give the figure as a Decimal or a string.") from exc
     if abs(value) > LEDGER_LIMIT:
-        raise InputError(
+        raise BadValue(
             what,
             f"{value} is beyond the range pcnkit accepts (±{LEDGER_LIMIT:,})",
             "Check the figure.",
@@ -504,26 +402,13 @@ def _number(value: object, what: str) -> Decimal:
     return value
 
 
-def _fmt(value: Decimal) -> str:
-    """A figure for formula text: thousands separators, no trailing zeros beyond the pence."""
-    if value == value.to_integral_value():
-        return f"{value:,.0f}"
-    if value == value.quantize(PENNY):
-        return f"{value:,.2f}"
-    return f"{value.normalize():,f}"
-
-
 def _plain(value: Decimal) -> str:
     """A money figure for CSV: shown to the penny when that is exact (no rounding here)."""
     return str(value.quantize(PENNY)) if value == value.quantize(PENNY) else str(value)
 
 
-def _money(value: Decimal) -> str:
-    return ("-£" if value < 0 else "£") + _fmt(abs(value))
-
-
 def _unit(unit: Decimal) -> str:
-    return _money(unit)
+    return money_figure(unit)
 
 
 def _where(r: Recipient) -> str:
@@ -589,38 +474,38 @@ def _apply_top_slices(
     out = []
     for s in top_slices:
         if (s.percent is None) == (s.amount is None):
-            raise InputError(
-                "--top-slice",
+            raise BadValue(
+                "top_slices",
                 f"top-slice '{s.name}' must have either a percent or an amount (exactly one)",
                 "Give e.g. 15% or a fixed £ amount.",
             )
         if s.percent is not None:
-            percent = _number(s.percent, "--top-slice")
+            percent = _number(s.percent, "top_slices")
             if percent < 0 or percent > 100:
-                raise InputError(
-                    "--top-slice",
+                raise BadValue(
+                    "top_slices",
                     f"top-slice '{s.name}' is {percent}%, outside 0–100%",
                     "Give a percentage of the pot between 0 and 100.",
                 )
             if pot is None:
-                raise InputError(
-                    "--top-slice",
+                raise BadValue(
+                    "top_slices",
                     f"top-slice '{s.name}' is a percentage, but there is no pot to take it from",
                     "Give the pot, or give the top-slice as a fixed amount.",
                 )
             amount = to_unit(pot * percent / 100, PENNY)
-            formula = f"{_fmt(pot)} × {_fmt(percent)}%, rounded half-up to £0.01"
+            formula = f"{figure(pot)} × {figure(percent)}%, rounded half-up to £0.01"
         else:
-            raw = _number(s.amount, "--top-slice")
+            raw = _number(s.amount, "top_slices")
             if raw < 0:
-                raise InputError(
-                    "--top-slice",
+                raise BadValue(
+                    "top_slices",
                     f"top-slice '{s.name}' is negative ({raw})",
                     "Give an amount of 0 or more.",
                 )
             amount = to_unit(raw, PENNY)
             percent = None
-            formula = f"fixed amount {_money(raw)}"
+            formula = f"fixed amount {money_figure(raw)}"
         out.append(SlicedAmount(s.name, amount, percent, formula))
     return tuple(out)
 
@@ -642,7 +527,7 @@ def _shares(
                     Decimal(1),
                     exact,
                     to_unit(exact, unit),
-                    f"{_fmt(pot)} / {len(recipients)}, {rounded}",
+                    f"{figure(pot)} / {len(recipients)}, {rounded}",
                 )
             )
         return lines, n
@@ -676,7 +561,7 @@ def _shares(
                 value,
                 exact,
                 to_unit(exact, unit),
-                f"{_fmt(pot)} × {_fmt(value)} / {_fmt(total)}, {rounded}",
+                f"{figure(pot)} × {figure(value)} / {figure(total)}, {rounded}",
             )
         )
     return lines, total
@@ -698,8 +583,9 @@ def _computed_normalised(
     for r, w in zip(recipients, weighted, strict=True):
         exact = pot * w / total_w
         formula = (
-            f"{_fmt(pot)} × {_fmt(w)} / {_fmt(total_w)} (weighted list; normalising by "
-            f"Σregistered/Σweighted = {_fmt(total_r)}/{_fmt(total_w)} leaves the share unchanged), "
+            f"{figure(pot)} × {figure(w)} / {figure(total_w)} (weighted list; normalising by "
+            f"Σregistered/Σweighted = {figure(total_r)}/{figure(total_w)} leaves the share "
+            "unchanged), "
             f"rounded half-up to {_unit(unit)}"
         )
         normalised = w * total_r / total_w
@@ -733,7 +619,7 @@ def _per_head(
                 value,
                 exact,
                 to_unit(exact, unit),
-                f"{_fmt(rate)} × {_fmt(value)}, rounded half-up to {_unit(unit)}",
+                f"{figure(rate)} × {figure(value)}, rounded half-up to {_unit(unit)}",
             )
         )
     return lines, sum(values, Decimal(0))
@@ -746,11 +632,11 @@ def _largest_remainder(
     the smallest, i.e. most rounded-up, when taking), ties broken by code."""
     steps = rest / unit
     if steps != steps.to_integral_value():
-        raise InputError(
-            "--unit",
-            f"the shared pot {_money(shared_pot)} is not a whole number of {_unit(unit)} units, "
-            "so shares rounded to that unit cannot sum to it",
-            "Use a smaller unit, or --residual report to show the difference.",
+        raise BadValue(
+            "unit",
+            f"the shared pot {money_figure(shared_pot)} is not a whole number of "
+            f"{_unit(unit)} units, so shares rounded to that unit cannot sum to it",
+            "Use a smaller unit, or the residual rule 'report' to show the difference.",
         )
     count = int(abs(steps))
     step = unit if rest > 0 else -unit
@@ -776,8 +662,166 @@ def _largest_remainder(
                 line.basis_value,
                 line.exact_share,
                 line.share + extra,
-                f"{line.formula}, {sign} {_money(abs(extra))} largest-remainder balancing",
+                f"{line.formula}, {sign} {money_figure(abs(extra))} largest-remainder balancing",
                 extra,
             )
         out.append(line)
     return out
+
+
+# --- the steps of `allocate` -----------------------------------------------------------------
+
+
+def _check_choices(method: str, residual: str) -> None:
+    if method not in METHODS:
+        raise BadValue(
+            "method",
+            f"'{method}' is not an allocation method",
+            f"Known methods: {', '.join(METHODS)}.",
+        )
+    if residual not in RESIDUAL_RULES:
+        raise BadValue(
+            "residual",
+            f"'{residual}' is not a residual rule",
+            f"Known rules: {', '.join(RESIDUAL_RULES)}.",
+        )
+
+
+def _checked_unit(unit: object) -> Decimal:
+    unit = _number(unit, "unit")
+    if unit <= 0:
+        raise BadValue(
+            "unit", f"the rounding unit must be positive, not {unit}", "Use e.g. 0.01, 1 or 100."
+        )
+    if unit != to_unit(unit, PENNY):
+        raise BadValue(
+            "unit",
+            f"the rounding unit {unit} is finer than a penny",
+            "Use a whole number of pence, e.g. 0.01, 1 or 100.",
+        )
+    return unit
+
+
+def _checked_rate(rate: object | None, method: str) -> Decimal | None:
+    """The rate per head: required by per_head, refused by every other method."""
+    if method != "per_head":
+        if rate is not None:
+            raise BadValue(
+                "rate",
+                f"a rate is only used by the per_head method, not by '{method}'",
+                "Remove the rate or use the per_head method.",
+            )
+        return None
+    if rate is None:
+        raise BadValue(
+            "rate", "the per_head method needs a rate per head", "Give e.g. a rate of 3."
+        )
+    rate = _number(rate, "rate")
+    if rate < 0:
+        raise BadValue("rate", f"the rate {rate} is negative", "Give a rate of 0 or more.")
+    return rate
+
+
+def _checked_pot(pot: object | None, method: str) -> Decimal | None:
+    """The pot to share; only per_head may go without one."""
+    if pot is None:
+        if method != "per_head":
+            raise BadValue(
+                "pot",
+                f"the '{method}' method shares a pot, and none was given",
+                "Give the amount to share (only per_head works without a pot).",
+            )
+        return None
+    pot = _number(pot, "pot")
+    if pot < 0:
+        raise BadValue("pot", f"the pot {pot} is negative", "Give the amount to share.")
+    return pot
+
+
+def _checked_recipients(recipients: Iterable[Recipient]) -> list[Recipient]:
+    recipients = list(recipients)
+    if not recipients:
+        raise InputError("recipients", "there are no recipients", "Give at least one recipient.")
+    _check_codes(recipients)
+    return recipients
+
+
+def _shared_pot(pot: Decimal | None, slices: Sequence[SlicedAmount]) -> Decimal | None:
+    """The pot less its top-slices (None when there is no pot)."""
+    if pot is None:
+        return None
+    sliced = _sliced(slices)
+    if sliced > pot:
+        raise BadValue(
+            "top_slices",
+            f"the top-slices total {money_figure(sliced)}, more than the pot of "
+            f"{money_figure(pot)}",
+            "Reduce the top-slices so they fit within the pot.",
+        )
+    return pot - sliced
+
+
+def _sliced(slices: Sequence[SlicedAmount]) -> Decimal:
+    return sum((s.amount for s in slices), Decimal(0))
+
+
+def _total(lines: Iterable[AllocationLine]) -> Decimal:
+    return sum((line.share for line in lines), Decimal(0))
+
+
+def _check_per_head_residual(shared_pot: Decimal | None, residual: str) -> None:
+    if shared_pot is not None and residual != "report":
+        raise BadValue(
+            "residual",
+            "per_head pays rate × list, so there is no rounding difference to balance "
+            "against the pot",
+            "Use the residual rule 'report': the residual then shows what is left unspent.",
+        )
+
+
+def _per_head_totals(
+    lines: list[AllocationLine],
+    pot: Decimal | None,
+    slices: tuple[SlicedAmount, ...],
+    shared_pot: Decimal | None,
+    rate: Decimal,
+    unit: Decimal,
+) -> tuple[Decimal, Decimal, str]:
+    """The pot, shared pot and residual rule in words for per_head (rate × registered list
+    each): without a pot, the total is the sum of the amounts; with one, the rest is unspent."""
+    total = _total(lines)
+    note = (
+        f"per head: {figure(rate)} × registered list, each rounded half-up to {_unit(unit)}; "
+        f"total {money_figure(total)}"
+    )
+    if shared_pot is None:
+        return (
+            total + _sliced(slices),
+            total,
+            note + "; no pot was given, so the total is the sum of the amounts",
+        )
+    unspent = f"; shared pot − total = {money_figure(shared_pot - total)} left unspent"
+    return pot, shared_pot, note + unspent
+
+
+def _settle_residual(
+    lines: list[AllocationLine], shared_pot: Decimal, unit: Decimal, residual: str
+) -> tuple[list[AllocationLine], str]:
+    """Apply the residual rule to the rounded shares; returns the lines and the rule in words."""
+    rest = shared_pot - _total(lines)
+    if residual == "report":
+        return lines, (
+            f"reported: each share rounded half-up to {_unit(unit)} independently; "
+            f"shared pot − total of shares = {money_figure(rest)}, not distributed"
+        )
+    if not rest:
+        return lines, "largest remainder: the rounded shares already sum to the shared pot"
+    lines = _largest_remainder(lines, rest, unit, shared_pot)
+    if rest > 0:
+        how = "added to the recipients with the largest rounding remainders"
+    else:
+        how = "taken from the recipients whose shares were rounded up the most"
+    return lines, (
+        f"largest remainder: shared pot − rounded shares was {money_figure(rest)}; it was {how}, "
+        f"in steps of {_unit(unit)}, ties broken by code, so the shares sum to the pot"
+    )

@@ -37,16 +37,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import NamedTuple
 
 from pcnkit.errors import InputError
 from pcnkit.funding.money import decimal, money, to_pence
+from pcnkit.funding.payment import Payment
 from pcnkit.funding.populations import Populations
 from pcnkit.funding.rules import ArrsRole, ArrsRules, YearRules, add_months, months_between
 from pcnkit.registry.importers.base import Row, csv_rows, read_text
 
 REQUIRED = ("pcn_code", "role", "wte", "start", "end", "annual_cost")
-OPTIONAL = ("name", "planned")
 HEADER = "pcn_code,role,wte,start,end,annual_cost[,name][,planned]"
 MAX_WTE = Decimal(2)
 YES = {"yes", "y", "true", "1", "planned"}
@@ -359,14 +358,6 @@ class ArrsLine:
     note: str = ""
 
 
-class Payment(NamedTuple):
-    payment_month: dt.date  # paid on or by the end of this month
-    service_month: dt.date
-    pcn_code: str
-    role: str
-    amount: Decimal
-
-
 @dataclass
 class PlannedEffect:
     """What planned recruits would add, kept apart from the claims of staff in post."""
@@ -396,14 +387,27 @@ class ArrsResult:
 
 
 def schedule(result: ArrsResult) -> list[Payment]:
-    """Each service month's reimbursement per role, paid `payment_lag` months later; the amounts
-    add up to the result's total exactly."""
+    """Each service month's reimbursement per role (the payment's stream), paid to the PCN
+    `payment_lag` months later; the amounts add up to the result's total exactly."""
     sums: dict[tuple[dt.date, str], Decimal] = defaultdict(Decimal)
+    confirmed: dict[str, bool] = {}
     for line in result.lines:
+        confirmed[line.role] = confirmed.get(line.role, True) and line.confirmed
         for month, amount in line.monthly.items():
             sums[(month, line.role)] += amount
     return [
-        Payment(add_months(month, result.payment_lag), month, result.pcn_code, role, amount)
+        Payment(
+            result.year,
+            add_months(month, result.payment_lag),
+            result.pcn_code,
+            result.pcn_code,
+            None,
+            role,
+            [month],
+            amount,
+            f"{result.year}/arrs/{role}",
+            confirmed[role],
+        )
         for (month, role), amount in sorted(sums.items())
         if amount
     ]

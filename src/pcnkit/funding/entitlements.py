@@ -17,6 +17,7 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from decimal import Decimal
+from typing import NamedTuple
 
 from pcnkit.bulk import bulk
 from pcnkit.funding.money import to_pence
@@ -127,7 +128,7 @@ def _day(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: dict):
+def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: dict) -> _Basis:
     """Sum of a basis over practices, the practices lacking it, where the figures came from,
     and which are stale (memoised: the same practices recur in every stream and month)."""
     key = (codes, basis)
@@ -198,10 +199,10 @@ def _indexed_spans(pops: Populations) -> list[tuple[str, str, int, int]]:
     return cached[1]
 
 
-def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> list:
+def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> list[_Run]:
     """Runs of consecutive months with unchanged members within `months`: per PCN, or per
-    (PCN, practice). Built from membership spans, so the cost follows the number of
-    memberships, not months x practices."""
+    (PCN, practice); every stream paid over the same months shares them. Built from membership
+    spans, so the cost follows the number of memberships, not months x practices."""
     lo, hi = _month_index(months[0]), _month_index(months[-1])
     clipped: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
     for pcn, code, first, last in _indexed_spans(pops):
@@ -236,7 +237,8 @@ def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> 
                 segments[-1][3] += b_next - a
             else:
                 segments.append([_from_index(a), _from_index(b_next - 1), codes, b_next - a])
-    return sorted(runs.items()) if by_practice else sorted(runs.items(), key=_pcn_key)
+    items = sorted(runs.items()) if by_practice else sorted(runs.items(), key=_pcn_key)
+    return [_Run(pcn, practice, *segment) for (pcn, practice), segs in items for segment in segs]
 
 
 def _pcn_key(item) -> str:
@@ -257,25 +259,9 @@ def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[
         per_month = {"annual": Decimal(12), "period": Decimal(len(months)), "monthly": Decimal(1)}
         divisor = per_month[stream.rate_period]
         fixed = _StreamFacts(rules, stream, divisor)
-        for (pcn, practice), segments in run_cache[key]:
-            for first, last, codes, count in segments:
-                population, missing, inputs, stale = _population(pops, codes, stream.basis, cache)
-                out.append(
-                    _line(
-                        pops,
-                        fixed,
-                        pcn,
-                        practice,
-                        first,
-                        last,
-                        codes,
-                        count,
-                        population,
-                        missing,
-                        inputs,
-                        stale,
-                    )
-                )
+        for run in run_cache[key]:
+            basis = _population(pops, run.codes, stream.basis, cache)
+            out.append(_line(pops, fixed, run, basis))
     return out
 
 
@@ -295,20 +281,28 @@ class _StreamFacts:
         self.plain_note = "; ".join(self.base_notes)
 
 
-def _line(
-    pops,
-    fixed: _StreamFacts,
-    pcn,
-    practice,
-    first,
-    last,
-    codes,
-    count,
-    population,
-    missing,
-    inputs,
-    stale,
-) -> EntitlementLine:
+class _Run(NamedTuple):
+    """A run of consecutive months one line covers: the PCN, the practice (practice-level
+    streams), the first and last month, the practices whose lists count and the months."""
+
+    pcn: str
+    practice: str | None
+    first: dt.date
+    last: dt.date
+    codes: tuple[str, ...]
+    count: int
+
+
+# A run's basis (`_population`): its sum, the practices lacking it, where the figures came from,
+# and the practices whose lists are stale. A plain tuple: one is made per practice and basis,
+# thousands a year, where a named tuple costs ten times as much to build.
+_Basis = tuple[Decimal, list[str], str, frozenset]
+
+
+def _line(pops: Populations, fixed: _StreamFacts, run: _Run, basis: _Basis) -> EntitlementLine:
+    """One entitlement line: a stream's amount for one run of months, with its working."""
+    pcn, practice, first, last, codes, count = run
+    population, missing, inputs, stale = basis
     stream = fixed.stream
     payee = practice or pops.payees.get(pcn)
     if practice is not None and pops.absorbed and practice in pops.absorbed:

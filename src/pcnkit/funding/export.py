@@ -162,6 +162,7 @@ def cover(
         ("Contract year", rules.year),
         ("Figures as at", as_of),
         ("Rules", rules_title(rules)),
+        *([("Rules review", rules.review.text())] if rules.review else []),
         ("Lists as at", rules.list_reference_date),
         ("Total entitlement", total.amount if total.amount is not None else "cannot be calculated"),
     ]

@@ -52,4 +52,26 @@ def whole_pence(value: Decimal, what: str = "amount") -> int:
 
 
 def money(value: Decimal) -> str:
+    """An amount as pcnkit writes it for people (pages, the CLI, messages, the workbook's number
+    format): £1,234.56, a negative as £-1,234.56 - the one form, the funding pages' own."""
     return f"£{value:,.2f}"
+
+
+def money_figure(value: Decimal) -> str:
+    """An amount in a formula, as CCG papers print them: pence only when there are any (£1,200,
+    £1,200.50), every digit of an exact share finer than a penny; a negative as `money` does."""
+    return "£" + figure(value)
+
+
+def figure(value: Decimal) -> str:
+    """A number for formula text: thousands separators, no trailing zeros beyond the pence."""
+    if value == value.to_integral_value():
+        return f"{value:,.0f}"
+    if value == value.quantize(PENNY):
+        return f"{value:,.2f}"
+    return f"{value.normalize():,f}"
+
+
+# The workbook's number format for money columns: the same form as `money` (Excel's default
+# for a one-part format would write a negative as -£1,234.56).
+XLSX_MONEY_FORMAT = '"£"#,##0.00;"£"-#,##0.00'

@@ -17,12 +17,11 @@ from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from pcnkit.dates import financial_year_start, parse_iso
 from pcnkit.errors import BadValue, InputError
 from pcnkit.funding.money import decimal
 from pcnkit.store.layout import year_slug
+from pcnkit.yamlfile import parse_yaml, read_yaml
 
 BASES = ("registered", "weighted", "adjusted", "beds", "fixed")
 PAYEES = ("pcn", "practice")
@@ -190,6 +189,28 @@ class IifRules:
 
 
 @dataclass(frozen=True)
+class Review:
+    """Who wrote a rules file and who last checked it against its sources, when (the metadata
+    OpenPrescribing keeps on its measures): figures people are paid on are read by someone, and
+    read again by `next_review` (a new specification, or a status still to confirm)."""
+
+    authored_by: str
+    reviewed_on: dt.date
+    reviewed_by: str
+    next_review: dt.date
+
+    def due(self, on: dt.date) -> bool:
+        """The review is due (or overdue) on the date given."""
+        return on >= self.next_review
+
+    def text(self) -> str:
+        return (
+            f"written by {self.authored_by}; reviewed {self.reviewed_on:%-d %B %Y} by "
+            f"{self.reviewed_by}; next review by {self.next_review:%-d %B %Y}"
+        )
+
+
+@dataclass(frozen=True)
 class YearRules:
     year: str
     start: dt.date
@@ -201,6 +222,7 @@ class YearRules:
     iif: IifRules | None
     file: str
     membership_from: dt.date | None = None
+    review: Review | None = None  # every shipped rules file has one
     scenario: str | None = None
     official: YearRules | None = None
 
@@ -273,7 +295,7 @@ class _Reader:
 
 
 def parse_rules(text: str, file: str) -> YearRules:
-    doc = yaml.safe_load(text)
+    doc = parse_yaml(text, file)
     top = _Reader(file, doc, "rules")
     start = financial_year_start(str(top.get("year")))
     end = dt.date(start.year + 1, 3, 1)
@@ -367,7 +389,33 @@ def parse_rules(text: str, file: str) -> YearRules:
         iif,
         file,
         membership_from,
+        _review(file, top),
     )
+
+
+REVIEW_KEYS = {"date", "by"}
+
+
+def _review(file: str, top: _Reader) -> Review:
+    """`authored_by`, `reviewed: {date, by}` and `next_review`: all required, the next review
+    after the last."""
+    authored_by = _text(top, "authored_by")
+    r = _Reader(file, top.get("reviewed"), "rules.reviewed")
+    unknown = sorted(set(r.data) - REVIEW_KEYS)
+    if unknown:
+        raise r.fail(unknown[0], f"is not a review field (use {sorted(REVIEW_KEYS)})")
+    reviewed_on, reviewed_by = r.date("date"), _text(r, "by")
+    next_review = top.date("next_review")
+    if next_review <= reviewed_on:
+        raise top.fail("next_review", f"{next_review} is not after the review of {reviewed_on}")
+    return Review(authored_by, reviewed_on, reviewed_by, next_review)
+
+
+def _text(r: _Reader, key: str) -> str:
+    value = r.get(key)
+    if not isinstance(value, str) or not value.strip():
+        raise r.fail(key, "must be a name (text)")
+    return value.strip()
 
 
 def rules_file(label: str) -> Path:
@@ -409,10 +457,7 @@ def apply_scenario(official: YearRules, path: Path) -> YearRules:
       clinical_director: {rate: "0.514", note: the paper truncated £0.51430}
     """
     name = str(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise InputError(name, f"cannot be read as YAML ({exc})", "Fix the file.") from exc
+    doc = read_yaml(path)
     top = _Reader(name, doc, "scenario")
     if doc.get("pcnkit") != "scenario":
         raise InputError(name, "does not start with 'pcnkit: scenario'", "Add that line.")

@@ -11,37 +11,12 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from pcnkit.bulk import bulk
 from pcnkit.funding.entitlements import EntitlementLine
+from pcnkit.funding.payment import Payment
 from pcnkit.funding.rules import Stream, YearRules, add_months, months_between
-
-
-@dataclass
-class Payment:
-    year: str
-    payment_month: dt.date
-    payee_code: str
-    pcn_code: str
-    practice_code: str | None
-    stream: str
-    service_months: list[dt.date] = field(default_factory=list)
-    amount: Decimal = Decimal(0)
-    rule_id: str = ""
-    confirmed: bool = True
-    payee_name: str = ""
-
-    def as_row(self) -> dict:
-        row = asdict(self)
-        row["payment_month"] = self.payment_month.strftime("%Y-%m")
-        row["service_months"] = (
-            f"{self.service_months[0]:%Y-%m}..{self.service_months[-1]:%Y-%m}"
-            if len(self.service_months) > 1
-            else f"{self.service_months[0]:%Y-%m}"
-        )
-        return row
 
 
 def _plan(

@@ -28,7 +28,6 @@ from ibis import _
 from pcnkit.errors import PcnkitError
 from pcnkit.population import disclosure, sources
 from pcnkit.population.disclosure import safe_count, safe_total
-from pcnkit.population.engine import _need_ibis
 from pcnkit.population.features import labels_that_hold
 from pcnkit.population.testpatients import TestPatient
 
@@ -72,7 +71,8 @@ class CaseFindingList:
         return (*self.required, *self.any_of)
 
     def selects(self, t: ir.Table, as_of: dt.date):
-        ibis = _need_ibis()
+        import ibis
+
         condition = ibis.literal(True)
         for c in self.required:
             condition = condition & c.condition(t, as_of).fill_null(False)

@@ -20,10 +20,9 @@ from functools import cache
 from importlib import resources
 from pathlib import Path
 
-import yaml
-
 from pcnkit.errors import InputError
 from pcnkit.funding.money import decimal
+from pcnkit.yamlfile import parse_yaml
 
 STATUSES = ("confirmed", "partial")
 CODING_SYSTEMS = (
@@ -227,10 +226,7 @@ def _counts(r: _Reader) -> dict[str, int]:
 
 def parse_codelist(text: str, file: str) -> CodeList:
     """Read and validate one code list; every problem names the file and the key."""
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise InputError(file, f"cannot be read as YAML ({exc})", "Fix the file.") from exc
+    doc = parse_yaml(text, file)
     top = _Reader(file, doc, "codelist", TOP_KEYS)
     list_id = top.text("id")
     version = top.get("version")

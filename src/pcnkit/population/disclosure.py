@@ -21,8 +21,8 @@ an error, as is a negative one. Error messages never carry the count itself, sin
 count in a log would defeat the rules.
 
 4. Rates (``safe_rate``) come from the safe numerator and denominator and are suppressed when
-   either is redacted. Means and medians (``safe_mean``) are suppressed when they describe 7
-   or fewer people; no minimum, maximum or other single-person statistic is offered at all.
+   either is redacted. No mean, median, minimum, maximum or other statistic of a few people's
+   values is offered at all.
 
 Rule 5 (differencing) is met by construction where pcnkit publishes overlapping tables: every
 total is rebuilt from rounded cells, so subtracting shown cells from a total recovers only a sum
@@ -132,14 +132,6 @@ def safe_rate(numerator: SafeCount, denominator: SafeCount, per: int = 1000) -> 
         return None
     rate = Decimal(per) * numerator.value / denominator.value
     return rate.quantize(PERCENT_PLACES, rounding=ROUND_HALF_UP)
-
-
-def safe_mean(total: object, n: object, what: str = "a mean") -> Decimal | None:
-    """A mean (total / n, two decimal places), suppressed (None) when n is 7 or fewer."""
-    count = _whole(n, f"the number of people behind {what}")
-    if count <= REDACT_AT_MOST:
-        return None
-    return (Decimal(str(total)) / count).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
 
 
 @dataclass(frozen=True)

@@ -43,16 +43,6 @@ BACKENDS = ("duckdb", "spark")
 REQUIRED_TABLES = ("patients", "conditions")
 
 
-def _need_ibis():
-    try:
-        import ibis
-    except ImportError as e:  # pragma: no cover - depends on the environment
-        raise PcnkitError(
-            'the population store needs Ibis and DuckDB: pip install "ibis-framework[duckdb]"'
-        ) from e
-    return ibis
-
-
 SYNTHETIC_MARKER = "SYNTHETIC.txt"  # the synthetic generator's mark on every store it writes
 TRUTH = "truth"  # the synthetic generator's true per-patient risks (validation only)
 
@@ -142,7 +132,8 @@ class PopulationStore:
     ) -> None:
         if backend not in BACKENDS:
             raise PcnkitError(f"unknown population backend '{backend}'; choose one of {BACKENDS}")
-        ibis = _need_ibis()
+        import ibis
+
         self.path = Path(path)
         self.backend = backend
         for name in REQUIRED_TABLES:
@@ -288,7 +279,8 @@ def has_table(store, name: str) -> bool:
 def age_at(patients: ir.Table, as_of: dt.date) -> ir.IntegerValue:
     """Whole years of age at `as_of`, from ``month_of_birth`` (stored as the first of the
     month, so a birthday counts from the first of the birth month). An Ibis expression."""
-    ibis = _need_ibis()
+    import ibis
+
     born = patients.month_of_birth
     before_birthday = (born.month() > as_of.month) | (
         (born.month() == as_of.month) & (born.day() > as_of.day)

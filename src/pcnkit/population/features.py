@@ -28,7 +28,7 @@ import datetime as dt
 from typing import TYPE_CHECKING
 
 from pcnkit.population import measures
-from pcnkit.population.engine import _need_ibis, has_table
+from pcnkit.population.engine import has_table
 from pcnkit.population.measures import Store, attach
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -69,7 +69,8 @@ BP_WINDOW_MONTHS = 24  # CVD-01: a blood pressure in the prior 2 years
 def labels_that_hold(pairs, separator: str = "; "):
     """An Ibis string: the labels of the (condition, label) pairs whose condition holds, in
     order and `separator`-separated ('' when none do). How a row says why it is there."""
-    ibis = _need_ibis()
+    import ibis
+
     text = ibis.literal("")
     for condition, label in pairs:
         text = text + ibis.ifelse(condition.fill_null(False), label + separator, "")
@@ -77,7 +78,8 @@ def labels_that_hold(pairs, separator: str = "; "):
 
 
 def _registers(store: Store, as_of: dt.date) -> tuple[ir.Table, dict[str, object]]:
-    ibis = _need_ibis()
+    import ibis
+
     c = store.conditions
     c = c.filter(c.diagnosis_date.isnull() | (c.diagnosis_date <= ibis.literal(as_of)))
     agg = c.group_by("pseudonym").aggregate(
@@ -89,7 +91,8 @@ def _registers(store: Store, as_of: dt.date) -> tuple[ir.Table, dict[str, object
 def _medicines(store: Store, as_of: dt.date) -> tuple[ir.Table, dict[str, object]]:
     meds = store.table("medications")
     start, end = measures.window_12m(as_of)
-    ibis = _need_ibis()
+    import ibis
+
     recent = meds.filter((meds.issue_date >= ibis.literal(start)) & (meds.issue_date < end))
     names = {f"med_{g}": g for g in MEDICINE_FLAGS}
     agg = recent.group_by("pseudonym").aggregate(
@@ -111,7 +114,8 @@ EVENT_FILLS: dict[str, object] = {
 def _events(store: Store, patients: ir.Table, as_of: dt.date) -> ir.Table | None:
     if not has_table(store, "events"):
         return None
-    ibis = _need_ibis()
+    import ibis
+
     ev = store.table("events")
     start, end = measures.window_12m(as_of)
     in_window = (ev.date >= ibis.literal(start)) & (ev.date < ibis.literal(end))
@@ -166,7 +170,8 @@ def _care_home_events(ev: ir.Table, patients: ir.Table, as_of: dt.date) -> ir.Ta
 def _latest_bp(store: Store, as_of: dt.date) -> ir.Table | None:
     if not has_table(store, "observations"):
         return None
-    ibis = _need_ibis()
+    import ibis
+
     obs = store.table("observations")
     start = measures.months_before(as_of, BP_WINDOW_MONTHS)
     obs = obs.filter(
@@ -187,7 +192,8 @@ def _latest_bp(store: Store, as_of: dt.date) -> ir.Table | None:
 
 def patient_features(store: Store, as_of: dt.date | None = None) -> ir.Table:
     """One row per patient: :func:`measures.patient_measures` plus the facts above."""
-    ibis = _need_ibis()
+    import ibis
+
     as_of = measures._as_of(store, as_of)
     table = measures.patient_measures(store, as_of)
     table = table.mutate(imd_quintile=((table.imd_decile + 1) // 2).cast("int32"))

@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from pcnkit.errors import PcnkitError
 from pcnkit.population import codelists
-from pcnkit.population.engine import _need_ibis, age_at, has_table
+from pcnkit.population.engine import age_at, has_table
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
@@ -302,7 +302,8 @@ def _as_of(store: Store, as_of: dt.date | None) -> dt.date:
 def attach(base: ir.Table, agg: ir.Table, fills: dict[str, object]) -> ir.Table:
     """`base` (one row per patient) with `agg`'s columns (at most one row per pseudonym),
     missing values filled from `fills` (a fill of None leaves them null)."""
-    ibis = _need_ibis()
+    import ibis
+
     joined = base.left_join(agg, base.pseudonym == agg.pseudonym)
     return joined.select(
         *[base[c] for c in base.columns],
@@ -321,14 +322,16 @@ def _conditions_at(store: Store, as_of: dt.date | None) -> ir.Table:
     conditions = store.conditions
     if as_of is None:
         return conditions
-    ibis = _need_ibis()
+    import ibis
+
     return conditions.filter(
         conditions.diagnosis_date.isnull() | (conditions.diagnosis_date <= ibis.literal(as_of))
     )
 
 
 def _in_window(column: ir.DateValue, as_of: dt.date) -> ir.BooleanValue:
-    ibis = _need_ibis()
+    import ibis
+
     start, end = window_12m(as_of)
     return (column >= ibis.literal(start)) & (column < ibis.literal(end))
 
@@ -370,7 +373,8 @@ def polypharmacy(store: Store, as_of: dt.date | None = None) -> ir.Table:
 def prior_activity(store: Store, as_of: dt.date | None = None) -> ir.Table:
     """pseudonym, emergency_admissions_12m, ae_attendances_12m: hospital events dated in
     ``[as_of - 12 months, as_of)`` (0 for none)."""
-    ibis = _need_ibis()
+    import ibis
+
     as_of = _as_of(store, as_of)
     hospital = store.table("hospital")
     recent = hospital.filter(_in_window(hospital.date, as_of))
@@ -405,7 +409,8 @@ def cms(store: Store, as_of: dt.date | None = None, *, variant: str = "general")
     0 for none. The conditions in :data:`CMS_WITHOUT_QOF_SOURCE` are never counted, so it
     underestimates the full 20-condition score. Summed as exact decimals, returned as float64.
     """
-    ibis = _need_ibis()
+    import ibis
+
     weights = cms_weights(variant)
     conditions = _conditions_at(store, as_of)
     mapped = (
@@ -443,7 +448,8 @@ def efi_approx(store: Store, as_of: dt.date | None = None) -> ir.Table:
     several deficits are still seen only in part (no value rules, RA-only arthritis, ...), so
     it still UNDERESTIMATES frailty: it is not the eFI.
     """
-    ibis = _need_ibis()
+    import ibis
+
     as_of = _as_of(store, as_of)
     patients = store.patients
     conditions = _conditions_at(store, as_of)

@@ -54,7 +54,6 @@ from ibis import _
 
 from pcnkit.errors import PcnkitError
 from pcnkit.population import sources
-from pcnkit.population.engine import _need_ibis
 from pcnkit.population.features import labels_that_hold
 from pcnkit.population.testpatients import TestPatient
 
@@ -106,7 +105,8 @@ def _frailty(t, *levels: str):
 
 
 def _cms_top(t, th: Thresholds):
-    ibis = _need_ibis()
+    import ibis
+
     band = (t.age // CMS_BAND_YEARS) * CMS_BAND_YEARS
     cut = band.cases(*[(b, ibis.literal(v)) for b, v in sorted(th.cms_by_band.items())], else_=None)
     return ((t.cms_general > cut) & (t.cms_general > 0)).fill_null(False)
@@ -252,7 +252,8 @@ def thresholds(features: ir.Table, risk_fraction: float = RISK_TOP_FRACTION) -> 
 def assign_tiers(features: ir.Table, th: Thresholds) -> ir.Table:
     """`features` with ``tier``, ``tier_rule`` (the first rule that held) and
     ``rising_risk_reasons`` (every rising-risk rule that holds, '; '-separated, for anyone)."""
-    ibis = _need_ibis()
+    import ibis
+
     rule = ibis.cases(
         *[(r.condition(features, th).fill_null(False), r.id) for r in RULES],
         else_=WELL_HEALTHY.id,
@@ -276,7 +277,8 @@ def rising_risk_cohort(
     """The rising-risk tier's top `per_10000` per 10,000 list in each practice, by predicted
     risk: pseudonym, practice, cohort_rank, quota, list_size, predicted_risk, tier_rule,
     rising_risk_reasons and the person's details. Patient-level: direct care only."""
-    ibis = _need_ibis()
+    import ibis
+
     if per_10000 < 0:
         raise PcnkitError("the rising-risk quota per 10,000 cannot be negative")
     sizes = tiered.group_by("practice").aggregate(list_size=tiered.count())
@@ -389,10 +391,11 @@ TEST_RISKS = {"predicted-high": 0.6}
 
 def check_test_patients(as_of: dt.date) -> list[str]:
     """Run every embedded test patient through the tiers; return the failures (none = pass)."""
+    import ibis
+
     from pcnkit.population import features
     from pcnkit.population.testpatients import build_store
 
-    ibis = _need_ibis()
     store = build_store(list(TEST_PATIENTS), as_of)
     table = features.patient_features(store, as_of)
     risk = table.pseudonym.cases(*TEST_RISKS.items(), else_=0.01)

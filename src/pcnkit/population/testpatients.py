@@ -17,8 +17,6 @@ import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
 
-from pcnkit.population.engine import _need_ibis
-
 TEST_PRACTICE = "T00001"
 
 PATIENT_COLUMNS: tuple[tuple[str, str], ...] = (
@@ -99,7 +97,8 @@ class MemoryStore:
     """The population store's interface over in-memory tables (Ibis memtables)."""
 
     def __init__(self, tables: dict[str, Any], as_of: dt.date) -> None:
-        ibis = _need_ibis()
+        import ibis
+
         self.as_of = as_of
         self.synthetic = True
         self.label = "TEST PATIENTS (invented)"

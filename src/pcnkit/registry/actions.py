@@ -44,7 +44,6 @@ class LoadReport:
     extract_date: dt.date
     rows: int = 0
     organisations_new: int = 0
-    organisations_updated: int = 0
     facts: int = 0
     list_sizes: int = 0
     coordinates: int = 0
@@ -187,13 +186,6 @@ def _upsert_organisations(
             change["details_source_id"] = source.id
         if change:
             changes.append({"id": org.id, **change})
-            if set(change) - {
-                "details_observed_at",
-                "details_source_id",
-                "first_seen",
-                "status_as_of",
-            }:
-                report.organisations_updated += 1
     _insert_rows(session, ORG, new_rows)
     _update_rows(session, ORG, changes)
     report.organisations_new = len(new_rows)

@@ -15,6 +15,7 @@ confirming). Lists are registered patients as pages show them (`queries.patients
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 
 from sqlalchemy import select
@@ -164,15 +165,6 @@ def _people(n) -> str:
     return f"{whole(n):,}"
 
 
-def _labeller(h: Hierarchy):
-    """Organisations are named as they were called on the date checked."""
-
-    def label(org: Organisation) -> str:
-        return f"{h.name(org)} ({org.code})"
-
-    return label
-
-
 def _exceptions(session: Session, as_of: dt.date) -> dict[tuple[int, str], RegistryException]:
     out = {}
     for e in session.scalars(select(RegistryException)):
@@ -181,221 +173,287 @@ def _exceptions(session: Session, as_of: dt.date) -> dict[tuple[int, str], Regis
     return out
 
 
-def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -> CheckResult:
-    """All configuration checks for an area (or the whole registry) as at a date."""
-    h = Hierarchy.at(session, as_of)
-    label = _labeller(h)
-    when = long_date(as_of)
-    if area_code:
-        area = h.get(area_code)
-        practices = (
-            h.members(area, kinds.PRACTICE)
-            if area.kind == kinds.PCN
-            else h.descendants(area, kinds.PRACTICE)
+# --- the checks: one registered function each, run in the order registered ----------------------
+
+
+@dataclass(frozen=True)
+class Scene:
+    """What every check reads: the registry as at the date, the exceptions and roles then."""
+
+    h: Hierarchy
+    as_of: dt.date
+    waivers: dict[tuple[int, str], RegistryException]
+    roles: dict
+
+    @property
+    def when(self) -> str:
+        return long_date(self.as_of)
+
+    def label(self, org: Organisation) -> str:
+        """An organisation as it was called on the date checked."""
+        return f"{self.h.name(org)} ({org.code})"
+
+    def finding(self, check: str, outcome: str, org: Organisation, pcn, text: str, *figure):
+        return Finding(check, outcome, org.code, self.h.name(org), pcn, text, *figure)
+
+
+@dataclass(frozen=True)
+class PcnScene:
+    """One open PCN as at the date: its members (open or not) and its open members' lists."""
+
+    org: Organisation
+    members: list[Organisation]
+    open_members: list[Organisation]
+    reg: AreaList
+    commissioner: Organisation | None
+
+
+@dataclass(frozen=True)
+class Check:
+    """A configuration check: `name` is its code (a key of CHECK_NAMES); `scope` says what it
+    is run on, once each: "practice" (an open practice of the area) or "pcn" (an open PCN)."""
+
+    name: str
+    scope: str
+    run: Callable[..., Iterable[Finding]]
+
+
+CHECKS: list[Check] = []
+
+
+def check(name: str, scope: str = "pcn"):
+    """Register a check function under its code; the order of registration is the order run."""
+    if name not in CHECK_NAMES:
+        raise ValueError(f"check {name!r} has no plain name in CHECK_NAMES")
+
+    def register(fn):
+        CHECKS.append(Check(name, scope, fn))
+        return fn
+
+    return register
+
+
+@check("coverage", scope="practice")
+def _coverage(s: Scene, p: Organisation) -> Iterable[Finding]:
+    if not s.h.parents_of(p, kinds.PCN):
+        yield s.finding(
+            "coverage",
+            BREACH,
+            p,
+            None,
+            f"{s.label(p)} was open on {s.when} but was not a member of any PCN, so its "
+            "patients were not covered by the Network Contract DES.",
         )
-        pcns = h.pcns_in(area)
-        area_name = h.name(area)
+
+
+@check("list_unknown")
+def _list_unknown(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
+    reg = pcn.reg
+    if reg.missing:
+        yield s.finding(
+            "list_unknown",
+            NOT_RECORDED,
+            pcn.org,
+            pcn.org.code,
+            f"No registered list is held for {len(reg.missing)} of {s.label(pcn.org)}'s "
+            f"{reg.practices} practices ({', '.join(reg.missing)}), so its total of "
+            f"{_people(reg.total)} is incomplete.",
+            _people(reg.total),
+            reg.dated,
+        )
+
+
+def list_status(s: Scene, pcn: PcnScene) -> str:
+    """Where a PCN's registered list stands against the 30,000-50,000 rule (shown per PCN)."""
+    reg = pcn.reg
+    if reg.earliest is None:
+        return "unknown"
+    if reg.total < LIST_MINIMUM:
+        waived = (pcn.org.id, "list_size_minimum") in s.waivers
+        return "below (exception)" if waived else "below 30,000"
+    if reg.total > LIST_MAXIMUM and (pcn.org.id, "list_size_maximum") not in s.waivers:
+        return "over 50,000"
+    return "within range"
+
+
+@check("list_size")
+def _list_size(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
+    status = list_status(s, pcn)
+    figure, dated = _people(pcn.reg.total), pcn.reg.dated
+    had = f"{s.label(pcn.org)} had a registered list of {figure} on {s.when} ({dated}; "
+    sources = pcn.reg.source_text
+    if status == "below (exception)":
+        waiver = s.waivers[(pcn.org.id, "list_size_minimum")]
+        outcome, text = (
+            REVIEW,
+            (
+                f"{had}{sources}), below the 30,000 minimum; a recorded exception applies: "
+                f"{waiver.reason}."
+            ),
+        )
+    elif status == "below 30,000":
+        outcome, text = (
+            BREACH,
+            (
+                f"{had}{sources}), below the 30,000 minimum of the Network Contract DES, and no "
+                "exception is recorded."
+            ),
+        )
+    elif status == "over 50,000":
+        outcome, text = (
+            REVIEW,
+            (
+                f"{had}{sources}), above the usual 30,000-50,000 range. Larger PCNs are allowed; "
+                "confirm the configuration is intended."
+            ),
+        )
     else:
-        practices = sorted(
-            (o for o in h.orgs.values() if o.kind == kinds.PRACTICE), key=lambda o: o.code
+        return
+    yield s.finding("list_size", outcome, pcn.org, pcn.org.code, text, figure, dated)
+
+
+@check("clinical_director")
+def _clinical_director(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
+    return _unless_held(
+        s,
+        pcn,
+        "clinical_director",
+        f"No clinical director is recorded for {s.label(pcn.org)} on {s.when}. Every PCN must "
+        "name an accountable clinical director.",
+    )
+
+
+@check("nominated_payee")
+def _nominated_payee(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
+    return _unless_held(
+        s,
+        pcn,
+        "nominated_payee",
+        f"No nominated payee is recorded for {s.label(pcn.org)} on {s.when}; Network Contract "
+        "DES payments cannot be made until one is named.",
+    )
+
+
+def _unless_held(s: Scene, pcn: PcnScene, role: str, text: str) -> list[Finding]:
+    """A role every PCN must name (the check has the role's name): not recorded unless held."""
+    if any(r.role == role for r in s.roles.get(pcn.org.id, [])):
+        return []
+    return [s.finding(role, NOT_RECORDED, pcn.org, pcn.org.code, text)]
+
+
+@check("single_practice")
+def _single_practice(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
+    if len(pcn.open_members) == 1 and (pcn.org.id, "single_practice") not in s.waivers:
+        yield s.finding(
+            "single_practice",
+            REVIEW,
+            pcn.org,
+            pcn.org.code,
+            f"{s.label(pcn.org)} had a single member practice on {s.when}: "
+            f"{s.label(pcn.open_members[0])}.",
         )
-        pcns = sorted((o for o in h.orgs.values() if o.kind == kinds.PCN), key=lambda o: o.code)
-        area_code, area_name = "ALL", "the whole registry"
+
+
+@check("closed_practice")
+def _closed_practice(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
+    for m in pcn.members:
+        if is_closed(m, s.as_of):
+            yield s.finding(
+                "closed_practice",
+                BREACH,
+                m,
+                pcn.org.code,
+                f"{s.label(m)} closed on {long_date(m.close_date)} but was still recorded as a "
+                f"member of {s.label(pcn.org)} on {s.when}. Ask ODS to end the membership.",
+            )
+
+
+@check("cross_border")
+def _cross_border(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
+    theirs = pcn.commissioner
+    for m in pcn.open_members:  # a closed one is `closed_practice`
+        own = s.h.parent(m, kinds.SUB_ICB)
+        if own and theirs and own.id != theirs.id:
+            ccg = kinds.KINDS[kinds.SUB_ICB].label_at(s.as_of)
+            yield s.finding(
+                "cross_border",
+                REVIEW,
+                m,
+                pcn.org.code,
+                f"{s.label(m)} is commissioned by {ccg} {s.label(own)} but belongs to "
+                f"{s.label(pcn.org)}, whose {ccg} is {s.label(theirs)} (cross-border). "
+                "Confirm both commissioners have agreed the arrangement.",
+            )
+
+
+# --- running them ------------------------------------------------------------------------------
+
+
+def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -> CheckResult:
+    """All configuration checks (CHECKS) for an area (or the whole registry) as at a date."""
+    h = Hierarchy.at(session, as_of)
+    area_code, area_name, practices, pcns = _area(h, area_code)
     pcns = [p for p in pcns if is_open(p, as_of)]
-    findings: list[Finding] = []
-    waivers = _exceptions(session, as_of)
-    registered = h.patients()
-
+    scene = Scene(
+        h, as_of, _exceptions(session, as_of), roles_at(session, [p.id for p in pcns], as_of)
+    )
     open_practices = [p for p in practices if is_open(p, as_of)]
-    for p in open_practices:
-        if not h.parents_of(p, kinds.PCN):
-            findings.append(
-                Finding(
-                    "coverage",
-                    BREACH,
-                    p.code,
-                    h.name(p),
-                    None,
-                    f"{label(p)} was open on {when} but was not a member of any PCN, so its "
-                    "patients were not covered by the Network Contract DES.",
-                )
-            )
-
-    roles = roles_at(session, [p.id for p in pcns], as_of)
-    lines: list[PcnLine] = []
-    for pcn in pcns:
-        members = h.members(pcn, kinds.PRACTICE)
-        open_members = [m for m in members if is_open(m, as_of)]
-        reg = h.area_patients(open_members)
-        weighted = h.area_list(open_members, "weighted")
-        commissioner = h.parent(pcn, kinds.SUB_ICB)
-        status = _check_list(findings, pcn, reg, when, waivers, h)
-        lines.append(
-            PcnLine(
-                pcn.code,
-                h.name(pcn),
-                commissioner.code if commissioner else None,
-                _people(reg.total),
-                reg.dated,
-                _people(weighted.total),
-                status,
-                [
-                    PracticeLine(
-                        m.code,
-                        h.name(m),
-                        _people(registered[m.code].value) if m.code in registered else None,
-                        registered[m.code].as_of.isoformat() if m.code in registered else None,
-                        is_open(m, as_of),
-                    )
-                    for m in members
-                ],
-            )
-        )
-        held = {r.role for r in roles.get(pcn.id, [])}
-        if "clinical_director" not in held:
-            findings.append(
-                Finding(
-                    "clinical_director",
-                    NOT_RECORDED,
-                    pcn.code,
-                    h.name(pcn),
-                    pcn.code,
-                    f"No clinical director is recorded for {label(pcn)} on {when}. Every PCN must "
-                    "name an accountable clinical director.",
-                )
-            )
-        if "nominated_payee" not in held:
-            findings.append(
-                Finding(
-                    "nominated_payee",
-                    NOT_RECORDED,
-                    pcn.code,
-                    h.name(pcn),
-                    pcn.code,
-                    f"No nominated payee is recorded for {label(pcn)} on {when}; Network Contract "
-                    "DES payments cannot be made until one is named.",
-                )
-            )
-        if len(open_members) == 1 and (pcn.id, "single_practice") not in waivers:
-            only = open_members[0]
-            findings.append(
-                Finding(
-                    "single_practice",
-                    REVIEW,
-                    pcn.code,
-                    h.name(pcn),
-                    pcn.code,
-                    f"{label(pcn)} had a single member practice on {when}: {label(only)}.",
-                )
-            )
-        for m in members:
-            if is_closed(m, as_of):
-                findings.append(
-                    Finding(
-                        "closed_practice",
-                        BREACH,
-                        m.code,
-                        h.name(m),
-                        pcn.code,
-                        f"{label(m)} closed on {long_date(m.close_date)} but was still "
-                        f"recorded as a member of {label(pcn)} on {when}. Ask ODS to end the "
-                        "membership.",
-                    )
-                )
-                continue
-            if not is_open(m, as_of):
-                continue
-            own = h.parent(m, kinds.SUB_ICB)
-            if own and commissioner and own.id != commissioner.id:
-                ccg = kinds.KINDS[kinds.SUB_ICB].label_at(as_of)
-                findings.append(
-                    Finding(
-                        "cross_border",
-                        REVIEW,
-                        m.code,
-                        h.name(m),
-                        pcn.code,
-                        f"{label(m)} is commissioned by {ccg} {label(own)} but belongs to "
-                        f"{label(pcn)}, whose {ccg} is {label(commissioner)} (cross-border). "
-                        "Confirm both commissioners have agreed the arrangement.",
-                    )
-                )
+    pcn_scenes = [_pcn_scene(h, pcn, as_of) for pcn in pcns]
+    findings: list[Finding] = []
+    for c in CHECKS:
+        for subject in open_practices if c.scope == "practice" else pcn_scenes:
+            findings.extend(c.run(scene, subject))
     names = {p.code: h.name(p) for p in pcns}
     for f in findings:
         f.pcn_name = names.get(f.pcn) if f.pcn else None
     order = {o: i for i, o in enumerate(OUTCOMES)}
     findings.sort(key=lambda f: (order[f.outcome], f.check, f.pcn or "", f.code))
+    lines = [_pcn_line(scene, p) for p in pcn_scenes]
     return CheckResult(area_code, area_name, as_of, len(open_practices), lines, findings)
 
 
-def _check_list(findings, pcn, reg: AreaList, when: str, waivers, h: Hierarchy) -> str:
-    label = _labeller(h)
-    figure, dated = _people(reg.total), reg.dated
-    sources = reg.source_text
-    if reg.missing:
-        findings.append(
-            Finding(
-                "list_unknown",
-                NOT_RECORDED,
-                pcn.code,
-                h.name(pcn),
-                pcn.code,
-                f"No registered list is held for {len(reg.missing)} of {label(pcn)}'s "
-                f"{reg.practices} practices ({', '.join(reg.missing)}), so its total of {figure} "
-                "is incomplete.",
-                figure,
-                dated,
-            )
+def _area(h: Hierarchy, area_code: str | None):
+    """The area's code and name, its practices and its PCNs (open or not)."""
+    if not area_code:
+        practices = sorted(
+            (o for o in h.orgs.values() if o.kind == kinds.PRACTICE), key=lambda o: o.code
         )
-    if reg.earliest is None:
-        return "unknown"
-    if reg.total < LIST_MINIMUM:
-        waiver = waivers.get((pcn.id, "list_size_minimum"))
-        if waiver:
-            findings.append(
-                Finding(
-                    "list_size",
-                    REVIEW,
-                    pcn.code,
-                    h.name(pcn),
-                    pcn.code,
-                    f"{label(pcn)} had a registered list of {figure} on {when} ({dated}; "
-                    f"{sources}), below the 30,000 minimum; a recorded exception applies: "
-                    f"{waiver.reason}.",
-                    figure,
-                    dated,
-                )
+        pcns = sorted((o for o in h.orgs.values() if o.kind == kinds.PCN), key=lambda o: o.code)
+        return "ALL", "the whole registry", practices, pcns
+    area = h.get(area_code)
+    if area.kind == kinds.PCN:
+        practices = h.members(area, kinds.PRACTICE)
+    else:
+        practices = h.descendants(area, kinds.PRACTICE)
+    return area_code, h.name(area), practices, h.pcns_in(area)
+
+
+def _pcn_scene(h: Hierarchy, pcn: Organisation, as_of: dt.date) -> PcnScene:
+    members = h.members(pcn, kinds.PRACTICE)
+    open_members = [m for m in members if is_open(m, as_of)]
+    return PcnScene(
+        pcn, members, open_members, h.area_patients(open_members), h.parent(pcn, kinds.SUB_ICB)
+    )
+
+
+def _pcn_line(s: Scene, pcn: PcnScene) -> PcnLine:
+    h, registered = s.h, s.h.patients()
+    return PcnLine(
+        pcn.org.code,
+        h.name(pcn.org),
+        pcn.commissioner.code if pcn.commissioner else None,
+        _people(pcn.reg.total),
+        pcn.reg.dated,
+        _people(h.area_list(pcn.open_members, "weighted").total),
+        list_status(s, pcn),
+        [
+            PracticeLine(
+                m.code,
+                h.name(m),
+                _people(registered[m.code].value) if m.code in registered else None,
+                registered[m.code].as_of.isoformat() if m.code in registered else None,
+                is_open(m, s.as_of),
             )
-            return "below (exception)"
-        findings.append(
-            Finding(
-                "list_size",
-                BREACH,
-                pcn.code,
-                h.name(pcn),
-                pcn.code,
-                f"{label(pcn)} had a registered list of {figure} on {when} ({dated}; {sources}), "
-                "below the 30,000 minimum of the Network Contract DES, and no exception is "
-                "recorded.",
-                figure,
-                dated,
-            )
-        )
-        return "below 30,000"
-    if reg.total > LIST_MAXIMUM and (pcn.id, "list_size_maximum") not in waivers:
-        findings.append(
-            Finding(
-                "list_size",
-                REVIEW,
-                pcn.code,
-                h.name(pcn),
-                pcn.code,
-                f"{label(pcn)} had a registered list of {figure} on {when} ({dated}; {sources}), "
-                "above the usual 30,000-50,000 range. Larger PCNs are allowed; confirm the "
-                "configuration is intended.",
-                figure,
-                dated,
-            )
-        )
-        return "over 50,000"
-    return "within range"
+            for m in pcn.members
+        ],
+    )

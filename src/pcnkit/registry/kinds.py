@@ -14,10 +14,9 @@ PCN_ERA_START = dt.date(2019, 7, 1)  # the Network Contract DES began on 1 July 
 # ODS gives every PCN, and every practice's first PCN membership, this start date, though the
 # DES (and its payments) began on 1 July 2019.
 ODS_PCN_BACKDATE = dt.date(2019, 10, 1)
-# Kinds that open and close often: an unknown open date means "not before first seen".
-SHORT_LIVED = ("practice", "pcn")
 # Kinds that long predate every file pcnkit reads: an unknown open date means "always existed".
-# Every other kind (CCGs, places, federations, groupings) counts from its first mention.
+# Every other kind (practices, PCNs, CCGs, places, federations, groupings) counts from its first
+# mention.
 LONG_STANDING = ("nation", "region", "icb")
 
 
@@ -26,7 +25,6 @@ class Kind:
     name: str
     label: str
     label_before_icbs: str | None = None
-    plural: str = ""
 
     def label_at(self, as_of: dt.date | None) -> str:
         if self.label_before_icbs and as_of is not None and as_of < ICB_ERA_START:

@@ -37,6 +37,7 @@ from pcnkit.registry.importers.base import (
     RoleRecord,
     control_character,
 )
+from pcnkit.yamlfile import Loader, parse_yaml
 
 file_type = "definitions"
 description = "pcnkit local definitions"
@@ -66,7 +67,7 @@ class _Lines(list):
     lines: list[int]
 
 
-class _LineLoader(yaml.SafeLoader):
+class _LineLoader(Loader):
     """Records each mapping's line and each key's line so errors can point at them, and
     refuses a key given twice in one mapping (YAML would keep the last in silence)."""
 
@@ -95,9 +96,6 @@ def _sequence(loader: _LineLoader, node):
 
 
 _LineLoader.add_constructor("tag:yaml.org,2002:seq", _sequence)
-# Dates are read as text and parsed per entry, so a bad one (2020-03-32) is reported with its
-# line and key; PyYAML's own timestamp constructor raises a bare ValueError for it.
-_LineLoader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
 
 
 def sniff(text: str, header: list[str]) -> bool:
@@ -203,16 +201,7 @@ class _Entry:
 
 def parse(path: Path, text: str, sha: str) -> Batch:
     name = str(path)
-    try:
-        doc = yaml.load(text, Loader=_LineLoader)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
-        raise InputError(
-            name,
-            f"is not valid YAML ({getattr(exc, 'problem', exc)})",
-            "Fix the YAML syntax.",
-            row=mark.line + 1 if mark else None,
-        ) from exc
+    doc = parse_yaml(text, name, _LineLoader)
     if not isinstance(doc, dict) or doc.get("pcnkit") != "definitions":
         raise InputError(
             name,

@@ -355,7 +355,16 @@ def _arrs(c: Ctx, rules: YearRules, code: str, pops: Populations) -> dict:
         budget_capped=result.budget_capped,
         confirmed=result.confirmed,
         notes=[public(n) for n in result.notes],
-        payments=[p._asdict() for p in result.schedule()],
+        payments=[
+            {
+                "payment_month": p.payment_month,
+                "service_month": p.service_months[0],
+                "pcn_code": p.pcn_code,
+                "role": p.stream,
+                "amount": p.amount,
+            }
+            for p in result.schedule()
+        ],
     )
     return out
 
