@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from pcnkit.dates import months_between
 from pcnkit.errors import InputError
 from pcnkit.funding.arrs import (
     StaffMember,
@@ -36,7 +37,7 @@ from pcnkit.funding.arrs import (
 )
 from pcnkit.funding.money import to_pence
 from pcnkit.funding.populations import Populations, PracticeLists
-from pcnkit.funding.rules import months_between, parse_rules, rules_file, rules_for
+from pcnkit.funding.rules import parse_rules, rules_file, rules_for
 
 SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 BHR_SEED = SEEDS / "003_349a549e38aa1b59.txt"

@@ -14,10 +14,11 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from pcnkit.bulk import bulk
+from pcnkit.dates import add_months, contract_year, months_between, overlapping
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, plausible, queries
 from pcnkit.registry.importers.base import csv_rows, read_text
@@ -60,10 +61,7 @@ class Populations:
 
 
 def _months(start: dt.date) -> list[dt.date]:
-    return [
-        dt.date(start.year + (start.month + i - 1) // 12, (start.month + i - 1) % 12 + 1, 1)
-        for i in range(12)
-    ]
+    return months_between(start, add_months(start, 11))
 
 
 def from_registry(*args, **kwargs) -> Populations:
@@ -84,7 +82,6 @@ def _from_registry(
     `membership_from` use the membership on that date (ODS back-dates PCN relationships to
     1 October 2019, but 2019/20 core funding was paid from April)."""
     months = _months(year_start)
-    year_end = dt.date(year_start.year + 1, 3, 31)
     child, parent = aliased(Organisation), aliased(Organisation)
     rows = session.execute(
         select(child.code, child.name, parent.code, parent.name, Membership.start, Membership.end)
@@ -93,8 +90,7 @@ def _from_registry(
         .where(
             Membership.channel == kinds.PCN,
             child.kind == kinds.PRACTICE,
-            or_(Membership.start.is_(None), Membership.start <= year_end),
-            or_(Membership.end.is_(None), Membership.end >= year_start),
+            overlapping(Membership.start, Membership.end, contract_year(year_start)),
         )
     ).all()
     wanted: set[str] | None = None
@@ -193,7 +189,7 @@ def _absorbed(session, members, months, membership_from, practice_names, spans):
             if when > day or in_a_pcn or home is None:
                 continue
             members[m][home].append(code)
-            if run and run[-1][0] == home and run[-1][2] == _prev_month(m):
+            if run and run[-1][0] == home and run[-1][2] == add_months(m, -1):
                 run[-1][2] = m
             else:
                 run.append([home, m, m])
@@ -202,10 +198,6 @@ def _absorbed(session, members, months, membership_from, practice_names, spans):
             absorbed[code] = (successor, when, note)
             spans.extend((pcn, code, first, last) for pcn, first, last in run)
     return absorbed
-
-
-def _prev_month(month: dt.date) -> dt.date:
-    return dt.date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
 
 
 def _all(members) -> set[str]:

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import yaml
 
-from pcnkit.dates import financial_year_start, parse_iso
+from pcnkit.dates import financial_year_start, months_between, parse_iso
 from pcnkit.errors import BadValue, InputError
 from pcnkit.funding.money import decimal
 
@@ -51,19 +51,6 @@ def month(text: object, what: str) -> dt.date:
     if not m:
         raise ValueError(f"{what}: '{text}' is not a month; write it as YYYY-MM")
     return dt.date(int(m[1]), int(m[2]), 1)
-
-
-def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
-    out, current = [], start
-    while current <= end:
-        out.append(current)
-        current = dt.date(current.year + current.month // 12, current.month % 12 + 1, 1)
-    return out
-
-
-def add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
 
 
 def year_label(start: dt.date) -> str:

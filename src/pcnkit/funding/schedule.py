@@ -15,8 +15,9 @@ from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 
 from pcnkit.bulk import bulk
+from pcnkit.dates import add_months, months_between
 from pcnkit.funding.entitlements import EntitlementLine
-from pcnkit.funding.rules import Stream, YearRules, add_months, months_between
+from pcnkit.funding.rules import Stream, YearRules
 
 
 @dataclass

@@ -35,7 +35,7 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
-from pcnkit.dates import day_after, day_before
+from pcnkit.dates import Period, day_after, day_before
 from pcnkit.registry.kinds import ODS_PCN_BACKDATE, PCN_ERA_START
 
 _MIN = dt.date.min
@@ -67,19 +67,23 @@ class Segment:
     def __post_init__(self) -> None:
         self.last_seen = self.last_seen or self.observed_at
 
+    @property
+    def period(self) -> Period:
+        return Period(self.start, self.end)
+
     def covers(self, day: dt.date) -> bool:
-        return (self.start or _MIN) <= day <= (self.end or _MAX)
+        return self.period.contains(day)
 
 
 def _paint(segments: list[Segment], new: Segment) -> list[Segment]:
     """Lay `new` over `segments`, trimming or splitting whatever it overlaps."""
-    lo, hi = new.start or _MIN, new.end or _MAX
+    lo, hi = new.period.first, new.period.last
     out: list[Segment] = []
     for s in segments:
-        s_lo, s_hi = s.start or _MIN, s.end or _MAX
-        if s_hi < lo or s_lo > hi:
+        if not s.period.overlaps(new.period):
             out.append(s)
             continue
+        s_lo, s_hi = s.period.first, s.period.last
         if s_lo < lo:
             out.append(dataclasses.replace(s, end=day_before(lo), bases=list(s.bases)))
         if s_hi > hi:
@@ -214,8 +218,8 @@ def _date_from_des_start(
 
 def overlaps(intervals: list[tuple[dt.date | None, dt.date | None, int]]) -> tuple[int, int] | None:
     """The first pair of source rows whose intervals overlap, or None."""
-    ordered = sorted(intervals, key=lambda i: i[0] or _MIN)
-    for (_s1, e1, r1), (s2, _e2, r2) in itertools.pairwise(ordered):
-        if (s2 or _MIN) <= (e1 or _MAX):
+    ordered = sorted(intervals, key=lambda i: Period(i[0], i[1]).first)
+    for (s1, e1, r1), (s2, e2, r2) in itertools.pairwise(ordered):
+        if Period(s1, e1).overlaps(Period(s2, e2)):
             return r1, r2
     return None
