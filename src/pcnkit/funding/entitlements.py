@@ -117,7 +117,7 @@ def _practice_figures(pops: Populations, basis: str, cache: dict) -> dict:
                 figures[code] = (
                     value,
                     date,
-                    p.sources[basis].split(" row ")[0],
+                    p.sources[basis].title,
                     (pops.reference_date - date).days > STALE_AFTER_DAYS,
                 )
         cache[key] = figures

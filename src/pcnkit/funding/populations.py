@@ -20,11 +20,16 @@ from sqlalchemy.orm import Session, aliased
 from pcnkit.bulk import bulk
 from pcnkit.dates import add_months, contract_year, months_between, overlapping
 from pcnkit.errors import InputError
+from pcnkit.provenance import Provenance
 from pcnkit.registry import kinds, plausible, queries
 from pcnkit.registry.importers.base import csv_rows, read_text
-from pcnkit.store.models import Membership, Organisation, PracticeMerger, SourceFile
-
-MEASURES = ("registered", "weighted", "adjusted")
+from pcnkit.store.models import (
+    LIST_MEASURES,
+    Membership,
+    Organisation,
+    PracticeMerger,
+    SourceFile,
+)
 
 
 @dataclass
@@ -33,7 +38,7 @@ class PracticeLists:
     name: str
     values: dict[str, Decimal] = field(default_factory=dict)
     dates: dict[str, dt.date] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, Provenance] = field(default_factory=dict)  # where each figure came from
 
 
 @dataclass
@@ -130,7 +135,7 @@ def _from_registry(
     }
     practices = {code: PracticeLists(code, name) for code, name in practice_names.items()}
     titles = _source_titles(session)
-    for measure in MEASURES:
+    for measure in LIST_MEASURES:
         figures = queries.list_sizes_at(session, list(ids.values()), reference_date, measure)
         by_id = {v: k for k, v in ids.items()}
         for pid, fig in figures.items():
@@ -138,7 +143,7 @@ def _from_registry(
             p.values[measure], p.dates[measure], p.sources[measure] = (
                 fig.value,
                 fig.as_of,
-                f"{titles.get(fig.source, fig.source)} row {fig.source_row}",
+                Provenance(titles.get(fig.source, fig.source), fig.source_row, as_of=fig.as_of),
             )
     payees, payee_names = _payees(
         session, [pcn_orgs[c].id for c in pcn_orgs if c in _all(members)], months
@@ -265,7 +270,7 @@ def from_csv(
                 column=columns.get("practice_code", columns["pcn_code"]),
             )
         lists = PracticeLists(code, code)
-        for measure in MEASURES:
+        for measure in LIST_MEASURES:
             if measure in columns:
                 value = r.count(columns[measure], bounds[measure])
                 if value is None:
@@ -274,7 +279,7 @@ def from_csv(
                     )
                 lists.values[measure] = value
                 lists.dates[measure] = reference_date
-                lists.sources[measure] = f"{path.name} row {r.number}"
+                lists.sources[measure] = Provenance(path.name, r.number, as_of=reference_date)
         practices[code] = lists
         members[pcn].append(code)
     months = _months(year_start)

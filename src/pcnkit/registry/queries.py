@@ -19,6 +19,7 @@ from pcnkit.errors import NotFoundError
 from pcnkit.registry import kinds
 from pcnkit.registry import sources as publications
 from pcnkit.store.models import (
+    LIST_MEASURES,
     ListSize,
     Membership,
     Organisation,
@@ -27,7 +28,7 @@ from pcnkit.store.models import (
     SourceFile,
 )
 
-MEASURES = ("registered", "weighted", "adjusted")
+MEASURES = LIST_MEASURES
 # On the same date a count beats an average: a user's own lists first, then the monthly
 # registrations publication, then QOF's 1 January count, then the payments files' quarter averages.
 _SOURCE_RANK = case(
