@@ -13,6 +13,7 @@ from pcnkit.dates import (
     Period,
     add_months,
     contract_year,
+    contract_year_start,
     month_end,
     month_from_index,
     month_index,
@@ -20,6 +21,7 @@ from pcnkit.dates import (
     months_between,
     overlapping,
     valid_on,
+    year_label,
 )
 
 D = dt.date
@@ -132,3 +134,11 @@ def test_overlapping_in_sql_agrees_with_overlaps(spans):
             where = overlapping(table.c.start, table.c.end, other)
             got = set(c.scalars(select(table.c.id).where(where)))
             assert got == {i for i, p in enumerate(PERIODS) if p.overlaps(other)}, other
+
+
+def test_contract_year_start_and_label():
+    assert contract_year_start(D(2020, 1, 1)) == D(2019, 4, 1)
+    assert contract_year_start(D(2020, 3, 31)) == D(2019, 4, 1)
+    assert contract_year_start(D(2020, 4, 1)) == D(2020, 4, 1)
+    assert year_label(D(2019, 4, 1)) == "2019/20"
+    assert year_label(D(2099, 4, 1)) == "2099/00"

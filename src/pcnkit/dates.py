@@ -140,6 +140,16 @@ def contract_year(start: dt.date) -> Period:
     return Period(start, dt.date(start.year + 1, 3, 31))
 
 
+def contract_year_start(day: dt.date) -> dt.date:
+    """The 1 April that begins the contract year containing `day` (2020-01-01: 2019-04-01)."""
+    return dt.date(day.year if day.month >= 4 else day.year - 1, 4, 1)
+
+
+def year_label(start: dt.date) -> str:
+    """The contract year beginning in `start`'s year as people write it: '2019/20'."""
+    return f"{start.year}/{(start.year + 1) % 100:02d}"
+
+
 # --- periods ---------------------------------------------------------------------------------
 
 

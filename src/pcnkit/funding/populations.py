@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from pcnkit.bulk import bulk
-from pcnkit.dates import add_months, contract_year, months_between, overlapping
+from pcnkit.dates import Period, add_months, contract_year, months_between, overlapping
 from pcnkit.errors import InputError
 from pcnkit.provenance import Provenance
 from pcnkit.registry import kinds, plausible, queries
@@ -112,10 +112,10 @@ def _from_registry(
         if wanted is not None and pcn_code not in wanted:
             continue
         practice_names[p_code] = p_name
-        inside = []
+        inside, period = [], Period(start, end)
         for m in months:
             day = max(m, membership_from) if membership_from else m
-            if (start is None or start <= day) and (end is None or end >= day):
+            if period.contains(day):
                 members[m][pcn_code].append(p_code)
                 inside.append(m)
         if inside:

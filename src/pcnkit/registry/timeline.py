@@ -35,11 +35,8 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
-from pcnkit.dates import Period, day_after, day_before
+from pcnkit.dates import Period, day_after, day_before, year_label
 from pcnkit.registry.kinds import ODS_PCN_BACKDATE, PCN_ERA_START
-
-_MIN = dt.date.min
-_MAX = dt.date.max
 
 
 @dataclass(frozen=True)
@@ -93,15 +90,15 @@ def _paint(segments: list[Segment], new: Segment) -> list[Segment]:
                 )
             )
     out.append(new)
-    return sorted(out, key=lambda s: s.start or _MIN)
+    return sorted(out, key=lambda s: s.period.first)
 
 
 def _neighbours(segments: list[Segment], day: dt.date) -> tuple[Segment | None, Segment | None]:
-    before = [s for s in segments if (s.end or _MAX) < day]
-    after = [s for s in segments if (s.start or _MIN) > day]
+    before = [s for s in segments if s.period.last < day]
+    after = [s for s in segments if s.period.first > day]
     return (
-        max(before, key=lambda s: s.end or _MAX, default=None),
-        min(after, key=lambda s: s.start or _MIN, default=None),
+        max(before, key=lambda s: s.period.last, default=None),
+        min(after, key=lambda s: s.period.first, default=None),
     )
 
 
@@ -212,7 +209,7 @@ def _date_from_des_start(
         0,
         f"from {start.day} {start:%B %Y}, when the Network Contract DES began (ODS dates every "
         f"PCN membership from 1 October 2019): {witness.basis} places it in this PCN for "
-        f"{witness.covers_from.year}/{(witness.covers_from.year + 1) % 100:02d}",
+        f"{year_label(witness.covers_from)}",
     )
 
 

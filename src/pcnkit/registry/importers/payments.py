@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from pcnkit.dates import contract_year, financial_year_start
+from pcnkit.dates import contract_year, financial_year_start, year_label
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, plausible
 from pcnkit.registry.importers.base import (
@@ -70,7 +70,7 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         pcn_code, pcn_name, ccg_name = "Code", "CCG NAME", "Sub ICB NAME"
     else:
         pcn_code, pcn_name, ccg_name = "PCN Code", "PCN Name", "CCG NAME"
-    label = f"{description} {year.year}/{(year.year + 1) % 100:02d}"
+    label = f"{description} {year_label(year)}"
     batch = Batch(str(path), file_type, label, sha, year_end, publisher)
     first_row: dict[str, int] = {}
     for r in rows:
