@@ -205,6 +205,10 @@ def test_loader_reads_a_copy_and_refuses_what_it_cannot_evaluate(tmp_path):
         casefinding.load_file(_write(tmp_path, all_of=bad_when))
     with pytest.raises(PcnkitError, match="not a condition"):
         casefinding.load_file(_write(tmp_path, all_of=[{"id": "y", "label": "y", "when": {}}]))
+    for test, value in (("at_least", "ten"), ("one_of", "severe"), ("within_working_days", 1.5)):
+        bad = [{"id": "z", "label": "z", "when": {"field": "age", test: value}}]
+        with pytest.raises(PcnkitError, match=f"criterion z: {test} needs"):
+            casefinding.load_file(_write(tmp_path, all_of=bad))
     with pytest.raises(PcnkitError, match="sources name entries"):
         casefinding.load_file(_write(tmp_path, sources=["NO_SUCH_SOURCE"]))
     with pytest.raises(PcnkitError, match="reviewed is"):

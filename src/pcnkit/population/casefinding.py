@@ -67,6 +67,12 @@ def working_days_before(day: dt.date, n: int) -> dt.date:
 # day that many working days before the index date).
 
 _TESTS = ("at_least", "at_most", "one_of", "within_working_days")
+_VALUES = {
+    "at_least": "a number",
+    "at_most": "a number",
+    "one_of": "a list of values",
+    "within_working_days": "a whole number of days",
+}
 
 
 def _check_when(when: Any, where: str) -> None:
@@ -84,7 +90,15 @@ def _check_when(when: Any, where: str) -> None:
                 return
         tests = set(when) - {"field"}
         if "field" in when and len(tests) == 1 and tests <= set(_TESTS):
-            return
+            test = tests.pop()
+            value = when[test]
+            if test == "one_of" and isinstance(value, list) and value:
+                return
+            if test == "within_working_days" and type(value) is int and value >= 0:
+                return
+            if test in ("at_least", "at_most") and type(value) in (int, float):
+                return
+            raise PcnkitError(f"{where}: {test} needs {_VALUES[test]}, not '{value}' (in '{when}')")
     raise PcnkitError(
         f"{where}: '{when}' is not a condition; write a column name, {{not: ...}}, "
         f"{{all: [...]}}, {{any: [...]}} or {{field: ..., one of {', '.join(_TESTS)}: ...}}"
