@@ -16,11 +16,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from pcnkit.access.users import add_user
+from pcnkit.dates import months_between
 from pcnkit.errors import PcnkitError
 from pcnkit.funding import ledger
 from pcnkit.funding.entitlements import entitlements, total
 from pcnkit.funding.populations import from_registry
-from pcnkit.funding.rules import STATUS_WORDS, months_between, rules_for
+from pcnkit.funding.rules import STATUS_WORDS, rules_for
 from pcnkit.registry import kinds
 from pcnkit.registry.actions import apply_batches
 from pcnkit.registry.importers import expand, parse_file

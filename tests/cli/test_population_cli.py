@@ -131,6 +131,20 @@ def test_check_definitions_passes():
     assert "embedded test patients give the expected answer" in result.output
 
 
+def test_definitions_lists_and_exports_the_case_finding_definitions():
+    result = invoke("population", "definitions")
+    assert result.exit_code == 0, result.output
+    assert "cvd_hypertension (version 1)" in result.output
+    assert "age >= 18" in result.output and "next review" in result.output
+    as_json = invoke("population", "definitions", "--format", "json")
+    assert as_json.exit_code == 0, as_json.output
+    assert [d["id"] for d in json.loads(as_json.output)][:2] == ["smr", "ehch"]
+    as_csv = invoke("population", "definitions", "--format", "csv")
+    assert as_csv.exit_code == 0, as_csv.output
+    assert as_csv.output.startswith("list_id,list_title,version,")
+    assert "cancer_lgi_no_fit" in as_csv.output
+
+
 def _snapshot(folder):
     return {
         p.relative_to(folder).as_posix(): p.read_bytes()

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 
+from pcnkit.dates import months_between
 from pcnkit.errors import InputError
 from pcnkit.funding.arrs import (
     StaffMember,
@@ -36,7 +37,8 @@ from pcnkit.funding.arrs import (
 )
 from pcnkit.funding.money import to_pence
 from pcnkit.funding.populations import Populations, PracticeLists
-from pcnkit.funding.rules import months_between, parse_rules, rules_file, rules_for
+from pcnkit.funding.rules import parse_rules, rules_file, rules_for
+from pcnkit.provenance import Provenance
 
 SEEDS = Path(__file__).resolve().parents[2].parent / "shared" / "seeds"
 BHR_SEED = SEEDS / "003_349a549e38aa1b59.txt"
@@ -116,7 +118,7 @@ def populations(year_start: dt.date, pcns: dict[str, dict[str, tuple]]) -> Popul
                 if value is not None:
                     p.values[measure] = D(str(value))
                     p.dates[measure] = dt.date(year_start.year, 1, 1)
-                    p.sources[measure] = "test row 1"
+                    p.sources[measure] = Provenance("test", 1)
             practices[practice] = p
     months = months_between(year_start, dt.date(year_start.year + 1, 3, 1))
     return Populations(

@@ -11,11 +11,12 @@ from sqlalchemy import func, select, text
 from typer.testing import CliRunner
 
 from pcnkit.cli import app
+from pcnkit.dates import months_between
 from pcnkit.errors import InputError
 from pcnkit.funding import ledger
 from pcnkit.funding.entitlements import entitlements
 from pcnkit.funding.populations import from_csv
-from pcnkit.funding.rules import months_between, rules_for
+from pcnkit.funding.rules import rules_for
 from pcnkit.funding.schedule import pounds, schedule_table
 from pcnkit.store.models import PaymentLine, PaymentRun
 

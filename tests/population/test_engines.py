@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 import pytest
 from minimal_tables import CONDITIONS, HOSPITAL, MEDICATIONS, PATIENTS
 
+from pcnkit.dates import add_months
 from pcnkit.errors import PcnkitError
 from pcnkit.population import casefinding, features, risk, segments, stratify
 from pcnkit.population import measures as m
@@ -121,7 +122,7 @@ def _edge_store_folder(folder: Path, as_of: dt.date) -> Path:
     """Boundary cases around `as_of`: events on the window's first day, the day before it, on
     as_of and the day before; birthdays in as_of's month and the next; null flags, deciles and
     diagnosis dates; a patient with no rows anywhere; duplicate rows."""
-    start = m.months_before(as_of, 12)
+    start = add_months(as_of, -12)
     day = dt.timedelta(days=1)
     year = as_of.year
     next_month = (as_of.replace(day=1) + dt.timedelta(days=32)).replace(day=1)

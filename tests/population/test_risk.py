@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from pcnkit.dates import add_months
 from pcnkit.population import risk
 from pcnkit.population.engine import PopulationStore
 from pcnkit.population.risk import RiskError
@@ -189,12 +190,6 @@ def test_holdout_split_is_deterministic_and_about_30_percent():
         risk.holdout_mask(ids, fraction=1.5)
 
 
-def test_add_months():
-    assert risk.add_months(dt.date(2020, 1, 1), -12) == dt.date(2019, 1, 1)
-    assert risk.add_months(dt.date(2020, 3, 31), -1) == dt.date(2020, 2, 29)
-    assert risk.add_months(dt.date(2019, 11, 15), 3) == dt.date(2020, 2, 15)
-
-
 def test_compare_adds_a_labelled_ceiling_row():
     rng = np.random.default_rng(1)
     truth = rng.beta(1, 9, 5000)
@@ -230,7 +225,7 @@ def build_predictors(folder: Path, index: dt.date) -> pa.Table:
     index, sex, LTCs diagnosed before it, A&E and admissions in the 12 months before it,
     care home, housebound, IMD decile, and polypharmacy (5+ distinct medicine groups; the
     generator writes medicines only in the 12 months before as_of, see risk.py)."""
-    start = risk.add_months(index, -12)
+    start = add_months(index, -12)
     pts = _read(folder, "patients").to_pylist()
     ltcs: dict[str, set[str]] = defaultdict(set)
     for r in _read(folder, "conditions").to_pylist():

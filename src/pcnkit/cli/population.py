@@ -303,6 +303,32 @@ def check_definitions_cmd(
     console.print(f"All {n} embedded test patients give the expected answer as at {when}.")
 
 
+@population_app.command("definitions")
+def definitions_cmd(
+    fmt: Format = typer.Option(Format.table, "--format", help="table, csv or json."),
+) -> None:
+    """List the case-finding definitions: what each is for, its criteria as rules, and who
+    wrote and reviewed it (csv: one row per criterion; json: one object per list)."""
+    from pcnkit.population import casefinding
+
+    if fmt != Format.table:
+        typer.echo(casefinding.export_definitions(fmt.value), nl=False)
+        return
+    for d in casefinding.LISTS:
+        r = casefinding.definition_record(d)
+        review = f"{r['reviewed']['date']} by {r['reviewed']['by']}" if d.reviewed else "none yet"
+        console.print(styled("[bold]{}[/] (version {}): {}", d.id, d.version, d.title))
+        console.print(f"  {d.specification}")
+        console.print(
+            f"  Authored by {d.authored_by}; reviewed: {review}; next review {r['next_review']}"
+        )
+        for group, words in (("all_of", "all of"), ("any_of", "any of")):
+            if r[group]:
+                console.print(f"  {words}:")
+                for c in r[group]:
+                    console.print(styled("    {} [dim]({})[/]", c["label"], c["rule"]))
+
+
 @population_app.command("import")
 def import_cmd(
     source: Path = typer.Argument(..., help="Folder of patients.csv, conditions.csv, ..."),

@@ -38,11 +38,12 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
+from pcnkit.dates import Period, add_months, months_between
 from pcnkit.errors import InputError
 from pcnkit.funding.money import decimal, money, to_pence
 from pcnkit.funding.payment import Payment
 from pcnkit.funding.populations import Populations
-from pcnkit.funding.rules import ArrsRole, ArrsRules, YearRules, add_months, months_between
+from pcnkit.funding.rules import ArrsRole, ArrsRules, YearRules
 from pcnkit.registry.importers.base import Row, csv_rows, read_text
 
 REQUIRED = ("pcn_code", "role", "wte", "start", "end", "annual_cost")
@@ -74,7 +75,7 @@ class StaffMember:
 
     def in_post(self, month: dt.date) -> bool:
         """In post on the month's first day: the month-counting rule of the whole engine."""
-        return self.start <= month and (self.end is None or self.end >= month)
+        return Period(self.start, self.end).contains(month)
 
 
 # ---------------------------------------------------------------------------------------------

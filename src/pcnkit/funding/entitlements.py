@@ -20,6 +20,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from pcnkit.bulk import bulk
+from pcnkit.dates import month_from_index, month_index
 from pcnkit.funding.money import to_pence
 from pcnkit.funding.populations import Populations
 from pcnkit.funding.rules import Stream, YearRules
@@ -117,7 +118,7 @@ def _practice_figures(pops: Populations, basis: str, cache: dict) -> dict:
                 figures[code] = (
                     value,
                     date,
-                    p.sources[basis].split(" row ")[0],
+                    p.sources[basis].title,
                     (pops.reference_date - date).days > STALE_AFTER_DAYS,
                 )
         cache[key] = figures
@@ -182,18 +183,10 @@ def entitlements(
     return lines
 
 
-def _month_index(month: dt.date) -> int:
-    return month.year * 12 + month.month - 1
-
-
-def _from_index(index: int) -> dt.date:
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
 def _indexed_spans(pops: Populations) -> list[tuple[str, str, int, int]]:
     cached = getattr(pops, "_indexed", None)
     if cached is None or cached[0] is not pops.spans:
-        spans = [(pcn, code, _month_index(a), _month_index(b)) for pcn, code, a, b in pops.spans]
+        spans = [(pcn, code, month_index(a), month_index(b)) for pcn, code, a, b in pops.spans]
         cached = (pops.spans, spans)
         object.__setattr__(pops, "_indexed", cached)
     return cached[1]
@@ -203,7 +196,7 @@ def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> 
     """Runs of consecutive months with unchanged members within `months`: per PCN, or per
     (PCN, practice); every stream paid over the same months shares them. Built from membership
     spans, so the cost follows the number of memberships, not months x practices."""
-    lo, hi = _month_index(months[0]), _month_index(months[-1])
+    lo, hi = month_index(months[0]), month_index(months[-1])
     clipped: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
     for pcn, code, first, last in _indexed_spans(pops):
         a, b = max(first, lo), min(last, hi)
@@ -214,29 +207,31 @@ def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> 
         if by_practice:
             for code, a, b in sorted(spans) if len(spans) > 1 else spans:
                 segments = runs.setdefault((pcn, code), [])
-                if segments and _month_index(segments[-1][1]) == a - 1:
-                    segments[-1][1] = _from_index(b)
+                if segments and month_index(segments[-1][1]) == a - 1:
+                    segments[-1][1] = month_from_index(b)
                     segments[-1][3] += b - a + 1
                 else:
-                    segments.append([_from_index(a), _from_index(b), (code,), b - a + 1])
+                    segments.append([month_from_index(a), month_from_index(b), (code,), b - a + 1])
             continue
         segments = runs.setdefault((pcn, None), [])
         starts, ends = {a for _, a, _ in spans}, {b for _, _, b in spans}
         if len(starts) == 1 and len(ends) == 1:  # unchanged all window: one run
             a, b = next(iter(starts)), next(iter(ends))
             codes = tuple(sorted(c for c, _, _ in spans))
-            segments.append([_from_index(a), _from_index(b), codes, b - a + 1])
+            segments.append([month_from_index(a), month_from_index(b), codes, b - a + 1])
             continue
         cuts = sorted(starts | {b + 1 for b in ends})
         for a, b_next in itertools.pairwise(cuts):
             codes = tuple(sorted(c for c, s, e in spans if s <= a and e >= b_next - 1))
             if not codes:
                 continue
-            if segments and segments[-1][2] == codes and _month_index(segments[-1][1]) == a - 1:
-                segments[-1][1] = _from_index(b_next - 1)
+            if segments and segments[-1][2] == codes and month_index(segments[-1][1]) == a - 1:
+                segments[-1][1] = month_from_index(b_next - 1)
                 segments[-1][3] += b_next - a
             else:
-                segments.append([_from_index(a), _from_index(b_next - 1), codes, b_next - a])
+                segments.append(
+                    [month_from_index(a), month_from_index(b_next - 1), codes, b_next - a]
+                )
     items = sorted(runs.items()) if by_practice else sorted(runs.items(), key=_pcn_key)
     return [_Run(pcn, practice, *segment) for (pcn, practice), segs in items for segment in segs]
 

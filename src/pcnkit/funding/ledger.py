@@ -30,10 +30,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from pcnkit.dates import months_between
 from pcnkit.errors import InputError, PcnkitError
 from pcnkit.funding.entitlements import EntitlementLine
 from pcnkit.funding.money import LEDGER_LIMIT, money, whole_pence
-from pcnkit.funding.rules import YearRules, months_between
+from pcnkit.funding.rules import YearRules
 from pcnkit.funding.schedule import pounds, schedule_table
 from pcnkit.store.locks import write_lock
 from pcnkit.store.models import PaymentLine, PaymentRun

@@ -14,16 +14,22 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
 
 from pcnkit.bulk import bulk
+from pcnkit.dates import Period, add_months, contract_year, months_between, overlapping
 from pcnkit.errors import InputError
+from pcnkit.provenance import Provenance
 from pcnkit.registry import kinds, plausible, queries
 from pcnkit.registry.importers.base import csv_rows, read_text
-from pcnkit.store.models import Membership, Organisation, PracticeMerger, SourceFile
-
-MEASURES = ("registered", "weighted", "adjusted")
+from pcnkit.store.models import (
+    LIST_MEASURES,
+    Membership,
+    Organisation,
+    PracticeMerger,
+    SourceFile,
+)
 
 
 @dataclass
@@ -32,7 +38,7 @@ class PracticeLists:
     name: str
     values: dict[str, Decimal] = field(default_factory=dict)
     dates: dict[str, dt.date] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
+    sources: dict[str, Provenance] = field(default_factory=dict)  # where each figure came from
 
 
 @dataclass
@@ -60,10 +66,7 @@ class Populations:
 
 
 def _months(start: dt.date) -> list[dt.date]:
-    return [
-        dt.date(start.year + (start.month + i - 1) // 12, (start.month + i - 1) % 12 + 1, 1)
-        for i in range(12)
-    ]
+    return months_between(start, add_months(start, 11))
 
 
 def from_registry(*args, **kwargs) -> Populations:
@@ -84,7 +87,6 @@ def _from_registry(
     `membership_from` use the membership on that date (ODS back-dates PCN relationships to
     1 October 2019, but 2019/20 core funding was paid from April)."""
     months = _months(year_start)
-    year_end = dt.date(year_start.year + 1, 3, 31)
     child, parent = aliased(Organisation), aliased(Organisation)
     rows = session.execute(
         select(child.code, child.name, parent.code, parent.name, Membership.start, Membership.end)
@@ -93,8 +95,7 @@ def _from_registry(
         .where(
             Membership.channel == kinds.PCN,
             child.kind == kinds.PRACTICE,
-            or_(Membership.start.is_(None), Membership.start <= year_end),
-            or_(Membership.end.is_(None), Membership.end >= year_start),
+            overlapping(Membership.start, Membership.end, contract_year(year_start)),
         )
     ).all()
     wanted: set[str] | None = None
@@ -111,10 +112,10 @@ def _from_registry(
         if wanted is not None and pcn_code not in wanted:
             continue
         practice_names[p_code] = p_name
-        inside = []
+        inside, period = [], Period(start, end)
         for m in months:
             day = max(m, membership_from) if membership_from else m
-            if (start is None or start <= day) and (end is None or end >= day):
+            if period.contains(day):
                 members[m][pcn_code].append(p_code)
                 inside.append(m)
         if inside:
@@ -134,7 +135,7 @@ def _from_registry(
     }
     practices = {code: PracticeLists(code, name) for code, name in practice_names.items()}
     titles = _source_titles(session)
-    for measure in MEASURES:
+    for measure in LIST_MEASURES:
         figures = queries.list_sizes_at(session, list(ids.values()), reference_date, measure)
         by_id = {v: k for k, v in ids.items()}
         for pid, fig in figures.items():
@@ -142,7 +143,7 @@ def _from_registry(
             p.values[measure], p.dates[measure], p.sources[measure] = (
                 fig.value,
                 fig.as_of,
-                f"{titles.get(fig.source, fig.source)} row {fig.source_row}",
+                Provenance(titles.get(fig.source, fig.source), fig.source_row, as_of=fig.as_of),
             )
     payees, payee_names = _payees(
         session, [pcn_orgs[c].id for c in pcn_orgs if c in _all(members)], months
@@ -193,7 +194,7 @@ def _absorbed(session, members, months, membership_from, practice_names, spans):
             if when > day or in_a_pcn or home is None:
                 continue
             members[m][home].append(code)
-            if run and run[-1][0] == home and run[-1][2] == _prev_month(m):
+            if run and run[-1][0] == home and run[-1][2] == add_months(m, -1):
                 run[-1][2] = m
             else:
                 run.append([home, m, m])
@@ -202,10 +203,6 @@ def _absorbed(session, members, months, membership_from, practice_names, spans):
             absorbed[code] = (successor, when, note)
             spans.extend((pcn, code, first, last) for pcn, first, last in run)
     return absorbed
-
-
-def _prev_month(month: dt.date) -> dt.date:
-    return dt.date(month.year - (month.month == 1), (month.month - 2) % 12 + 1, 1)
 
 
 def _all(members) -> set[str]:
@@ -273,7 +270,7 @@ def from_csv(
                 column=columns.get("practice_code", columns["pcn_code"]),
             )
         lists = PracticeLists(code, code)
-        for measure in MEASURES:
+        for measure in LIST_MEASURES:
             if measure in columns:
                 value = r.count(columns[measure], bounds[measure])
                 if value is None:
@@ -282,7 +279,7 @@ def from_csv(
                     )
                 lists.values[measure] = value
                 lists.dates[measure] = reference_date
-                lists.sources[measure] = f"{path.name} row {r.number}"
+                lists.sources[measure] = Provenance(path.name, r.number, as_of=reference_date)
         practices[code] = lists
         members[pcn].append(code)
     months = _months(year_start)

@@ -18,11 +18,12 @@ from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from pcnkit.dates import months_between
 from pcnkit.errors import InputError
 from pcnkit.funding.entitlements import EntitlementLine
 from pcnkit.funding.ledger import paid_to_date
 from pcnkit.funding.money import PENNY, decimal, to_pence
-from pcnkit.funding.rules import Stream, YearRules, months_between
+from pcnkit.funding.rules import Stream, YearRules
 from pcnkit.funding.schedule import pounds, schedule_table
 from pcnkit.registry.importers.base import csv_rows, read_text
 

@@ -17,7 +17,13 @@ from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 
-from pcnkit.dates import financial_year_start, parse_iso
+from pcnkit.dates import (
+    contract_year_start,
+    financial_year_start,
+    months_between,
+    parse_iso,
+    year_label,
+)
 from pcnkit.errors import BadValue, InputError
 from pcnkit.funding.money import decimal
 from pcnkit.store.layout import year_slug
@@ -53,26 +59,9 @@ def month(text: object, what: str) -> dt.date:
     return dt.date(int(m[1]), int(m[2]), 1)
 
 
-def months_between(start: dt.date, end: dt.date) -> list[dt.date]:
-    out, current = [], start
-    while current <= end:
-        out.append(current)
-        current = dt.date(current.year + current.month // 12, current.month % 12 + 1, 1)
-    return out
-
-
-def add_months(month: dt.date, n: int) -> dt.date:
-    index = month.year * 12 + month.month - 1 + n
-    return dt.date(index // 12, index % 12 + 1, 1)
-
-
-def year_label(start: dt.date) -> str:
-    return f"{start.year}/{(start.year + 1) % 100:02d}"
-
-
 def year_of(day: dt.date) -> str:
     """The contract year (1 April to 31 March) containing `day`: 2020-01-01 is in 2019/20."""
-    return year_label(dt.date(day.year if day.month >= 4 else day.year - 1, 4, 1))
+    return year_label(contract_year_start(day))
 
 
 @dataclass(frozen=True)

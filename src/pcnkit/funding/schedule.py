@@ -14,9 +14,10 @@ from collections import defaultdict
 from decimal import Decimal
 
 from pcnkit.bulk import bulk
+from pcnkit.dates import add_months, months_between
 from pcnkit.funding.entitlements import EntitlementLine
 from pcnkit.funding.payment import Payment
-from pcnkit.funding.rules import Stream, YearRules, add_months, months_between
+from pcnkit.funding.rules import Stream, YearRules
 
 
 def _plan(

@@ -1,12 +1,17 @@
 """Case-finding lists for the Network Contract DES service specifications, each row with the
 criteria the person meets, and every list split by IMD quintile and ethnic group.
 
-A list is a :class:`CaseFindingList`: ``required`` criteria (all must hold) and ``any_of``
-criteria (at least one must hold, when there are any). ``criteria_met`` on each row names every
-criterion of the list that holds for the person, so a clinician sees why they are there. The
-definitions are ours, built on the sources in population-health.md section 4 (cited on each
-list); each carries embedded test patients (:mod:`pcnkit.population.testpatients`) that the
-test suite checks.
+Each list is a definition file (``population/casefinding_lists/<id>.yaml``) that people can
+read, review and export (:func:`export_definitions`, ``pcnkit population definitions``): what it
+is for in plain words, the DES service specification it serves, its criteria in a small
+declarative form this module evaluates (:func:`evaluate`), its embedded test patients, and who
+wrote and reviewed it (``authored_by``, ``reviewed``, ``next_review``, as OpenPrescribing's
+measures do). Loaded, a list is a :class:`CaseFindingList`: ``required`` criteria (all must
+hold) and ``any_of`` criteria (at least one must hold, when there are any). ``criteria_met``
+on each row names every criterion of the list that holds for the person, so a clinician sees
+why they are there. The definitions are ours, built on the sources in population-health.md
+section 4 (cited on each list); each carries embedded test patients
+(:mod:`pcnkit.population.testpatients`) that the test suite checks.
 
 Lists are direct-care outputs (population-health.md 5.2 rule 6): :func:`case_finding_list`
 returns rows only for a stated practice or PCN scope (a non-empty list of practice codes).
@@ -18,13 +23,20 @@ known, so "7 working days" counts Monday to Friday.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
-from collections.abc import Callable, Iterable
+import io
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import yaml
 from ibis import _
 
+from pcnkit.dates import parse_iso
 from pcnkit.errors import PcnkitError
 from pcnkit.population import disclosure, sources
 from pcnkit.population.disclosure import safe_count, safe_total
@@ -33,8 +45,6 @@ from pcnkit.population.testpatients import TestPatient
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
-
-EHCH_WORKING_DAYS = 7
 
 
 def working_days_before(day: dt.date, n: int) -> dt.date:
@@ -47,11 +57,123 @@ def working_days_before(day: dt.date, n: int) -> dt.date:
     return out
 
 
+# --- the definition language ---------------------------------------------------------------
+# A criterion's ``when`` is data, so a definition can be listed, reviewed and exported. It is one
+# of: a column name (a yes/no feature, e.g. ``care_home``); ``{not: C}``; ``{all: [C, ...]}``;
+# ``{any: [C, ...]}``; or a test of one feature column: ``{field: age, at_least: 65}``,
+# ``{field: age, at_most: 17}``, ``{field: efi_approx_category, one_of: [severe]}`` (no value
+# is not one of them) or ``{field: care_home_since, within_working_days: 7}`` (on or after the
+# day that many working days before the index date).
+
+_TESTS = ("at_least", "at_most", "one_of", "within_working_days")
+_VALUES = {
+    "at_least": "a number",
+    "at_most": "a number",
+    "one_of": "a list of values",
+    "within_working_days": "a whole number of days",
+}
+
+
+def _check_when(when: Any, where: str) -> None:
+    """Refuse a condition the engine cannot evaluate, naming the definition file."""
+    if isinstance(when, str) and when:
+        return
+    if isinstance(when, dict):
+        if set(when) == {"not"}:
+            return _check_when(when["not"], where)
+        if len(when) == 1 and set(when) <= {"all", "any"}:
+            parts = next(iter(when.values()))
+            if isinstance(parts, list) and parts:
+                for part in parts:
+                    _check_when(part, where)
+                return
+        tests = set(when) - {"field"}
+        if "field" in when and len(tests) == 1 and tests <= set(_TESTS):
+            test = tests.pop()
+            value = when[test]
+            if test == "one_of" and isinstance(value, list) and value:
+                return
+            if test == "within_working_days" and type(value) is int and value >= 0:
+                return
+            if test in ("at_least", "at_most") and type(value) in (int, float):
+                return
+            raise PcnkitError(f"{where}: {test} needs {_VALUES[test]}, not '{value}' (in '{when}')")
+    raise PcnkitError(
+        f"{where}: '{when}' is not a condition; write a column name, {{not: ...}}, "
+        f"{{all: [...]}}, {{any: [...]}} or {{field: ..., one of {', '.join(_TESTS)}: ...}}"
+    )
+
+
+def evaluate(when: Any, t: ir.Table, as_of: dt.date):
+    """The Ibis condition for `when` on the features table `t` at the index date `as_of`."""
+    if isinstance(when, str):
+        return t[when]
+    if "not" in when:
+        return ~evaluate(when["not"], t, as_of)
+    if "all" in when or "any" in when:
+        parts = [evaluate(w, t, as_of) for w in when.get("all") or when["any"]]
+        out = parts[0]
+        for part in parts[1:]:
+            out = (out & part) if "all" in when else (out | part)
+        return out
+    column = t[when["field"]]
+    if "at_least" in when:
+        return column >= when["at_least"]
+    if "at_most" in when:
+        return column <= when["at_most"]
+    if "one_of" in when:
+        return column.isin(list(when["one_of"])).fill_null(False)
+    return column >= working_days_before(as_of, int(when["within_working_days"]))
+
+
+def rule_text(when: Any) -> str:
+    """`when` in one line for reading and exporting: 'age >= 65 and med_nsaids and not
+    med_ppis'."""
+    if isinstance(when, str):
+        return when
+    if "not" in when:
+        inner = rule_text(when["not"])
+        return f"not {inner}" if isinstance(when["not"], str) else f"not ({inner})"
+    if "all" in when or "any" in when:
+        word = " and " if "all" in when else " or "
+        parts = when.get("all") or when["any"]
+        return word.join(
+            rule_text(w)
+            if isinstance(w, str) or "field" in w or "not" in w
+            else f"({rule_text(w)})"
+            for w in parts
+        )
+    name = when["field"]
+    if "at_least" in when:
+        return f"{name} >= {when['at_least']}"
+    if "at_most" in when:
+        return f"{name} <= {when['at_most']}"
+    if "one_of" in when:
+        return f"{name} in ({', '.join(str(v) for v in when['one_of'])})"
+    return (
+        f"{name} on or after the day {when['within_working_days']} working days before the "
+        "index date"
+    )
+
+
 @dataclass(frozen=True)
 class Criterion:
     id: str
     label: str
-    condition: Callable[[Any, dt.date], Any]
+    when: Any  # the condition as the definition file writes it (see the language above)
+
+    def condition(self, t: ir.Table, as_of: dt.date):
+        return evaluate(self.when, t, as_of)
+
+    @property
+    def rule(self) -> str:
+        return rule_text(self.when)
+
+
+@dataclass(frozen=True)
+class Review:
+    date: dt.date
+    by: str
 
 
 @dataclass(frozen=True)
@@ -65,6 +187,16 @@ class CaseFindingList:
     detail: tuple[str, ...]  # extra columns shown on each row
     limits: str
     test_patients: tuple[TestPatient, ...]
+    description: str = ""
+    version: int = 1
+    authored_by: str = ""
+    authored: dt.date | None = None
+    reviewed: Review | None = None  # None: no review is recorded yet
+    next_review: dt.date | None = None
+
+    @property
+    def title(self) -> str:
+        return self.name
 
     @property
     def criteria(self) -> tuple[Criterion, ...]:
@@ -95,332 +227,125 @@ class CaseFindingList:
         }
 
 
-def _c(id: str, label: str, condition) -> Criterion:
-    return Criterion(id, label, condition)
+# --- reading the definition files ---------------------------------------------------------
 
 
-def _frail(t, *levels):
-    return t.efi_approx_category.isin(list(levels)).fill_null(False)
+def definitions_folder() -> Path:
+    """Where the case-finding definitions live: one YAML file per list, in the package."""
+    return Path(str(resources.files("pcnkit") / "population" / "casefinding_lists"))
 
 
-NO_SMR = _c("no_smr_12m", "no structured medication review in 12 months", lambda t, d: ~t.smr_12m)
+def _date(value: Any, what: str, where: str) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    try:
+        return parse_iso(value)
+    except ValueError as exc:
+        raise PcnkitError(f"{where}: {what}: {exc}") from None
 
-SMR = CaseFindingList(
-    id="smr",
-    name="Structured medication review: priority groups",
-    specification="Network Contract DES - Structured Medication Review and Medicines "
-    "Optimisation (from October 2020)",
-    source=f"{sources.SMR}; {sources.PINCER}",
-    required=(NO_SMR,),
-    any_of=(
-        _c("care_home", "lives in a care home", lambda t, d: t.care_home),
-        _c("learning_disability", "on the learning disability register", lambda t, d: t.on_ld),
-        _c(
-            "polypharmacy_10",
-            "10 or more medicines in 12 months",
-            lambda t, d: t.medicine_groups_12m >= 10,
-        ),
-        _c(
-            "pincer_nsaid_65_no_ppi",
-            "65+ on an NSAID without a PPI",
-            lambda t, d: (t.age >= 65) & t.med_nsaids & ~t.med_ppis,
-        ),
-        _c(
-            "pincer_anticoagulant_nsaid",
-            "anticoagulant with an NSAID",
-            lambda t, d: t.med_anticoagulants & t.med_nsaids,
-        ),
-        _c(
-            "pincer_anticoagulant_antiplatelet_no_ppi",
-            "anticoagulant with an antiplatelet, without a PPI",
-            lambda t, d: t.med_anticoagulants & t.med_antiplatelets & ~t.med_ppis,
-        ),
-        _c("pincer_hf_nsaid", "heart failure with an NSAID", lambda t, d: t.on_hf & t.med_nsaids),
-        _c("pincer_ckd_nsaid", "CKD with an NSAID", lambda t, d: t.on_ckd & t.med_nsaids),
-        _c(
-            "high_risk_monitored",
-            "on methotrexate, lithium or amiodarone",
-            lambda t, d: t.med_methotrexate | t.med_lithium | t.med_amiodarone,
-        ),
-        _c(
-            "severe_frailty_and_risk",
-            "severe frailty and housebound, an emergency admission or a fall in 12 months",
-            lambda t, d: (
-                _frail(t, "severe")
-                & (t.housebound | (t.emergency_admissions_12m >= 1) | t.falls_12m)
-            ),
-        ),
-        _c(
-            "addictive_medicines",
-            "on an opioid, gabapentinoid, benzodiazepine or Z-drug",
-            lambda t, d: (
-                t.med_opioids | t.med_gabapentinoids | t.med_benzodiazepines | t.med_z_drugs
-            ),
-        ),
-    ),
-    detail=("medicine_groups_12m", "efi_approx_category"),
-    limits="Medicines are groups, not products; a 'current repeat' is an issue in 12 months. "
-    "PINCER monitoring rules (blood tests) need results this data does not hold, so "
-    "methotrexate, lithium and amiodarone are listed for any use. People with an SMR coded "
-    "in 12 months (SNOMED 1239511000000100) are left off (our rule).",
-    test_patients=(
-        TestPatient(
-            "smr-care-home",
-            True,
-            age=85,
-            patient={"care_home": True},
-            criteria=("care_home", "no_smr_12m"),
-        ),
-        TestPatient(
-            "smr-nsaid-no-ppi",
-            True,
-            age=72,
-            medicines=("nsaids",),
-            criteria=("pincer_nsaid_65_no_ppi",),
-        ),
-        TestPatient("smr-nsaid-with-ppi", False, age=72, medicines=("nsaids", "ppis")),
-        TestPatient("smr-nsaid-64", False, age=64, medicines=("nsaids", "ppis")),
-        TestPatient(
-            "smr-anticoag-nsaid",
-            True,
-            age=50,
-            medicines=("anticoagulants", "nsaids", "ppis"),
-            criteria=("pincer_anticoagulant_nsaid",),
-        ),
-        TestPatient("smr-ld", True, age=30, conditions=("LD",), criteria=("learning_disability",)),
-        TestPatient(
-            "smr-opioid", True, age=40, medicines=("opioids",), criteria=("addictive_medicines",)
-        ),
-        TestPatient(
-            "smr-reviewed",
-            False,
-            age=40,
-            medicines=("opioids",),
-            events=(("structured_medication_review", 60),),
-        ),
-        TestPatient(
-            "smr-reviewed-long-ago",
-            True,
-            age=40,
-            medicines=("opioids",),
-            events=(("structured_medication_review", 400),),
-        ),
-        TestPatient("smr-nothing", False, age=80, conditions=("HYP",), medicines=("statins",)),
-    ),
+
+def _criteria(items: Any, where: str) -> tuple[Criterion, ...]:
+    out = []
+    for item in items or ():
+        if not isinstance(item, dict) or not {"id", "label", "when"} <= set(item):
+            raise PcnkitError(f"{where}: every criterion needs an id, a label and a when")
+        _check_when(item["when"], f"{where}, criterion {item['id']}")
+        out.append(Criterion(str(item["id"]), str(item["label"]), item["when"]))
+    return tuple(out)
+
+
+def _test_patient(item: dict, where: str) -> TestPatient:
+    fields = dict(item)
+    expect = fields.pop("expect", None)
+    if expect not in ("in", "out"):
+        raise PcnkitError(f"{where}: test patient {item.get('name')}: expect is 'in' or 'out'")
+    for key in ("conditions", "medicines", "criteria"):
+        if key in fields:
+            fields[key] = tuple(fields[key])
+    for key in ("hospital", "events", "bp"):
+        if key in fields:
+            fields[key] = tuple(tuple(x) for x in fields[key])
+    return TestPatient(expect=expect == "in", **fields)
+
+
+def load_file(path: Path) -> CaseFindingList:
+    """One case-finding definition from its YAML file (errors name the file)."""
+    where = str(path)
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise PcnkitError(f"{where}: cannot be read as YAML ({exc})") from None
+    missing = [k for k in _REQUIRED_KEYS if k not in (doc or {})]
+    if missing:
+        raise PcnkitError(f"{where}: missing {', '.join(missing)}")
+    try:
+        cited = "; ".join(getattr(sources, key) for key in doc["sources"])
+    except (AttributeError, TypeError):
+        raise PcnkitError(
+            f"{where}: sources name entries of pcnkit.population.sources, e.g. [SMR, PINCER]"
+        ) from None
+    reviewed = doc.get("reviewed")
+    if reviewed is not None:
+        if not isinstance(reviewed, dict) or set(reviewed) != {"date", "by"}:
+            raise PcnkitError(f"{where}: reviewed is {{date: YYYY-MM-DD, by: name}} or null")
+        reviewed = Review(_date(reviewed["date"], "reviewed date", where), str(reviewed["by"]))
+    definition = CaseFindingList(
+        id=str(doc["id"]),
+        name=str(doc["title"]),
+        specification=str(doc["specification"]),
+        source=cited,
+        required=_criteria(doc["all_of"], where),
+        any_of=_criteria(doc.get("any_of"), where),
+        detail=tuple(doc.get("detail_columns") or ()),
+        limits=str(doc["limits"]),
+        test_patients=tuple(_test_patient(t, where) for t in doc.get("test_patients") or ()),
+        description=str(doc["description"]),
+        version=int(doc.get("version", 1)),
+        authored_by=str(doc["authored_by"]),
+        authored=_date(doc.get("authored"), "authored", where),
+        reviewed=reviewed,
+        next_review=_date(doc.get("next_review"), "next_review", where),
+    )
+    if definition.id != path.stem:
+        raise PcnkitError(f"{where}: the id '{definition.id}' is not the file's name")
+    return definition
+
+
+_REQUIRED_KEYS = (
+    "id",
+    "title",
+    "description",
+    "specification",
+    "sources",
+    "authored_by",
+    "reviewed",
+    "next_review",
+    "limits",
+    "all_of",
 )
+# The order lists appear in (pages, packs, exports); every file in the folder must be named here.
+LIST_ORDER = ("smr", "ehch", "proactive_care", "cvd_hypertension", "cancer_lgi_no_fit")
 
-EHCH = CaseFindingList(
-    id="ehch",
-    name="Enhanced health in care homes: residents needing action",
-    specification="Network Contract DES - Enhanced Health in Care Homes",
-    source=sources.EHCH,
-    required=(_c("care_home", "lives in a care home", lambda t, d: t.care_home),),
-    any_of=(
-        _c(
-            "new_admission_no_assessment",
-            f"admitted in the last {EHCH_WORKING_DAYS} working days without an MDT assessment",
-            lambda t, d: (
-                (t.care_home_since >= working_days_before(d, EHCH_WORKING_DAYS))
-                & ~t.assessed_since_admission
-            ),
-        ),
-        _c(
-            "no_pcsp",
-            "no personalised care and support plan since admission",
-            lambda t, d: ~t.pcsp_since_admission,
-        ),
-        NO_SMR,
-    ),
-    detail=("care_home_since",),
-    limits="Care-home residence is the patient flag (an address match to the CQC register or a "
-    "'lives in care home' code in a real extract). Working days are Monday to Friday; bank "
-    "holidays are not known. Home alignment to PCNs is not in the data.",
-    test_patients=(
-        TestPatient(
-            "ehch-new-unassessed",
-            True,
-            age=86,
-            patient={"care_home": True, "care_home_since": "days:3"},
-            events=(("pcsp", 1), ("structured_medication_review", 1)),
-            criteria=("new_admission_no_assessment",),
-        ),
-        TestPatient(
-            "ehch-new-assessed",
-            False,
-            age=86,
-            patient={"care_home": True, "care_home_since": "days:3"},
-            events=(("care_home_assessment", 2), ("pcsp", 1), ("structured_medication_review", 1)),
-        ),
-        TestPatient(
-            "ehch-old-no-pcsp",
-            True,
-            age=90,
-            patient={"care_home": True, "care_home_since": "days:400"},
-            events=(("care_home_assessment", 390), ("structured_medication_review", 10)),
-            criteria=("no_pcsp",),
-        ),
-        # a plan made before the admission does not count
-        TestPatient(
-            "ehch-plan-before-admission",
-            True,
-            age=90,
-            patient={"care_home": True, "care_home_since": "days:100"},
-            events=(
-                ("care_home_assessment", 90),
-                ("pcsp", 120),
-                ("structured_medication_review", 10),
-            ),
-            criteria=("no_pcsp",),
-        ),
-        TestPatient("ehch-at-home", False, age=90),
-    ),
-)
 
-PROACTIVE = CaseFindingList(
-    id="proactive_care",
-    name="Proactive care: moderate or severe frailty, living at home",
-    specification="Network Contract DES - Anticipatory / Proactive care (NHSE guidance Dec 2023)",
-    source=f"{sources.PROACTIVE}; {sources.EFI_CONTRACT}",
-    required=(_c("at_home", "living at home (not in a care home)", lambda t, d: ~t.care_home),),
-    any_of=(
-        _c(
-            "moderate_frailty",
-            "moderate frailty (eFI 9-12 of 36)",
-            lambda t, d: _frail(t, "moderate"),
-        ),
-        _c("severe_frailty", "severe frailty (eFI 13+ of 36)", lambda t, d: _frail(t, "severe")),
-    ),
-    detail=("efi_approx_deficits", "efi_approx_category", "housebound"),
-    limits="An approximate eFI from the deficits this data can show; clinical "
-    "judgement completes the cohort (NHS England proactive care guidance).",
-    test_patients=(
-        TestPatient(
-            "pc-moderate",
-            True,
-            age=80,
-            conditions=("RA", "AF", "STIA", "CKD", "DM", "HF", "HYP", "CHD", "DEM"),
-            criteria=("moderate_frailty", "at_home"),
-        ),
-        TestPatient(
-            "pc-moderate-care-home",
-            False,
-            age=80,
-            patient={"care_home": True},
-            conditions=("RA", "AF", "STIA", "CKD", "DM", "HF", "HYP", "CHD", "DEM"),
-        ),
-        TestPatient("pc-mild", False, age=80, conditions=("RA", "AF", "STIA", "CKD", "DM")),
-        TestPatient(
-            "pc-64",
-            False,
-            age=64,
-            conditions=("RA", "AF", "STIA", "CKD", "DM", "HF", "HYP", "CHD", "DEM"),
-        ),
-    ),
-)
+def load_all() -> tuple[CaseFindingList, ...]:
+    found = {p.stem for p in definitions_folder().glob("*.yaml")}
+    if found != set(LIST_ORDER):
+        raise PcnkitError(
+            f"case-finding definitions {sorted(found)} do not match the known lists "
+            f"{sorted(LIST_ORDER)}"
+        )
+    return tuple(load_file(definitions_folder() / f"{i}.yaml") for i in LIST_ORDER)
 
-CVD = CaseFindingList(
-    id="cvd_hypertension",
-    name="CVD prevention: raised blood pressure, not on the hypertension register",
-    specification="Network Contract DES - CVD Prevention and Diagnosis (IIF CVD-01, 2022/23)",
-    source=f"{sources.CVD}; {sources.NICE_HYPERTENSION}",
-    required=(
-        _c("adult", "aged 18 or over", lambda t, d: t.age >= 18),
-        _c("not_on_hyp", "not on the hypertension register", lambda t, d: ~t.on_hyp),
-        _c("not_palliative", "not on the palliative care register", lambda t, d: ~t.on_pc),
-        _c(
-            "latest_bp_raised",
-            "latest clinic blood pressure in 24 months at or above 140/90",
-            lambda t, d: (t.latest_sbp >= 140) | (t.latest_dbp >= 90),
-        ),
-    ),
-    any_of=(),
-    detail=("latest_sbp", "latest_dbp", "latest_bp_date"),
-    limits="Clinic readings only (the data holds no home or ABPM readings, whose threshold is "
-    "135/85). End-of-life exclusion uses the palliative care register.",
-    test_patients=(
-        TestPatient(
-            "cvd-150-85",
-            True,
-            age=55,
-            bp=((150, 85, 30),),
-            criteria=("latest_bp_raised", "not_on_hyp"),
-        ),
-        TestPatient("cvd-130-90", True, age=55, bp=((130, 90, 30),)),
-        TestPatient("cvd-139-89", False, age=55, bp=((139, 89, 30),)),
-        # high once, normal since: the latest reading decides
-        TestPatient("cvd-came-down", False, age=55, bp=((160, 95, 300), (128, 80, 20))),
-        TestPatient("cvd-on-register", False, age=55, conditions=("HYP",), bp=((160, 95, 30),)),
-        TestPatient("cvd-palliative", False, age=80, conditions=("PC",), bp=((160, 95, 30),)),
-        TestPatient("cvd-17", False, age=17, bp=((150, 95, 30),)),
-        TestPatient("cvd-too-old-reading", False, age=55, bp=((160, 95, 800),)),
-    ),
-)
 
-CANCER = CaseFindingList(
-    id="cancer_lgi_no_fit",
-    name="Early cancer diagnosis: lower-GI urgent referrals without a FIT",
-    specification="Network Contract DES - Early Cancer Diagnosis (IIF CAN-02)",
-    source=sources.CANCER,
-    required=(
-        _c(
-            "lgi_referral_without_fit",
-            "lower-GI urgent suspected-cancer referral in 12 months with no FIT in the 21 days "
-            "before it",
-            lambda t, d: t.lgi_referrals_without_fit_12m >= 1,
-        ),
-    ),
-    any_of=(),
-    detail=("lgi_referrals_12m", "lgi_referrals_without_fit_12m"),
-    limits="FIT results are counted whatever their value; the FBC that goes with a low FIT is "
-    "not in the data.",
-    test_patients=(
-        TestPatient(
-            "can-no-fit",
-            True,
-            age=66,
-            events=(("lgi_urgent_referral", 40),),
-            criteria=("lgi_referral_without_fit",),
-        ),
-        TestPatient(
-            "can-fit-10-days-before",
-            False,
-            age=66,
-            events=(("lgi_urgent_referral", 40), ("fit_test", 50, 4.0)),
-        ),
-        TestPatient(
-            "can-fit-21-days-before",
-            False,
-            age=66,
-            events=(("lgi_urgent_referral", 40), ("fit_test", 61, 12.0)),
-        ),
-        TestPatient(
-            "can-fit-22-days-before",
-            True,
-            age=66,
-            events=(("lgi_urgent_referral", 40), ("fit_test", 62, 12.0)),
-        ),
-        TestPatient(
-            "can-fit-after",
-            True,
-            age=66,
-            events=(("lgi_urgent_referral", 40), ("fit_test", 35, 12.0)),
-        ),
-        TestPatient("can-old-referral", False, age=66, events=(("lgi_urgent_referral", 400),)),
-        TestPatient(
-            "can-two-one-without",
-            True,
-            age=70,
-            events=(
-                ("lgi_urgent_referral", 40),
-                ("fit_test", 45, 3.0),
-                ("lgi_urgent_referral", 200),
-            ),
-        ),
-    ),
-)
-
-LISTS: tuple[CaseFindingList, ...] = (SMR, EHCH, PROACTIVE, CVD, CANCER)
+LISTS: tuple[CaseFindingList, ...] = load_all()
 LIST_BY_ID = {c.id: c for c in LISTS}
+SMR, EHCH, PROACTIVE, CVD, CANCER = LISTS
+# the EHCH window, for the pandas reference pipeline (benchmarks/pandas_pipeline.py)
+EHCH_WORKING_DAYS: int = next(
+    c.when["all"][0]["within_working_days"]
+    for c in EHCH.criteria
+    if c.id == "new_admission_no_assessment"
+)
 ROW_COLUMNS = ("pseudonym", "practice", "age", "sex", "ethnic_group", "imd_quintile")
 
 
@@ -431,6 +356,91 @@ def get(list_id: str) -> CaseFindingList:
         raise PcnkitError(
             f"unknown case-finding list '{list_id}'; choose one of {', '.join(LIST_BY_ID)}"
         ) from None
+
+
+# --- listing and exporting the definitions ------------------------------------------------
+
+EXPORT_COLUMNS = (
+    "list_id",
+    "list_title",
+    "version",
+    "specification",
+    "description",
+    "sources",
+    "authored_by",
+    "reviewed_on",
+    "reviewed_by",
+    "next_review",
+    "criterion_group",
+    "criterion_id",
+    "criterion_label",
+    "criterion_rule",
+)
+
+
+def definition_record(definition: CaseFindingList) -> dict[str, Any]:
+    """A definition as plain data (JSON-ready): what it is for, who wrote and reviewed it,
+    and each criterion with its label and its rule in words."""
+    d = definition
+
+    def criteria(group: tuple[Criterion, ...]) -> list[dict[str, Any]]:
+        return [{"id": c.id, "label": c.label, "rule": c.rule, "when": c.when} for c in group]
+
+    return {
+        "id": d.id,
+        "title": d.title,
+        "version": d.version,
+        "description": d.description,
+        "specification": d.specification,
+        "sources": d.source,
+        "limits": d.limits,
+        "authored_by": d.authored_by,
+        "authored": d.authored.isoformat() if d.authored else None,
+        "reviewed": (
+            {"date": d.reviewed.date.isoformat(), "by": d.reviewed.by} if d.reviewed else None
+        ),
+        "next_review": d.next_review.isoformat() if d.next_review else None,
+        "all_of": criteria(d.required),
+        "any_of": criteria(d.any_of),
+        "detail_columns": list(d.detail),
+        "test_patients": len(d.test_patients),
+    }
+
+
+def export_definitions(fmt: str = "csv", definitions: Iterable[CaseFindingList] = ()) -> str:
+    """Every case-finding definition (or the ones given) as CSV — one row per criterion, the
+    list's metadata repeated — or as JSON (one object per list)."""
+    chosen = list(definitions) or list(LISTS)
+    if fmt == "json":
+        return json.dumps([definition_record(d) for d in chosen], indent=2) + "\n"
+    if fmt != "csv":
+        raise PcnkitError(f"'{fmt}' is not an export format; choose csv or json")
+    out = io.StringIO()
+    writer = csv.DictWriter(out, EXPORT_COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for d in chosen:
+        record = definition_record(d)
+        for group in ("all_of", "any_of"):
+            for c in record[group]:
+                writer.writerow(
+                    {
+                        "list_id": d.id,
+                        "list_title": d.title,
+                        "version": d.version,
+                        "specification": d.specification,
+                        "description": d.description,
+                        "sources": d.source,
+                        "authored_by": d.authored_by,
+                        "reviewed_on": record["reviewed"]["date"] if d.reviewed else "",
+                        "reviewed_by": d.reviewed.by if d.reviewed else "",
+                        "next_review": record["next_review"] or "",
+                        "criterion_group": group,
+                        "criterion_id": c["id"],
+                        "criterion_label": c["label"],
+                        "criterion_rule": c["rule"],
+                    }
+                )
+    return out.getvalue()
 
 
 def criteria_met(definition: CaseFindingList, t: ir.Table, as_of: dt.date):

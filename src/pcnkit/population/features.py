@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
+from pcnkit.dates import add_months
 from pcnkit.population import measures
 from pcnkit.population.engine import has_table
 from pcnkit.population.measures import Store, attach
@@ -173,7 +174,7 @@ def _latest_bp(store: Store, as_of: dt.date) -> ir.Table | None:
     import ibis
 
     obs = store.table("observations")
-    start = measures.months_before(as_of, BP_WINDOW_MONTHS)
+    start = add_months(as_of, -BP_WINDOW_MONTHS)
     obs = obs.filter(
         obs.concept.isin(["systolic_bp", "diastolic_bp"])
         & (obs.date >= ibis.literal(start))

@@ -44,6 +44,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import TYPE_CHECKING, Protocol
 
+from pcnkit.dates import add_months
 from pcnkit.errors import PcnkitError
 from pcnkit.population import codelists
 from pcnkit.population.engine import age_at, has_table
@@ -275,18 +276,9 @@ MEASURE_DEFINITIONS: dict[str, str] = {
 # --- helpers ------------------------------------------------------------------------------
 
 
-def months_before(day: dt.date, months: int) -> dt.date:
-    """`day` moved back `months` calendar months, the day clipped to the month's length."""
-    total = day.year * 12 + (day.month - 1) - months
-    year, month = divmod(total, 12)
-    month += 1
-    last = (dt.date(year + month // 12, month % 12 + 1, 1) - dt.timedelta(days=1)).day
-    return dt.date(year, month, min(day.day, last))
-
-
 def window_12m(as_of: dt.date) -> tuple[dt.date, dt.date]:
     """The 12-month look-back window as (first day included, first day excluded)."""
-    return months_before(as_of, WINDOW_MONTHS), as_of
+    return add_months(as_of, -WINDOW_MONTHS), as_of
 
 
 def _as_of(store: Store, as_of: dt.date | None) -> dt.date:

@@ -63,6 +63,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from pcnkit.dates import add_months
 from pcnkit.errors import PcnkitError
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -512,19 +513,6 @@ def format_comparison(rows: Sequence[Mapping[str, Any]]) -> str:
 
 
 # --- index date, outcome, split --------------------------------------------------------------
-
-
-def add_months(day: dt.date, months: int) -> dt.date:
-    """`day` moved by whole calendar months (the 29-31st clipped to the month's end)."""
-    total = day.year * 12 + day.month - 1 + months
-    year, month = divmod(total, 12)
-    month += 1
-    for d in range(day.day, 27, -1):
-        try:
-            return dt.date(year, month, d)
-        except ValueError:
-            continue
-    return dt.date(year, month, day.day)
 
 
 def default_index_date(store: PopulationStore) -> dt.date:

@@ -33,6 +33,7 @@ from typing import Any
 
 from ibis import _
 
+from pcnkit.dates import add_months
 from pcnkit.errors import PcnkitError
 from pcnkit.population import casefinding, features, measures, risk, segments
 from pcnkit.population.disclosure import safe_count, safe_total
@@ -160,7 +161,7 @@ def stratify(
     validation = None
     if model is None:
         step("fitting and validating the risk model")
-        index = risk.add_months(as_of, -12)
+        index = add_months(as_of, -12)
         meds_at = as_of if store.synthetic else index
         frame = training_frame(store, index, meds_at)
         if frame.num_rows == 0:

@@ -1,11 +1,12 @@
 """Embedded test patients: small hand-made populations that every definition carries.
 
-Each segment rule and case-finding list (``segments.py``, ``casefinding.py``) ships with
-:class:`TestPatient` cases: a person described in a few words ("72, NSAID without a PPI"), the
-rows that describe them, and whether the definition must put them IN or leave them OUT. The
-test suite builds a :class:`MemoryStore` from the cases and checks every expectation, so a
-change that breaks a definition fails with the case's name. Users can run the same checks on
-their own installation (``check_definition``).
+Each segment rule (``segments.py``) and case-finding list (its definition file,
+``casefinding_lists/<id>.yaml``) ships with :class:`TestPatient` cases: a person described
+in a few words ("72, NSAID without a PPI"), the rows that describe them, and whether the
+definition must put them IN or leave them OUT. The test suite builds a :class:`MemoryStore`
+from the cases and checks every expectation, so a change that breaks a definition fails with
+the case's name. Users can run the same checks on their own installation
+(``check_definition``).
 
 Everything here is invented and contains no real person. Dates are given as days before the
 index date so a case means the same at any ``as_of``.
@@ -16,6 +17,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
+
+from pcnkit.dates import add_months, month_start
 
 TEST_PRACTICE = "T00001"
 
@@ -87,10 +90,7 @@ class TestPatient:
 def _birth(as_of: dt.date, age: int) -> dt.date:
     """A first-of-month birth date giving whole `age` years at `as_of` (born the month
     before as_of's month, `age` years earlier, so the birthday has passed)."""
-    year, month = as_of.year - age, as_of.month - 1
-    if month == 0:
-        year, month = year - 1, 12
-    return dt.date(year, month, 1)
+    return add_months(month_start(as_of), -1 - 12 * age)
 
 
 class MemoryStore:

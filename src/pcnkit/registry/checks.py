@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from pcnkit.dates import Period
 from pcnkit.registry import kinds
 from pcnkit.registry.queries import AreaList, Hierarchy, is_closed, is_open, roles_at, whole
 from pcnkit.store.models import Organisation, RegistryException
@@ -168,7 +169,7 @@ def _people(n) -> str:
 def _exceptions(session: Session, as_of: dt.date) -> dict[tuple[int, str], RegistryException]:
     out = {}
     for e in session.scalars(select(RegistryException)):
-        if (e.start is None or e.start <= as_of) and (e.end is None or e.end >= as_of):
+        if Period(e.start, e.end).contains(as_of):
             out[(e.org_id, e.rule)] = e
     return out
 

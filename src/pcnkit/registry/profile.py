@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session
 
+from pcnkit.dates import Period
 from pcnkit.registry import kinds, queries
 
 
@@ -87,7 +88,7 @@ def describe(session: Session, code: str, as_of: dt.date) -> Profile:
     h = queries.Hierarchy.at(session, as_of)
     lines = []
     for p in queries.history(session, org.code):
-        current = (p.start or dt.date.min) <= as_of <= (p.end or dt.date.max)
+        current = Period(p.start, p.end).contains(as_of)
         lines.append(
             MembershipLine(
                 p.organisation.code,

@@ -11,13 +11,15 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
-from sqlalchemy import Date, Integer, String, and_, case, func, or_, select, text
+from sqlalchemy import Date, Integer, String, case, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
+from pcnkit.dates import valid_on
 from pcnkit.errors import NotFoundError
 from pcnkit.registry import kinds
 from pcnkit.registry import sources as publications
 from pcnkit.store.models import (
+    LIST_MEASURES,
     ListSize,
     Membership,
     Organisation,
@@ -26,7 +28,7 @@ from pcnkit.store.models import (
     SourceFile,
 )
 
-MEASURES = ("registered", "weighted", "adjusted")
+MEASURES = LIST_MEASURES
 # On the same date a count beats an average: a user's own lists first, then the monthly
 # registrations publication, then QOF's 1 January count, then the payments files' quarter averages.
 _SOURCE_RANK = case(
@@ -45,10 +47,7 @@ def _long(d: dt.date) -> str:
 
 
 def _valid_at(model, as_of: dt.date):
-    return and_(
-        or_(model.start.is_(None), model.start <= as_of),
-        or_(model.end.is_(None), model.end >= as_of),
-    )
+    return valid_on(model.start, model.end, as_of)
 
 
 def organisation(session: Session, code: str) -> Organisation:

@@ -11,6 +11,8 @@ from __future__ import annotations
 import datetime as dt
 from typing import Protocol
 
+from pcnkit.dates import contract_year_start, year_label
+
 
 class _Source(Protocol):
     file_type: str
@@ -38,15 +40,10 @@ YEARLY = ("nhs-payments", "qof-geographies")
 COUNTS = ("list-sizes", "gp-reg-pat-prac-all", "qof-prevalence")
 
 
-def year_label(start: dt.date) -> str:
-    return f"{start.year}/{(start.year + 1) % 100:02d}"
-
-
 def covers_from(source: _Source) -> dt.date | None:
     """The first day of the year a yearly publication describes (None for a point-in-time file)."""
     if source.file_type in YEARLY:
-        d = source.extract_date
-        return dt.date(d.year if d.month >= 4 else d.year - 1, 4, 1)
+        return contract_year_start(source.extract_date)
     return None
 
 

@@ -35,11 +35,8 @@ import datetime as dt
 import itertools
 from dataclasses import dataclass, field
 
-from pcnkit.dates import day_after, day_before
+from pcnkit.dates import Period, day_after, day_before, year_label
 from pcnkit.registry.kinds import ODS_PCN_BACKDATE, PCN_ERA_START
-
-_MIN = dt.date.min
-_MAX = dt.date.max
 
 
 @dataclass(frozen=True)
@@ -67,19 +64,23 @@ class Segment:
     def __post_init__(self) -> None:
         self.last_seen = self.last_seen or self.observed_at
 
+    @property
+    def period(self) -> Period:
+        return Period(self.start, self.end)
+
     def covers(self, day: dt.date) -> bool:
-        return (self.start or _MIN) <= day <= (self.end or _MAX)
+        return self.period.contains(day)
 
 
 def _paint(segments: list[Segment], new: Segment) -> list[Segment]:
     """Lay `new` over `segments`, trimming or splitting whatever it overlaps."""
-    lo, hi = new.start or _MIN, new.end or _MAX
+    lo, hi = new.period.first, new.period.last
     out: list[Segment] = []
     for s in segments:
-        s_lo, s_hi = s.start or _MIN, s.end or _MAX
-        if s_hi < lo or s_lo > hi:
+        if not s.period.overlaps(new.period):
             out.append(s)
             continue
+        s_lo, s_hi = s.period.first, s.period.last
         if s_lo < lo:
             out.append(dataclasses.replace(s, end=day_before(lo), bases=list(s.bases)))
         if s_hi > hi:
@@ -89,15 +90,15 @@ def _paint(segments: list[Segment], new: Segment) -> list[Segment]:
                 )
             )
     out.append(new)
-    return sorted(out, key=lambda s: s.start or _MIN)
+    return sorted(out, key=lambda s: s.period.first)
 
 
 def _neighbours(segments: list[Segment], day: dt.date) -> tuple[Segment | None, Segment | None]:
-    before = [s for s in segments if (s.end or _MAX) < day]
-    after = [s for s in segments if (s.start or _MIN) > day]
+    before = [s for s in segments if s.period.last < day]
+    after = [s for s in segments if s.period.first > day]
     return (
-        max(before, key=lambda s: s.end or _MAX, default=None),
-        min(after, key=lambda s: s.start or _MIN, default=None),
+        max(before, key=lambda s: s.period.last, default=None),
+        min(after, key=lambda s: s.period.first, default=None),
     )
 
 
@@ -208,14 +209,14 @@ def _date_from_des_start(
         0,
         f"from {start.day} {start:%B %Y}, when the Network Contract DES began (ODS dates every "
         f"PCN membership from 1 October 2019): {witness.basis} places it in this PCN for "
-        f"{witness.covers_from.year}/{(witness.covers_from.year + 1) % 100:02d}",
+        f"{year_label(witness.covers_from)}",
     )
 
 
 def overlaps(intervals: list[tuple[dt.date | None, dt.date | None, int]]) -> tuple[int, int] | None:
     """The first pair of source rows whose intervals overlap, or None."""
-    ordered = sorted(intervals, key=lambda i: i[0] or _MIN)
-    for (_s1, e1, r1), (s2, _e2, r2) in itertools.pairwise(ordered):
-        if (s2 or _MIN) <= (e1 or _MAX):
+    ordered = sorted(intervals, key=lambda i: Period(i[0], i[1]).first)
+    for (s1, e1, r1), (s2, e2, r2) in itertools.pairwise(ordered):
+        if Period(s1, e1).overlaps(Period(s2, e2)):
             return r1, r2
     return None

@@ -144,8 +144,13 @@ class Membership(Base):
     )
 
 
+# The measures a ListSize can hold (the registered list in whole patients, then the weighted
+# and adjusted populations the funding streams use): every reader and writer takes them from here.
+LIST_MEASURES = ("registered", "weighted", "adjusted")
+
+
 class ListSize(Base):
-    """A practice's list on a date from one source: registered, weighted or adjusted."""
+    """A practice's list on a date from one source: one of LIST_MEASURES."""
 
     __tablename__ = "list_size"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -17,7 +17,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 from openpyxl.utils.exceptions import InvalidFileException
 
-from pcnkit.dates import date_in_name, day_before
+from pcnkit.dates import Period, date_in_name, day_before
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, timeline
 from pcnkit.registry.importers.base import (
@@ -308,7 +308,7 @@ def _resolve_handovers(
     ends one practice's old membership on the day the new one starts. That one shared day is
     a handover, not two memberships at once: the new membership wins from that day, the old
     one is read as ending the day before, and the rows are reported as a finding."""
-    ordered = sorted(intervals, key=lambda i: i[0] or dt.date.min)
+    ordered = sorted(intervals, key=lambda i: Period(i[0], i[1]).first)
     out: list[Interval] = []
     for i, (start, end, row) in enumerate(ordered):
         after = ordered[i + 1] if i + 1 < len(ordered) else None

@@ -11,17 +11,17 @@ from pathlib import Path
 from pcnkit.errors import InputError
 from pcnkit.registry.importers.base import Batch, ListBasis, ListRecord, csv_rows, duplicate
 from pcnkit.registry.plausible import PRACTICE_LISTS
+from pcnkit.store.models import LIST_MEASURES
 
 file_type = "list-sizes"
 description = "list sizes (practice_code, as_of, registered, weighted, adjusted)"
-MEASURES = ("registered", "weighted", "adjusted")
 # what its list figures are (see importers.list_basis)
 list_basis = ListBasis(False, "as given (registered lists in whole patients)")
 
 
 def sniff(text: str, header: list[str]) -> bool:
     names = {h.lower() for h in header}
-    return {"practice_code", "as_of"} <= names and bool(names & set(MEASURES))
+    return {"practice_code", "as_of"} <= names and bool(names & set(LIST_MEASURES))
 
 
 def parse(path: Path, text: str, sha: str) -> Batch:
@@ -41,7 +41,7 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         if (code, as_of) in first_row:
             raise duplicate(batch.file, code, r.number, first_row[(code, as_of)], "practice_code")
         first_row[(code, as_of)] = r.number
-        for measure in MEASURES:
+        for measure in LIST_MEASURES:
             if measure in columns:
                 value = r.count(columns[measure], PRACTICE_LISTS[measure])
                 if value is not None:

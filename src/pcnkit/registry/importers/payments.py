@@ -12,7 +12,7 @@ import datetime as dt
 import re
 from pathlib import Path
 
-from pcnkit.dates import financial_year_start
+from pcnkit.dates import contract_year, financial_year_start, year_label
 from pcnkit.errors import InputError
 from pcnkit.registry import kinds, plausible
 from pcnkit.registry.importers.base import (
@@ -64,13 +64,13 @@ def year_of(path: Path, header: list[str]) -> dt.date:
 def parse(path: Path, text: str, sha: str) -> Batch:
     header, rows = csv_rows(path, text)
     year = year_of(path, header)
-    year_end = dt.date(year.year + 1, 3, 31)
+    year_end = contract_year(year).end
     list_date = dt.date(year.year + 1, 1, 1)
     if "Sub ICB NAME" in header:  # 2022/23 layout
         pcn_code, pcn_name, ccg_name = "Code", "CCG NAME", "Sub ICB NAME"
     else:
         pcn_code, pcn_name, ccg_name = "PCN Code", "PCN Name", "CCG NAME"
-    label = f"{description} {year.year}/{(year.year + 1) % 100:02d}"
+    label = f"{description} {year_label(year)}"
     batch = Batch(str(path), file_type, label, sha, year_end, publisher)
     first_row: dict[str, int] = {}
     for r in rows:

@@ -23,6 +23,7 @@ from sqlalchemy.orm import aliased
 from pcnkit import spreadsheet
 from pcnkit.access import scope
 from pcnkit.access.users import COMMISSIONER
+from pcnkit.dates import contract_year, overlapping
 from pcnkit.errors import PcnkitError
 from pcnkit.funding import arrs
 from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total, totals
@@ -375,7 +376,6 @@ def _arrs(c: Ctx, rules: YearRules, code: str, pops: Populations) -> dict:
 
 def _practice_pcns(c: Ctx, org: Organisation, rules: YearRules) -> list[str]:
     """The PCNs a practice was a member of at any time in the contract year."""
-    year_end = dt.date(rules.start.year + 1, 3, 31)
     pcn = aliased(Organisation)
     return list(
         c.db.scalars(
@@ -384,8 +384,7 @@ def _practice_pcns(c: Ctx, org: Organisation, rules: YearRules) -> list[str]:
             .where(
                 Membership.child_id == org.id,
                 Membership.channel == kinds.PCN,
-                or_(Membership.start.is_(None), Membership.start <= year_end),
-                or_(Membership.end.is_(None), Membership.end >= rules.start),
+                overlapping(Membership.start, Membership.end, contract_year(rules.start)),
             )
             .distinct()
             .order_by(pcn.code)
@@ -599,10 +598,10 @@ def _in_scope_that_year(c: Ctx, org, rules: YearRules) -> None:
     commissioners' areas (aggregates) are decided at the chosen date only."""
     if c.user.role == COMMISSIONER or org.code == c.user.scope_code:
         return
-    year_end = dt.date(rules.start.year + 1, 3, 31)  # a contract year ends on 31 March
-    if rules.start <= c.as_of <= year_end:
+    year = contract_year(rules.start)
+    if year.contains(c.as_of):
         return
-    when = min(max(c.as_of, rules.start), year_end)
+    when = min(max(c.as_of, year.first), year.last)
     try:
         scope.require_org(Hierarchy.at(c.db, when), c.user, org.code)
     except scope.Forbidden as exc:

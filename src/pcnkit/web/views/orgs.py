@@ -7,6 +7,7 @@ import datetime as dt
 
 from sqlalchemy import select
 
+from pcnkit.dates import Period
 from pcnkit.errors import PcnkitError
 from pcnkit.registry import kinds, profile, queries
 from pcnkit.registry import sources as publications
@@ -137,7 +138,7 @@ def _member_history(c: Ctx, org: Organisation) -> list[dict]:
     out = []
     for p in queries.member_history(c.db, org.code):
         o, m = p.organisation, p
-        current = (m.start or dt.date.min) <= c.as_of <= (m.end or dt.date.max)
+        current = Period(m.start, m.end).contains(c.as_of)
         out.append(
             {
                 "code": o.code,
