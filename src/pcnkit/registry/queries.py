@@ -199,6 +199,90 @@ def member_history(session: Session, code: str) -> list[Placement]:
 
 
 @dataclass(frozen=True)
+class MemberSpell:
+    """One member's spell in an organisation, as an organisation page and `registry show` tell
+    it: the member's name as at the date asked about, and whether the spell covers that date."""
+
+    organisation: Organisation
+    name: str
+    start: dt.date | None
+    end: dt.date | None
+    basis: str
+    current: bool
+
+
+def members_over_time(session: Session, code: str, as_of: dt.date) -> list[MemberSpell]:
+    """Every membership the organisation has had as a parent (`member_history`), each member
+    named as at `as_of` and marked current when its spell covers that date."""
+    spells = member_history(session, code)
+    names = names_at(session, sorted({p.organisation.id for p in spells}), as_of)
+    return [
+        MemberSpell(
+            p.organisation,
+            names.get(p.organisation.id) or p.organisation.name or p.organisation.code,
+            p.start,
+            p.end,
+            p.basis,
+            (p.start or dt.date.min) <= as_of <= (p.end or dt.date.max),
+        )
+        for p in spells
+    ]
+
+
+def pcns_during(
+    session: Session, practice: Organisation, start: dt.date, end: dt.date
+) -> list[str]:
+    """The codes of the PCNs a practice was a member of at any time from `start` to `end`
+    (inclusive), e.g. in a contract year."""
+    pcn = aliased(Organisation)
+    return list(
+        session.scalars(
+            select(pcn.code)
+            .join(Membership, Membership.parent_id == pcn.id)
+            .where(
+                Membership.child_id == practice.id,
+                Membership.channel == kinds.PCN,
+                or_(Membership.start.is_(None), Membership.start <= end),
+                or_(Membership.end.is_(None), Membership.end >= start),
+            )
+            .distinct()
+            .order_by(pcn.code)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class HeldList:
+    """A list figure the registry holds for a practice, with the publication it came from."""
+
+    measure: str
+    as_of: dt.date
+    value: Decimal
+    title: str  # the publication's public title (`sources.title`)
+    average: bool  # a payments file's quarter average rather than a count
+
+
+def list_history(session: Session, practice: Organisation) -> list[HeldList]:
+    """Every list held for a practice, by date then measure."""
+    rows = session.execute(
+        select(ListSize.measure, ListSize.as_of, ListSize.value, SourceFile)
+        .join(SourceFile, SourceFile.id == ListSize.source_id)
+        .where(ListSize.practice_id == practice.id)
+        .order_by(ListSize.as_of, ListSize.measure)
+    )
+    return [
+        HeldList(
+            measure,
+            day,
+            value,
+            publications.title(source),
+            source.file_type not in publications.COUNTS,
+        )
+        for measure, day, value, source in rows
+    ]
+
+
+@dataclass(frozen=True)
 class ListFigure:
     """A practice's list as at a date: the figure, the date it is from, and its source."""
 

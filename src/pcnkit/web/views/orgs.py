@@ -5,13 +5,10 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import select
-
 from pcnkit.errors import PcnkitError
 from pcnkit.registry import kinds, profile, queries
-from pcnkit.registry import sources as publications
 from pcnkit.registry.checks import OUTCOME_HELP, OUTCOME_LABELS, OUTCOMES, run_checks
-from pcnkit.store.models import ListSize, Organisation, SourceFile
+from pcnkit.store.models import Organisation
 from pcnkit.web.context import Ctx
 from pcnkit.web.maps import Point, practice_map
 
@@ -132,53 +129,43 @@ def _up(c: Ctx, org: Organisation) -> list[dict]:
 
 def _member_history(c: Ctx, org: Organisation) -> list[dict]:
     """Every membership this organisation has had as a parent: who joined and left, when, and
-    the evidence."""
-    names = queries.names_at(c.db, None, c.as_of)
-    out = []
-    for p in queries.member_history(c.db, org.code):
-        o, m = p.organisation, p
-        current = (m.start or dt.date.min) <= c.as_of <= (m.end or dt.date.max)
-        out.append(
-            {
-                "code": o.code,
-                "name": names.get(o.id) or o.name or o.code,
-                "kind_label": _label(o.kind, c.as_of),
-                "start": m.start,
-                "end": m.end,
-                "member_on_date": current,
-                "basis": m.basis,
-                "can_open": o.code in c.reach,
-            }
-        )
-    return out
+    the evidence (`queries.members_over_time`)."""
+    return [
+        {
+            "code": m.organisation.code,
+            "name": m.name,
+            "kind_label": _label(m.organisation.kind, c.as_of),
+            "start": m.start,
+            "end": m.end,
+            "member_on_date": m.current,
+            "basis": m.basis,
+            "can_open": m.organisation.code in c.reach,
+        }
+        for m in queries.members_over_time(c.db, org.code, c.as_of)
+    ]
+
+
+LIST_MEASURES = {
+    "registered": "Registered patients",
+    "weighted": "Weighted list",
+    "adjusted": "Adjusted list",
+}
 
 
 def _list_history(c: Ctx, org: Organisation) -> list[dict]:
-    """Every list held for a practice. Registered lists are whole patients; a payments file's
-    quarter average says so."""
-    rows = c.db.execute(
-        select(ListSize.measure, ListSize.as_of, ListSize.value, SourceFile)
-        .join(SourceFile, SourceFile.id == ListSize.source_id)
-        .where(ListSize.practice_id == org.id)
-        .order_by(ListSize.as_of, ListSize.measure)
-    )
+    """Every list held for a practice (`queries.list_history`). Registered lists are whole
+    patients; a payments file's quarter average says so."""
     out = []
-    for measure, day, value, source in rows:
-        average = source.file_type not in publications.COUNTS
-        registered = measure == "registered"
+    for held in queries.list_history(c.db, org):
+        registered = held.measure == "registered"
+        kind = "quarter average" if held.average else "count"
         out.append(
             {
-                "measure": {
-                    "registered": "Registered patients",
-                    "weighted": "Weighted list",
-                    "adjusted": "Adjusted list",
-                }.get(measure, measure),
-                "as_of": profile.long_date(day),
-                "value": queries.whole(value) if registered else value,
-                "kind": ("quarter average" if average else "count")
-                if registered
-                else "weighted figure",
-                "source": publications.title(source),
+                "measure": LIST_MEASURES.get(held.measure, held.measure),
+                "as_of": profile.long_date(held.as_of),
+                "value": queries.whole(held.value) if registered else held.value,
+                "kind": kind if registered else "weighted figure",
+                "source": held.title,
             }
         )
     return out
