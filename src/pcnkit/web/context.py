@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -293,16 +294,27 @@ def registry_state(db: Session) -> tuple:
     return tuple(db.execute(select(*columns)).one())
 
 
-def files_state(folder: Path) -> tuple:
+def files_state(folder: Path, depth: int = 3) -> tuple:
     """Name, size and modification time of the files of a workspace folder (the population
-    and its stratification results, the funding rosters), three levels deep."""
-    files = [p for pattern in ("*", "*/*", "*/*/*") for p in sorted(folder.glob(pattern))]
-    out = []
-    for f in files:
-        with contextlib.suppress(OSError):
-            st = f.stat()
-            if not f.is_dir():
-                out.append((f.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))
+    and its stratification results, the funding rosters), three levels deep: shallower files
+    first, each level in path order. Read on every request (it is part of `Ctx.stamp`), so it
+    walks the folder with `os.scandir`, one listing per directory, rather than globbing."""
+    out: list[tuple[str, int, int]] = []
+    level: list[tuple[tuple[str, ...], str]] = [((), str(folder))]
+    for _ in range(depth):
+        files, below = [], []
+        for parts, path in level:
+            with contextlib.suppress(OSError), os.scandir(path) as entries:
+                for entry in entries:
+                    with contextlib.suppress(OSError):
+                        if entry.is_dir():
+                            below.append(((*parts, entry.name), entry.path))
+                        else:
+                            st = entry.stat()
+                            files.append(((*parts, entry.name), st.st_size, st.st_mtime_ns))
+        files.sort()
+        out += [("/".join(name), size, mtime) for name, size, mtime in files]
+        level = sorted(below)
     return tuple(out)
 
 
