@@ -130,27 +130,25 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, **{ENV_WORKSPACE: str(workspace), ENV_AS_OF: AS_OF.isoformat()})
+        # served as `pcnkit serve` serves (web/server.py `run`: its socket options, keep-alive
+        # and worker health-check settings)
+        options = {
+            "app": "web_benchmark:make_app",
+            "factory": True,
+            "app_dir": str(HERE),
+            "host": "127.0.0.1",
+            "port": self.port,
+            "workers": workers,
+            "access_log": False,
+            "timeout_keep_alive": KEEP_ALIVE,
+            "timeout_worker_healthcheck": HEALTH_CHECK,
+            "log_level": "info",  # uvicorn logs a worker it kills and restarts at info level
+        }
         cmd = [
             sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "web_benchmark:make_app",
-            "--app-dir",
-            str(HERE),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--timeout-keep-alive",
-            str(KEEP_ALIVE),  # as `pcnkit serve` (web/server.py)
-            "--timeout-worker-healthcheck",
-            str(HEALTH_CHECK),
-            "--log-level",
-            "info",  # uvicorn logs a worker it kills and restarts at info level
+            "-c",
+            "import json, sys; from pcnkit.web.server import run; run(**json.loads(sys.argv[1]))",
+            json.dumps(options),
         ]
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop())
         self.process = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)
