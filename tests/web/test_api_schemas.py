@@ -1,10 +1,15 @@
 """Every /api endpoint documents what it returns in /api/openapi.json (`pcnkit.web.schemas`),
 and real answers match those models: a field added, dropped or retyped in a view fails here."""
 
+import dataclasses
+import datetime as dt
+import json
+
 import pytest
 from pydantic import TypeAdapter
 
 from pcnkit.web import schemas
+from pcnkit.web.jsonout import answer
 
 
 def _ok(operation: dict) -> dict:
@@ -78,3 +83,43 @@ def test_sign_in_answer_matches_its_model(web_demo):
     )
     assert answer.status_code == 200
     schemas.SignedIn.model_validate(answer.json())
+
+
+def _page_classes():
+    from pcnkit.web.views import funding, orgs, population
+
+    return [
+        (orgs.HomePage, schemas.Home),
+        (orgs.SearchPage, schemas.Search),
+        (orgs.OrgPage, schemas.OrgPage),
+        (funding.FundingPage, schemas.FundingPage),
+        (funding.FundingAreaPage, schemas.FundingArea),
+        (population.PackPage, schemas.Pack),
+        (population.NoPackPage, schemas.NoPack),
+        (population.NoPracticesPage, schemas.NoPack),
+        (population.ListPage, schemas.ListPage),
+    ]
+
+
+@pytest.mark.parametrize(("page", "model"), _page_classes(), ids=lambda x: x.__name__)
+def test_each_page_class_names_the_fields_its_api_model_documents(page, model):
+    fields = {f.name for f in dataclasses.fields(page)}
+    required = {name for name, f in model.model_fields.items() if f.is_required()}
+    assert required <= fields <= set(model.model_fields)
+
+
+def test_a_page_reads_as_a_mapping_of_its_fields():
+    from pcnkit.web.views.orgs import SearchPage
+
+    page = SearchPage(query="havering", results=[], as_of=dt.date(2020, 1, 1))
+    assert dict(page) == {"query": "havering", "results": [], "as_of": dt.date(2020, 1, 1)}
+    assert page["query"] == "havering" and page.get("missing") is None
+    with pytest.raises(KeyError):
+        page["missing"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        page.query = "other"  # shared between requests through the memo
+    assert json.loads(answer(page).body) == {
+        "query": "havering",
+        "results": [],
+        "as_of": "2020-01-01",
+    }

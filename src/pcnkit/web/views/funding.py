@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from fastapi import HTTPException
 
@@ -48,6 +49,7 @@ from pcnkit.registry.queries import Hierarchy
 from pcnkit.store.models import Organisation
 from pcnkit.web.context import Ctx
 from pcnkit.web.views.orgs import org_ref
+from pcnkit.web.views.page import Page
 
 LEDGER_COLUMNS = [
     "payment_month",
@@ -521,7 +523,50 @@ def _area(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
     return data, sheets
 
 
-def _build(c: Ctx, code: str, year: str | None) -> tuple[dict, dict]:
+@dataclass(frozen=True)
+class FundingPageBase(Page):
+    """What every funding page shows: whose money, which contract year on which rules, as at
+    which date, and the links to its JSON and downloads."""
+
+    org: dict[str, Any]  # `org_ref`
+    kind: str  # pcn, practice or area
+    year: str
+    years: list[str]
+    rules: dict[str, Any]
+    list_reference_date: dt.date
+    as_of: dt.date
+    year_note: str | None
+    links: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FundingPage(FundingPageBase):
+    """A PCN's or a practice's money: entitlements by stream and how each was worked out,
+    the monthly schedule, the ledger, entitlement against the ledger, and a PCN's ARRS."""
+
+    streams: list[dict[str, Any]]
+    total: dict[str, Any]  # `_total`
+    unconfirmed: list[dict[str, str]]
+    schedule: list[dict[str, Any]]
+    ledger: dict[str, Any]
+    reconciliation: dict[str, Any]
+    pcn: dict[str, Any] | None  # a practice's PCN
+    arrs: dict[str, Any] | None  # a PCN's ARRS
+
+
+@dataclass(frozen=True)
+class FundingAreaPage(FundingPageBase):
+    """An area's PCNs' totals by stream, grouped by place, and the area's totals."""
+
+    streams: list[dict[str, Any]]
+    places: list[dict[str, Any]]
+    pcns: list[dict[str, Any]]
+    by_stream: dict[str, dict[str, Any]]
+    total: dict[str, Any]
+    unconfirmed: list[dict[str, str]]
+
+
+def _build(c: Ctx, code: str, year: str | None) -> tuple[FundingPageBase, dict]:
     """The page's data, and its tables by part (rows, or a function making them, and columns)."""
     org = c.org(code)  # 403 outside the user's scope, before anything is computed
     rules = _rules(c, year)
@@ -531,18 +576,18 @@ def _build(c: Ctx, code: str, year: str | None) -> tuple[dict, dict]:
         data, sheets = _area(c, org, rules)
     else:
         data, sheets = _pcn_or_practice(c, org, rules)
-    page = {
-        "org": org_ref(c, org),
-        "kind": kind,
-        "year": rules.year,
-        "years": known_years(),
-        "rules": {"version": rules.version, "title": _rules_title(rules)},
-        "list_reference_date": rules.list_reference_date,
-        "as_of": c.as_of,
-        "year_note": None if year else _default_year(c.as_of)[1],
-        "links": _links(c, org.code, rules.year, sheets),
+    page = (FundingAreaPage if kind == "area" else FundingPage)(
+        org=org_ref(c, org),
+        kind=kind,
+        year=rules.year,
+        years=known_years(),
+        rules={"version": rules.version, "title": _rules_title(rules)},
+        list_reference_date=rules.list_reference_date,
+        as_of=c.as_of,
+        year_note=None if year else _default_year(c.as_of)[1],
+        links=_links(c, org.code, rules.year, sheets),
         **data,
-    }
+    )
     return page, sheets
 
 
@@ -567,7 +612,7 @@ def _in_scope_that_year(c: Ctx, org, rules: YearRules) -> None:
         ) from exc
 
 
-def funding_page(c: Ctx, code: str, year: str | None = None) -> dict:
+def funding_page(c: Ctx, code: str, year: str | None = None) -> FundingPageBase:
     """What `code` (a PCN, a practice or an area) is owed for the year, and how (memoised per
     scope, date and data version: the ledger and the roster are part of that version)."""
     key = ("funding", code.strip().upper(), year)
@@ -578,7 +623,7 @@ def _rules_title(rules: YearRules) -> str:
     return rules_title(rules)
 
 
-def _cover(page: dict, rules: YearRules) -> list[tuple[str, object]]:
+def _cover(page: FundingPageBase, rules: YearRules) -> list[tuple[str, object]]:
     """The workbook's first sheet (`export.cover`) for the page's organisation and date."""
     org = page["org"]
     streams = page.get("streams") or []

@@ -4,6 +4,8 @@ sources, configuration findings and a map, as at the request's date."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from pcnkit.errors import PcnkitError
 from pcnkit.registry import kinds, profile, queries
@@ -11,6 +13,7 @@ from pcnkit.registry.checks import OUTCOME_HELP, OUTCOME_LABELS, OUTCOMES, run_c
 from pcnkit.store.models import Organisation
 from pcnkit.web.context import Ctx
 from pcnkit.web.maps import Point, practice_map
+from pcnkit.web.views.page import Page
 
 # Kinds shown as "up the hierarchy", nearest first.
 UP_ORDER = [
@@ -81,13 +84,22 @@ def org_ref(c: Ctx, org: Organisation) -> dict:
     }
 
 
-def home(c: Ctx) -> dict:
+@dataclass(frozen=True)
+class HomePage(Page):
+    """The signed-in user, their role and scope."""
+
+    user: dict[str, str]
+    scope: dict[str, Any] | None  # `org_ref`
+    as_of: dt.date
+
+
+def home(c: Ctx) -> HomePage:
     scope = c.hierarchy.by_code.get(c.user.scope_code)
-    return {
-        "user": {"username": c.user.username, "role": c.user.role, "scope": c.user.scope_code},
-        "scope": org_ref(c, scope) if scope else None,
-        "as_of": c.as_of,
-    }
+    return HomePage(
+        user={"username": c.user.username, "role": c.user.role, "scope": c.user.scope_code},
+        scope=org_ref(c, scope) if scope else None,
+        as_of=c.as_of,
+    )
 
 
 # Longer than any organisation's name; a longer search is refused before it reaches the
@@ -96,7 +108,16 @@ MAX_SEARCH = 200
 SEARCH_RESULTS = 50
 
 
-def search(c: Ctx, text: str) -> dict:
+@dataclass(frozen=True)
+class SearchPage(Page):
+    """Organisations found by name or code, among those the user may open."""
+
+    query: str
+    results: list[dict[str, Any]]  # `org_ref`s
+    as_of: dt.date
+
+
+def search(c: Ctx, text: str) -> SearchPage:
     """Organisations whose name or code contains `text`, among those the user may open (the
     scope is applied before the first 50 are taken)."""
     text = (text or "").strip()
@@ -109,7 +130,7 @@ def search(c: Ctx, text: str) -> dict:
     if text:
         for org in queries.find(c.db, text, limit=SEARCH_RESULTS, codes=c.reach):
             found.append(org_ref(c, org))
-    return {"query": text, "results": found, "as_of": c.as_of}
+    return SearchPage(query=text, results=found, as_of=c.as_of)
 
 
 def _up(c: Ctx, org: Organisation) -> list[dict]:
@@ -253,12 +274,41 @@ def _map(c: Ctx, org: Organisation, practices: list[Organisation]) -> dict:
     }
 
 
-def org_page(c: Ctx, code: str) -> dict:
+@dataclass(frozen=True)
+class OrgPage(Page):
+    """An organisation as at a date: who it is, the hierarchy up and down, its members over
+    time, its lists and their sources, configuration findings and a map."""
+
+    org: dict[str, Any]  # `org_ref`
+    as_of: dt.date
+    postcode: str | None
+    open_date: dt.date | None
+    began: dt.date | None
+    close_date: dt.date | None
+    empty_state: str | None
+    up: list[dict[str, Any]]
+    members: list[dict[str, Any]]
+    member_history: list[dict[str, Any]]
+    memberships: list[dict[str, Any]]
+    lists: dict[str, dict[str, Any] | None]
+    list_history: list[dict[str, Any]]
+    total: dict[str, Any] | None
+    missing_named: list[str]
+    roles: list[dict[str, str]]
+    pcns: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    finding_groups: dict[str, Any]
+    status_key: dict[str, str]
+    map: dict[str, Any]
+    patients_visible: bool
+
+
+def org_page(c: Ctx, code: str) -> OrgPage:
     """The organisation page's data (memoised per scope, date and data version)."""
     return c.memo(("org", code.strip().upper()), lambda: _org_page(c, code))
 
 
-def _org_page(c: Ctx, code: str) -> dict:
+def _org_page(c: Ctx, code: str) -> OrgPage:
     org = c.org(code)
     h = c.hierarchy
     described = profile.describe(c.db, org.code, c.as_of)
@@ -280,18 +330,18 @@ def _org_page(c: Ctx, code: str) -> dict:
     else:
         practices = h.descendants(org, kinds.PRACTICE)
     findings = _findings(c, org)
-    return {
-        "org": org_ref(c, org),
-        "as_of": c.as_of,
-        "postcode": org.postcode,
-        "open_date": org.open_date,
-        "began": described.began,
-        "close_date": org.close_date,
-        "empty_state": described.empty_state,
-        "up": _up(c, org),
-        "members": members,
-        "member_history": [] if org.kind == kinds.PRACTICE else _member_history(c, org),
-        "memberships": [
+    return OrgPage(
+        org=org_ref(c, org),
+        as_of=c.as_of,
+        postcode=org.postcode,
+        open_date=org.open_date,
+        began=described.began,
+        close_date=org.close_date,
+        empty_state=described.empty_state,
+        up=_up(c, org),
+        members=members,
+        member_history=[] if org.kind == kinds.PRACTICE else _member_history(c, org),
+        memberships=[
             {
                 "code": m.parent_code,
                 "name": m.parent_name,
@@ -304,21 +354,21 @@ def _org_page(c: Ctx, code: str) -> dict:
             }
             for m in described.memberships
         ],
-        "lists": {k: _figure(v) for k, v in described.lists.items()},
-        "list_history": _list_history(c, org) if org.kind == kinds.PRACTICE else [],
-        "total": _patients(described.total),
+        lists={k: _figure(v) for k, v in described.lists.items()},
+        list_history=_list_history(c, org) if org.kind == kinds.PRACTICE else [],
+        total=_patients(described.total),
         # practices with no list held, by name and code (the summary names them)
-        "missing_named": [
+        missing_named=[
             f"{h.name(h.by_code[code])} ({code})" if code in h.by_code else code
             for code in (described.total.missing if described.total else [])
         ],
-        "roles": [{"role": r, "holder": who} for r, who in described.roles],
-        "pcns": [org_ref(c, p) for p in h.pcns_in(org)]
+        roles=[{"role": r, "holder": who} for r, who in described.roles],
+        pcns=[org_ref(c, p) for p in h.pcns_in(org)]
         if org.kind not in (kinds.PCN, kinds.PRACTICE)
         else [],
-        "findings": findings,
-        "finding_groups": _finding_groups(findings),
-        "status_key": STATUS_KEY,
-        "map": _map(c, org, practices),
-        "patients_visible": c.may_see_patients(org),
-    }
+        findings=findings,
+        finding_groups=_finding_groups(findings),
+        status_key=STATUS_KEY,
+        map=_map(c, org, practices),
+        patients_visible=c.may_see_patients(org),
+    )
