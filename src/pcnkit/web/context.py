@@ -287,11 +287,16 @@ VERSIONED = (SourceFile, Organisation, OrganisationName, Membership, ListSize, P
 COUNTED = (SourceFile, Membership, PcnRole, PracticeMerger)
 
 
+# Built once: the statement runs on every request.
+_STATE = select(
+    *[select(func.max(m.id)).scalar_subquery() for m in VERSIONED],
+    *[select(func.count(m.id)).scalar_subquery() for m in COUNTED],
+)
+
+
 def registry_state(db: Session) -> tuple:
     """A cheap fingerprint of the registry and the ledger (index look-ups and small counts)."""
-    columns = [select(func.max(m.id)).scalar_subquery() for m in VERSIONED]
-    columns += [select(func.count(m.id)).scalar_subquery() for m in COUNTED]
-    return tuple(db.execute(select(*columns)).one())
+    return tuple(db.execute(_STATE).one())
 
 
 def files_state(folder: Path, depth: int = 3) -> tuple:
