@@ -4,7 +4,8 @@
         [--clients 20] [--workers 2] [--json results.json]
 
 The workspace must be a full demo workspace (`pcnkit demo --no-serve -w pcnkit-demo`). The
-script starts uvicorn in a subprocess on a free loopback port (`--workers` processes) serving
+script starts uvicorn as `pcnkit serve` does (`pcnkit.web.server.run`) in a subprocess on a free
+loopback port (`--workers` processes) serving
 `create_app(workspace, default_as_of=2020-01-01)`, adds two benchmark users with fresh random
 passwords (a commissioner for QMF and a PCN user for U00367), signs each client in as both
 through POST /api/login, and lets every client loop over the pages below until the time is up:
@@ -51,7 +52,7 @@ SIGN_IN_RETRIES: list[str] = []  # sign-ins answered 503 (busy) and tried again
 
 
 def make_app():
-    """The uvicorn factory (`--factory web_benchmark:make_app`), run in each server worker."""
+    """The uvicorn factory (`web_benchmark:make_app`), run in each server worker."""
     from pcnkit.store import open_workspace
     from pcnkit.web.app import create_app
 
