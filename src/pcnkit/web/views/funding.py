@@ -234,7 +234,7 @@ def _ledger(c: Ctx, rules: YearRules, org: Organisation) -> dict:
         found = ledger.lines_paid(c.db, rules.year, c.as_of, pcn_code=org.code)
     else:
         found = ledger.lines_paid(c.db, rules.year, c.as_of, practice_code=org.code)
-    rows = [{col: row.get(col) for col in LEDGER_COLUMNS} for row in found]
+    rows = [dict(row) for row in found]  # `ledger.LINE_COLUMNS`; names are added below
     for row in rows:
         row["payee_name"] = (
             c.hierarchy.name(c.hierarchy.by_code[row["payee_code"]])
