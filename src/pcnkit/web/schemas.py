@@ -1,9 +1,10 @@
 """What each JSON endpoint returns, as pydantic models, so /api/openapi.json documents it.
 
-The views build each page's data once; the page renders it and the API returns it through
-`jsonout.answer` (money and other decimals as strings, dates as ISO 8601, drawings left out).
-These models describe that JSON: the routes declare them as their response models, and the
-tests check real answers against them. Tables whose columns are listed elsewhere (ledger,
+The views build each page's data once, as a per-page data class (`views/page.Page`); the page
+renders it and the API returns it through `jsonout.answer` (money and other decimals as
+strings, dates as ISO 8601, drawings left out). These models describe that JSON: the routes
+declare them as their response models, and the tests check real answers against them and
+each page class's fields against its model. Tables whose columns are listed elsewhere (ledger,
 entitlement and reconciliation rows; the pack's tables; a list's rows) are typed as rows of
 named values.
 """
