@@ -58,9 +58,7 @@ def main() -> int:
         pops = {}
         for year in known_years():
             rules = rules_for(year)
-            pops[year] = from_registry(
-                session, rules.start, rules.list_reference_date, None, rules.membership_from
-            )
+            pops[year] = from_registry(session, rules)
         t1 = time.perf_counter()
         counts = {}
         for year in known_years():

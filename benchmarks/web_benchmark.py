@@ -4,7 +4,8 @@
         [--clients 20] [--workers 2] [--json results.json]
 
 The workspace must be a full demo workspace (`pcnkit demo --no-serve -w pcnkit-demo`). The
-script starts uvicorn in a subprocess on a free loopback port (`--workers` processes) serving
+script starts uvicorn as `pcnkit serve` does (`pcnkit.web.server.run`) in a subprocess on a free
+loopback port (`--workers` processes) serving
 `create_app(workspace, default_as_of=2020-01-01)`, adds two benchmark users with fresh random
 passwords (a commissioner for QMF and a PCN user for U00367), signs each client in as both
 through POST /api/login, and lets every client loop over the pages below until the time is up:
@@ -51,7 +52,7 @@ SIGN_IN_RETRIES: list[str] = []  # sign-ins answered 503 (busy) and tried again
 
 
 def make_app():
-    """The uvicorn factory (`--factory web_benchmark:make_app`), run in each server worker."""
+    """The uvicorn factory (`web_benchmark:make_app`), run in each server worker."""
     from pcnkit.store import open_workspace
     from pcnkit.web.app import create_app
 
@@ -130,27 +131,25 @@ class Server:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         env = dict(os.environ, **{ENV_WORKSPACE: str(workspace), ENV_AS_OF: AS_OF.isoformat()})
+        # served as `pcnkit serve` serves (web/server.py `run`: its socket options, keep-alive
+        # and worker health-check settings)
+        options = {
+            "app": "web_benchmark:make_app",
+            "factory": True,
+            "app_dir": str(HERE),
+            "host": "127.0.0.1",
+            "port": self.port,
+            "workers": workers,
+            "access_log": False,
+            "timeout_keep_alive": KEEP_ALIVE,
+            "timeout_worker_healthcheck": HEALTH_CHECK,
+            "log_level": "info",  # uvicorn logs a worker it kills and restarts at info level
+        }
         cmd = [
             sys.executable,
-            "-m",
-            "uvicorn",
-            "--factory",
-            "web_benchmark:make_app",
-            "--app-dir",
-            str(HERE),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(self.port),
-            "--workers",
-            str(workers),
-            "--no-access-log",
-            "--timeout-keep-alive",
-            str(KEEP_ALIVE),  # as `pcnkit serve` (web/server.py)
-            "--timeout-worker-healthcheck",
-            str(HEALTH_CHECK),
-            "--log-level",
-            "info",  # uvicorn logs a worker it kills and restarts at info level
+            "-c",
+            "import json, sys; from pcnkit.web.server import run; run(**json.loads(sys.argv[1]))",
+            json.dumps(options),
         ]
         self.log = tempfile.TemporaryFile(mode="w+")  # noqa: SIM115 (closed by stop())
         self.process = subprocess.Popen(cmd, env=env, stdout=self.log, stderr=subprocess.STDOUT)

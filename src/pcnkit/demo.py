@@ -21,7 +21,9 @@ from pcnkit.errors import PcnkitError
 from pcnkit.funding import ledger
 from pcnkit.funding.entitlements import entitlements, total
 from pcnkit.funding.populations import from_registry
-from pcnkit.funding.rules import STATUS_WORDS, rules_for
+from pcnkit.funding.rules import rules_for
+from pcnkit.funding.summary import group_totals
+from pcnkit.funding.summary import unconfirmed as unconfirmed_streams
 from pcnkit.registry import kinds
 from pcnkit.registry.actions import apply_batches
 from pcnkit.registry.importers import expand, parse_file
@@ -73,31 +75,22 @@ def demo_funding(session: Session) -> DemoFunding:
     """BHR's 2019/20 entitlements by borough, from the registry (ePCN December 2019 membership,
     lists at 1 January 2019)."""
     rules = rules_for(DEMO_YEAR)
-    pops = from_registry(
-        session, rules.start, rules.list_reference_date, DEMO_AREA, rules.membership_from
-    )
+    pops = from_registry(session, rules, DEMO_AREA)
     lines = entitlements(pops, rules)
     h = Hierarchy.at(session, rules.membership_from or rules.start)
     place_of = {}
     for place in h.members(h.get(DEMO_AREA), kinds.PLACE):
         for pcn in h.members(place, kinds.PCN):
             place_of[pcn.code] = h.name(place)
-    by_place: dict[str, dict[str, Decimal]] = {}
-    pcns: dict[str, set[str]] = {}
-    for line in lines:
-        place = place_of.get(line.pcn_code, "other")
-        row = by_place.setdefault(place, {})
-        if line.amount is not None:  # a line whose input is not loaded adds nothing known
-            row[line.stream] = row.get(line.stream, Decimal(0)) + line.amount
-        pcns.setdefault(place, set()).add(line.pcn_code)
-    unconfirmed = sorted(
-        {f"{x.stream_name} ({STATUS_WORDS[x.status]})" for x in lines if not x.confirmed}
-    )
+    groups = group_totals(lines, lambda line: place_of.get(line.pcn_code, "other"))
+    by_place = {place: group.known() for place, group in groups.items()}
+    pcns = {place: len(group.pcns) for place, group in groups.items()}
+    unconfirmed = sorted({f"{u.name} ({u.words})" for u in unconfirmed_streams(lines)})
     note = f"Not confirmed: {'; '.join(unconfirmed)}." if unconfirmed else ""
     missing = total(lines).gaps
     if missing:
         note += f" Incomplete: {'; '.join(missing)}."
-    return DemoFunding(list(rules.streams), by_place, {k: len(v) for k, v in pcns.items()}, note)
+    return DemoFunding(list(rules.streams), by_place, pcns, note)
 
 
 @dataclass(frozen=True)
@@ -196,9 +189,7 @@ def demo_ledger(session: Session) -> int:
     --year 2019/20 --area BHR --month ...` does month by month; the number of lines written
     (0 when the ledger already holds everything due)."""
     rules = rules_for(DEMO_YEAR)
-    pops = from_registry(
-        session, rules.start, rules.list_reference_date, DEMO_AREA, rules.membership_from
-    )
+    pops = from_registry(session, rules, DEMO_AREA)
     lines = entitlements(pops, rules)
     inputs = f"{pops.origin}; area {DEMO_AREA}; lists as at {rules.list_reference_date}"
     # A run pays everything due to date, so months are run in order and only those after the

@@ -4,6 +4,7 @@
 import csv
 import datetime as dt
 import shutil
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,10 +12,13 @@ import pytest
 
 from conftest import load
 from pcnkit.demo import demo_data
-from pcnkit.funding.entitlements import entitlements
+from pcnkit.funding import ledger
+from pcnkit.funding.entitlements import Total, entitlements, total
 from pcnkit.funding.populations import from_registry
-from pcnkit.funding.reconcile import read_statement, reconcile
-from pcnkit.funding.rules import apply_scenario, rules_for
+from pcnkit.funding.reconcile import as_at, as_at_totals, read_statement, reconcile
+from pcnkit.funding.rules import STATUS_WORDS, apply_scenario, rules_for
+from pcnkit.funding.schedule import by_month, monthly, schedule
+from pcnkit.funding.summary import GroupTotal, by_pcn, group_totals, unconfirmed
 from pcnkit.store import open_workspace
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "funding"
@@ -33,7 +37,7 @@ def paper_core():
 
 def bhr_lines(ws, area="BHR"):
     with ws.sessions() as s:
-        pops = from_registry(s, RULES.start, RULES.list_reference_date, area, RULES.membership_from)
+        pops = from_registry(s, RULES, area)
     return pops, entitlements(pops, RULES)
 
 
@@ -91,6 +95,112 @@ def test_a_practice_leaving_moves_its_share_from_the_next_month(sqlite_workspace
         pops.members[second.first_month]["U26744"]
     )
     assert left == {"F82676"}
+
+
+# --- the library functions every shell (CLI, web, demo) builds its rows from ----------------
+
+
+@pytest.fixture(scope="module")
+def bhr_paid(tmp_path_factory):
+    """BHR's registry with 2019/20 paid through July 2019 (the first core funding payment)."""
+    folder = tmp_path_factory.mktemp("bhr-paid")
+    ws = open_workspace(folder, url=f"sqlite:///{folder / 'pcnkit.db'}")
+    load(ws, demo_data())
+    pops, lines = bhr_lines(ws)
+    with ws.transaction() as s:
+        ledger.run_month(s, RULES, lines, dt.date(2019, 7, 1), "test")
+    yield ws, pops, lines
+    ws.dispose()
+
+
+def test_from_registry_reads_the_year_and_lists_date_its_rules_name(bhr_paid):
+    ws, pops, _ = bhr_paid
+    assert (pops.year_start, pops.reference_date) == (RULES.start, RULES.list_reference_date)
+    with ws.sessions() as s:
+        south = from_registry(s, RULES, "U00367")
+        everyone = from_registry(s, RULES)
+    assert south.pcn_codes() == ["U00367"]
+    assert "U00367" in pops.pcn_codes() and len(pops.pcn_codes()) == 15
+    assert set(everyone.pcn_codes()) >= set(pops.pcn_codes())
+    # April to September are paid on the membership of 1 October 2019 (`membership_from`)
+    april, october = dt.date(2019, 4, 1), dt.date(2019, 10, 1)
+    assert RULES.membership_from == october
+    assert south.members[april] == south.members[october]
+
+
+def test_unconfirmed_names_each_unconfirmed_stream_once(bhr_paid):
+    _, _, lines = bhr_paid
+    found = unconfirmed(lines)
+    expected = {(x.stream, x.stream_name, x.status) for x in lines if not x.confirmed}
+    assert expected, "2019/20 has streams public sources do not confirm"
+    assert [(u.stream, u.name, u.status) for u in found] == sorted(expected)
+    assert all(u.words == STATUS_WORDS[u.status] for u in found)
+    assert unconfirmed([x for x in lines if x.confirmed]) == []
+
+
+def test_group_totals_add_each_group_by_stream(bhr_paid):
+    _, _, lines = bhr_paid
+    groups = group_totals(lines, by_pcn)
+    assert list(groups) == list(dict.fromkeys(x.pcn_code for x in lines))  # first met first
+    south = groups["U00367"]
+    core = [x.amount for x in lines if x.pcn_code == "U00367" and x.stream == "core_pcn_funding"]
+    assert south.stream("core_pcn_funding").amount == sum(core, Decimal(0))
+    assert south.stream("no_such_stream") == Total(Decimal(0))
+    assert south.total == total([x for x in lines if x.pcn_code == "U00367"])
+    assert south.pcns == {"U00367"}
+    assert sum((g.total.amount for g in groups.values()), Decimal(0)) == total(lines).amount
+    # a stream whose input is not loaded adds nothing known, and the total says it is missing
+    dead = GroupTotal(
+        [replace(x, amount=None) if x.stream == "core_pcn_funding" else x for x in south.lines]
+    )
+    assert "core_pcn_funding" not in dead.known()
+    assert dead.known()["clinical_director"] == south.known()["clinical_director"]
+    assert dead.stream("core_pcn_funding").amount is None and not dead.total.complete
+
+
+def test_monthly_gives_each_payment_month_and_the_service_months_it_covers(bhr_paid):
+    _, _, lines = bhr_paid
+    payments = schedule(lines, RULES)
+    months = monthly(payments)
+    assert [(m.payment_month, m.amount) for m in months] == list(by_month(payments).items())
+    july = next(m for m in months if m.payment_month == dt.date(2019, 7, 1))
+    assert july.service_months == tuple(dt.date(2019, m, 1) for m in (4, 5, 6, 7))
+    assert sum((m.amount for m in months), Decimal(0)) == sum(
+        (p.amount for p in payments), Decimal(0)
+    )
+
+
+def test_lines_paid_are_an_organisations_ledger_lines_up_to_a_date(bhr_paid):
+    ws, _, _ = bhr_paid
+    with ws.sessions() as s:
+        assert ledger.lines_paid(s, RULES.year, dt.date(2019, 6, 30), pcn_code="U00367") == []
+        pcn = ledger.lines_paid(s, RULES.year, dt.date(2019, 7, 1), pcn_code="U00367")
+        practice = ledger.lines_paid(s, RULES.year, dt.date(2019, 7, 1), practice_code="F82002")
+        other_year = ledger.lines_paid(s, "2020/21", dt.date(2021, 1, 1), pcn_code="U00367")
+    assert pcn and all("U00367" in (r["pcn_code"], r["payee_code"]) for r in pcn)
+    assert {r["payment_month"] for r in pcn} == {dt.date(2019, 7, 1)}
+    assert list(pcn[0]) == list(ledger.LINE_COLUMNS)
+    assert practice and all("F82002" in (r["practice_code"], r["payee_code"]) for r in practice)
+    assert {r["practice_code"] for r in practice} <= {r["practice_code"] for r in pcn}
+    assert other_year == []
+
+
+def test_as_at_totals_set_what_was_paid_against_what_was_due(bhr_paid):
+    ws, _, lines = bhr_paid
+    mine = [x for x in lines if x.pcn_code == "U00367"]
+    with ws.sessions() as s:
+        rows = as_at(s, mine, RULES, dt.date(2019, 7, 31))
+    sums = as_at_totals(rows)
+    assert sums.complete and sums.entitlement == total(mine).amount
+    assert sums.due == sums.paid > 0  # July was paid exactly as scheduled
+    assert sums.outstanding == sums.entitlement - sums.paid
+    # a row that cannot be calculated leaves the entitlement incomplete and owes nothing known
+    unknown = replace(rows[0], entitlement=None)
+    partial = as_at_totals([unknown, *rows[1:]])
+    assert not partial.complete
+    assert partial.entitlement == sums.entitlement - rows[0].entitlement
+    assert partial.outstanding == sums.outstanding - rows[0].outstanding
+    assert partial.paid == sums.paid
 
 
 @pytest.mark.england

@@ -95,9 +95,7 @@ def test_concurrent_england_runs_pay_july_once(england, tmp_path):
     ws = open_workspace(folder, url=f"sqlite:///{folder / 'pcnkit.db'}")
     try:
         with ws.sessions() as s:
-            pops = from_registry(
-                s, RULES.start, RULES.list_reference_date, None, RULES.membership_from
-            )
+            pops = from_registry(s, RULES)
         lines = entitlements(pops, RULES)
         outcomes = race(ws.url, folder, lines, [JULY, JULY, JULY])
         assert [o[0] for o in outcomes] == ["paid"] * 3, outcomes  # none refused or failed

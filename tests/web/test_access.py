@@ -290,12 +290,26 @@ def test_the_403_page_keeps_the_signed_in_header(web_demo):
 def test_the_header_search_keeps_the_date_of_the_page_it_was_used_on(web_demo):
     client = web_demo.client("havering.south")
     came_from = "http://testserver/org/U00367?on=2019-08-01"
-    found = client.get("/api/find?q=havering", headers={"referer": came_from})
-    assert found.json()["as_of"] == "2019-08-01"
+    found = client.get("/find?q=havering", headers={"referer": came_from})
+    assert 'name="on" type="date" value="2019-08-01"' in found.text
     elsewhere = client.get(
-        "/api/find?q=havering", headers={"referer": "http://evil.example/?on=2010-01-01"}
+        "/find?q=havering", headers={"referer": "http://evil.example/?on=2010-01-01"}
     )
-    assert elsewhere.json()["as_of"] == "2020-01-01"
+    assert 'name="on" type="date" value="2020-01-01"' in elsewhere.text
+
+
+def test_the_api_never_takes_its_date_from_the_referer(web_demo):
+    """An API call answers as at its own `on`, or the default: the page a client (or a
+    script run from a browser tab) came from does not change the figures."""
+    client = web_demo.client("havering.south")
+    came_from = {"referer": "http://testserver/org/U00367?on=2019-08-01"}
+    assert client.get("/api/find?q=havering", headers=came_from).json()["as_of"] == "2020-01-01"
+    own = client.get("/api/org/U00367?on=2019-10-01", headers=came_from).json()
+    assert own["as_of"] == "2019-10-01"
+    page = client.get("/api/org/U00367", headers=came_from).json()
+    assert page["as_of"] == "2020-01-01"
+    bad = {"referer": "http://testserver/org/U00367?on=1990-01-01"}
+    assert client.get("/api/funding/U00367", headers=bad).status_code == 200
 
 
 def test_no_patient_list_is_shown_when_its_view_cannot_be_audited(web_demo, monkeypatch):

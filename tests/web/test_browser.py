@@ -81,9 +81,7 @@ def _engine_total(web_demo) -> str:
 
     rules = rules_for("2019/20")
     with web_demo.ws.sessions() as session:
-        pops = populations.from_registry(
-            session, rules.start, rules.list_reference_date, PCN, rules.membership_from
-        )
+        pops = populations.from_registry(session, rules, PCN)
         lines = entitlements.entitlements(pops, rules)
     return money(sum((line.amount for line in lines), Decimal(0)))
 

@@ -46,9 +46,7 @@ def engine(demo):
     """The engine's 2019/20 lines for all of BHR, computed as `pcnkit funding entitlements`."""
     rules = rules_for(YEAR)
     with demo.ws.sessions() as session:
-        pops = from_registry(
-            session, rules.start, rules.list_reference_date, "BHR", rules.membership_from
-        )
+        pops = from_registry(session, rules, "BHR")
     return rules, pops, entitlements(pops, rules)
 
 

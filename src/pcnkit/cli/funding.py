@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
-from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -21,7 +20,7 @@ from pcnkit.cli.shell import (
 )
 from pcnkit.errors import InputError
 from pcnkit.funding import allocations, arrs, export, ledger
-from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total, totals
+from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total
 from pcnkit.funding.export import (
     ARRS_COLUMNS,
     ENTITLEMENT_COLUMNS,
@@ -32,9 +31,10 @@ from pcnkit.funding.export import (
 )
 from pcnkit.funding.money import decimal, money
 from pcnkit.funding.populations import Populations, from_csv, from_registry, registry_names
-from pcnkit.funding.reconcile import as_at, read_statement, reconcile
+from pcnkit.funding.reconcile import as_at, as_at_totals, read_statement, reconcile
 from pcnkit.funding.rules import STATUS_WORDS, YearRules, apply_scenario, month, rules_for
-from pcnkit.funding.schedule import by_month, schedule
+from pcnkit.funding.schedule import monthly, schedule
+from pcnkit.funding.summary import GroupTotal, by_pcn, group_totals, unconfirmed
 from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
 from pcnkit.store.layout import year_slug
@@ -56,9 +56,7 @@ def _inputs(year, area, lists, scenario, workspace) -> tuple[YearRules, Populati
         return rules, from_csv(lists, rules.start, rules.list_reference_date, names)
     ws = open_workspace(workspace)
     with ws.sessions() as session:
-        pops = from_registry(
-            session, rules.start, rules.list_reference_date, area, rules.membership_from
-        )
+        pops = from_registry(session, rules, area)
     return rules, pops
 
 
@@ -103,7 +101,7 @@ OutputOpt = typer.Option(None, "--output", "-o", help="File to write (default: s
 
 
 def _unconfirmed(lines: list[EntitlementLine]) -> None:
-    streams = sorted({(x.stream_name, x.status) for x in lines if not x.confirmed})
+    streams = sorted({(u.name, u.status) for u in unconfirmed(lines)})
     if streams:
         console.print(
             styled("[yellow]Figures not confirmed:[/] ")
@@ -114,13 +112,12 @@ def _unconfirmed(lines: list[EntitlementLine]) -> None:
 
 
 def _cover(area: str | None, rules: YearRules, lines: list[EntitlementLine]) -> list:
-    unconfirmed = sorted({(x.stream_name, x.status) for x in lines if not x.confirmed})
     return export.cover(
         area or "every PCN in the workspace",
         rules,
         dt.date.today(),
         total(lines),
-        unconfirmed,
+        sorted({(u.name, u.status) for u in unconfirmed(lines)}),
         {x.stream for x in lines},
     )
 
@@ -172,24 +169,19 @@ def funding_entitlements(
         mark = "" if rules.streams[s].confirmed else " *"
         table.add_column(s.replace("_", " ") + mark, justify="right")
     table.add_column("total", justify="right")
-    per_pcn: dict[str, list[EntitlementLine]] = {}
-    for line in lines:
-        per_pcn.setdefault(line.pcn_code, []).append(line)
-    zero = Total(Decimal(0))
-    for code, mine in sorted(per_pcn.items()):
-        by_stream = totals(mine)
+    for code, group in sorted(group_totals(lines, by_pcn).items()):
         table.add_row(
             code,
-            mine[0].pcn_name,
-            *[_figure(by_stream.get(s, zero)) for s in streams],
-            _figure(total(mine)),
+            group.lines[0].pcn_name,
+            *[_figure(group.stream(s)) for s in streams],
+            _figure(group.total),
         )
-    grand = totals(lines)
+    grand = GroupTotal(lines)
     table.add_row(
         "",
         Text("total", style="bold"),
-        *[_figure(grand.get(s, zero)) for s in streams],
-        _figure(total(lines)),
+        *[_figure(grand.stream(s)) for s in streams],
+        _figure(grand.total),
     )
     console.print(table)
     console.print("* not confirmed by public sources (one source only, sources conflict or none)")
@@ -234,13 +226,10 @@ def funding_schedule(
     table.add_column("paid by end of")
     table.add_column("amount", justify="right")
     table.add_column("covering")
-    covering: dict = {}
-    for p in payments:
-        covering.setdefault(p.payment_month, set()).update(p.service_months)
-    for paid_in, amount in by_month(payments).items():
-        months = sorted(covering[paid_in])
+    for m in monthly(payments):
+        months = m.service_months
         span = f"{months[0]:%b %Y}" + (f" - {months[-1]:%b %Y}" if len(months) > 1 else "")
-        table.add_row(f"{paid_in:%B %Y}", money(amount), span)
+        table.add_row(f"{m.payment_month:%B %Y}", money(m.amount), span)
     console.print(table)
 
 
@@ -366,7 +355,8 @@ def funding_reconcile(
             ]
         else:
             with open_workspace(workspace).sessions() as session:
-                rows = [r.as_row() for r in as_at(session, lines, official, when)]
+                found = as_at(session, lines, official, when)
+            rows, sums = [r.as_row() for r in found], as_at_totals(found)
             columns = RECONCILE_COLUMNS
     label = f"reconcile-{year_slug(official.year)}"
     if _write(fmt, output, {label: (rows, columns)}, {"year": official.year, "rows": rows}):
@@ -391,15 +381,11 @@ def funding_reconcile(
         )
     console.print(table)
     if not statement:
-        known = [r["entitlement"] for r in rows if r["entitlement"] is not None]
         console.print(
-            f"As at {when:%-d %B %Y}: entitlement {money(sum(known, Decimal(0)))}"
-            + ("" if len(known) == len(rows) else " (incomplete)")
-            + f", due {money(sum((r['due'] for r in rows), Decimal(0)))}"
-            + f", paid {money(sum((r['paid'] for r in rows), Decimal(0)))}"
-            + ", still to pay "
-            + money(sum((r["outstanding"] or Decimal(0) for r in rows), Decimal(0)))
-            + ".",
+            f"As at {when:%-d %B %Y}: entitlement {money(sums.entitlement)}"
+            + ("" if sums.complete else " (incomplete)")
+            + f", due {money(sums.due)}, paid {money(sums.paid)}"
+            + f", still to pay {money(sums.outstanding)}.",
             highlight=False,
         )
     if statement:

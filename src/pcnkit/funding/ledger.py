@@ -26,7 +26,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -97,6 +97,42 @@ def paid_to_date(session: Session, year: str, through: dt.date | None = None) ->
         query.group_by(t.c.payee_code, t.c.pcn_code, t.c.practice_code, t.c.stream)
     )
     return {(a, b, c, d): Decimal(total) for a, b, c, d, total in rows}
+
+
+# The ledger's columns a page or table shows for each line, in order.
+LINE_COLUMNS = (
+    "payment_month",
+    "payee_code",
+    "pcn_code",
+    "practice_code",
+    "stream",
+    "kind",
+    "amount",
+    "rule_id",
+    "confirmed",
+    "reason",
+    "run_id",
+)
+
+
+def lines_paid(
+    session: Session,
+    year: str,
+    through: dt.date,
+    pcn_code: str | None = None,
+    practice_code: str | None = None,
+) -> list[dict]:
+    """The year's ledger lines paid in payment months up to `through`, in payment order: for a
+    PCN, its own lines and its practices' (and any paid to it as payee); for a practice, its
+    lines and any paid to it. Each a dict of `LINE_COLUMNS`."""
+    t = PaymentLine.__table__.c
+    query = select(*(t[c] for c in LINE_COLUMNS)).where(t.year == year, t.payment_month <= through)
+    if pcn_code is not None:
+        query = query.where(or_(t.pcn_code == pcn_code, t.payee_code == pcn_code))
+    if practice_code is not None:
+        query = query.where(or_(t.practice_code == practice_code, t.payee_code == practice_code))
+    found = session.execute(query.order_by(t.payment_month, t.payee_code, t.stream, t.id))
+    return [dict(x) for x in found.mappings()]
 
 
 @dataclass

@@ -13,6 +13,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, aliased
@@ -30,6 +31,9 @@ from pcnkit.store.models import (
     PracticeMerger,
     SourceFile,
 )
+
+if TYPE_CHECKING:
+    from pcnkit.funding.rules import YearRules
 
 
 @dataclass
@@ -69,23 +73,26 @@ def _months(start: dt.date) -> list[dt.date]:
     return months_between(start, add_months(start, 11))
 
 
-def from_registry(*args, **kwargs) -> Populations:
-    """Memberships and lists for a contract year from the registry (see `_from_registry`)."""
+def from_registry(session: Session, rules: YearRules, area: str | None = None) -> Populations:
+    """The populations `rules`' contract year is paid on, from the registry: each PCN's member
+    practices on the first of each month and every practice's lists at the rules' list
+    reference date, optionally for the PCNs of one `area` (an ICB, place, PCN ... code, as at
+    the year's first and last months). Months before the rules' `membership_from` use the
+    membership on that date (ODS back-dates PCN relationships to 1 October 2019, but 2019/20
+    core funding was paid from April). The one way every shell (CLI, web, demo) reads them."""
     with bulk():
-        return _from_registry(*args, **kwargs)
+        return _from_registry(
+            session, rules.start, rules.list_reference_date, area, rules.membership_from
+        )
 
 
 def _from_registry(
     session: Session,
     year_start: dt.date,
     reference_date: dt.date,
-    area: str | None = None,
-    membership_from: dt.date | None = None,
+    area: str | None,
+    membership_from: dt.date | None,
 ) -> Populations:
-    """Memberships for each month of the year and lists at the reference date, optionally for
-    the PCNs of one area (as at the year's first and last months). Months before
-    `membership_from` use the membership on that date (ODS back-dates PCN relationships to
-    1 October 2019, but 2019/20 core funding was paid from April)."""
     months = _months(year_start)
     child, parent = aliased(Organisation), aliased(Organisation)
     rows = session.execute(

@@ -324,4 +324,39 @@ def as_at(session, lines: list[EntitlementLine], rules: YearRules, when: dt.date
     return out
 
 
-__all__ = ["AsAt", "Explanation", "Published", "as_at", "read_statement", "reconcile"]
+@dataclass(frozen=True)
+class AsAtTotals:
+    """`as_at` rows added up: the year's entitlement (the rows that can be calculated;
+    `complete` is False when some cannot), what was due and paid by the date, and what was
+    still to pay then (rows whose entitlement cannot be calculated add nothing)."""
+
+    entitlement: Decimal
+    complete: bool
+    due: Decimal
+    paid: Decimal
+    outstanding: Decimal
+
+
+def as_at_totals(rows: list[AsAt]) -> AsAtTotals:
+    """Paid against due for a set of `as_at` rows: the figures under the CLI's reconciliation
+    table and on the funding pages."""
+    known = [r.entitlement for r in rows if r.entitlement is not None]
+    return AsAtTotals(
+        sum(known, Decimal(0)),
+        len(known) == len(rows),
+        sum((r.due for r in rows), Decimal(0)),
+        sum((r.paid for r in rows), Decimal(0)),
+        sum((r.outstanding for r in rows if r.outstanding is not None), Decimal(0)),
+    )
+
+
+__all__ = [
+    "AsAt",
+    "AsAtTotals",
+    "Explanation",
+    "Published",
+    "as_at",
+    "as_at_totals",
+    "read_statement",
+    "reconcile",
+]

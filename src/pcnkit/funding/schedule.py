@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from dataclasses import dataclass
 from decimal import Decimal
 
 from pcnkit.bulk import bulk
@@ -138,3 +139,24 @@ def by_month(payments: list[Payment]) -> dict[dt.date, Decimal]:
     for p in payments:
         out[p.payment_month] += p.amount
     return dict(sorted(out.items()))
+
+
+@dataclass(frozen=True)
+class MonthlyPayment:
+    """One payment month of a schedule: what is paid in it, and the service months it covers."""
+
+    payment_month: dt.date
+    amount: Decimal
+    service_months: tuple[dt.date, ...]
+
+
+def monthly(payments: list[Payment]) -> list[MonthlyPayment]:
+    """The schedule month by month, in order (the CLI's `funding schedule` table and the funding
+    pages' schedule are these rows)."""
+    covering: dict[dt.date, set[dt.date]] = defaultdict(set)
+    for p in payments:
+        covering[p.payment_month].update(p.service_months)
+    return [
+        MonthlyPayment(paid_in, amount, tuple(sorted(covering[paid_in])))
+        for paid_in, amount in by_month(payments).items()
+    ]

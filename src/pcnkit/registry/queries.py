@@ -14,7 +14,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from sqlalchemy import Date, Integer, String, case, func, or_, select, text
 from sqlalchemy.orm import Session, aliased
 
-from pcnkit.dates import valid_on
+from pcnkit.dates import Period, overlapping, valid_on
 from pcnkit.errors import NotFoundError
 from pcnkit.registry import kinds
 from pcnkit.registry import sources as publications
@@ -195,6 +195,87 @@ def member_history(session: Session, code: str) -> list[Placement]:
         .order_by(Membership.start, child.code)
     )
     return [Placement(o, m.start, m.end, m.basis) for o, m in rows]
+
+
+@dataclass(frozen=True)
+class MemberSpell:
+    """One member's spell in an organisation, as an organisation page and `registry show` tell
+    it: the member's name as at the date asked about, and whether the spell covers that date."""
+
+    organisation: Organisation
+    name: str
+    start: dt.date | None
+    end: dt.date | None
+    basis: str
+    current: bool
+
+
+def members_over_time(session: Session, code: str, as_of: dt.date) -> list[MemberSpell]:
+    """Every membership the organisation has had as a parent (`member_history`), each member
+    named as at `as_of` and marked current when its spell covers that date."""
+    spells = member_history(session, code)
+    names = names_at(session, sorted({p.organisation.id for p in spells}), as_of)
+    return [
+        MemberSpell(
+            p.organisation,
+            names.get(p.organisation.id) or p.organisation.name or p.organisation.code,
+            p.start,
+            p.end,
+            p.basis,
+            Period(p.start, p.end).contains(as_of),
+        )
+        for p in spells
+    ]
+
+
+def pcns_during(session: Session, practice: Organisation, period: Period) -> list[str]:
+    """The codes of the PCNs a practice was a member of at any time in `period`, e.g. a
+    contract year."""
+    pcn = aliased(Organisation)
+    return list(
+        session.scalars(
+            select(pcn.code)
+            .join(Membership, Membership.parent_id == pcn.id)
+            .where(
+                Membership.child_id == practice.id,
+                Membership.channel == kinds.PCN,
+                overlapping(Membership.start, Membership.end, period),
+            )
+            .distinct()
+            .order_by(pcn.code)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class HeldList:
+    """A list figure the registry holds for a practice, with the publication it came from."""
+
+    measure: str
+    as_of: dt.date
+    value: Decimal
+    title: str  # the publication's public title (`sources.title`)
+    average: bool  # a payments file's quarter average rather than a count
+
+
+def list_history(session: Session, practice: Organisation) -> list[HeldList]:
+    """Every list held for a practice, by date then measure."""
+    rows = session.execute(
+        select(ListSize.measure, ListSize.as_of, ListSize.value, SourceFile)
+        .join(SourceFile, SourceFile.id == ListSize.source_id)
+        .where(ListSize.practice_id == practice.id)
+        .order_by(ListSize.as_of, ListSize.measure)
+    )
+    return [
+        HeldList(
+            measure,
+            day,
+            value,
+            publications.title(source),
+            source.file_type not in publications.COUNTS,
+        )
+        for measure, day, value, source in rows
+    ]
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -123,28 +124,55 @@ def secure_cookies(request: Request) -> bool:
     return web(request).https or request.url.scheme == "https"
 
 
-def as_of_of(request: Request) -> tuple[dt.date, str | None]:
-    """The `on` parameter; else the date of the page the user came from on this site (the
-    header's search box is a form pcnkit cannot add the date to); else the server's default.
-    With it, the problem with the `on` the user gave, if any (the page then shows the default
-    date and says why); the API answers 400 instead."""
+def is_api(request: Request) -> bool:
+    """A request to the JSON API (answers errors with a status, never a page)."""
+    return request.url.path.startswith("/api")
+
+
+@dataclass(frozen=True)
+class AsOf:
+    """The date a request is answered as at, and, when the date asked for could not be used,
+    why (shown on the page) and the date as the user wrote it."""
+
+    day: dt.date
+    problem: str | None = None
+    asked: str | None = None
+
+
+def as_of_of(request: Request, data_dates: Callable[[], DataDates]) -> AsOf:
+    """The one place a request's as-of date is decided; every query then takes `Ctx.as_of`.
+
+    The `on` parameter; for a page (never the API) without one, the date of the page the user
+    came from on this site (the header's search box is a form pcnkit cannot add the date to);
+    else the server's default. A date that is not a real date, or before the earliest data
+    the registry holds, is refused: the API answers 400, a page shows the default date and
+    says why. `data_dates` is asked only when a date has been read."""
     given = request.query_params.get("on")
-    text = given or _referring_date(request)
+    text = given or (None if is_api(request) else _referring_date(request))
     default = web(request).default_as_of
-    if not text:
-        return default, None
-    try:
-        return parse_iso(text), None
-    except ValueError as exc:
-        if not given:
-            return default, None  # an unreadable date on the page before: not this page's
-        problem = "Enter the date as a real date, for example 2020-01-01"
-        if request.url.path.startswith("/api"):
-            raise HTTPException(
-                400,
-                f"on: '{given[:40]}' is not a real date; write it as YYYY-MM-DD, e.g. 2020-01-01.",
-            ) from exc
-        return default, problem
+    day = default
+    if text:
+        try:
+            day = parse_iso(text)
+        except ValueError as exc:
+            # an unreadable date on the page before is not this page's: the default is used
+            if given and is_api(request):
+                raise HTTPException(
+                    400,
+                    f"on: '{given[:40]}' is not a real date; write it as YYYY-MM-DD, "
+                    "e.g. 2020-01-01.",
+                ) from exc
+            if given:
+                problem = "Enter the date as a real date, for example 2020-01-01"
+                return AsOf(default, problem, given)
+    dates = data_dates()
+    if dates.before(day):
+        earliest = long_date(dates.earliest)
+        problem = f"pcnkit holds no data before {earliest}: enter a date from {earliest}"
+        if is_api(request):
+            raise HTTPException(400, f"on: {problem}.")
+        return AsOf(default, problem, given)
+    return AsOf(day)
 
 
 def _referring_date(request: Request) -> str | None:
@@ -259,23 +287,39 @@ VERSIONED = (SourceFile, Organisation, OrganisationName, Membership, ListSize, P
 COUNTED = (SourceFile, Membership, PcnRole, PracticeMerger)
 
 
+# Built once: the statement runs on every request.
+_STATE = select(
+    *[select(func.max(m.id)).scalar_subquery() for m in VERSIONED],
+    *[select(func.count(m.id)).scalar_subquery() for m in COUNTED],
+)
+
+
 def registry_state(db: Session) -> tuple:
     """A cheap fingerprint of the registry and the ledger (index look-ups and small counts)."""
-    columns = [select(func.max(m.id)).scalar_subquery() for m in VERSIONED]
-    columns += [select(func.count(m.id)).scalar_subquery() for m in COUNTED]
-    return tuple(db.execute(select(*columns)).one())
+    return tuple(db.execute(_STATE).one())
 
 
-def files_state(folder: Path) -> tuple:
+def files_state(folder: Path, depth: int = 3) -> tuple:
     """Name, size and modification time of the files of a workspace folder (the population
-    and its stratification results, the funding rosters), three levels deep."""
-    files = [p for pattern in ("*", "*/*", "*/*/*") for p in sorted(folder.glob(pattern))]
-    out = []
-    for f in files:
-        with contextlib.suppress(OSError):
-            st = f.stat()
-            if not f.is_dir():
-                out.append((f.relative_to(folder).as_posix(), st.st_size, st.st_mtime_ns))
+    and its stratification results, the funding rosters), three levels deep: shallower files
+    first, each level in path order. Read on every request (it is part of `Ctx.stamp`), so it
+    walks the folder with `os.scandir`, one listing per directory, rather than globbing."""
+    out: list[tuple[str, int, int]] = []
+    level: list[tuple[tuple[str, ...], str]] = [((), str(folder))]
+    for _ in range(depth):
+        files, below = [], []
+        for parts, path in level:
+            with contextlib.suppress(OSError), os.scandir(path) as entries:
+                for entry in entries:
+                    with contextlib.suppress(OSError):
+                        if entry.is_dir():
+                            below.append(((*parts, entry.name), entry.path))
+                        else:
+                            st = entry.stat()
+                            files.append(((*parts, entry.name), st.st_size, st.st_mtime_ns))
+        files.sort()
+        out += [("/".join(name), size, mtime) for name, size, mtime in files]
+        level = sorted(below)
     return tuple(out)
 
 
@@ -297,19 +341,14 @@ def ctx(request: Request, _slot: None = Depends(db_slot)) -> Iterator[Ctx]:
     data = session_of(request)
     if data is None or data.user_id is None:
         raise NotSignedIn()
-    as_of, problem = as_of_of(request)
-    asked = request.query_params.get("on")
     with app.ws.sessions() as db, db.begin():
         user = session_user(db, data.user_id, data.key)
         if user is None:
             raise NotSignedIn()
-        c = Ctx(request, db, user, as_of, app, data.csrf, problem, asked if problem else None)
-        if problem is None and c.data_dates.before(as_of):
-            earliest = long_date(c.data_dates.earliest)
-            problem = f"pcnkit holds no data before {earliest}: enter a date from {earliest}"
-            if request.url.path.startswith("/api"):
-                raise HTTPException(400, f"on: {problem}.")
-            c = Ctx(request, db, user, app.default_as_of, app, data.csrf, problem, asked)
+        c = Ctx(request, db, user, app.default_as_of, app, data.csrf)
+        # the date is settled before anything dated is read (`hierarchy`, `memo`)
+        when = as_of_of(request, lambda: c.data_dates)
+        c.as_of, c.date_error, c.asked = when.day, when.problem, when.asked
         yield c
 
 

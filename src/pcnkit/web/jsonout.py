@@ -22,7 +22,12 @@ def plain(value: object) -> object:
     if isinstance(value, list | tuple | set):
         return [plain(v) for v in value]
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return plain(dataclasses.asdict(value))
+        # field by field (a page's data is shared: `asdict` would deep-copy all of it)
+        return {
+            f.name: plain(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.name not in DRAWING
+        }
     return value
 
 

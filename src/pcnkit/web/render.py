@@ -13,7 +13,7 @@ from jinja2 import ChainableUndefined, ChoiceLoader, Environment, FileSystemLoad
 
 from pcnkit.funding.money import money
 from pcnkit.registry.checks import long_date
-from pcnkit.web.tables import data_table
+from pcnkit.web.tables import data_table, list_rows
 from pcnkit.web.wording import role_words
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -55,6 +55,7 @@ def environment() -> Environment:
     )
     env.filters.update(count=_count, date=_date, money=_money, role=role_words)
     env.globals["render_table"] = partial(data_table, fmt=_count)
+    env.globals["list_rows"] = partial(list_rows, count=_count, date=_date)
     return env
 
 

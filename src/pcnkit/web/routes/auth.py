@@ -10,6 +10,7 @@ from pydantic import BaseModel
 
 from pcnkit.access import audit
 from pcnkit.access.users import LoginRefused, UserView, authenticate, end_sessions, session_user
+from pcnkit.web import schemas
 from pcnkit.web.context import Ctx, ctx, origin_expected, secure_cookies, session_of, web
 from pcnkit.web.render import render
 from pcnkit.web.security import (
@@ -144,7 +145,12 @@ class Credentials(BaseModel):
     password: str
 
 
-@router.post("/api/login", tags=["session"])
+@router.post(
+    "/api/login",
+    tags=["session"],
+    response_model=schemas.SignedIn,
+    responses={401: {"description": "Sign-in refused", "model": schemas.Refused}},
+)
 def api_login(request: Request, credentials: Credentials) -> JSONResponse:
     """Sign in; the response sets the session cookie. A JSON body is required, which a
     cross-site form cannot send, so this endpoint needs no CSRF token."""

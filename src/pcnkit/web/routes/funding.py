@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends, Query, Response
 
+from pcnkit.web import schemas
 from pcnkit.web.context import Ctx, ctx
 from pcnkit.web.jsonout import answer
 from pcnkit.web.render import render
@@ -30,7 +31,11 @@ def funding_page(code: str, year: str | None = YearQuery, c: Ctx = Depends(ctx))
     return render(c, template, cache=(template, code), **data)
 
 
-@router.get("/api/funding/{code}", tags=["funding"])
+@router.get(
+    "/api/funding/{code}",
+    tags=["funding"],
+    response_model=schemas.FundingPage | schemas.FundingArea,
+)
 def funding_api(code: str, year: str | None = YearQuery, c: Ctx = Depends(ctx)):
     """Network Contract DES money for a PCN, a practice or an area in a contract year.
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Depends
 
+from pcnkit.web import schemas
 from pcnkit.web.context import Ctx, ctx
 from pcnkit.web.jsonout import answer
 from pcnkit.web.render import render
@@ -17,7 +18,7 @@ def home_page(c: Ctx = Depends(ctx)):
     return render(c, "home.jinja", **orgs.home(c))
 
 
-@router.get("/api/me", tags=["organisations"])
+@router.get("/api/me", tags=["organisations"], response_model=schemas.Home)
 def home_api(c: Ctx = Depends(ctx)):
     """The signed-in user, their role and scope."""
     return answer(orgs.home(c))
@@ -28,7 +29,7 @@ def find_page(q: str = "", c: Ctx = Depends(ctx)):
     return render(c, "find.jinja", **orgs.search(c, q))
 
 
-@router.get("/api/find", tags=["organisations"])
+@router.get("/api/find", tags=["organisations"], response_model=schemas.Search)
 def find_api(q: str = "", c: Ctx = Depends(ctx)):
     """Organisations whose name or code contains `q`, among those you may open."""
     return answer(orgs.search(c, q))
@@ -39,7 +40,7 @@ def org_page(code: str, c: Ctx = Depends(ctx)):
     return render(c, "org.jinja", cache=("org", code), **orgs.org_page(c, code))
 
 
-@router.get("/api/org/{code}", tags=["organisations"])
+@router.get("/api/org/{code}", tags=["organisations"], response_model=schemas.OrgPage)
 def org_api(code: str, c: Ctx = Depends(ctx)):
     """An organisation as at `on`: hierarchy up and down, members over time, list sizes with
     their sources, configuration findings and practice coordinates."""

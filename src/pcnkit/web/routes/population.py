@@ -6,6 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from pcnkit.web import schemas
 from pcnkit.web.context import Ctx, ctx
 from pcnkit.web.jsonout import answer
 from pcnkit.web.render import render
@@ -40,7 +41,11 @@ def pack_page(code: str, c: Ctx = Depends(ctx)):
     return render(c, template, cache=(template, code), **data)
 
 
-@router.get("/api/population/{code}", tags=["population"])
+@router.get(
+    "/api/population/{code}",
+    tags=["population"],
+    response_model=schemas.Pack | schemas.NoPack,
+)
 def pack_api(code: str, c: Ctx = Depends(ctx)):
     """The population health pack for any organisation you may open, as at the population's
     extract date (`data_as_of`; `date_note` says so when `on` differs): its practices'
@@ -57,7 +62,12 @@ def list_csv_page(code: str, list_id: str, view=ViewQuery, c: Ctx = Depends(ctx)
     return _csv(c, code, list_id, view)
 
 
-@router.get("/api/population/{code}/lists/{list_id}.csv", tags=["population"])
+@router.get(
+    "/api/population/{code}/lists/{list_id}.csv",
+    tags=["population"],
+    response_class=Response,
+    responses=schemas.CSV,
+)
 def list_csv_api(code: str, list_id: str, view=ViewQuery, c: Ctx = Depends(ctx)):
     """A whole patient-level list as CSV (attachment) for a PCN or practice whose lists you may
     see (direct care), as at the population's extract date; `practice`, `reason`, `sort` and
@@ -82,7 +92,11 @@ def list_page(
     return render(c, "population_list.jinja", **data)
 
 
-@router.get("/api/population/{code}/lists/{list_id}", tags=["population"])
+@router.get(
+    "/api/population/{code}/lists/{list_id}",
+    tags=["population"],
+    response_model=schemas.ListPage,
+)
 def list_api(code: str, list_id: str, page: int = PageQuery, view=ViewQuery, c: Ctx = Depends(ctx)):
     """One page (100 rows) of a patient-level list for a PCN or practice whose lists you may
     see: a case-finding list (smr, ehch, proactive_care, cvd_hypertension, cancer_lgi_no_fit) or

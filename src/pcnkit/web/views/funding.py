@@ -3,29 +3,29 @@ was worked out, when it is paid, ARRS, the ledger and the reconciliation.
 
 A thin shell over `pcnkit.funding`, called exactly as `pcnkit funding ...` calls it: the
 populations come from the registry (`from_registry`), the lines from `entitlements`, payments
-from `schedule`/`by_month`, ARRS from `arrs.budget`/`arrs.reimbursement` and the reconciliation
-from `ledger.against_entitlement`. Nothing here decides an amount; the views only choose the
-lines of the organisation asked for and group them for display.
+from `schedule`/`monthly`, ARRS from `arrs.budget`/`arrs.reimbursement`, the ledger from
+`ledger.lines_paid`, the reconciliation from `reconcile.as_at`/`as_at_totals` and the summaries
+(group totals, unconfirmed streams) from `summary`. Nothing here decides an amount; the views
+only choose the lines of the organisation asked for and group them for display.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from fastapi import HTTPException
-from sqlalchemy import or_, select
-from sqlalchemy.orm import aliased
 
 from pcnkit import spreadsheet
 from pcnkit.access import scope
 from pcnkit.access.users import COMMISSIONER
-from pcnkit.dates import contract_year, overlapping
+from pcnkit.dates import contract_year
 from pcnkit.errors import PcnkitError
-from pcnkit.funding import arrs
+from pcnkit.funding import arrs, ledger
 from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total, totals
 from pcnkit.funding.export import (
     ARRS_COLUMNS,
@@ -39,20 +39,18 @@ from pcnkit.funding.export import (
     write_xlsx,
 )
 from pcnkit.funding.populations import Populations, from_registry
-from pcnkit.funding.reconcile import as_at
+from pcnkit.funding.reconcile import as_at, as_at_totals
 from pcnkit.funding.rules import STATUS_WORDS, YearRules, known_years, rules_for, year_of
-from pcnkit.funding.schedule import Payment, by_month, schedule
+from pcnkit.funding.schedule import Payment, monthly, schedule
 from pcnkit.funding.sources import public
-from pcnkit.registry import kinds
+from pcnkit.funding.summary import GroupTotal, by_pcn, group_totals, unconfirmed
+from pcnkit.registry import kinds, queries
 from pcnkit.registry.checks import long_date
 from pcnkit.registry.queries import Hierarchy
-from pcnkit.store.models import (
-    Membership,
-    Organisation,
-    PaymentLine,
-)
+from pcnkit.store.models import Organisation
 from pcnkit.web.context import Ctx
 from pcnkit.web.views.orgs import org_ref
+from pcnkit.web.views.page import Page
 
 LEDGER_COLUMNS = [
     "payment_month",
@@ -130,9 +128,7 @@ def _entitlements(c: Ctx, rules: YearRules, area: str) -> tuple[Populations, lis
     remembered until the registry changes. The lines are shared: never change them."""
 
     def make():
-        pops = from_registry(
-            c.db, rules.start, rules.list_reference_date, area, rules.membership_from
-        )
+        pops = from_registry(c.db, rules, area)
         return pops, entitlements(pops, rules)
 
     key = ("entitlements", rules.year, rules.version, area)
@@ -206,10 +202,9 @@ def _total(t: Total) -> dict:
 
 
 def _unconfirmed(lines: list[EntitlementLine]) -> list[dict]:
-    found = sorted({(x.stream, x.stream_name, x.status) for x in lines if not x.confirmed})
     return [
-        {"stream": s, "name": name, "status": st, "words": STATUS_WORDS[st]}
-        for s, name, st in found
+        {"stream": u.stream, "name": u.name, "status": u.status, "words": u.words}
+        for u in unconfirmed(lines)
     ]
 
 
@@ -219,39 +214,28 @@ def _covering(months: list[dt.date]) -> str:
 
 
 def _schedule(c: Ctx, payments: list[Payment]) -> list[dict]:
-    """The monthly schedule: each payment month's amount and the service months it covers."""
-    covering: dict[dt.date, set[dt.date]] = {}
-    for p in payments:
-        covering.setdefault(p.payment_month, set()).update(p.service_months)
-    rows = []
-    for paid_in, amount in by_month(payments).items():
-        months = sorted(covering[paid_in])
-        rows.append(
-            {
-                "payment_month": paid_in,
-                "amount": amount,
-                "service_months": months,
-                "covering": _covering(months),
-                "due_by_as_of": paid_in <= c.as_of,
-            }
-        )
-    return rows
+    """The monthly schedule (`schedule.monthly`): each payment month's amount and the service
+    months it covers."""
+    return [
+        {
+            "payment_month": m.payment_month,
+            "amount": m.amount,
+            "service_months": list(m.service_months),
+            "covering": _covering(list(m.service_months)),
+            "due_by_as_of": m.payment_month <= c.as_of,
+        }
+        for m in monthly(payments)
+    ]
 
 
 def _ledger(c: Ctx, rules: YearRules, org: Organisation) -> dict:
-    """Ledger lines of the year paid in months up to the as-of date: to or for the PCN (its own
-    lines and its practices'), or to or for the practice."""
-    t = PaymentLine.__table__.c
+    """Ledger lines of the year paid in months up to the as-of date (`ledger.lines_paid`): to
+    or for the PCN (its own lines and its practices'), or to or for the practice."""
     if org.kind == kinds.PCN:
-        mine = or_(t.pcn_code == org.code, t.payee_code == org.code)
+        found = ledger.lines_paid(c.db, rules.year, c.as_of, pcn_code=org.code)
     else:
-        mine = or_(t.practice_code == org.code, t.payee_code == org.code)
-    found = c.db.execute(
-        select(*(t[col] for col in LEDGER_COLUMNS if col not in ("payee_name", "stream_name")))
-        .where(t.year == rules.year, t.payment_month <= c.as_of, mine)
-        .order_by(t.payment_month, t.payee_code, t.stream, t.id)
-    )
-    rows = [dict(x) for x in found.mappings()]
+        found = ledger.lines_paid(c.db, rules.year, c.as_of, practice_code=org.code)
+    rows = [dict(row) for row in found]  # `ledger.LINE_COLUMNS`; names are added below
     for row in rows:
         row["payee_name"] = (
             c.hierarchy.name(c.hierarchy.by_code[row["payee_code"]])
@@ -270,7 +254,9 @@ def _ledger(c: Ctx, rules: YearRules, org: Organisation) -> dict:
 def _reconciliation(c: Ctx, rules: YearRules, lines: list[EntitlementLine]) -> dict:
     """`reconcile.as_at` for the organisation's lines: the year's entitlement, and what was due,
     paid and still to pay as at the page's date (every figure at that one date)."""
-    rows = [r.as_row() for r in as_at(c.db, lines, rules, c.as_of)]
+    found = as_at(c.db, lines, rules, c.as_of)
+    sums = as_at_totals(found)
+    rows = [r.as_row() for r in found]
     for row in rows:
         # payees named as the ledger above names them (the name on the page's date), so one
         # practice does not carry two names on one page
@@ -283,11 +269,9 @@ def _reconciliation(c: Ctx, rules: YearRules, lines: list[EntitlementLine]) -> d
         "as_of": c.as_of,
         "entitlement": entitlement.amount,
         "complete": entitlement.complete,
-        "due": sum((r["due"] for r in rows), Decimal(0)),
-        "paid": sum((r["paid"] for r in rows), Decimal(0)),
-        "outstanding": sum(
-            (r["outstanding"] for r in rows if r["outstanding"] is not None), Decimal(0)
-        ),
+        "due": sums.due,
+        "paid": sums.paid,
+        "outstanding": sums.outstanding,
     }
 
 
@@ -376,20 +360,7 @@ def _arrs(c: Ctx, rules: YearRules, code: str, pops: Populations) -> dict:
 
 def _practice_pcns(c: Ctx, org: Organisation, rules: YearRules) -> list[str]:
     """The PCNs a practice was a member of at any time in the contract year."""
-    pcn = aliased(Organisation)
-    return list(
-        c.db.scalars(
-            select(pcn.code)
-            .join(Membership, Membership.parent_id == pcn.id)
-            .where(
-                Membership.child_id == org.id,
-                Membership.channel == kinds.PCN,
-                overlapping(Membership.start, Membership.end, contract_year(rules.start)),
-            )
-            .distinct()
-            .order_by(pcn.code)
-        )
-    )
+    return queries.pcns_during(c.db, org, contract_year(rules.start))
 
 
 def _pcn_or_practice(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
@@ -494,16 +465,13 @@ def _area(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
         for s in rules.streams.values()
     ]
     ids = [s["stream"] for s in streams]
-    per_pcn: dict[str, list[EntitlementLine]] = {}
-    for line in lines:
-        per_pcn.setdefault(line.pcn_code, []).append(line)
+    per_pcn = group_totals(lines, by_pcn)
     h = c.hierarchy
 
-    def row(mine: list[EntitlementLine]) -> dict:
-        by_stream = totals(mine)
+    def row(group: GroupTotal) -> dict:
         return {
-            "by_stream": {s: _total(by_stream.get(s, Total(Decimal(0)))) for s in ids},
-            "total": _total(total(mine)),
+            "by_stream": {s: _total(group.stream(s)) for s in ids},
+            "total": _total(group.total),
         }
 
     groups: dict[tuple[str, str], list[str]] = {}
@@ -512,12 +480,12 @@ def _area(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
     places, pcns = [], []
     for (place_code, place_name), codes in sorted(groups.items(), key=lambda g: g[0][1]):
         members = []
-        for code in sorted(codes, key=lambda x: per_pcn[x][0].pcn_name):
+        for code in sorted(codes, key=lambda x: per_pcn[x].lines[0].pcn_name):
             mine = per_pcn[code]
             pcn = h.by_code.get(code)
             entry = {
                 "code": code,
-                "name": h.name(pcn) if pcn else mine[0].pcn_name,
+                "name": h.name(pcn) if pcn else mine.lines[0].pcn_name,
                 "place": place_name,
                 "can_open": code in c.reach,
                 "funding": c.url(f"/funding/{code}", year=rules.year),
@@ -530,10 +498,10 @@ def _area(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
                 "code": place_code,
                 "name": place_name,
                 "pcns": members,
-                **row([x for code in codes for x in per_pcn[code]]),
+                **row(GroupTotal([x for code in codes for x in per_pcn[code].lines])),
             }
         )
-    grand = row(lines)
+    grand = row(GroupTotal(list(lines)))
     data = {
         "streams": streams,
         "places": places,
@@ -565,7 +533,50 @@ def _area(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
     return data, sheets
 
 
-def _build(c: Ctx, code: str, year: str | None) -> tuple[dict, dict]:
+@dataclass(frozen=True)
+class FundingPageBase(Page):
+    """What every funding page shows: whose money, which contract year on which rules, as at
+    which date, and the links to its JSON and downloads."""
+
+    org: dict[str, Any]  # `org_ref`
+    kind: str  # pcn, practice or area
+    year: str
+    years: list[str]
+    rules: dict[str, Any]
+    list_reference_date: dt.date
+    as_of: dt.date
+    year_note: str | None
+    links: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class FundingPage(FundingPageBase):
+    """A PCN's or a practice's money: entitlements by stream and how each was worked out,
+    the monthly schedule, the ledger, entitlement against the ledger, and a PCN's ARRS."""
+
+    streams: list[dict[str, Any]]
+    total: dict[str, Any]  # `_total`
+    unconfirmed: list[dict[str, str]]
+    schedule: list[dict[str, Any]]
+    ledger: dict[str, Any]
+    reconciliation: dict[str, Any]
+    pcn: dict[str, Any] | None  # a practice's PCN
+    arrs: dict[str, Any] | None  # a PCN's ARRS
+
+
+@dataclass(frozen=True)
+class FundingAreaPage(FundingPageBase):
+    """An area's PCNs' totals by stream, grouped by place, and the area's totals."""
+
+    streams: list[dict[str, Any]]
+    places: list[dict[str, Any]]
+    pcns: list[dict[str, Any]]
+    by_stream: dict[str, dict[str, Any]]
+    total: dict[str, Any]
+    unconfirmed: list[dict[str, str]]
+
+
+def _build(c: Ctx, code: str, year: str | None) -> tuple[FundingPageBase, dict]:
     """The page's data, and its tables by part (rows, or a function making them, and columns)."""
     org = c.org(code)  # 403 outside the user's scope, before anything is computed
     rules = _rules(c, year)
@@ -575,18 +586,18 @@ def _build(c: Ctx, code: str, year: str | None) -> tuple[dict, dict]:
         data, sheets = _area(c, org, rules)
     else:
         data, sheets = _pcn_or_practice(c, org, rules)
-    page = {
-        "org": org_ref(c, org),
-        "kind": kind,
-        "year": rules.year,
-        "years": known_years(),
-        "rules": {"version": rules.version, "title": _rules_title(rules)},
-        "list_reference_date": rules.list_reference_date,
-        "as_of": c.as_of,
-        "year_note": None if year else _default_year(c.as_of)[1],
-        "links": _links(c, org.code, rules.year, sheets),
+    page = (FundingAreaPage if kind == "area" else FundingPage)(
+        org=org_ref(c, org),
+        kind=kind,
+        year=rules.year,
+        years=known_years(),
+        rules={"version": rules.version, "title": _rules_title(rules)},
+        list_reference_date=rules.list_reference_date,
+        as_of=c.as_of,
+        year_note=None if year else _default_year(c.as_of)[1],
+        links=_links(c, org.code, rules.year, sheets),
         **data,
-    }
+    )
     return page, sheets
 
 
@@ -611,7 +622,7 @@ def _in_scope_that_year(c: Ctx, org, rules: YearRules) -> None:
         ) from exc
 
 
-def funding_page(c: Ctx, code: str, year: str | None = None) -> dict:
+def funding_page(c: Ctx, code: str, year: str | None = None) -> FundingPageBase:
     """What `code` (a PCN, a practice or an area) is owed for the year, and how (memoised per
     scope, date and data version: the ledger and the roster are part of that version)."""
     key = ("funding", code.strip().upper(), year)
@@ -622,7 +633,7 @@ def _rules_title(rules: YearRules) -> str:
     return rules_title(rules)
 
 
-def _cover(page: dict, rules: YearRules) -> list[tuple[str, object]]:
+def _cover(page: FundingPageBase, rules: YearRules) -> list[tuple[str, object]]:
     """The workbook's first sheet (`export.cover`) for the page's organisation and date."""
     org = page["org"]
     streams = page.get("streams") or []

@@ -4,17 +4,16 @@ sources, configuration findings and a map, as at the request's date."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import select
-
-from pcnkit.dates import Period
 from pcnkit.errors import PcnkitError
 from pcnkit.registry import kinds, profile, queries
-from pcnkit.registry import sources as publications
 from pcnkit.registry.checks import OUTCOME_HELP, OUTCOME_LABELS, OUTCOMES, run_checks
-from pcnkit.store.models import ListSize, Organisation, SourceFile
+from pcnkit.store.models import Organisation
 from pcnkit.web.context import Ctx
 from pcnkit.web.maps import Point, practice_map
+from pcnkit.web.views.page import Page
 
 # Kinds shown as "up the hierarchy", nearest first.
 UP_ORDER = [
@@ -85,13 +84,22 @@ def org_ref(c: Ctx, org: Organisation) -> dict:
     }
 
 
-def home(c: Ctx) -> dict:
+@dataclass(frozen=True)
+class HomePage(Page):
+    """The signed-in user, their role and scope."""
+
+    user: dict[str, str]
+    scope: dict[str, Any] | None  # `org_ref`
+    as_of: dt.date
+
+
+def home(c: Ctx) -> HomePage:
     scope = c.hierarchy.by_code.get(c.user.scope_code)
-    return {
-        "user": {"username": c.user.username, "role": c.user.role, "scope": c.user.scope_code},
-        "scope": org_ref(c, scope) if scope else None,
-        "as_of": c.as_of,
-    }
+    return HomePage(
+        user={"username": c.user.username, "role": c.user.role, "scope": c.user.scope_code},
+        scope=org_ref(c, scope) if scope else None,
+        as_of=c.as_of,
+    )
 
 
 # Longer than any organisation's name; a longer search is refused before it reaches the
@@ -100,7 +108,16 @@ MAX_SEARCH = 200
 SEARCH_RESULTS = 50
 
 
-def search(c: Ctx, text: str) -> dict:
+@dataclass(frozen=True)
+class SearchPage(Page):
+    """Organisations found by name or code, among those the user may open."""
+
+    query: str
+    results: list[dict[str, Any]]  # `org_ref`s
+    as_of: dt.date
+
+
+def search(c: Ctx, text: str) -> SearchPage:
     """Organisations whose name or code contains `text`, among those the user may open (the
     scope is applied before the first 50 are taken)."""
     text = (text or "").strip()
@@ -113,7 +130,7 @@ def search(c: Ctx, text: str) -> dict:
     if text:
         for org in queries.find(c.db, text, limit=SEARCH_RESULTS, codes=c.reach):
             found.append(org_ref(c, org))
-    return {"query": text, "results": found, "as_of": c.as_of}
+    return SearchPage(query=text, results=found, as_of=c.as_of)
 
 
 def _up(c: Ctx, org: Organisation) -> list[dict]:
@@ -133,53 +150,43 @@ def _up(c: Ctx, org: Organisation) -> list[dict]:
 
 def _member_history(c: Ctx, org: Organisation) -> list[dict]:
     """Every membership this organisation has had as a parent: who joined and left, when, and
-    the evidence."""
-    names = queries.names_at(c.db, None, c.as_of)
-    out = []
-    for p in queries.member_history(c.db, org.code):
-        o, m = p.organisation, p
-        current = Period(m.start, m.end).contains(c.as_of)
-        out.append(
-            {
-                "code": o.code,
-                "name": names.get(o.id) or o.name or o.code,
-                "kind_label": _label(o.kind, c.as_of),
-                "start": m.start,
-                "end": m.end,
-                "member_on_date": current,
-                "basis": m.basis,
-                "can_open": o.code in c.reach,
-            }
-        )
-    return out
+    the evidence (`queries.members_over_time`)."""
+    return [
+        {
+            "code": m.organisation.code,
+            "name": m.name,
+            "kind_label": _label(m.organisation.kind, c.as_of),
+            "start": m.start,
+            "end": m.end,
+            "member_on_date": m.current,
+            "basis": m.basis,
+            "can_open": m.organisation.code in c.reach,
+        }
+        for m in queries.members_over_time(c.db, org.code, c.as_of)
+    ]
+
+
+MEASURE_LABELS = {
+    "registered": "Registered patients",
+    "weighted": "Weighted list",
+    "adjusted": "Adjusted list",
+}
 
 
 def _list_history(c: Ctx, org: Organisation) -> list[dict]:
-    """Every list held for a practice. Registered lists are whole patients; a payments file's
-    quarter average says so."""
-    rows = c.db.execute(
-        select(ListSize.measure, ListSize.as_of, ListSize.value, SourceFile)
-        .join(SourceFile, SourceFile.id == ListSize.source_id)
-        .where(ListSize.practice_id == org.id)
-        .order_by(ListSize.as_of, ListSize.measure)
-    )
+    """Every list held for a practice (`queries.list_history`). Registered lists are whole
+    patients; a payments file's quarter average says so."""
     out = []
-    for measure, day, value, source in rows:
-        average = source.file_type not in publications.COUNTS
-        registered = measure == "registered"
+    for held in queries.list_history(c.db, org):
+        registered = held.measure == "registered"
+        kind = "quarter average" if held.average else "count"
         out.append(
             {
-                "measure": {
-                    "registered": "Registered patients",
-                    "weighted": "Weighted list",
-                    "adjusted": "Adjusted list",
-                }.get(measure, measure),
-                "as_of": profile.long_date(day),
-                "value": queries.whole(value) if registered else value,
-                "kind": ("quarter average" if average else "count")
-                if registered
-                else "weighted figure",
-                "source": publications.title(source),
+                "measure": MEASURE_LABELS.get(held.measure, held.measure),
+                "as_of": profile.long_date(held.as_of),
+                "value": queries.whole(held.value) if registered else held.value,
+                "kind": kind if registered else "weighted figure",
+                "source": held.title,
             }
         )
     return out
@@ -267,12 +274,41 @@ def _map(c: Ctx, org: Organisation, practices: list[Organisation]) -> dict:
     }
 
 
-def org_page(c: Ctx, code: str) -> dict:
+@dataclass(frozen=True)
+class OrgPage(Page):
+    """An organisation as at a date: who it is, the hierarchy up and down, its members over
+    time, its lists and their sources, configuration findings and a map."""
+
+    org: dict[str, Any]  # `org_ref`
+    as_of: dt.date
+    postcode: str | None
+    open_date: dt.date | None
+    began: dt.date | None
+    close_date: dt.date | None
+    empty_state: str | None
+    up: list[dict[str, Any]]
+    members: list[dict[str, Any]]
+    member_history: list[dict[str, Any]]
+    memberships: list[dict[str, Any]]
+    lists: dict[str, dict[str, Any] | None]
+    list_history: list[dict[str, Any]]
+    total: dict[str, Any] | None
+    missing_named: list[str]
+    roles: list[dict[str, str]]
+    pcns: list[dict[str, Any]]
+    findings: list[dict[str, Any]]
+    finding_groups: dict[str, Any]
+    status_key: dict[str, str]
+    map: dict[str, Any]
+    patients_visible: bool
+
+
+def org_page(c: Ctx, code: str) -> OrgPage:
     """The organisation page's data (memoised per scope, date and data version)."""
     return c.memo(("org", code.strip().upper()), lambda: _org_page(c, code))
 
 
-def _org_page(c: Ctx, code: str) -> dict:
+def _org_page(c: Ctx, code: str) -> OrgPage:
     org = c.org(code)
     h = c.hierarchy
     described = profile.describe(c.db, org.code, c.as_of)
@@ -294,18 +330,18 @@ def _org_page(c: Ctx, code: str) -> dict:
     else:
         practices = h.descendants(org, kinds.PRACTICE)
     findings = _findings(c, org)
-    return {
-        "org": org_ref(c, org),
-        "as_of": c.as_of,
-        "postcode": org.postcode,
-        "open_date": org.open_date,
-        "began": described.began,
-        "close_date": org.close_date,
-        "empty_state": described.empty_state,
-        "up": _up(c, org),
-        "members": members,
-        "member_history": [] if org.kind == kinds.PRACTICE else _member_history(c, org),
-        "memberships": [
+    return OrgPage(
+        org=org_ref(c, org),
+        as_of=c.as_of,
+        postcode=org.postcode,
+        open_date=org.open_date,
+        began=described.began,
+        close_date=org.close_date,
+        empty_state=described.empty_state,
+        up=_up(c, org),
+        members=members,
+        member_history=[] if org.kind == kinds.PRACTICE else _member_history(c, org),
+        memberships=[
             {
                 "code": m.parent_code,
                 "name": m.parent_name,
@@ -318,21 +354,21 @@ def _org_page(c: Ctx, code: str) -> dict:
             }
             for m in described.memberships
         ],
-        "lists": {k: _figure(v) for k, v in described.lists.items()},
-        "list_history": _list_history(c, org) if org.kind == kinds.PRACTICE else [],
-        "total": _patients(described.total),
+        lists={k: _figure(v) for k, v in described.lists.items()},
+        list_history=_list_history(c, org) if org.kind == kinds.PRACTICE else [],
+        total=_patients(described.total),
         # practices with no list held, by name and code (the summary names them)
-        "missing_named": [
+        missing_named=[
             f"{h.name(h.by_code[code])} ({code})" if code in h.by_code else code
             for code in (described.total.missing if described.total else [])
         ],
-        "roles": [{"role": r, "holder": who} for r, who in described.roles],
-        "pcns": [org_ref(c, p) for p in h.pcns_in(org)]
+        roles=[{"role": r, "holder": who} for r, who in described.roles],
+        pcns=[org_ref(c, p) for p in h.pcns_in(org)]
         if org.kind not in (kinds.PCN, kinds.PRACTICE)
         else [],
-        "findings": findings,
-        "finding_groups": _finding_groups(findings),
-        "status_key": STATUS_KEY,
-        "map": _map(c, org, practices),
-        "patients_visible": c.may_see_patients(org),
-    }
+        findings=findings,
+        finding_groups=_finding_groups(findings),
+        status_key=STATUS_KEY,
+        map=_map(c, org, practices),
+        patients_visible=c.may_see_patients(org),
+    )

@@ -13,6 +13,7 @@ import copy
 import datetime as dt
 from dataclasses import dataclass
 from functools import cache
+from typing import Any
 
 import pyarrow as pa
 
@@ -29,6 +30,7 @@ from pcnkit.store.models import Organisation
 from pcnkit.web.charts import Series, bar_chart
 from pcnkit.web.context import Ctx
 from pcnkit.web.views.orgs import org_ref
+from pcnkit.web.views.page import Page
 
 RISING_RISK = listview.RISING_RISK
 LIST_IDS = (*(d.id for d in casefinding.LISTS), RISING_RISK)
@@ -140,15 +142,91 @@ class NoPopulation(PcnkitError):
     """The workspace holds no population store."""
 
 
-def _missing(c: Ctx, org: Organisation, problem: str, heading: str | None = None) -> dict:
-    return {
-        "org": org_ref(c, org),
-        "as_of": c.as_of,
-        "available": False,
-        "heading": heading or "No population has been loaded",
-        "problem": problem,
-        "commands": COMMANDS,
-    }
+@dataclass(frozen=True)
+class NoPackPage(Page):
+    """No population to show, why, and the commands that load one."""
+
+    org: dict[str, Any]  # `org_ref`
+    as_of: dt.date
+    available: bool  # always False
+    heading: str
+    problem: str
+    commands: dict[str, str]
+
+
+@dataclass(frozen=True)
+class NoPracticesPage(NoPackPage):
+    """The organisation had no practices on the population's date."""
+
+    data_as_of: dt.date
+    date_note: str | None
+
+
+@dataclass(frozen=True)
+class PackPage(Page):
+    """The population pack: aggregates only, every count through disclosure control, as at
+    the population's extract date, with the stratification's definitions and the lists."""
+
+    org: dict[str, Any]
+    available: bool  # always True
+    data_as_of: dt.date
+    stratified: bool
+    not_stratified: str | None
+    commands: dict[str, str]
+    synthetic: bool
+    label: str
+    population_as_of: dt.date
+    practices: list[str]
+    practices_without_patients: list[str]
+    patients: int | str
+    tables: list[dict[str, Any]]
+    definitions: dict[str, Any] | None
+    patients_visible: bool
+    lists: list[dict[str, Any]]
+    lists_note: str | None
+    as_of: dt.date
+    date_note: str | None
+
+
+@dataclass(frozen=True)
+class ListPage(Page):
+    """One page of a patient-level list (direct care; every view audited)."""
+
+    org: dict[str, Any]
+    as_of: dt.date
+    data_as_of: dt.date
+    date_note: str | None
+    no_practices: str | None
+    list: dict[str, Any]
+    synthetic: bool
+    practices: list[str]
+    practice_names: dict[str, str]
+    reasons: list[dict[str, str]]
+    view: dict[str, str | None]
+    whole_list: int
+    total: int
+    page: int
+    pages: int
+    page_size: int
+    first_row: int
+    previous: str | None
+    next: str | None
+    csv: str
+    clear: str | None
+    action: str
+    columns: list[dict[str, Any]]
+    rows: list[dict[str, Any]]
+
+
+def _missing(c: Ctx, org: Organisation, problem: str, heading: str | None = None) -> NoPackPage:
+    return NoPackPage(
+        org=org_ref(c, org),
+        as_of=c.as_of,
+        available=False,
+        heading=heading or "No population has been loaded",
+        problem=problem,
+        commands=COMMANDS,
+    )
 
 
 # --- the date patient-level answers are as at ---------------------------------------------
@@ -399,7 +477,7 @@ def _definitions(summary: dict) -> dict:
     }
 
 
-def pack_page(c: Ctx, code: str) -> dict:
+def pack_page(c: Ctx, code: str) -> PackPage | NoPackPage:
     """The population pack for an organisation in scope, with the stratification's summary:
     scope, practices and patients as at the population's extract date (ARCHITECTURE principle
     8), and a note when the user chose another date."""
@@ -412,31 +490,37 @@ def pack_page(c: Ctx, code: str) -> dict:
     org = _in_scope(lambda: scope.require_org(h, c.user, code), when)
     name = h.name(org)
     if not practices_of(h, org.code):
-        return {
+        return NoPracticesPage(
             **_missing(
                 c, org, _no_practices(c, org, when, name), f"No practices on {long_date(when)}"
             ),
-            "data_as_of": when,
-            "date_note": date_note(c, when, name),
-        }
+            data_as_of=when,
+            date_note=date_note(c, when, name),
+        )
     data = c.memo(("population", org.code, when), lambda: _pack_page(c, h, org, when), dated=False)
     allowed = data["patients_visible"]
-    return {
-        **data,
-        "as_of": c.as_of,
-        "date_note": date_note(c, when, name),
-        "lists": [
-            {
-                **item,
-                "href": c.url(f"/population/{org.code}/lists/{item['id']}") if allowed else None,
-                "csv": c.url(f"/population/{org.code}/lists/{item['id']}.csv") if allowed else None,
-            }
-            for item in data["lists"]
-        ],
-    }
+    return PackPage(
+        **{
+            **data,
+            "as_of": c.as_of,
+            "date_note": date_note(c, when, name),
+            "lists": [
+                {
+                    **item,
+                    "href": c.url(f"/population/{org.code}/lists/{item['id']}")
+                    if allowed
+                    else None,
+                    "csv": c.url(f"/population/{org.code}/lists/{item['id']}.csv")
+                    if allowed
+                    else None,
+                }
+                for item in data["lists"]
+            ],
+        }
+    )
 
 
-def _pack_page(c: Ctx, h: Hierarchy, org: Organisation, when: dt.date) -> dict:
+def _pack_page(c: Ctx, h: Hierarchy, org: Organisation, when: dt.date) -> dict | NoPackPage:
     try:
         data, summary, not_stratified = _pack(c, org, when)
     except NoPopulation as exc:
@@ -589,7 +673,9 @@ def _sort_links(c: Ctx, base: str, list_id: str, view: ListView) -> list[dict]:
     return out
 
 
-def list_page(c: Ctx, code: str, list_id: str, page: int = 1, view: ListView | None = None) -> dict:
+def list_page(
+    c: Ctx, code: str, list_id: str, page: int = 1, view: ListView | None = None
+) -> ListPage:
     """One page of a patient-level list for a PCN or practice (direct care; audited),
     filtered and sorted as asked."""
     view = view or ListView()
@@ -616,32 +702,32 @@ def list_page(c: Ctx, code: str, list_id: str, page: int = 1, view: ListView | N
     name = h.name(org)
     base = f"/population/{org.code}/lists/{list_id}"
     params = view.params()
-    return {
-        "org": {**org_ref(c, org), "name": name},
-        "as_of": c.as_of,
-        "data_as_of": when,
-        "date_note": date_note(c, when, name),
-        "no_practices": None if codes else _no_practices(c, org, when, name),
-        "list": definition,
-        "synthetic": synthetic,
-        "practices": codes,
-        "practice_names": {p: h.name(h.get(p)) for p in codes},
-        "reasons": [{"id": r.id, "label": r.label} for r in listview.reasons(list_id)],
-        "view": params,
-        "whole_list": whole.num_rows if whole is not None else 0,
-        "total": total,
-        "page": page,
-        "pages": pages,
-        "page_size": PAGE_SIZE,
-        "first_row": offset + 1 if rows else 0,
-        "previous": c.url(base, page=page - 1, **params) if page > 1 else None,
-        "next": c.url(base, page=page + 1, **params) if page < pages else None,
-        "csv": c.url(f"{base}.csv", **params),
-        "clear": c.url(base) if any(params.values()) else None,
-        "action": base,
-        "columns": _sort_links(c, base, list_id, view),
-        "rows": rows,
-    }
+    return ListPage(
+        org={**org_ref(c, org), "name": name},
+        as_of=c.as_of,
+        data_as_of=when,
+        date_note=date_note(c, when, name),
+        no_practices=None if codes else _no_practices(c, org, when, name),
+        list=definition,
+        synthetic=synthetic,
+        practices=codes,
+        practice_names={p: h.name(h.get(p)) for p in codes},
+        reasons=[{"id": r.id, "label": r.label} for r in listview.reasons(list_id)],
+        view=params,
+        whole_list=whole.num_rows if whole is not None else 0,
+        total=total,
+        page=page,
+        pages=pages,
+        page_size=PAGE_SIZE,
+        first_row=offset + 1 if rows else 0,
+        previous=c.url(base, page=page - 1, **params) if page > 1 else None,
+        next=c.url(base, page=page + 1, **params) if page < pages else None,
+        csv=c.url(f"{base}.csv", **params),
+        clear=c.url(base) if any(params.values()) else None,
+        action=base,
+        columns=_sort_links(c, base, list_id, view),
+        rows=rows,
+    )
 
 
 def list_csv(c: Ctx, code: str, list_id: str, view: ListView | None = None) -> tuple[bytes, str]:
