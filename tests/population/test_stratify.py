@@ -182,3 +182,30 @@ def test_results_are_readable_by_scope(stratified):
         stratify.list_for(store, "smr", [])
     cohort = stratify.cohort_for(store, [practice]).to_pyarrow().to_pylist()
     assert [r["cohort_rank"] for r in cohort] == list(range(1, len(cohort) + 1))
+
+
+def test_precomputed_packs_equal_packs_counted_from_the_store(stratified):
+    """stratify writes every practice's raw pack counts; a pack built from them (the fast
+    path) equals the pack counted directly from the patient tables, for one practice, several
+    practices and every practice, and a practice outside the store has no patients."""
+    from pcnkit.population import pack
+
+    store, result = stratified
+    path = result.results / pack.PACK_COUNTS
+    assert path.exists()
+    practices = sorted(
+        r["practice"] for r in store.patients.select("practice").distinct().to_pyarrow().to_pylist()
+    )
+    scopes = [practices[:1], practices[1:4], practices, [practices[0], "Z99999"]]
+    fast = [pack.population_pack(store, codes, as_of=AS_OF).to_dict() for codes in scopes]
+    assert pack.read_practice_counts(store, practices) is not None
+    aside = path.with_name("aside.parquet")
+    path.rename(aside)
+    try:
+        assert pack.read_practice_counts(store, practices) is None
+        slow = [pack.population_pack(store, codes, as_of=AS_OF).to_dict() for codes in scopes]
+    finally:
+        aside.rename(path)
+    assert fast == slow
+    assert fast[3]["practices_without_patients"] == ["Z99999"]
+    assert {"tiers", "efi", "lists", "inequalities_imd_quintile"} <= set(fast[2]["tables"])
