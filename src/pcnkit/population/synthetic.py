@@ -159,7 +159,9 @@ from no real identifier.
 Streaming: practices are generated ``batch_practices`` at a time; each batch is written as one
 Parquet file under ``patients/`` and one under ``conditions/`` (and ``medications/``,
 ``observations/``, ``hospital/``, ``truth/`` and ``events/``) and then dropped, so memory is
-bounded by one batch. Nothing patient-level is logged or printed.
+bounded by one batch per worker process (``generate(..., workers=N)``: batches are made in
+parallel, and the files are byte-identical to one process's). Nothing patient-level is logged
+or printed.
 """
 
 from __future__ import annotations
@@ -172,6 +174,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -1122,6 +1125,60 @@ def _write(columns: dict[str, list], schema, path: Path) -> None:
     tmp.replace(path)
 
 
+PARALLEL_FROM_PATIENTS = 200_000  # below this, starting worker processes costs more than it saves
+MAX_WORKERS = 4
+
+
+def _batch(args) -> dict:
+    """Make and write one batch of practices (see `generate`); return its aggregate counts."""
+    specs, seed, as_of, activity, number, out_dir = args
+    patient_schema, condition_schema = _schemas(seed, as_of)
+    activity_schemas = _activity_schemas(seed, as_of) if activity else {}
+    patients: dict[str, list] = {name: [] for name in patient_schema.names}
+    conditions: dict[str, list] = {name: [] for name in condition_schema.names}
+    extra = {t: {c: [] for c in schema.names} for t, schema in activity_schemas.items()}
+    out: dict = {"practices": [], "rows": dict.fromkeys(ACTIVITY_TABLES, 0), "files": []}
+    for spec in specs:
+        p_rows, c_rows, counts, latent = _practice_rows(spec, seed, as_of)
+        if activity:
+            made = _activity_rows(spec, seed, as_of, p_rows, c_rows, latent)
+            for table, rows in zip(ACTIVITY_TABLES, made, strict=True):
+                for name, values in rows.items():
+                    extra[table][name].extend(values)
+                out["rows"][table] += len(rows["pseudonym"])
+        for name, values in p_rows.items():
+            patients[name].extend(values)
+        for name, values in c_rows.items():
+            conditions[name].extend(values)
+        out["practices"].append((spec.code, spec.list_size, len(c_rows["pseudonym"]), counts))
+    for table, columns, schema in (
+        ("patients", patients, patient_schema),
+        ("conditions", conditions, condition_schema),
+        *((t, extra[t], activity_schemas[t]) for t in activity_schemas),
+    ):
+        path = out_dir / table / f"synthetic-{table}-{number:05d}.parquet"
+        _write(columns, schema, path)
+        out["files"].append(path.relative_to(out_dir).as_posix())
+    return out
+
+
+def _add_batch(report: GenerationReport, batch: dict) -> None:
+    """Add one batch's counts to the report."""
+    for code, list_size, n_conditions, counts in batch["practices"]:
+        for group, (target, made) in counts.items():
+            total = report.groups.setdefault(group, GroupTotal())
+            total.target += target
+            total.generated += made
+            if made < target:
+                report.shortfalls.setdefault(code, {})[group] = target - made
+        report.practices += 1
+        report.patients += list_size
+        report.conditions += n_conditions
+    for table in ("medications", "observations", "hospital", "events"):
+        setattr(report, table, getattr(report, table) + batch["rows"][table])
+    report.files.extend(batch["files"])
+
+
 def generate(
     practices: list[PracticeSpec],
     out_dir: Path,
@@ -1131,6 +1188,7 @@ def generate(
     batch_practices: int = 20,
     progress: Callable[[int, int], None] | None = None,
     activity: bool = True,
+    workers: int | None = None,
 ) -> GenerationReport:
     """Write a synthetic population for `practices` into `out_dir` (see the module docstring).
 
@@ -1145,6 +1203,11 @@ def generate(
     12-month emergency admission probability (docstring sections 7-10). These come from
     separate per-practice generators, so the patients and conditions files are byte-identical
     with or without them.
+
+    Batches are independent (each practice has its own generators), so with `workers` > 1
+    they are made by that many processes at once, each writing its own batch's files; the
+    files are byte-identical to one process's. None: one process below
+    PARALLEL_FROM_PATIENTS patients in all, else one per CPU (at most MAX_WORKERS).
     """
     try:
         import pyarrow  # noqa: F401
@@ -1166,51 +1229,36 @@ def generate(
         f"{LABEL}\nGenerator {GENERATOR}, seed {seed}, as of {as_of.isoformat()}.\n"
     )
     started = time.perf_counter()
-    patient_schema, condition_schema = _schemas(seed, as_of)
-    activity_schemas = _activity_schemas(seed, as_of) if activity else {}
     ordered = sorted(practices, key=lambda p: p.code)
     report = GenerationReport(seed, as_of)
     report.anchor_overrides = [
         f"{g} {s} {a}+: {v} (assumption; see ANCHOR_OVERRIDES)"
         for (g, s, a), v in sorted(ANCHOR_OVERRIDES.items())
     ]
-    for number, first in enumerate(range(0, len(ordered), batch_practices)):
-        patients: dict[str, list] = {name: [] for name in patient_schema.names}
-        conditions: dict[str, list] = {name: [] for name in condition_schema.names}
-        extra = {t: {c: [] for c in schema.names} for t, schema in activity_schemas.items()}
-        for spec in ordered[first : first + batch_practices]:
-            p_rows, c_rows, counts, latent = _practice_rows(spec, seed, as_of)
-            if activity:
-                made = _activity_rows(spec, seed, as_of, p_rows, c_rows, latent)
-                for table, rows in zip(ACTIVITY_TABLES, made, strict=True):
-                    for name, values in rows.items():
-                        extra[table][name].extend(values)
-                    if table != "truth":
-                        setattr(report, table, getattr(report, table) + len(rows["pseudonym"]))
-            for name, values in p_rows.items():
-                patients[name].extend(values)
-            for name, values in c_rows.items():
-                conditions[name].extend(values)
-            for group, (target, made) in counts.items():
-                total = report.groups.setdefault(group, GroupTotal())
-                total.target += target
-                total.generated += made
-                if made < target:
-                    report.shortfalls.setdefault(spec.code, {})[group] = target - made
-            report.practices += 1
-            report.patients += spec.list_size
-            report.conditions += len(c_rows["pseudonym"])
-        for folder, table, columns, schema in (
-            (patients_dir, "patients", patients, patient_schema),
-            (conditions_dir, "conditions", conditions, condition_schema),
-            *((activity_dirs[t], t, extra[t], activity_schemas[t]) for t in activity_schemas),
-        ):
-            path = folder / f"synthetic-{table}-{number:05d}.parquet"
-            _write(columns, schema, path)
-            report.files.append(path.relative_to(out_dir).as_posix())
-        del patients, conditions, extra
-        if progress is not None:
-            progress(report.practices, len(ordered))
+    batches = [
+        (ordered[first : first + batch_practices], seed, as_of, activity, number, out_dir)
+        for number, first in enumerate(range(0, len(ordered), batch_practices))
+    ]
+    if workers is None:
+        total = sum(p.list_size for p in ordered)
+        workers = 1 if total < PARALLEL_FROM_PATIENTS else min(os.cpu_count() or 1, MAX_WORKERS)
+    if workers > 1 and len(batches) > 1:
+        import concurrent.futures
+        import multiprocessing
+
+        # spawn, not fork: the caller may hold database connections and threads
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(min(workers, len(batches)), context) as pool:
+            made = pool.map(_batch, batches)
+            for batch in made:  # in batch order, so the report is the same as one process's
+                _add_batch(report, batch)
+                if progress is not None:
+                    progress(report.practices, len(ordered))
+    else:
+        for args in batches:
+            _add_batch(report, _batch(args))
+            if progress is not None:
+                progress(report.practices, len(ordered))
     report.groups = dict(sorted(report.groups.items()))
     report.seconds = time.perf_counter() - started
     (out_dir / "synthetic-report.json").write_text(report.to_json())
