@@ -166,6 +166,7 @@ or printed.
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import hashlib
@@ -473,6 +474,7 @@ def _months_to_date(months: int) -> dt.date:
 _BAND_CUM = list(itertools.accumulate(b[2] for b in AGE_SEX_STRUCTURE))
 _ETHNIC_NAMES = [e[0] for e in ETHNIC_GROUPS]
 _ETHNIC_CUM = list(itertools.accumulate(e[1] for e in ETHNIC_GROUPS))
+_BAND_HI, _ETHNIC_HI = len(_BAND_CUM) - 1, len(_ETHNIC_CUM) - 1
 
 
 def _age_in_band(rng: random.Random, start: int, end: int) -> int:
@@ -490,8 +492,10 @@ def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
     centre = rng.randint(1, 10)
     n = spec.list_size
     pseudonyms, sexes, ages, births, regs, imds, ethnic = [], [], [], [], [], [], []
+    # rng.choices(population, cum_weights=...)[0] inlined: the same single draw and bisect
+    rand, band_total, ethnic_total = rng.random, _BAND_CUM[-1] + 0.0, _ETHNIC_CUM[-1] + 0.0
     for i in range(n):
-        band = rng.choices(AGE_SEX_STRUCTURE, cum_weights=_BAND_CUM)[0]
+        band = AGE_SEX_STRUCTURE[bisect.bisect(_BAND_CUM, rand() * band_total, 0, _BAND_HI)]
         sex = "F" if rng.random() < band[3] else "M"
         age = _age_in_band(rng, band[0], band[1])
         birth = _months_to_date(as_of_month - 12 * age - int(rng.random() * 12))
@@ -505,7 +509,9 @@ def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
         births.append(birth)
         regs.append(max(earliest, start))
         imds.append(min(10, max(1, centre + offset)))
-        ethnic.append(rng.choices(_ETHNIC_NAMES, cum_weights=_ETHNIC_CUM)[0])
+        ethnic.append(
+            _ETHNIC_NAMES[bisect.bisect(_ETHNIC_CUM, rand() * ethnic_total, 0, _ETHNIC_HI)]
+        )
 
     # the latent frailty/multimorbidity factor: its own stage generator, so the draws above
     # (and so the patients' ages, sexes, ...) do not depend on it
@@ -662,6 +668,20 @@ BACKGROUND_MEDICINES: tuple[tuple[str, str, tuple[float, ...]], ...] = (
     ("hormonal_contraception_hrt", "F", (0.0, 0.02, 0.15, 0.08, 0.02, 0.0, 0.0)),
 )
 BACKGROUND_PER_LTC = 0.6
+_BACKGROUND_NAMES = tuple(m for m, _, _ in BACKGROUND_MEDICINES)
+
+
+@functools.lru_cache(maxsize=4096)
+def _background_limits(band: int, sex: str, n_ltc: int, care_home: bool) -> tuple[float, ...]:
+    """Each background medicine's chance for this kind of patient (-1: never, for the other
+    sex): the band's probability x (1 + BACKGROUND_PER_LTC x LTCs), x1.5 in a care home,
+    capped at 0.9."""
+    factor = (1 + BACKGROUND_PER_LTC * n_ltc) * (1.5 if care_home else 1.0)
+    return tuple(
+        min(0.9, by_band[band] * factor) if not only or only == sex else -1.0
+        for _, only, by_band in BACKGROUND_MEDICINES
+    )
+
 
 # Annual emergency admissions per person by ACTIVITY_BANDS (ASSUMPTION: rounded from memory of
 # HES 2019/20 - about 6.4M emergency admissions for about 56M people, ~0.11 per person-year,
@@ -757,7 +777,13 @@ def stage_rng(seed: int, code: str, stage: str) -> random.Random:
     return random.Random(int.from_bytes(digest[:16], "big"))
 
 
+_ACTIVITY_BAND_OF_AGE = tuple(_band_index(ACTIVITY_BANDS, a) for a in range(MAX_AGE + 1))
+
+
 def activity_band(age: int) -> int:
+    """The index of `age`'s band in ACTIVITY_BANDS (a table lookup: called per patient)."""
+    if 0 <= age <= MAX_AGE:
+        return _ACTIVITY_BAND_OF_AGE[age]
     return _band_index(ACTIVITY_BANDS, age)
 
 
@@ -782,6 +808,8 @@ def _dates_in(rng: random.Random, start: dt.date, end: dt.date, k: int) -> list[
     """k dates uniform in [start, end), sorted."""
     span = (end - start).days
     rand = rng.random  # int(random() x n) is uniform on 0..n-1 and far cheaper than randrange
+    if k == 1:
+        return [start + dt.timedelta(days=int(rand() * span))]
     return sorted(start + dt.timedelta(days=int(rand() * span)) for _ in range(k))
 
 
@@ -906,6 +934,7 @@ def _activity_rows(
 
     # 7. medicines
     rng = stage_rng(seed, spec.code, "medications")
+    rand = rng.random
     meds = {"pseudonym": [], "medicine_group": [], "bnf_chapter": [], "issue_date": []}
     n_medicines = []
     for i in range(n):
@@ -915,12 +944,11 @@ def _activity_rows(
         chosen: set[str] = set()
         for g in groups:
             for medicine, p in CONDITION_MEDICINES.get(g, ()):
-                if rng.random() < p:
+                if rand() < p:
                     chosen.add(medicine)
-        factor = (1 + BACKGROUND_PER_LTC * len(groups)) * (1.5 if patients["care_home"][i] else 1.0)
-        for medicine, only, by_band in BACKGROUND_MEDICINES:
-            draw = rng.random()
-            if (not only or only == sex) and draw < min(0.9, by_band[band] * factor):
+        limits = _background_limits(band, sex, len(groups), bool(patients["care_home"][i]))
+        for medicine, limit in zip(_BACKGROUND_NAMES, limits, strict=True):
+            if rand() < limit:  # one draw per medicine, as always
                 chosen.add(medicine)
         start = max(year_ago, patients["registration_start"][i], patients["month_of_birth"][i])
         if start >= as_of:
