@@ -660,11 +660,16 @@ def validate(
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    cols = _columns(predictors)
-    if "pseudonym" not in cols:
-        raise RiskError("the predictor table needs a 'pseudonym' column")
+    if hasattr(predictors, "column_names") and "pseudonym" in predictors.column_names:
+        # a pyarrow Table: keep the pseudonyms as Arrow strings, not Python objects
+        ids_all = predictors.column("pseudonym").combine_chunks().cast(pa.string())
+        cols = _columns(predictors.drop_columns(["pseudonym"]))
+    else:
+        cols = _columns(predictors)
+        if "pseudonym" not in cols:
+            raise RiskError("the predictor table needs a 'pseudonym' column")
+        ids_all = pa.array([str(p) for p in cols.pop("pseudonym")], pa.string())
     outcome = outcome_after(store, index_date)
-    ids_all = pa.array([str(p) for p in cols["pseudonym"]], pa.string())
     at = pc.index_in(ids_all, outcome.column("pseudonym"))
     keep = pc.is_valid(at).to_numpy(zero_copy_only=False)
     cols = {k: v[keep] for k, v in cols.items()}
