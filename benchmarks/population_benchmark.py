@@ -64,7 +64,10 @@ def stage_generate(args) -> dict:
     if pop.exists():
         shutil.rmtree(pop)
     t2 = time.perf_counter()
-    report = generate(specs, pop, args.seed, as_of=AS_OF)
+    options = {"batch_practices": args.batch_practices}
+    if args.workers is not None:  # a library without the option (an older commit) runs too
+        options["workers"] = args.workers
+    report = generate(specs, pop, args.seed, as_of=AS_OF, **options)
     t3 = time.perf_counter()
     return {
         "demo_workspace_s": round(t1 - t0, 3),
@@ -295,6 +298,9 @@ def _spawn(args, stage: str) -> dict:
         str(args.seed),
         "--workdir",
         str(args.workdir),
+        "--batch-practices",
+        str(args.batch_practices),
+        *(["--workers", str(args.workers)] if args.workers is not None else []),
     ]
     print(f"[{stage}] running ...", file=sys.stderr, flush=True)
     wall = time.perf_counter()
@@ -315,6 +321,8 @@ def main() -> int:
     parser.add_argument("--engine", choices=("duckdb", "spark", "both"), default="duckdb")
     parser.add_argument("--skip-pandas", action="store_true")
     parser.add_argument("--workdir", type=Path)
+    parser.add_argument("--batch-practices", type=int, default=20)
+    parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--stage", choices=tuple(STAGES), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.workdir is None:
