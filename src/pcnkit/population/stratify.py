@@ -16,8 +16,10 @@ come from the 12 months before the index date.
 
 Outputs under ``<store>/results/`` (patient-level: direct care only, never published):
 ``stratified/stratified.parquet`` (one row per patient: features, predicted risk, tier, rule),
-``cohort/rising_risk.parquet``, ``lists/<list id>.parquet`` and ``summary.json`` (aggregates,
-every count through disclosure control, plus the model, its metrics and the thresholds).
+``cohort/rising_risk.parquet``, ``lists/<list id>.parquet``, ``summary.json`` (aggregates,
+every count through disclosure control, plus the model, its metrics and the thresholds) and
+``pack-counts.parquet`` (every practice's raw population-pack counts, so that any
+organisation's pack is a sum over its practices: ``pcnkit.population.pack``).
 """
 
 from __future__ import annotations
