@@ -476,6 +476,7 @@ def _stratified_tables(store, counts: dict, total: SafeCount, source: str):
 # is applied after the sum, to the scope's totals, exactly as when counting the scope directly.
 PACK_COUNTS = "pack-counts.parquet"
 SPLITS = ("imd_quintile", "ethnic_group")
+PACK_COUNTS_ROW_GROUP = 20_000  # rows (a few hundred per practice): a pack reads a few groups
 
 
 def _sum(rows: Iterable[tuple[str, str, str | None, object, int]]) -> dict:
@@ -614,12 +615,15 @@ def write_practice_counts(store: PopulationStore, results, path) -> None:
             "n": pa.array(columns[4], pa.int64()),
         }
     )
-    pq.write_table(table.sort_by([("practice", "ascending")]), path, compression="zstd")
+    table = table.sort_by([("practice", "ascending")])
+    pq.write_table(table, path, compression="zstd", row_group_size=PACK_COUNTS_ROW_GROUP)
 
 
 def read_practice_counts(store: PopulationStore, codes: list[str]) -> dict | None:
     """The precomputed counts of `codes`, summed (as `_sum`); None when the store's results
     have none."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     from pcnkit.population import stratify
@@ -627,7 +631,17 @@ def read_practice_counts(store: PopulationStore, codes: list[str]) -> dict | Non
     path = store.path / stratify.RESULTS / PACK_COUNTS
     if not (store.path / stratify.RESULTS / "summary.json").exists() or not path.exists():
         return None
-    table = pq.read_table(path, filters=[("practice", "in", list(codes))])
+    # the file is sorted by practice: read only the row groups whose practices overlap
+    # `codes` (by the footer's statistics), without the dataset machinery
+    file = pq.ParquetFile(path)
+    wanted = []
+    for i in range(file.metadata.num_row_groups):
+        stats = file.metadata.row_group(i).column(0).statistics
+        known = stats is not None and stats.has_min_max
+        if not known or any(stats.min <= c <= stats.max for c in codes):
+            wanted.append(i)
+    table = file.read_row_groups(wanted)
+    table = table.filter(pc.is_in(table.column("practice"), pa.array(list(codes), pa.string())))
     keys = [_key(k) for k in table.column("key").to_pylist()]
     return _sum(
         zip(

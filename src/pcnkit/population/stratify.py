@@ -170,6 +170,7 @@ def stratify(
         frame = training_frame(store, index, meds_at)
         if frame.num_rows == 0:
             raise PcnkitError(f"no patients in {store.path} were born by {index}")
+        done("training measures")
         validation = risk.validate(store, frame, feature_sets=FEATURE_SETS, index_date=index)
         model = validation.models[DEPLOYED_FEATURE_SET]
         done("risk model")
