@@ -548,7 +548,8 @@ def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
         w = 0.0005 if a < 65 else 0.006 if a < 75 else 0.03 if a < 85 else 0.14
         return (w * 5 if has_dementia[i] else w) * boost[i]
 
-    in_home = set(_weighted_sample(rng, [home_weight(i) for i in range(n)], round(n * 0.006)))
+    residents = round(n * CARE_HOME_SHARE)
+    in_home = set(_weighted_sample(rng, [home_weight(i) for i in range(n)], residents))
     care_home = [i in in_home for i in range(n)]
     housebound = []
     mean_boost = math.exp(LATENT_LAMBDA**2 / 2)
