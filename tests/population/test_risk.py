@@ -350,3 +350,35 @@ def test_in_engine_scoring_equals_the_numpy_model():
     table = ibis.memtable(frame)
     in_engine = table.select(p=risk.score_expression(model, table)).to_pyarrow()
     assert np.allclose(in_engine.column("p").to_numpy(), model.predict_frame(frame), rtol=1e-12)
+
+
+def test_grouped_fit_equals_the_per_patient_newton_fit():
+    """fit_logistic fits patients with the same predictors as one binomial row: the
+    coefficients must be those of plain per-patient Newton steps (with the same ridge)."""
+    rng = np.random.default_rng(11)
+    n = 4000
+    X = np.column_stack(
+        [rng.integers(0, 2, n), rng.integers(0, 5, n), rng.integers(1, 11, n), rng.random(n)]
+    ).astype(float)
+    X[:, 3] = np.round(X[:, 3], 1)  # a float column with ties
+    y = (rng.random(n) < 1 / (1 + np.exp(2 - 0.5 * X[:, 0] - 0.2 * X[:, 1]))).astype(float)
+    l2 = 1e-3
+    A = np.column_stack([np.ones(n), X])
+    penalty = np.full(A.shape[1], l2 * n)
+    penalty[0] = 0.0
+    beta = np.zeros(A.shape[1])
+    for _ in range(50):  # plain Newton on every patient
+        p = 1 / (1 + np.exp(-(A @ beta)))
+        hess = (A * (p * (1 - p))[:, None]).T @ A + np.diag(penalty)
+        beta = beta + np.linalg.solve(hess, A.T @ (y - p) - penalty * beta)
+    m = risk.fit_logistic(X, y, ["a", "b", "c", "d"], l2=l2)
+    assert m.intercept == pytest.approx(beta[0], abs=1e-8)
+    np.testing.assert_allclose(m.coefficients, beta[1:], atol=1e-8)
+    # with an offset (calibration-in-the-large), grouping keeps distinct offsets apart
+    off = np.round(rng.normal(0, 1, n), 2)
+    got = risk._newton(np.ones((n, 1)), y, l2=0.0, offset=off)[0]
+    b0 = 0.0
+    for _ in range(50):
+        p = 1 / (1 + np.exp(-(b0 + off)))
+        b0 += (y - p).sum() / (p * (1 - p)).sum()
+    assert got == pytest.approx(b0, abs=1e-8)

@@ -182,3 +182,71 @@ def test_results_are_readable_by_scope(stratified):
         stratify.list_for(store, "smr", [])
     cohort = stratify.cohort_for(store, [practice]).to_pyarrow().to_pylist()
     assert [r["cohort_rank"] for r in cohort] == list(range(1, len(cohort) + 1))
+
+
+def test_precomputed_packs_equal_packs_counted_from_the_store(stratified):
+    """stratify writes every practice's raw pack counts; a pack built from them (the fast
+    path) equals the pack counted directly from the patient tables, for one practice, several
+    practices and every practice, and a practice outside the store has no patients."""
+    from pcnkit.population import pack
+
+    store, result = stratified
+    path = result.results / pack.PACK_COUNTS
+    assert path.exists()
+    practices = sorted(
+        r["practice"] for r in store.patients.select("practice").distinct().to_pyarrow().to_pylist()
+    )
+    scopes = [practices[:1], practices[1:4], practices, [practices[0], "Z99999"]]
+    fast = [pack.population_pack(store, codes, as_of=AS_OF).to_dict() for codes in scopes]
+    assert pack.read_practice_counts(store, practices) is not None
+    aside = path.with_name("aside.parquet")
+    path.rename(aside)
+    try:
+        assert pack.read_practice_counts(store, practices) is None
+        slow = [pack.population_pack(store, codes, as_of=AS_OF).to_dict() for codes in scopes]
+    finally:
+        aside.rename(path)
+    assert fast == slow
+    assert fast[3]["practices_without_patients"] == ["Z99999"]
+    assert {"tiers", "efi", "lists", "inequalities_imd_quintile"} <= set(fast[2]["tables"])
+
+
+def test_pack_counts_are_read_by_row_group(stratified, monkeypatch, tmp_path):
+    """With many small row groups, a pack reads only the groups its practices fall in and
+    still equals the pack counted from the store."""
+    import pyarrow.parquet as pq
+
+    from pcnkit.population import pack
+
+    store, result = stratified
+    path = result.results / pack.PACK_COUNTS
+    practices = sorted(
+        r["practice"] for r in store.patients.select("practice").distinct().to_pyarrow().to_pylist()
+    )
+    scopes = [practices[:1], practices[2:5], [practices[0], practices[-1]]]
+    expected = [pack.population_pack(store, codes, as_of=AS_OF).to_dict() for codes in scopes]
+    kept = tmp_path / "kept.parquet"
+    path.rename(kept)
+    try:
+        monkeypatch.setattr(pack, "PACK_COUNTS_ROW_GROUP", 50)
+        pack.write_practice_counts(store, result.results, path)
+        assert pq.ParquetFile(path).metadata.num_row_groups > 10
+        got = [pack.population_pack(store, codes, as_of=AS_OF).to_dict() for codes in scopes]
+    finally:
+        path.unlink(missing_ok=True)
+        kept.rename(path)
+    assert got == expected
+
+
+def test_a_store_connects_to_its_engine_only_when_a_table_is_read(stratified):
+    """Opening a store reads file footers only; the DuckDB connection is made on first use,
+    and a store closed before any use closes cleanly."""
+    store, _ = stratified
+    fresh = PopulationStore(store.path)
+    assert fresh._con is None
+    assert fresh.synthetic and fresh.require_as_of() == AS_OF
+    fresh.close()
+    again = PopulationStore(store.path)
+    assert again.patients.count().to_pyarrow().as_py() > 0
+    assert again._con is not None
+    again.close()

@@ -79,6 +79,26 @@ def test_same_seed_gives_identical_bytes(specs, generated, tmp_path):
     assert again.to_json() == generated[1].to_json()
 
 
+def test_worker_processes_write_the_same_bytes_and_report(specs, generated, tmp_path):
+    """Batches made by worker processes are byte-identical to one process's, and the report
+    (counts, files in order, shortfalls) is the same."""
+    some = specs[:9]
+    one = generate(some, tmp_path / "one", seed=7, as_of=AS_OF, batch_practices=2, workers=1)
+    seen = []
+    two = generate(
+        some,
+        tmp_path / "two",
+        seed=7,
+        as_of=AS_OF,
+        batch_practices=2,
+        workers=2,
+        progress=lambda done, total: seen.append((done, total)),
+    )
+    assert _bytes(tmp_path / "one") == _bytes(tmp_path / "two")
+    assert one.to_json() == two.to_json()
+    assert len(two.files) == 5 * 7 and seen[-1] == (9, 9)
+
+
 def test_a_different_seed_gives_a_different_population(specs, generated, tmp_path):
     out, _ = generated
     generate(specs, tmp_path / "other", seed=8, as_of=AS_OF)

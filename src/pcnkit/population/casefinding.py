@@ -500,6 +500,12 @@ def inequalities(members: ir.Table, features: ir.Table, by: str) -> list[dict[st
     reg = {
         r[by]: r["n"] for r in features.group_by(by).aggregate(n=_.count()).to_pyarrow().to_pylist()
     }
+    return inequality_rows(on, reg, by)
+
+
+def inequality_rows(on: dict, reg: dict, by: str) -> list[dict[str, object]]:
+    """`inequalities` from raw counts by group: people on the list (`on`) and registered
+    patients (`reg`)."""
     groups = sorted(set(reg) | set(on), key=lambda g: (g is None, str(g)))
     rows = []
     for g in groups:

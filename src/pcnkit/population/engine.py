@@ -132,8 +132,6 @@ class PopulationStore:
     ) -> None:
         if backend not in BACKENDS:
             raise PcnkitError(f"unknown population backend '{backend}'; choose one of {BACKENDS}")
-        import ibis
-
         self.path = Path(path)
         self.backend = backend
         for name in REQUIRED_TABLES:
@@ -147,10 +145,11 @@ class PopulationStore:
         # collide.
         self._prefix = f"pcnkit_{uuid.uuid4().hex[:12]}_"
         self._views: list[str] = []
+        self._con = None
         if backend == "spark":
-            self.con = ibis.pyspark.connect(spark_session())
-        else:
-            self.con = ibis.duckdb.connect()
+            import ibis
+
+            self._con = ibis.pyspark.connect(spark_session())
         self._tables: dict[str, ir.Table] = {}
         self.metadata = self._read_metadata()
         self.synthetic = (self.path / SYNTHETIC_MARKER).exists() or any(
@@ -159,6 +158,17 @@ class PopulationStore:
         labels = sorted({m["pcnkit.label"] for m in self.metadata.values() if "pcnkit.label" in m})
         self.label: str | None = "; ".join(labels) or None
         self.as_of = as_of or self._as_of_from_metadata()
+
+    @property
+    def con(self):
+        """The engine's Ibis connection. DuckDB's is made on first use, so reading only the
+        store's metadata or its precomputed results (a population page's pack) costs no
+        connection."""
+        if self._con is None:
+            import ibis
+
+            self._con = ibis.duckdb.connect()
+        return self._con
 
     # --- files and metadata ---------------------------------------------------------------
 
@@ -259,8 +269,10 @@ class PopulationStore:
                     session.catalog.dropTempView(view)
             self._views.clear()
             self._tables.clear()
-        else:
-            self.con.disconnect()
+        elif self._con is not None:
+            self._con.disconnect()
+            self._con = None
+            self._tables.clear()
 
     def __enter__(self) -> PopulationStore:
         return self

@@ -35,6 +35,7 @@ Definitions and their limits:
 from __future__ import annotations
 
 import datetime as dt
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -209,32 +210,31 @@ def population_pack(
     if not codes:
         raise PcnkitError(f"no practices in scope {scope or '(empty list)'} on {as_of}")
     ages_at = store.require_as_of()
-    patients = store.patients.filter(store.patients.practice.isin(codes))
-    patients = patients.mutate(age=age_at(patients, ages_at))
-    conditions = store.conditions.semi_join(patients, "pseudonym")
-
-    present = {r["practice"] for r in _fetch(patients.select("practice").distinct())}
+    counts = read_practice_counts(store, codes)
+    if counts is None:  # not stratified yet, or stratified before packs were precomputed
+        counts = _sum(practice_counts(store, codes))
+    present = counts.pop(("practices", None), {})
     source = f"{STORE_SOURCE}, extract as at {ages_at.day} {ages_at:%B %Y}"
     if store.synthetic:
         source += " (SYNTHETIC DATA: no row describes a real person)"
 
-    pyramid = _age_sex(patients, source)
+    pyramid = _age_sex(counts.get(("age_sex", None), {}), source)
     total = pyramid.totals["total"]
     assert isinstance(total, SafeCount)
     tables = {
         "age_sex": pyramid,
-        "prevalence": _prevalence(patients, conditions, total, source),
-        "ltc_count": _ltc_count(patients, conditions, total, source),
-        "deprivation": _deprivation(patients, total, source),
-        "care_settings": _care_settings(patients, total, source),
+        "prevalence": _prevalence(counts, total, source),
+        "ltc_count": _ltc_count(counts.get(("ltc", None), {}), total, source),
+        "deprivation": _deprivation(counts.get(("decile", None), {}), total, source),
+        "care_settings": _care_settings(counts.get(("care", None), {}), total, source),
     }
-    tables.update(_stratified_tables(store, codes, total, source))
+    tables.update(_stratified_tables(store, counts, total, source))
     return PopulationPack(
         scope=scope or (codes[0] if len(codes) == 1 else f"{len(codes)} practices"),
         as_of=as_of,
         population_as_of=ages_at,
         practices=codes,
-        practices_without_patients=[c for c in codes if c not in present],
+        practices_without_patients=[c for c in codes if not present.get(c)],
         patients=total,
         synthetic=store.synthetic,
         label=store.label,
@@ -259,19 +259,7 @@ def _distribution(
     return rows, {key: "total", "patients": column, "pct": safe_percent(column, total)}
 
 
-def _age_sex(patients, source: str) -> PackTable:
-    ibis = _ibis()
-    band = ibis.least(patients.age // 5, len(AGE_BANDS) - 1).cast("int32")
-    sex = patients.sex.upper().fill_null("U")
-    counts = _fetch(
-        patients.mutate(band=band, sex_code=sex)
-        .group_by(["band", "sex_code"])
-        .agg(n=ibis._.count())
-    )
-    raw: dict[tuple[int, str], int] = {}
-    for r in counts:
-        code = r["sex_code"] if r["sex_code"] in dict(SEXES) else "U"
-        raw[(r["band"], code)] = raw.get((r["band"], code), 0) + r["n"]
+def _age_sex(raw: dict, source: str) -> PackTable:
     fields = [name for _, name in SEXES] + ["other"]
     rows = [
         {
@@ -312,25 +300,10 @@ def _denominator_ages(group: str) -> tuple[str, tuple[int, int | None]]:
     return list_type, LIST_TYPE_AGES[list_type]
 
 
-def _prevalence(patients, conditions, total: SafeCount, source: str) -> PackTable:
-    ibis = _ibis()
-    registers = {
-        r["qof_group"]: r["n"]
-        for r in _fetch(conditions.group_by("qof_group").agg(n=conditions.pseudonym.nunique()))
-    }
+def _prevalence(counts: dict, total: SafeCount, source: str) -> PackTable:
+    registers = counts.get(("register", None), {})
+    eligible = counts.get(("eligible", None), {})
     groups = sorted(set(registers) | set(ENGLAND_2019_20))
-    ranges = sorted({_denominator_ages(g)[0] for g in groups} - {"TOTAL"})
-    eligible: dict[str, int] = {}
-    if ranges:
-        measures = {}
-        for list_type in ranges:
-            low, high = LIST_TYPE_AGES[list_type]
-            cond = patients.age >= low
-            if high is not None:
-                cond = cond & (patients.age <= high)
-            measures[f"n_{list_type}"] = ibis.ifelse(cond, 1, 0).sum()
-        row = _fetch(patients.aggregate(**measures))[0]
-        eligible = {lt: int(row[f"n_{lt}"] or 0) for lt in ranges}
     rows = []
     for group in groups:
         list_type, _ = _denominator_ages(group)
@@ -338,7 +311,7 @@ def _prevalence(patients, conditions, total: SafeCount, source: str) -> PackTabl
         if list_type == "TOTAL":
             denominator = total
         else:
-            denominator = safe_count(eligible[list_type], f"denominator {list_type}")
+            denominator = safe_count(eligible.get(list_type, 0), f"denominator {list_type}")
         england = ENGLAND_2019_20.get(group)
         england_pct = (
             (Decimal(100) * england[1] / england[2]).quantize(Decimal("0.01")) if england else None
@@ -366,13 +339,7 @@ def _prevalence(patients, conditions, total: SafeCount, source: str) -> PackTabl
     )
 
 
-def _ltc_count(patients, conditions, total: SafeCount, source: str) -> PackTable:
-    ibis = _ibis()
-    per_patient = conditions.group_by("pseudonym").agg(k=conditions.qof_group.nunique())
-    joined = patients.select("pseudonym").left_join(per_patient, "pseudonym")
-    bucket = ibis.least(joined.k.fill_null(0), len(LTC_BANDS) - 1).cast("int32")
-    counts = _fetch(joined.mutate(bucket=bucket).group_by("bucket").agg(n=ibis._.count()))
-    raw = {LTC_BANDS[r["bucket"]]: r["n"] for r in counts}
+def _ltc_count(raw: dict, total: SafeCount, source: str) -> PackTable:
     rows, totals = _distribution(LTC_BANDS, raw, "qof_groups", total)
     return PackTable(
         "ltc_count",
@@ -387,14 +354,7 @@ def _ltc_count(patients, conditions, total: SafeCount, source: str) -> PackTable
     )
 
 
-def _deprivation(patients, total: SafeCount, source: str) -> PackTable:
-    ibis = _ibis()
-    decile = patients.lsoa_imd_decile.cast("int32")
-    counts = _fetch(patients.mutate(decile=decile).group_by("decile").agg(n=ibis._.count()))
-    raw: dict[object, int] = {}
-    for r in counts:
-        key = r["decile"] if r["decile"] in IMD_DECILES else "unknown"
-        raw[key] = raw.get(key, 0) + r["n"]
+def _deprivation(raw: dict, total: SafeCount, source: str) -> PackTable:
     labels: list[object] = [*IMD_DECILES, "unknown"]
     rows, totals = _distribution(labels, raw, "imd_decile", total)
     return PackTable(
@@ -409,17 +369,10 @@ def _deprivation(patients, total: SafeCount, source: str) -> PackTable:
     )
 
 
-def _care_settings(patients, total: SafeCount, source: str) -> PackTable:
-    ibis = _ibis()
-    row = _fetch(
-        patients.aggregate(
-            care_home=ibis.ifelse(patients.care_home.fill_null(False), 1, 0).sum(),
-            housebound=ibis.ifelse(patients.housebound.fill_null(False), 1, 0).sum(),
-        )
-    )[0]
+def _care_settings(raw: dict, total: SafeCount, source: str) -> PackTable:
     rows = []
     for key in ("care_home", "housebound"):
-        cell = safe_count(int(row[key] or 0), key)
+        cell = safe_count(raw.get(key, 0), key)
         rows.append({"setting": key, "patients": cell, "pct": safe_percent(cell, total)})
     return PackTable(
         "care_settings",
@@ -431,7 +384,7 @@ def _care_settings(patients, total: SafeCount, source: str) -> PackTable:
     )
 
 
-def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
+def _stratified_tables(store, counts: dict, total: SafeCount, source: str):
     """Tier sizes, eFI categories (65+), the rising-risk cohort and the case-finding list sizes
     from the store's last stratification (none when it has not been stratified)."""
     from pcnkit.population import casefinding, segments, stratify
@@ -441,9 +394,7 @@ def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
     summary = stratify.read_summary(store)
     stratified_on = dt.date.fromisoformat(summary["as_of"])
     source = f"{source}; stratified as at {stratified_on.day} {stratified_on:%B %Y}"
-    table = stratify.stratified(store)
-    table = table.filter(table.practice.isin(codes))
-    tiers = {r["tier"]: r["n"] for r in _fetch(table.group_by("tier").agg(n=_ibis()._.count()))}
+    tiers = counts.get(("tier", None), {})
     rows, totals = _distribution(segments.TIERS, tiers, "tier", total)
     for row in rows:
         row["label"] = segments.TIER_LABELS[row["tier"]]
@@ -458,11 +409,7 @@ def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
             totals,
         )
     }
-    older = table.filter(table.efi_approx_category.notnull())
-    efi = {
-        r["efi_approx_category"]: r["n"]
-        for r in _fetch(older.group_by("efi_approx_category").agg(n=_ibis()._.count()))
-    }
+    efi = counts.get(("efi", None), {})
     older_total = safe_count(sum(efi.values()), "patients aged 65+")
     rows, totals = _distribution(("fit", "mild", "moderate", "severe"), efi, "efi", older_total)
     out["efi"] = PackTable(
@@ -475,11 +422,9 @@ def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
         rows,
         totals,
     )
-    cohort = stratify.cohort_for(store, codes)
-    lists = {"rising_risk_cohort": _fetch(cohort.agg(n=_ibis()._.count()))[0]["n"]}
-    for definition in casefinding.LISTS:
-        members = stratify.list_for(store, definition.id, codes)
-        lists[definition.id] = _fetch(members.agg(n=_ibis()._.count()))[0]["n"]
+    on_lists = counts.get(("list", None), {})
+    lists = {"rising_risk_cohort": on_lists.get("rising_risk_cohort", 0)}
+    lists.update({d.id: on_lists.get(d.id, 0) for d in casefinding.LISTS})
     names = {"rising_risk_cohort": "Rising-risk cohort (proactive care planning)"}
     names.update({d.id: d.name for d in casefinding.LISTS})
     rows = []
@@ -495,9 +440,10 @@ def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
         )
     for by, title in (("imd_quintile", "IMD quintile"), ("ethnic_group", "ethnic group")):
         split_rows = []
+        registered = counts.get(("registered", by), {})
         for definition in casefinding.LISTS:
-            members = stratify.list_for(store, definition.id, codes)
-            for row in casefinding.inequalities(members, table, by):
+            on = counts.get(("on_list", f"{definition.id}:{by}"), {})
+            for row in casefinding.inequality_rows(on, registered, by):
                 split_rows.append({"list": definition.id, **row})
         out[f"inequalities_{by}"] = PackTable(
             f"inequalities_{by}",
@@ -520,6 +466,198 @@ def _stratified_tables(store, codes: list[str], total: SafeCount, source: str):
         {},
     )
     return out
+
+
+# --- the counts behind a pack -------------------------------------------------------------
+
+# Raw counts per practice, precomputed when a store is stratified (results/PACK_COUNTS), so a
+# pack is a sum over its practices' rows instead of scans of the patient tables. Every count
+# is additive over practices (each patient is registered at one practice); disclosure control
+# is applied after the sum, to the scope's totals, exactly as when counting the scope directly.
+PACK_COUNTS = "pack-counts.parquet"
+SPLITS = ("imd_quintile", "ethnic_group")
+PACK_COUNTS_ROW_GROUP = 20_000  # rows (a few hundred per practice): a pack reads a few groups
+
+
+def _sum(rows: Iterable[tuple[str, str, str | None, object, int]]) -> dict:
+    """(practice, measure, part, key, n) rows summed over practices into
+    {(measure, part): {key: n}}, with the practices that have patients under
+    ("practices", None)."""
+    out: dict = {}
+    for practice, measure, part, key, n in rows:
+        cell = out.setdefault((measure, part), {})
+        cell[key] = cell.get(key, 0) + int(n)
+        if measure == "age_sex" and n:
+            out.setdefault(("practices", None), {})[practice] = True
+    return out
+
+
+def practice_counts(
+    store: PopulationStore, codes: list[str] | None = None, results=None
+) -> list[tuple[str, str, str | None, object, int]]:
+    """Every raw count a pack needs, per practice: (practice, measure, part, key, n) rows for
+    `codes` (None: every practice in the store). The stratified counts come from the
+    results folder `results` (default: the store's results, when it has been stratified).
+    Raw counts are not safe: they stay inside the store folder, like the results."""
+    from pcnkit.population import stratify
+
+    ibis = _ibis()
+    count = ibis._.count()
+    patients = store.patients
+    if codes is not None:
+        patients = patients.filter(patients.practice.isin(codes))
+    patients = patients.mutate(age=age_at(patients, store.require_as_of()))
+    conditions = store.conditions.join(patients.select("pseudonym", "practice"), "pseudonym")
+    out: list[tuple[str, str, str | None, object, int]] = []
+
+    def add(measure: str, part: str | None, expr, keys: list[str], mapped=lambda k: k) -> None:
+        for r in _fetch(expr):
+            key = tuple(r[k] for k in keys) if len(keys) > 1 else r[keys[0]] if keys else None
+            out.append((r["practice"], measure, part, mapped(key), int(r["n"] or 0)))
+
+    sex_codes = dict(SEXES)
+    band = ibis.least(patients.age // 5, len(AGE_BANDS) - 1).cast("int32")
+    sex = patients.sex.upper().fill_null("U")
+    add(
+        "age_sex",
+        None,
+        patients.mutate(band=band, sex_code=sex)
+        .group_by(["practice", "band", "sex_code"])
+        .agg(n=count),
+        ["band", "sex_code"],
+        lambda k: (k[0], k[1] if k[1] in sex_codes else "U"),
+    )
+    add(
+        "register",
+        None,
+        conditions.group_by(["practice", "qof_group"]).agg(n=conditions.pseudonym.nunique()),
+        ["qof_group"],
+    )
+    for list_type, (low, high) in sorted(LIST_TYPE_AGES.items()):
+        if list_type == "TOTAL":
+            continue
+        cond = patients.age >= low
+        if high is not None:
+            cond = cond & (patients.age <= high)
+        expr = patients.group_by("practice").agg(n=ibis.ifelse(cond, 1, 0).sum())
+        add("eligible", None, expr, [], lambda _k, lt=list_type: lt)
+    per_patient = conditions.group_by("pseudonym").agg(k=conditions.qof_group.nunique())
+    joined = patients.select("pseudonym", "practice").left_join(per_patient, "pseudonym")
+    bucket = ibis.least(joined.k.fill_null(0), len(LTC_BANDS) - 1).cast("int32")
+    add(
+        "ltc",
+        None,
+        joined.mutate(bucket=bucket).group_by(["practice", "bucket"]).agg(n=count),
+        ["bucket"],
+        lambda k: LTC_BANDS[k],
+    )
+    decile = patients.lsoa_imd_decile.cast("int32")
+    add(
+        "decile",
+        None,
+        patients.mutate(decile=decile).group_by(["practice", "decile"]).agg(n=count),
+        ["decile"],
+        lambda k: k if k in IMD_DECILES else "unknown",
+    )
+    for flag in ("care_home", "housebound"):
+        expr = patients.group_by("practice").agg(
+            n=ibis.ifelse(patients[flag].fill_null(False), 1, 0).sum()
+        )
+        add("care", None, expr, [], lambda _k, f=flag: f)
+
+    folder = results
+    if folder is None and (store.path / stratify.RESULTS / "summary.json").exists():
+        folder = store.path / stratify.RESULTS
+    if folder is None:
+        return out
+    from pcnkit.population import casefinding
+
+    def read(path):
+        table = store.con.read_parquet(path.as_posix())
+        return table if codes is None else table.filter(table.practice.isin(codes))
+
+    table = read(folder / stratify.STRATIFIED)
+    add("tier", None, table.group_by(["practice", "tier"]).agg(n=count), ["tier"])
+    older = table.filter(table.efi_approx_category.notnull())
+    add(
+        "efi",
+        None,
+        older.group_by(["practice", "efi_approx_category"]).agg(n=count),
+        ["efi_approx_category"],
+    )
+    cohort = read(folder / stratify.COHORT)
+    add("list", None, cohort.group_by("practice").agg(n=count), [], lambda _k: "rising_risk_cohort")
+    for by in SPLITS:
+        add("registered", by, table.group_by(["practice", by]).agg(n=count), [by])
+    for definition in casefinding.LISTS:
+        members = read(stratify.list_path(folder, definition.id))
+        expr = members.group_by("practice").agg(n=count)
+        add("list", None, expr, [], lambda _k, i=definition.id: i)
+        for by in SPLITS:
+            expr = members.group_by(["practice", by]).agg(n=count)
+            add("on_list", f"{definition.id}:{by}", expr, [by])
+    return out
+
+
+def write_practice_counts(store: PopulationStore, results, path) -> None:
+    """Precompute every practice's pack counts (`practice_counts`) into a Parquet file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rows = practice_counts(store, None, results)
+    columns = list(zip(*rows, strict=True)) if rows else [[]] * 5
+    table = pa.table(
+        {
+            "practice": pa.array(columns[0], pa.string()),
+            "measure": pa.array(columns[1], pa.string()),
+            "part": pa.array(columns[2], pa.string()),
+            "key": pa.array([json.dumps(k) for k in columns[3]], pa.string()),
+            "n": pa.array(columns[4], pa.int64()),
+        }
+    )
+    table = table.sort_by([("practice", "ascending")])
+    pq.write_table(table, path, compression="zstd", row_group_size=PACK_COUNTS_ROW_GROUP)
+
+
+def read_practice_counts(store: PopulationStore, codes: list[str]) -> dict | None:
+    """The precomputed counts of `codes`, summed (as `_sum`); None when the store's results
+    have none."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from pcnkit.population import stratify
+
+    path = store.path / stratify.RESULTS / PACK_COUNTS
+    if not (store.path / stratify.RESULTS / "summary.json").exists() or not path.exists():
+        return None
+    # the file is sorted by practice: read only the row groups whose practices overlap
+    # `codes` (by the footer's statistics), without the dataset machinery
+    file = pq.ParquetFile(path)
+    wanted = []
+    for i in range(file.metadata.num_row_groups):
+        stats = file.metadata.row_group(i).column(0).statistics
+        known = stats is not None and stats.has_min_max
+        if not known or any(stats.min <= c <= stats.max for c in codes):
+            wanted.append(i)
+    table = file.read_row_groups(wanted)
+    table = table.filter(pc.is_in(table.column("practice"), pa.array(list(codes), pa.string())))
+    keys = [_key(k) for k in table.column("key").to_pylist()]
+    return _sum(
+        zip(
+            table.column("practice").to_pylist(),
+            table.column("measure").to_pylist(),
+            table.column("part").to_pylist(),
+            keys,
+            table.column("n").to_pylist(),
+            strict=True,
+        )
+    )
+
+
+def _key(text: str) -> object:
+    key = json.loads(text)
+    return tuple(key) if isinstance(key, list) else key
 
 
 def _ibis():

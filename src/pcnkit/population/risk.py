@@ -188,6 +188,42 @@ def _logit(p: np.ndarray, eps: float = 1e-12) -> np.ndarray:
     return np.log(p / (1 - p))
 
 
+def _codes(column: np.ndarray) -> tuple[np.ndarray, int]:
+    """Each value's code (0..k-1) and k: small whole numbers are their own code (no sort)."""
+    low, high = column.min(), column.max()
+    if high - low < 1_000_000 and np.array_equal(column, np.floor(column)):
+        return (column - low).astype(np.int64), int(high - low) + 1
+    _, inverse = np.unique(column, return_inverse=True)
+    return inverse.ravel().astype(np.int64), int(inverse.max()) + 1
+
+
+def _grouped(
+    X: np.ndarray, y: np.ndarray, offset: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray, np.ndarray]:
+    """The distinct rows of X with how many patients share each and how many of them had the
+    event. The predictors are mostly small whole numbers and bands, so a million patients
+    collapse to a few thousand rows, and the binomial likelihood on them is exactly the
+    Bernoulli likelihood on the patients (the same maximum, far less arithmetic). Rows with
+    the same predictors but another `offset` stay apart."""
+    n = len(y)
+    columns = list(np.asfortranarray(X).T) + ([] if offset is None else [offset])
+    key, size = np.zeros(n, dtype=np.int64), 1
+    for column in columns:
+        codes, k = _codes(column)
+        if size * k >= 2**62:  # renumber the key densely before it could overflow
+            _, key = np.unique(key, return_inverse=True)
+            key, size = key.ravel().astype(np.int64), int(key.max()) + 1
+        key, size = key * k + codes, size * k
+    _, first, inverse = np.unique(key, return_index=True, return_inverse=True)
+    inverse = inverse.ravel()
+    return (
+        X[first],
+        None if offset is None else offset[first],
+        np.bincount(inverse).astype(float),
+        np.bincount(inverse, weights=y),
+    )
+
+
 def _newton(
     X: np.ndarray,
     y: np.ndarray,
@@ -198,25 +234,32 @@ def _newton(
     tol: float = 1e-10,
 ) -> np.ndarray:
     """Penalised maximum likelihood by Newton steps with step halving. X includes the
-    intercept column first (not penalised). Returns the coefficient vector."""
+    intercept column first (not penalised). Returns the coefficient vector.
+
+    Patients with the same predictors (and offset) are fitted as one binomial row
+    (`_grouped`); convergence is stated as every coefficient moving less than `tol` in a
+    step (at most `max_iter` steps)."""
     n, k = X.shape
-    off = np.zeros(n) if offset is None else offset
+    y = np.asarray(y, dtype=float)
+    off = None if offset is None else np.asarray(offset, dtype=float)
+    X, off, counts, events = _grouped(X, y, off)
+    off = np.zeros(len(X)) if off is None else off
     penalty = np.full(k, l2 * n)
     penalty[0] = 0.0
     beta = np.zeros(k)
-    mean = float(np.clip(y.mean(), 1e-6, 1 - 1e-6))
-    beta[0] = math.log(mean / (1 - mean)) - float(off.mean()) * (offset is not None)
+    mean = float(np.clip(events.sum() / n, 1e-6, 1 - 1e-6))
+    beta[0] = math.log(mean / (1 - mean)) - float(counts @ off / n) * (offset is not None)
 
-    def objective(b: np.ndarray) -> float:
-        z = X @ b + off
-        # log-likelihood: y*z - log(1 + e^z)
-        return float(np.sum(y * z - np.logaddexp(0, z)) - 0.5 * np.sum(penalty * b * b))
+    def objective(z: np.ndarray, b: np.ndarray) -> float:
+        # log-likelihood: y*z - log(1 + e^z), summed over the patients of each row
+        return float(events @ z - counts @ np.logaddexp(0, z) - 0.5 * np.sum(penalty * b * b))
 
-    current = objective(beta)
+    z = X @ beta + off
+    current = objective(z, beta)
     for _ in range(max_iter):
-        p = _expit(X @ beta + off)
-        grad = X.T @ (y - p) - penalty * beta
-        w = p * (1 - p)
+        p = _expit(z)
+        grad = X.T @ (events - counts * p) - penalty * beta
+        w = counts * p * (1 - p)
         hess = (X * w[:, None]).T @ X + np.diag(penalty)
         try:
             step = np.linalg.solve(hess, grad)
@@ -225,11 +268,12 @@ def _newton(
         t = 1.0
         while t > 1e-8:
             candidate = beta + t * step
-            value = objective(candidate)
+            z_candidate = X @ candidate + off
+            value = objective(z_candidate, candidate)
             if value >= current - 1e-12:
                 break
             t /= 2
-        beta, current = candidate, value
+        beta, current, z = candidate, value, z_candidate
         if np.max(np.abs(t * step)) < tol:
             break
     return beta
@@ -238,7 +282,7 @@ def _newton(
 @dataclass(frozen=True)
 class LogisticModel:
     """logit(p) = intercept + sum(coefficient x feature). `feature_set` (when fitted by
-    `fit_model`) says how to build the features from a predictor table."""
+    `validate`) names the FEATURE_SETS entry the features were built from."""
 
     names: tuple[str, ...]
     coefficients: np.ndarray
@@ -331,13 +375,6 @@ def fit_logistic(
         raise RiskError("y must be 0/1")
     beta = _newton(np.column_stack([np.ones(len(y)), X]), y, l2=l2)
     return LogisticModel(tuple(names), beta[1:].copy(), float(beta[0]))
-
-
-def fit_model(frame: Any, y: np.ndarray, feature_set: str, l2: float = 1e-4) -> LogisticModel:
-    """Build `feature_set`'s features from a predictor table and fit them to y."""
-    X, names = design_matrix(frame, feature_set)
-    m = fit_logistic(X, y, names, l2=l2)
-    return LogisticModel(m.names, m.coefficients, m.intercept, feature_set)
 
 
 # --- metrics ---------------------------------------------------------------------------------
@@ -550,21 +587,18 @@ def outcome_after(store: PopulationStore, index_date: dt.date, months: int = 12)
 def true_probabilities(store: PopulationStore, pseudonyms: Sequence[str]) -> np.ndarray | None:
     """The synthetic generator's true 12-month probabilities for `pseudonyms`, in their order;
     None when the store has no truth table (real data). Validation only."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
     try:
         table = store.truth().select("pseudonym", "p_emergency_admission_12m").to_pyarrow()
     except PcnkitError:
         return None
-    lookup = dict(
-        zip(
-            table.column("pseudonym").to_pylist(),
-            table.column("p_emergency_admission_12m").to_pylist(),
-            strict=True,
-        )
-    )
-    missing = [p for p in pseudonyms if p not in lookup]
-    if missing:
-        raise RiskError(f"{len(missing)} patients have no true probability")
-    return np.array([lookup[p] for p in pseudonyms], dtype=float)
+    at = pc.index_in(pa.array(list(pseudonyms), pa.string()), table.column("pseudonym"))
+    if at.null_count:
+        raise RiskError(f"{at.null_count} patients have no true probability")
+    values = table.column("p_emergency_admission_12m").take(at)
+    return values.to_numpy().astype(float)
 
 
 def holdout_mask(
@@ -574,11 +608,11 @@ def holdout_mask(
     below `fraction`. Deterministic and independent of row order."""
     if not 0 < fraction < 1:
         raise RiskError("the hold-out fraction must be between 0 and 1")
-    out = np.empty(len(pseudonyms), dtype=bool)
-    for i, p in enumerate(pseudonyms):
-        h = hashlib.sha256(f"{salt}\x1f{p}".encode()).digest()
-        out[i] = int.from_bytes(h[:8], "big") / 2**64 < fraction
-    return out
+    prefix = f"{salt}\x1f".encode()
+    sha256 = hashlib.sha256
+    digests = b"".join(sha256(prefix + str(p).encode()).digest()[:8] for p in pseudonyms)
+    # the first 8 bytes as a big-endian number over 2**64 (a power of two: exact in float)
+    return np.frombuffer(digests, dtype=">u8").astype(float) / 2**64 < fraction
 
 
 @dataclass
@@ -611,22 +645,25 @@ def validate(
     `outcome_after(store, index_date)`; those without an outcome row (born after the index)
     are dropped. The truth row is added when the store has one (synthetic data)."""
     index_date = index_date or default_index_date(store)
-    cols = _columns(predictors)
-    if "pseudonym" not in cols:
-        raise RiskError("the predictor table needs a 'pseudonym' column")
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if hasattr(predictors, "column_names") and "pseudonym" in predictors.column_names:
+        # a pyarrow Table: keep the pseudonyms as Arrow strings, not Python objects
+        ids_all = predictors.column("pseudonym").combine_chunks().cast(pa.string())
+        cols = _columns(predictors.drop_columns(["pseudonym"]))
+    else:
+        cols = _columns(predictors)
+        if "pseudonym" not in cols:
+            raise RiskError("the predictor table needs a 'pseudonym' column")
+        ids_all = pa.array([str(p) for p in cols.pop("pseudonym")], pa.string())
     outcome = outcome_after(store, index_date)
-    y_of = dict(
-        zip(
-            outcome.column("pseudonym").to_pylist(),
-            outcome.column("emergency_admission").to_pylist(),
-            strict=True,
-        )
-    )
-    ids = [str(p) for p in cols["pseudonym"]]
-    keep = np.array([p in y_of for p in ids], dtype=bool)
+    at = pc.index_in(ids_all, outcome.column("pseudonym"))
+    keep = pc.is_valid(at).to_numpy(zero_copy_only=False)
     cols = {k: v[keep] for k, v in cols.items()}
-    ids = [p for p, k in zip(ids, keep, strict=True) if k]
-    y = np.array([y_of[p] for p in ids], dtype=float)
+    ids = ids_all.filter(pa.array(keep)).to_pylist()
+    y = outcome.column("emergency_admission").take(at.filter(pa.array(keep)))
+    y = y.to_numpy(zero_copy_only=False).astype(float)
     test = holdout_mask(ids, holdout)
     sets = list(feature_sets or available_feature_sets(cols))
     models, predictions = {}, {}

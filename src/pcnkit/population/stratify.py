@@ -16,8 +16,10 @@ come from the 12 months before the index date.
 
 Outputs under ``<store>/results/`` (patient-level: direct care only, never published):
 ``stratified/stratified.parquet`` (one row per patient: features, predicted risk, tier, rule),
-``cohort/rising_risk.parquet``, ``lists/<list id>.parquet`` and ``summary.json`` (aggregates,
-every count through disclosure control, plus the model, its metrics and the thresholds).
+``cohort/rising_risk.parquet``, ``lists/<list id>.parquet``, ``summary.json`` (aggregates,
+every count through disclosure control, plus the model, its metrics and the thresholds) and
+``pack-counts.parquet`` (every practice's raw population-pack counts, so that any
+organisation's pack is a sum over its practices: ``pcnkit.population.pack``).
 """
 
 from __future__ import annotations
@@ -35,12 +37,15 @@ from ibis import _
 
 from pcnkit.dates import add_months
 from pcnkit.errors import PcnkitError
-from pcnkit.population import casefinding, features, measures, risk, segments
+from pcnkit.population import casefinding, features, measures, pack, risk, segments
 from pcnkit.population.disclosure import safe_count, safe_total
 from pcnkit.population.engine import PopulationStore
 from pcnkit.population.swap import replace_folder
 
 RESULTS = "results"
+# where each output sits inside the results folder
+STRATIFIED = "stratified/stratified.parquet"
+COHORT = "cohort/rising_risk.parquet"
 FEATURE_SETS = ("age_sex", "cms", "efi", "full")
 DEPLOYED_FEATURE_SET = "full"
 EFI_CATEGORIES = ("fit", "mild", "moderate", "severe")
@@ -166,6 +171,7 @@ def stratify(
         frame = training_frame(store, index, meds_at)
         if frame.num_rows == 0:
             raise PcnkitError(f"no patients in {store.path} were born by {index}")
+        done("training measures")
         validation = risk.validate(store, frame, feature_sets=FEATURE_SETS, index_date=index)
         model = validation.models[DEPLOYED_FEATURE_SET]
         done("risk model")
@@ -185,24 +191,21 @@ def stratify(
 
         step("tiers")
         th = segments.thresholds(scored, risk_fraction)
-        tiered_path = staging / "stratified" / "stratified.parquet"
+        tiered_path = staging / STRATIFIED
         n_patients = _write(segments.assign_tiers(scored, th), tiered_path)
         tiered = store.con.read_parquet(tiered_path.as_posix())
         done("tiers")
 
         step("rising-risk cohort")
-        _write(
-            segments.rising_risk_cohort(tiered, quota_per_10000),
-            staging / "cohort" / "rising_risk.parquet",
-        )
-        cohort = store.con.read_parquet((staging / "cohort" / "rising_risk.parquet").as_posix())
+        _write(segments.rising_risk_cohort(tiered, quota_per_10000), staging / COHORT)
+        cohort = store.con.read_parquet((staging / COHORT).as_posix())
         done("cohort")
 
         step("case-finding lists")
         list_counts: dict[str, dict[str, int]] = {}
         for definition in casefinding.LISTS:
             members = casefinding.all_members(definition, tiered, as_of)
-            path = staging / "lists" / f"{definition.id}.parquet"
+            path = list_path(staging, definition.id)
             _write(members.order_by(["practice", members.predicted_risk.desc(), "pseudonym"]), path)
             opened = store.con.read_parquet(path.as_posix())
             list_counts[definition.id] = _by_practice(opened)
@@ -223,12 +226,16 @@ def stratify(
         )
         (staging / "summary.json").write_text(json.dumps(summary, indent=1, default=str))
         scored_path.unlink()
+        done("summary")
+
+        step("population packs")
+        pack.write_practice_counts(store, staging, staging / pack.PACK_COUNTS)
         replace_folder(staging, results)
     except BaseException:
         # nothing half-written: the previous results stay as they were
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    done("summary")
+    done("packs")
     return Stratification(
         store.path,
         results,
@@ -354,9 +361,14 @@ def read_summary(store: PopulationStore) -> dict[str, Any]:
     return json.loads((results_folder(store) / "summary.json").read_text())
 
 
+def list_path(results: Path, list_id: str) -> Path:
+    """Where a case-finding list sits in a results folder."""
+    return results / "lists" / f"{list_id}.parquet"
+
+
 def stratified(store: PopulationStore):
     """The stratified per-patient table (Ibis) from the last `stratify` run."""
-    path = results_folder(store) / "stratified" / "stratified.parquet"
+    path = results_folder(store) / STRATIFIED
     return store.con.read_parquet(path.as_posix())
 
 
@@ -365,9 +377,7 @@ def cohort_for(store: PopulationStore, practices: list[str]):
     codes = sorted({p.strip().upper() for p in practices})
     if not codes:
         raise PcnkitError("name the practice or PCN the rising-risk cohort is for")
-    table = store.con.read_parquet(
-        (results_folder(store) / "cohort" / "rising_risk.parquet").as_posix()
-    )
+    table = store.con.read_parquet((results_folder(store) / COHORT).as_posix())
     return table.filter(table.practice.isin(codes)).order_by(["practice", "cohort_rank"])
 
 
@@ -379,7 +389,5 @@ def list_for(store: PopulationStore, list_id: str, practices: list[str]):
         raise PcnkitError(
             "a case-finding list is a direct-care output: name the practice or PCN it is for"
         )
-    table = store.con.read_parquet(
-        (results_folder(store) / "lists" / f"{list_id}.parquet").as_posix()
-    )
+    table = store.con.read_parquet(list_path(results_folder(store), list_id).as_posix())
     return table.filter(table.practice.isin(codes))

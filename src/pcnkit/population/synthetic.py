@@ -159,11 +159,14 @@ from no real identifier.
 Streaming: practices are generated ``batch_practices`` at a time; each batch is written as one
 Parquet file under ``patients/`` and one under ``conditions/`` (and ``medications/``,
 ``observations/``, ``hospital/``, ``truth/`` and ``events/``) and then dropped, so memory is
-bounded by one batch. Nothing patient-level is logged or printed.
+bounded by one batch per worker process (``generate(..., workers=N)``: batches are made in
+parallel, and the files are byte-identical to one process's). Nothing patient-level is logged
+or printed.
 """
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import functools
 import hashlib
@@ -172,6 +175,7 @@ import itertools
 import json
 import logging
 import math
+import os
 import random
 import time
 from collections.abc import Callable, Iterable
@@ -470,6 +474,7 @@ def _months_to_date(months: int) -> dt.date:
 _BAND_CUM = list(itertools.accumulate(b[2] for b in AGE_SEX_STRUCTURE))
 _ETHNIC_NAMES = [e[0] for e in ETHNIC_GROUPS]
 _ETHNIC_CUM = list(itertools.accumulate(e[1] for e in ETHNIC_GROUPS))
+_BAND_HI, _ETHNIC_HI = len(_BAND_CUM) - 1, len(_ETHNIC_CUM) - 1
 
 
 def _age_in_band(rng: random.Random, start: int, end: int) -> int:
@@ -487,8 +492,10 @@ def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
     centre = rng.randint(1, 10)
     n = spec.list_size
     pseudonyms, sexes, ages, births, regs, imds, ethnic = [], [], [], [], [], [], []
+    # rng.choices(population, cum_weights=...)[0] inlined: the same single draw and bisect
+    rand, band_total, ethnic_total = rng.random, _BAND_CUM[-1] + 0.0, _ETHNIC_CUM[-1] + 0.0
     for i in range(n):
-        band = rng.choices(AGE_SEX_STRUCTURE, cum_weights=_BAND_CUM)[0]
+        band = AGE_SEX_STRUCTURE[bisect.bisect(_BAND_CUM, rand() * band_total, 0, _BAND_HI)]
         sex = "F" if rng.random() < band[3] else "M"
         age = _age_in_band(rng, band[0], band[1])
         birth = _months_to_date(as_of_month - 12 * age - int(rng.random() * 12))
@@ -502,7 +509,9 @@ def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
         births.append(birth)
         regs.append(max(earliest, start))
         imds.append(min(10, max(1, centre + offset)))
-        ethnic.append(rng.choices(_ETHNIC_NAMES, cum_weights=_ETHNIC_CUM)[0])
+        ethnic.append(
+            _ETHNIC_NAMES[bisect.bisect(_ETHNIC_CUM, rand() * ethnic_total, 0, _ETHNIC_HI)]
+        )
 
     # the latent frailty/multimorbidity factor: its own stage generator, so the draws above
     # (and so the patients' ages, sexes, ...) do not depend on it
@@ -539,7 +548,8 @@ def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
         w = 0.0005 if a < 65 else 0.006 if a < 75 else 0.03 if a < 85 else 0.14
         return (w * 5 if has_dementia[i] else w) * boost[i]
 
-    in_home = set(_weighted_sample(rng, [home_weight(i) for i in range(n)], round(n * 0.006)))
+    residents = round(n * CARE_HOME_SHARE)
+    in_home = set(_weighted_sample(rng, [home_weight(i) for i in range(n)], residents))
     care_home = [i in in_home for i in range(n)]
     housebound = []
     mean_boost = math.exp(LATENT_LAMBDA**2 / 2)
@@ -659,6 +669,20 @@ BACKGROUND_MEDICINES: tuple[tuple[str, str, tuple[float, ...]], ...] = (
     ("hormonal_contraception_hrt", "F", (0.0, 0.02, 0.15, 0.08, 0.02, 0.0, 0.0)),
 )
 BACKGROUND_PER_LTC = 0.6
+_BACKGROUND_NAMES = tuple(m for m, _, _ in BACKGROUND_MEDICINES)
+
+
+@functools.lru_cache(maxsize=4096)
+def _background_limits(band: int, sex: str, n_ltc: int, care_home: bool) -> tuple[float, ...]:
+    """Each background medicine's chance for this kind of patient (-1: never, for the other
+    sex): the band's probability x (1 + BACKGROUND_PER_LTC x LTCs), x1.5 in a care home,
+    capped at 0.9."""
+    factor = (1 + BACKGROUND_PER_LTC * n_ltc) * (1.5 if care_home else 1.0)
+    return tuple(
+        min(0.9, by_band[band] * factor) if not only or only == sex else -1.0
+        for _, only, by_band in BACKGROUND_MEDICINES
+    )
+
 
 # Annual emergency admissions per person by ACTIVITY_BANDS (ASSUMPTION: rounded from memory of
 # HES 2019/20 - about 6.4M emergency admissions for about 56M people, ~0.11 per person-year,
@@ -754,7 +778,13 @@ def stage_rng(seed: int, code: str, stage: str) -> random.Random:
     return random.Random(int.from_bytes(digest[:16], "big"))
 
 
+_ACTIVITY_BAND_OF_AGE = tuple(_band_index(ACTIVITY_BANDS, a) for a in range(MAX_AGE + 1))
+
+
 def activity_band(age: int) -> int:
+    """The index of `age`'s band in ACTIVITY_BANDS (a table lookup: called per patient)."""
+    if 0 <= age <= MAX_AGE:
+        return _ACTIVITY_BAND_OF_AGE[age]
     return _band_index(ACTIVITY_BANDS, age)
 
 
@@ -779,6 +809,8 @@ def _dates_in(rng: random.Random, start: dt.date, end: dt.date, k: int) -> list[
     """k dates uniform in [start, end), sorted."""
     span = (end - start).days
     rand = rng.random  # int(random() x n) is uniform on 0..n-1 and far cheaper than randrange
+    if k == 1:
+        return [start + dt.timedelta(days=int(rand() * span))]
     return sorted(start + dt.timedelta(days=int(rand() * span)) for _ in range(k))
 
 
@@ -903,6 +935,7 @@ def _activity_rows(
 
     # 7. medicines
     rng = stage_rng(seed, spec.code, "medications")
+    rand = rng.random
     meds = {"pseudonym": [], "medicine_group": [], "bnf_chapter": [], "issue_date": []}
     n_medicines = []
     for i in range(n):
@@ -912,12 +945,11 @@ def _activity_rows(
         chosen: set[str] = set()
         for g in groups:
             for medicine, p in CONDITION_MEDICINES.get(g, ()):
-                if rng.random() < p:
+                if rand() < p:
                     chosen.add(medicine)
-        factor = (1 + BACKGROUND_PER_LTC * len(groups)) * (1.5 if patients["care_home"][i] else 1.0)
-        for medicine, only, by_band in BACKGROUND_MEDICINES:
-            draw = rng.random()
-            if (not only or only == sex) and draw < min(0.9, by_band[band] * factor):
+        limits = _background_limits(band, sex, len(groups), bool(patients["care_home"][i]))
+        for medicine, limit in zip(_BACKGROUND_NAMES, limits, strict=True):
+            if rand() < limit:  # one draw per medicine, as always
                 chosen.add(medicine)
         start = max(year_ago, patients["registration_start"][i], patients["month_of_birth"][i])
         if start >= as_of:
@@ -1122,6 +1154,60 @@ def _write(columns: dict[str, list], schema, path: Path) -> None:
     tmp.replace(path)
 
 
+PARALLEL_FROM_PATIENTS = 200_000  # below this, starting worker processes costs more than it saves
+MAX_WORKERS = 4
+
+
+def _batch(args) -> dict:
+    """Make and write one batch of practices (see `generate`); return its aggregate counts."""
+    specs, seed, as_of, activity, number, out_dir = args
+    patient_schema, condition_schema = _schemas(seed, as_of)
+    activity_schemas = _activity_schemas(seed, as_of) if activity else {}
+    patients: dict[str, list] = {name: [] for name in patient_schema.names}
+    conditions: dict[str, list] = {name: [] for name in condition_schema.names}
+    extra = {t: {c: [] for c in schema.names} for t, schema in activity_schemas.items()}
+    out: dict = {"practices": [], "rows": dict.fromkeys(ACTIVITY_TABLES, 0), "files": []}
+    for spec in specs:
+        p_rows, c_rows, counts, latent = _practice_rows(spec, seed, as_of)
+        if activity:
+            made = _activity_rows(spec, seed, as_of, p_rows, c_rows, latent)
+            for table, rows in zip(ACTIVITY_TABLES, made, strict=True):
+                for name, values in rows.items():
+                    extra[table][name].extend(values)
+                out["rows"][table] += len(rows["pseudonym"])
+        for name, values in p_rows.items():
+            patients[name].extend(values)
+        for name, values in c_rows.items():
+            conditions[name].extend(values)
+        out["practices"].append((spec.code, spec.list_size, len(c_rows["pseudonym"]), counts))
+    for table, columns, schema in (
+        ("patients", patients, patient_schema),
+        ("conditions", conditions, condition_schema),
+        *((t, extra[t], activity_schemas[t]) for t in activity_schemas),
+    ):
+        path = out_dir / table / f"synthetic-{table}-{number:05d}.parquet"
+        _write(columns, schema, path)
+        out["files"].append(path.relative_to(out_dir).as_posix())
+    return out
+
+
+def _add_batch(report: GenerationReport, batch: dict) -> None:
+    """Add one batch's counts to the report."""
+    for code, list_size, n_conditions, counts in batch["practices"]:
+        for group, (target, made) in counts.items():
+            total = report.groups.setdefault(group, GroupTotal())
+            total.target += target
+            total.generated += made
+            if made < target:
+                report.shortfalls.setdefault(code, {})[group] = target - made
+        report.practices += 1
+        report.patients += list_size
+        report.conditions += n_conditions
+    for table in ("medications", "observations", "hospital", "events"):
+        setattr(report, table, getattr(report, table) + batch["rows"][table])
+    report.files.extend(batch["files"])
+
+
 def generate(
     practices: list[PracticeSpec],
     out_dir: Path,
@@ -1131,6 +1217,7 @@ def generate(
     batch_practices: int = 20,
     progress: Callable[[int, int], None] | None = None,
     activity: bool = True,
+    workers: int | None = None,
 ) -> GenerationReport:
     """Write a synthetic population for `practices` into `out_dir` (see the module docstring).
 
@@ -1145,6 +1232,11 @@ def generate(
     12-month emergency admission probability (docstring sections 7-10). These come from
     separate per-practice generators, so the patients and conditions files are byte-identical
     with or without them.
+
+    Batches are independent (each practice has its own generators), so with `workers` > 1
+    they are made by that many processes at once, each writing its own batch's files; the
+    files are byte-identical to one process's. None: one process below
+    PARALLEL_FROM_PATIENTS patients in all, else one per CPU (at most MAX_WORKERS).
     """
     try:
         import pyarrow  # noqa: F401
@@ -1166,51 +1258,36 @@ def generate(
         f"{LABEL}\nGenerator {GENERATOR}, seed {seed}, as of {as_of.isoformat()}.\n"
     )
     started = time.perf_counter()
-    patient_schema, condition_schema = _schemas(seed, as_of)
-    activity_schemas = _activity_schemas(seed, as_of) if activity else {}
     ordered = sorted(practices, key=lambda p: p.code)
     report = GenerationReport(seed, as_of)
     report.anchor_overrides = [
         f"{g} {s} {a}+: {v} (assumption; see ANCHOR_OVERRIDES)"
         for (g, s, a), v in sorted(ANCHOR_OVERRIDES.items())
     ]
-    for number, first in enumerate(range(0, len(ordered), batch_practices)):
-        patients: dict[str, list] = {name: [] for name in patient_schema.names}
-        conditions: dict[str, list] = {name: [] for name in condition_schema.names}
-        extra = {t: {c: [] for c in schema.names} for t, schema in activity_schemas.items()}
-        for spec in ordered[first : first + batch_practices]:
-            p_rows, c_rows, counts, latent = _practice_rows(spec, seed, as_of)
-            if activity:
-                made = _activity_rows(spec, seed, as_of, p_rows, c_rows, latent)
-                for table, rows in zip(ACTIVITY_TABLES, made, strict=True):
-                    for name, values in rows.items():
-                        extra[table][name].extend(values)
-                    if table != "truth":
-                        setattr(report, table, getattr(report, table) + len(rows["pseudonym"]))
-            for name, values in p_rows.items():
-                patients[name].extend(values)
-            for name, values in c_rows.items():
-                conditions[name].extend(values)
-            for group, (target, made) in counts.items():
-                total = report.groups.setdefault(group, GroupTotal())
-                total.target += target
-                total.generated += made
-                if made < target:
-                    report.shortfalls.setdefault(spec.code, {})[group] = target - made
-            report.practices += 1
-            report.patients += spec.list_size
-            report.conditions += len(c_rows["pseudonym"])
-        for folder, table, columns, schema in (
-            (patients_dir, "patients", patients, patient_schema),
-            (conditions_dir, "conditions", conditions, condition_schema),
-            *((activity_dirs[t], t, extra[t], activity_schemas[t]) for t in activity_schemas),
-        ):
-            path = folder / f"synthetic-{table}-{number:05d}.parquet"
-            _write(columns, schema, path)
-            report.files.append(path.relative_to(out_dir).as_posix())
-        del patients, conditions, extra
-        if progress is not None:
-            progress(report.practices, len(ordered))
+    batches = [
+        (ordered[first : first + batch_practices], seed, as_of, activity, number, out_dir)
+        for number, first in enumerate(range(0, len(ordered), batch_practices))
+    ]
+    if workers is None:
+        total = sum(p.list_size for p in ordered)
+        workers = 1 if total < PARALLEL_FROM_PATIENTS else min(os.cpu_count() or 1, MAX_WORKERS)
+    if workers > 1 and len(batches) > 1:
+        import concurrent.futures
+        import multiprocessing
+
+        # spawn, not fork: the caller may hold database connections and threads
+        context = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(min(workers, len(batches)), context) as pool:
+            made = pool.map(_batch, batches)
+            for batch in made:  # in batch order, so the report is the same as one process's
+                _add_batch(report, batch)
+                if progress is not None:
+                    progress(report.practices, len(ordered))
+    else:
+        for args in batches:
+            _add_batch(report, _batch(args))
+            if progress is not None:
+                progress(report.practices, len(ordered))
     report.groups = dict(sorted(report.groups.items()))
     report.seconds = time.perf_counter() - started
     (out_dir / "synthetic-report.json").write_text(report.to_json())

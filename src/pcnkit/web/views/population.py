@@ -389,10 +389,11 @@ def _chart_table(table: dict, chart_id: str) -> dict:
 
 
 def _pack(c: Ctx, org: Organisation, when: dt.date) -> tuple[dict, dict | None, str | None]:
-    """The library's pack (as shown) and the stratification summary: safe aggregates only,
-    remembered per organisation and data version (`Ctx.memo`), since a PCN's pack takes
-    seconds on a large population. Dated by the data, not by the date the user chose, so
-    another date costs nothing. Returns a copy: callers may change it."""
+    """The library's pack (as shown) and the stratification summary: safe aggregates only.
+    A stratified store holds every practice's pack counts (written by `stratify`), so the
+    pack is a sum over the organisation's practices; it is remembered per organisation and
+    data version (`Ctx.memo`) all the same. Dated by the data, not by the date the user
+    chose, so another date costs nothing. Returns a copy: callers may change it."""
 
     def make():
         try:
