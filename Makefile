@@ -9,7 +9,7 @@ PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) $(shell co
 VENDOR := src/pcnkit/web/static/vendor/nhsuk
 ASSETS := $(VENDOR)/.installed
 
-.PHONY: demo test lint format lock system-deps assets clean
+.PHONY: demo test test-fast lint format lock system-deps assets clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -41,10 +41,24 @@ system-deps:
 demo: $(STAMP) $(ASSETS)
 	$(BIN)/pcnkit demo
 
+## Coverage of the library by the whole suite, measured in the pytest process only (Spark's
+## Python workers and the processes some tests start are not traced). The floor is a couple of
+## points below the figure measured when it was set (94.8% of 10,255 lines on 2 December 2026,
+## issue 11); raise it as coverage grows, never lower it to let a change through.
+COVERAGE := --cov=pcnkit --cov-report=term-missing:skip-covered --cov-fail-under=93
+
 test: $(STAMP) $(ASSETS) system-deps
 	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/ruff format --check src tests benchmarks scripts
-	$(BIN)/pytest
+	$(BIN)/pytest $(COVERAGE)
+
+## The edit loop: lint, then every test that needs neither PostgreSQL, Spark, Chromium nor the
+## England files, stopping at the first failure. `make test` (and CI) still runs everything.
+FAST := not postgres and not england and not spark and not browser
+
+test-fast: $(STAMP) $(ASSETS)
+	$(BIN)/ruff check src tests benchmarks scripts
+	$(BIN)/pytest -x -q -m "$(FAST)"
 
 format: $(STAMP)
 	$(BIN)/ruff format src tests benchmarks scripts

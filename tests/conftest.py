@@ -142,9 +142,9 @@ class WebDemo:
       South, U00367, to Havering Liberty, U24998).
     - Funding: 2019/20 entitlements, the illustrative ARRS roster
       (`funding/arrs-staff-2019-20.csv`) and every 2019/20 month paid into the ledger.
-    - Population: `WEB_DEMO_PATIENTS` synthetic patients spread over BHR's practices by their
-      real lists (seed 2019, as at 1 January 2020), stratified with a rising-risk quota of 50
-      per 10,000.
+    - Population: `WEB_DEMO_PATIENTS` synthetic patients spread over the 118 BHR practices open
+      with a list on 1 January 2020, by their real lists (seed 2019), stratified with a
+      rising-risk quota of 50 per 10,000.
     - Users (fresh passwords each run, in `logins`): nel.icb (commissioner, QMF),
       havering.place (commissioner, PL-HAV), havering.south (PCN user, U00367) and
       haiderian.practice (practice user, F82002).

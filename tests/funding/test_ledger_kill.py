@@ -78,8 +78,9 @@ def test_killed_payment_runs_leave_the_month_whole_or_untouched(england, tmp_pat
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
     # a complete run: what July is, and how long a run holds the write lock
     proc, db = start_run(base.path, tmp_path / "reference", env)
-    locked = wait_for_lock(proc, db)
-    assert proc.wait() == 0, proc.stderr.read()
+    with proc:  # closes the stderr pipe
+        locked = wait_for_lock(proc, db)
+        assert proc.wait() == 0, proc.stderr.read()
     writing = time.monotonic() - locked
     whole = ledger_state(db)
     want_lines, want_pence, _, _ = whole
@@ -89,12 +90,13 @@ def test_killed_payment_runs_leave_the_month_whole_or_untouched(england, tmp_pat
     outcomes = []
     for i, aim in enumerate(AIMS):
         proc, db = start_run(base.path, tmp_path / f"ws{i}", env)
-        if aim is None:
-            time.sleep(2)
-        else:
-            time.sleep(max(0.0, wait_for_lock(proc, db) + aim * writing - time.monotonic()))
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+        with proc:
+            if aim is None:
+                time.sleep(2)
+            else:
+                time.sleep(max(0.0, wait_for_lock(proc, db) + aim * writing - time.monotonic()))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
         state = ledger_state(db)
         assert state in ((0, 0, 0, 0), whole), (aim, state)
         outcomes.append("written" if state[0] else "untouched")
