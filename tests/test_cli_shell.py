@@ -82,3 +82,21 @@ def test_python_dash_m_pcnkit_is_the_pcnkit_command():
     assert result.returncode == 0, result.stderr
     assert "Usage: pcnkit registry" in result.stdout
     assert "Practices, PCNs, places and ICSs over time." in result.stdout
+
+
+@pytest.mark.parametrize("argv", [["registry", "check"], ["registry", "load", "/no/such.csv"]])
+def test_every_workspace_a_command_opens_is_closed_when_it_ends(argv, tmp_path, monkeypatch):
+    """Success or error, a command's database connections are disposed of, not left for the
+    garbage collector (on PostgreSQL they would linger as open connections)."""
+    from typer.testing import CliRunner
+
+    from pcnkit.cli import app
+    from pcnkit.store import db
+
+    disposed = []
+    real = db.Workspace.dispose
+    monkeypatch.setattr(db.Workspace, "dispose", lambda ws: (disposed.append(ws.path), real(ws)))
+    result = CliRunner().invoke(app, [*argv, "-w", str(tmp_path / "ws")])
+    assert result.exit_code in (0, 2), result.output
+    assert disposed == [tmp_path / "ws"]
+    assert shell._opened == []

@@ -8,9 +8,18 @@ from pcnkit.cli.funding import funding_app
 from pcnkit.cli.population import population_app
 from pcnkit.cli.registry import registry_app
 from pcnkit.cli.serve import serve_command
+from pcnkit.cli.shell import close_workspaces
 from pcnkit.cli.users import users_app
 
 app = typer.Typer(help="pcnkit: primary care at scale for the English NHS.", no_args_is_help=True)
+
+
+@app.callback()
+def _every_command(ctx: typer.Context) -> None:
+    # the workspaces a command opens are closed when it ends, error or not
+    ctx.call_on_close(close_workspaces)
+
+
 app.add_typer(registry_app, name="registry")
 app.add_typer(funding_app, name="funding")
 app.add_typer(population_app, name="population")

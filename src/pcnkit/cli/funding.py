@@ -15,6 +15,7 @@ from pcnkit.cli.shell import (
     WorkspaceOpt,
     console,
     date_option,
+    open_workspace,
     styled,
     user_errors,
 )
@@ -35,7 +36,6 @@ from pcnkit.funding.reconcile import as_at, as_at_totals, read_statement, reconc
 from pcnkit.funding.rules import STATUS_WORDS, YearRules, apply_scenario, month, rules_for
 from pcnkit.funding.schedule import monthly, schedule
 from pcnkit.funding.summary import GroupTotal, by_pcn, group_totals, unconfirmed
-from pcnkit.store import open_workspace
 from pcnkit.store.db import workspace_path
 from pcnkit.store.layout import year_slug
 

@@ -23,6 +23,7 @@ from pcnkit.cli.shell import (
     date_option,
     err,
     fail,
+    open_workspace,
     progress_bar,
     styled,
     user_errors,
@@ -37,7 +38,6 @@ from pcnkit.population.workspace import (
     scope_practices,
     stratify_population,
 )
-from pcnkit.store import open_workspace
 
 population_app = typer.Typer(
     help="Population health: synthetic or extracted patients, risk, tiers, case-finding lists.",

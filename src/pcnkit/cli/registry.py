@@ -18,6 +18,7 @@ from pcnkit.cli.shell import (
     WorkspaceOpt,
     console,
     date_option,
+    open_workspace,
     progress_bar,
     styled,
     user_errors,
@@ -30,7 +31,6 @@ from pcnkit.registry.kinds import KINDS
 from pcnkit.registry.loading import load_paths
 from pcnkit.registry.profile import describe
 from pcnkit.registry.summary import Node
-from pcnkit.store import open_workspace
 
 registry_app = typer.Typer(help="Practices, PCNs, places and ICSs over time.", no_args_is_help=True)
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from enum import Enum
+from pathlib import Path
 
 import typer
 from rich.console import Console
@@ -16,6 +17,8 @@ from rich.text import Text
 
 from pcnkit.dates import parse_iso
 from pcnkit.errors import BadValue, PcnkitError
+from pcnkit.store import Workspace
+from pcnkit.store import open_workspace as _open
 
 # Reports are read in terminals and in CI logs alike; a fixed width keeps tables readable in both.
 # markup=False: text from files, the database and the command line (a username "[/x]", a PCN
@@ -64,6 +67,23 @@ def user_errors(*also: type[Exception], fields: Mapping[str, str] | None = None)
         yield
     except (PcnkitError, *also) as exc:
         fail(exc, fields)
+
+
+_opened: list[Workspace] = []
+
+
+def open_workspace(path: Path | None, url: str | None = None) -> Workspace:
+    """The command's workspace. Its database connections are closed when the command ends
+    (`close_workspaces`, called by the app), not left for the garbage collector."""
+    ws = _open(path, url=url)
+    _opened.append(ws)
+    return ws
+
+
+def close_workspaces() -> None:
+    """Dispose of every workspace the command opened."""
+    while _opened:
+        _opened.pop().dispose()
 
 
 # Every command that reads a workspace takes it the same way.

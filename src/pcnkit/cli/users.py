@@ -10,9 +10,8 @@ import typer
 from rich.table import Table
 
 from pcnkit.access import audit, users
-from pcnkit.cli.shell import WorkspaceOpt, console, fail, user_errors
+from pcnkit.cli.shell import WorkspaceOpt, console, fail, open_workspace, user_errors
 from pcnkit.errors import InputError
-from pcnkit.store import open_workspace
 
 users_app = typer.Typer(help="Web application users and the audit log.", no_args_is_help=True)
 
