@@ -173,26 +173,30 @@ def members_at(
 
 def history(session: Session, code: str) -> list[Placement]:
     """Every membership the organisation has had (its parents over time)."""
-    org = organisation(session, code)
-    parent = aliased(Organisation)
-    rows = session.execute(
-        select(parent, Membership)
-        .join(Membership, Membership.parent_id == parent.id)
-        .where(Membership.child_id == org.id)
-        .order_by(parent.kind, Membership.start)
-    )
-    return [Placement(o, m.start, m.end, m.basis) for o, m in rows]
+    return _memberships(session, code, as_child=True)
 
 
 def member_history(session: Session, code: str) -> list[Placement]:
     """Every membership the organisation has had as a parent (its members over time)."""
+    return _memberships(session, code, as_child=False)
+
+
+def _memberships(session: Session, code: str, *, as_child: bool) -> list[Placement]:
+    """The organisation's memberships with the other side of each: its parents (by kind, then
+    start) when `as_child`, else its members (by start, then code)."""
     org = organisation(session, code)
-    child = aliased(Organisation)
+    other = aliased(Organisation)
+    mine, theirs = (
+        (Membership.child_id, Membership.parent_id)
+        if as_child
+        else (Membership.parent_id, Membership.child_id)
+    )
+    order = (other.kind, Membership.start) if as_child else (Membership.start, other.code)
     rows = session.execute(
-        select(child, Membership)
-        .join(Membership, Membership.child_id == child.id)
-        .where(Membership.parent_id == org.id)
-        .order_by(Membership.start, child.code)
+        select(other, Membership)
+        .join(Membership, theirs == other.id)
+        .where(mine == org.id)
+        .order_by(*order)
     )
     return [Placement(o, m.start, m.end, m.basis) for o, m in rows]
 
