@@ -40,6 +40,25 @@ _SOURCE_RANK = case(
 # Counting sources before the payments files' quarter averages, whatever their dates: what a
 # page calls "registered patients" is a count of people (see `patients_at`).
 _IS_COUNT = case((SourceFile.file_type.in_(publications.COUNTS), 1), else_=0)
+# Which list wins for a practice: the latest on or before the date, then by source, then the
+# newest-loaded source.
+_LATEST = (ListSize.as_of.desc(), _SOURCE_RANK.desc(), ListSize.source_id.desc())
+# A list figure and the source it came from (read by `_figure`).
+_FIGURE_COLUMNS = (
+    ListSize.practice_id,
+    ListSize.value,
+    ListSize.as_of,
+    ListSize.source_row,
+    SourceFile.name,
+    SourceFile.file_type,
+    SourceFile.extract_date,
+    SourceFile.publisher,
+)
+
+
+def _check_measure(measure: str) -> None:
+    if measure not in MEASURES:
+        raise ValueError(f"'{measure}' is not a list measure; use one of {MEASURES}")
 
 
 def _long(d: dt.date) -> str:
@@ -326,21 +345,11 @@ def list_sizes_at(
 ) -> dict[int, ListFigure]:
     """Each practice's latest list on or before `as_of` (on a tie, by `_SOURCE_RANK`, then the
     newest-loaded source). `counts_first` prefers any count to a payments average."""
-    if measure not in MEASURES:
-        raise ValueError(f"'{measure}' is not a list measure; use one of {MEASURES}")
-    order = (ListSize.as_of.desc(), _SOURCE_RANK.desc(), ListSize.source_id.desc())
-    if counts_first:
-        order = (_IS_COUNT.desc(), *order)
+    _check_measure(measure)
+    order = (_IS_COUNT.desc(), *_LATEST) if counts_first else _LATEST
     ranked = (
         select(
-            ListSize.practice_id,
-            ListSize.value,
-            ListSize.as_of,
-            ListSize.source_row,
-            SourceFile.name,
-            SourceFile.file_type,
-            SourceFile.extract_date,
-            SourceFile.publisher,
+            *_FIGURE_COLUMNS,
             func.row_number().over(partition_by=ListSize.practice_id, order_by=order).label("rank"),
         )
         .join(SourceFile, SourceFile.id == ListSize.source_id)
@@ -388,24 +397,14 @@ def list_size_at(
 ) -> ListFigure | None:
     """One practice's list as at a date: a single indexed query (the same precedence as
     `list_sizes_at`)."""
-    if measure not in MEASURES:
-        raise ValueError(f"'{measure}' is not a list measure; use one of {MEASURES}")
+    _check_measure(measure)
     code = practice_code.strip().upper()
     row = session.execute(
-        select(
-            ListSize.practice_id,
-            ListSize.value,
-            ListSize.as_of,
-            ListSize.source_row,
-            SourceFile.name,
-            SourceFile.file_type,
-            SourceFile.extract_date,
-            SourceFile.publisher,
-        )
+        select(*_FIGURE_COLUMNS)
         .join(SourceFile, SourceFile.id == ListSize.source_id)
         .join(Organisation, Organisation.id == ListSize.practice_id)
         .where(Organisation.code == code, ListSize.measure == measure, ListSize.as_of <= as_of)
-        .order_by(ListSize.as_of.desc(), _SOURCE_RANK.desc(), ListSize.source_id.desc())
+        .order_by(*_LATEST)
         .limit(1)
     ).first()
     if row is None:
