@@ -33,6 +33,8 @@ import tempfile
 import time
 from pathlib import Path
 
+import procfs  # benchmarks/procfs.py, beside this script
+
 AREA = "BHR"
 AS_OF = dt.date(2020, 1, 1)
 HERE = Path(__file__).resolve().parent
@@ -212,33 +214,17 @@ def stage_spark(args) -> dict:
 
 def _children_peak_mib() -> int | None:
     """The summed peak RSS (VmHWM) of this process's live descendants (Spark's JVM), Linux."""
-    proc = Path("/proc")
-    if not proc.is_dir():
+    if not procfs.PROC.is_dir():
         return None
-    parents: dict[int, int] = {}
-    for d in proc.iterdir():
-        if d.name.isdigit():
-            try:
-                stat = (d / "stat").read_text()
-                parents[int(d.name)] = int(stat.rsplit(")", 1)[1].split()[1])
-            except (OSError, ValueError, IndexError):
-                continue
+    links = procfs.parents()
     mine, found = {os.getpid()}, True
     while found:
         found = False
-        for pid, ppid in parents.items():
+        for pid, ppid in links.items():
             if ppid in mine and pid not in mine:
                 mine.add(pid)
                 found = True
-    total = 0
-    for pid in mine - {os.getpid()}:
-        try:
-            for line in (proc / str(pid) / "status").read_text().splitlines():
-                if line.startswith("VmHWM:"):
-                    total += int(line.split()[1])
-        except OSError:
-            continue
-    return round(total / 1024)
+    return procfs.peak_rss_mib(mine - {os.getpid()})
 
 
 STAGES = {

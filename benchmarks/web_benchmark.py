@@ -40,6 +40,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import procfs  # benchmarks/procfs.py, beside this script
+
 AS_OF = dt.date(2020, 1, 1)
 ICS, PCN, PRACTICE, LIST = "QMF", "U00367", "F82002", "smr"
 HERE = Path(__file__).resolve().parent
@@ -176,19 +178,10 @@ class Server:
 
     def _pids(self) -> set[int]:
         """The server process and its workers (Linux /proc; empty elsewhere)."""
-        proc = Path("/proc")
-        if not proc.is_dir():
+        if not procfs.PROC.is_dir():
             return set()
-        pids = {self.process.pid}
-        for d in proc.iterdir():
-            if d.name.isdigit():
-                try:
-                    stat = (d / "stat").read_text()
-                    if int(stat.rsplit(")", 1)[1].split()[1]) == self.process.pid:
-                        pids.add(int(d.name))
-                except (OSError, ValueError, IndexError):
-                    continue
-        return pids
+        root = self.process.pid
+        return {root} | {pid for pid, ppid in procfs.parents().items() if ppid == root}
 
     def cpu_s(self) -> float | None:
         """CPU time (user + system) the server and its workers have used so far (Linux)."""
@@ -208,18 +201,7 @@ class Server:
     def peak_rss_mib(self) -> int | None:
         """Peak RSS (VmHWM) of the server process and its workers (Linux), summed."""
         pids = self._pids()
-        if not pids:
-            return None
-        proc = Path("/proc")
-        total = 0
-        for pid in pids:
-            try:
-                for line in (proc / str(pid) / "status").read_text().splitlines():
-                    if line.startswith("VmHWM:"):
-                        total += int(line.split()[1])
-            except OSError:
-                continue
-        return round(total / 1024)
+        return procfs.peak_rss_mib(pids) if pids else None
 
     def stop(self) -> None:
         self.process.terminate()

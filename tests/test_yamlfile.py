@@ -8,7 +8,7 @@ from pcnkit.errors import InputError
 from pcnkit.funding.rules import apply_scenario, parse_rules, rules_for
 from pcnkit.population.codelists import parse_codelist
 from pcnkit.registry.importers import definitions
-from pcnkit.yamlfile import parse_yaml, read_yaml
+from pcnkit.yamlfile import Fields, parse_yaml, read_yaml
 
 BROKEN = "id: x\nversion: 1\nstreams: [a, b\nname: y\n"
 
@@ -45,3 +45,21 @@ def test_a_scenario_that_cannot_be_read_names_its_path(tmp_path):
     with pytest.raises(InputError, match="is not valid YAML") as info:
         read_yaml(broken)
     assert (info.value.file, info.value.row) == (str(broken), 4)
+
+
+def test_fields_name_the_file_and_key_and_refuse_what_is_missing_or_not_a_choice():
+    class Rules(Fields):
+        fix = "Correct the rules file."
+
+    f = Rules("rules.yaml", {"kind": "pcn", "empty": ""}, "streams[0]")
+    assert f.get("kind") == "pcn" and f.get("empty", "default") == "default"
+    assert f.choice("kind", ["pcn", "practice"]) == "pcn"
+    with pytest.raises(InputError) as missing:
+        f.get("empty")
+    assert (missing.value.file, missing.value.column) == ("rules.yaml", "streams[0].empty")
+    assert missing.value.problem == "is missing"
+    assert missing.value.action == "Correct the rules file."
+    with pytest.raises(InputError, match="'pcn' is not one of \\['icb'\\]"):
+        f.choice("kind", ["icb"])
+    with pytest.raises(InputError, match="streams\\[0\\] is not a mapping"):
+        Fields("rules.yaml", ["a"], "streams[0]")

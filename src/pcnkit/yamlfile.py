@@ -42,3 +42,32 @@ def read_yaml(path: Path, loader: type[yaml.SafeLoader] = Loader) -> object:
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(name, f"cannot be read ({exc})", "Check the path.") from exc
     return parse_yaml(text, name, loader)
+
+
+class Fields:
+    """Typed access to one mapping of a YAML file, with errors that name the file and the key
+    (`where.key`) and say `fix`. Each kind of file subclasses it for its own value types."""
+
+    fix = "Correct the file."
+
+    def __init__(self, file: str, data: object, where: str) -> None:
+        if not isinstance(data, dict):
+            raise InputError(file, f"{where} is not a mapping", "Write it as 'key: value' pairs.")
+        self.file, self.data, self.where = file, data, where
+
+    def fail(self, key: str, problem: str) -> InputError:
+        return InputError(self.file, problem, self.fix, column=f"{self.where}.{key}")
+
+    def get(self, key: str, default=...):
+        """The value at `key`; missing or empty is `default`, or refused if none is given."""
+        if key not in self.data or self.data[key] in (None, ""):
+            if default is ...:
+                raise self.fail(key, "is missing")
+            return default
+        return self.data[key]
+
+    def choice(self, key: str, options, default=...) -> str:
+        value = str(self.get(key, default))
+        if value not in options:
+            raise self.fail(key, f"'{value}' is not one of {list(options)}")
+        return value

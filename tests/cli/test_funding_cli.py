@@ -44,6 +44,11 @@ def invoke(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
+def bhr(command, ws, *args):
+    """`pcnkit funding <command>` for 2019/20 and the BHR area of the workspace."""
+    return invoke("funding", command, "--year", "2019/20", "--area", "BHR", "-w", ws, *args)
+
+
 def ledger_rows(ws):
     with sqlite3.connect(ws / "pcnkit.db") as db:
         return db.execute("select count(*) from payment_line").fetchone()[0]
@@ -56,9 +61,7 @@ def test_demo_shows_the_bhr_funding(ws):
 
 
 def test_entitlements_csv_has_the_promised_columns(ws):
-    out = invoke(
-        "funding", "entitlements", "--year", "2019/20", "--area", "BHR", "-w", ws, "--format", "csv"
-    ).output
+    out = bhr("entitlements", ws, "--format", "csv").output
     rows = list(csv.DictReader(io.StringIO(out)))
     assert set(rows[0]) >= REQUIRED
     core = [r for r in rows if r["pcn_code"] == "U51307" and r["stream"] == "core_pcn_funding"]
@@ -68,20 +71,7 @@ def test_entitlements_csv_has_the_promised_columns(ws):
 
 def test_entitlements_xlsx_formats_money_as_money(ws, tmp_path):
     target = tmp_path / "e.xlsx"
-    result = invoke(
-        "funding",
-        "entitlements",
-        "--year",
-        "2019/20",
-        "--area",
-        "BHR",
-        "-w",
-        ws,
-        "--format",
-        "xlsx",
-        "--output",
-        target,
-    )
+    result = bhr("entitlements", ws, "--format", "xlsx", "--output", target)
     assert result.exit_code == 0, result.output
     book = load_workbook(target)
     assert book.active.title == "About"  # the workbook opens on its cover sheet
@@ -92,34 +82,10 @@ def test_entitlements_xlsx_formats_money_as_money(ws, tmp_path):
 
 
 def test_schedule_json_and_scenario_difference(ws):
-    out = invoke(
-        "funding",
-        "schedule",
-        "--year",
-        "2019/20",
-        "--area",
-        "BHR",
-        "-w",
-        ws,
-        "--payee",
-        "U51307",
-        "--format",
-        "json",
-    ).output
+    out = bhr("schedule", ws, "--payee", "U51307", "--format", "json").output
     payments = json.loads(out)["payments"]
     assert payments[0]["payment_month"] == "2019-07"
-    table = invoke(
-        "funding",
-        "entitlements",
-        "--year",
-        "2019/20",
-        "--area",
-        "BHR",
-        "-w",
-        ws,
-        "--scenario",
-        FIXTURES / "havering-paper-2019-20.yaml",
-    ).output
+    table = bhr("entitlements", ws, "--scenario", FIXTURES / "havering-paper-2019-20.yaml").output
     assert "scenario: Havering paper, July 2019" in table
     assert "differs from the official rules by" in table
 
@@ -128,13 +94,9 @@ def test_a_run_is_written_once(ws):
     """The demo has paid 2019/20 to June 2020: paying June again writes nothing, and July is
     refused (it used to append a claw-back of every payment since, issue 10 item 8)."""
     before = ledger_rows(ws)
-    again = invoke(
-        "funding", "run", "--year", "2019/20", "--month", "2020-06", "--area", "BHR", "-w", ws
-    )
+    again = bhr("run", ws, "--month", "2020-06")
     assert again.exit_code == 0 and "Nothing to pay" in again.output
-    july = invoke(
-        "funding", "run", "--year", "2019/20", "--month", "2019-07", "--area", "BHR", "-w", ws
-    )
+    july = bhr("run", ws, "--month", "2019-07")
     assert july.exit_code == 2 and "earlier than the latest month paid" in july.output
     assert ledger_rows(ws) == before
 

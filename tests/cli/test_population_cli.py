@@ -18,6 +18,13 @@ def invoke(*args):
     return runner.invoke(app, [str(a) for a in args])
 
 
+def cohort(folder, list_id: str, *where) -> list[dict]:
+    """`pcnkit population cohort` as JSON rows (the command must succeed)."""
+    result = invoke("population", "cohort", list_id, *where, "--format", "json", "-w", folder)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.output)
+
+
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     folder = tmp_path_factory.mktemp("popcli") / "demo"
@@ -39,19 +46,7 @@ def test_demo_reports_calibration_tiers_cohort_lists_and_model(demo):
 
 def test_cohort_for_a_pcn_lists_its_practices_people_with_reasons(demo):
     folder, _ = demo
-    result = invoke(
-        "population",
-        "cohort",
-        "rising-risk",
-        "--pcn",
-        HAVERING_SOUTH,
-        "--format",
-        "json",
-        "-w",
-        folder,
-    )
-    assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = cohort(folder, "rising-risk", "--pcn", HAVERING_SOUTH)
     assert rows
     members = invoke("registry", "show", HAVERING_SOUTH, "--as-of", "2020-01-01", "-w", folder)
     for r in rows:
@@ -66,19 +61,7 @@ def test_cohort_for_a_pcn_lists_its_practices_people_with_reasons(demo):
 
 def test_case_finding_list_for_one_practice(demo):
     folder, _ = demo
-    result = invoke(
-        "population",
-        "cohort",
-        "cvd_hypertension",
-        "--practice",
-        "F82002",
-        "--format",
-        "json",
-        "-w",
-        folder,
-    )
-    assert result.exit_code == 0, result.output
-    rows = json.loads(result.output)
+    rows = cohort(folder, "cvd_hypertension", "--practice", "F82002")
     assert rows and {r["practice"] for r in rows} == {"F82002"}
     assert all("not on the hypertension register" in r["criteria_met"] for r in rows)
 

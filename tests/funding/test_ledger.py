@@ -93,27 +93,10 @@ def test_the_ledger_is_append_only(workspace, tmp_path):
 def test_a_correction_is_a_new_line_with_its_reason(workspace, tmp_path):
     with workspace.transaction() as s:
         ledger.run_month(s, RULES, lines_for(tmp_path), D(2019, 7, 1), "lists")
-        ledger.correct(
-            s,
-            "2019/20",
-            D(2019, 8, 1),
-            "U51307",
-            "U51307",
-            "core_pcn_funding",
-            Decimal("-10.00"),
-            "duplicate payment recovered",
-        )
+        august = (s, "2019/20", D(2019, 8, 1), "U51307", "U51307", "core_pcn_funding")
+        ledger.correct(*august, Decimal("-10.00"), "duplicate payment recovered")
         with pytest.raises(InputError, match="Say why"):
-            ledger.correct(
-                s,
-                "2019/20",
-                D(2019, 8, 1),
-                "U51307",
-                "U51307",
-                "core_pcn_funding",
-                Decimal("1"),
-                " ",
-            )
+            ledger.correct(*august, Decimal("1"), " ")
         paid = ledger.paid_to_date(s, "2019/20")
     assert paid[("U51307", "U51307", None, "core_pcn_funding")] == Decimal("24728.50")
 

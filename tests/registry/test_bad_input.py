@@ -349,3 +349,32 @@ def test_definitions_errors_name_the_line_and_key(tmp_path):
     with pytest.raises(InputError) as err:
         parse_file(path)
     assert (err.value.file, err.value.row, err.value.column) == (str(path), 6, "memberships.from")
+
+
+@pytest.mark.parametrize(
+    ("entry", "problem"),
+    [
+        (
+            "roles:\n  - {pcn: F82614, role: clinical_director, holder: Dr X, from: 2019-07-01}",
+            "gives a role to F82614, which is not a known PCN",
+        ),
+        (
+            "roles:\n  - {pcn: U00367, role: nominated_payee, payee: Z99999, from: 2019-07-01}",
+            "names payee Z99999, which is not a known organisation",
+        ),
+        (
+            "exceptions:\n  - {org: Z99999, rule: list_size_minimum, reason: r, from: 2019-07-01}",
+            "records an exception for Z99999, which is not a known organisation",
+        ),
+        (
+            "mergers:\n  - {practice: F82614, into: U00367, date: 2019-07-01, note: n}",
+            "records a merger naming U00367, which is not a known practice",
+        ),
+    ],
+)
+def test_a_row_naming_an_unknown_organisation_is_refused(workspace, reg, tmp_path, entry, problem):
+    definitions = tmp_path / "local.yaml"
+    definitions.write_text(f"pcnkit: definitions\npublisher: test\nas_of: 2020-04-01\n{entry}\n")
+    with pytest.raises(InputError) as err:
+        load(workspace, reg, definitions)
+    assert (err.value.file, err.value.problem, err.value.row) == (str(definitions), problem, 5)

@@ -4,38 +4,24 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
+from functools import partial
 from urllib.parse import urlencode
 
 import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import select, text, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from web_login import add_user_once, csrf_token, post_login
 
 from pcnkit.access import audit
-from pcnkit.access.users import LOCK_FOR, MAX_FAILURES, REFUSED, add_user
+from pcnkit.access.users import LOCK_FOR, MAX_FAILURES, REFUSED
 from pcnkit.store.models import AuditEvent, User
 from pcnkit.web.security import COOKIE
 
 PASSWORD = "correct horse battery staple"
 
 
-def _token(page) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-
-
-def _fresh_user(web_demo, name: str, role: str = "practice", scope: str = "F82002") -> str:
-    with web_demo.ws.transaction() as session:
-        if session.scalar(select(User).where(User.username == name)) is None:
-            add_user(session, name, PASSWORD, role, scope, dt.datetime.now())
-    return name
-
-
-def _post_login(client, username: str, password: str, **extra):
-    token = _token(client.get("/login"))
-    data = {"username": username, "password": password, "csrf_token": token, "next": "/"}
-    data.update(extra)
-    return client.post("/login", data=data, follow_redirects=False)
+_fresh_user = partial(add_user_once, password=PASSWORD)
 
 
 def test_pages_and_api_need_a_signed_in_user(web_demo):
@@ -62,9 +48,9 @@ def test_login_without_the_csrf_token_or_from_another_origin_is_refused(web_demo
         "/login", data={"username": name, "password": PASSWORD}, follow_redirects=False
     )
     assert no_token.status_code == 403
-    wrong = _post_login(client, name, PASSWORD, csrf_token="forged")
+    wrong = post_login(client, name, PASSWORD, csrf_token="forged")
     assert wrong.status_code == 403
-    token = _token(client.get("/login"))
+    token = csrf_token(client.get("/login"))
     elsewhere = client.post(
         "/login",
         data={"username": name, "password": PASSWORD, "csrf_token": token},
@@ -72,7 +58,7 @@ def test_login_without_the_csrf_token_or_from_another_origin_is_refused(web_demo
         follow_redirects=False,
     )
     assert elsewhere.status_code == 403
-    assert _post_login(client, name, PASSWORD).status_code == 303
+    assert post_login(client, name, PASSWORD).status_code == 303
 
 
 def test_wrong_passwords_lock_the_account_and_are_audited(web_demo):
@@ -82,14 +68,14 @@ def test_wrong_passwords_lock_the_account_and_are_audited(web_demo):
     app.state.web.clock = lambda: now[0]
     client = web_demo.client(app=app)
     for _ in range(MAX_FAILURES):
-        refused = _post_login(client, name, "not the password")
+        refused = post_login(client, name, "not the password")
         assert refused.status_code == 401
         assert "not right" in refused.text
-    locked = _post_login(client, name, PASSWORD)
+    locked = post_login(client, name, PASSWORD)
     assert locked.status_code == 401
     assert "locked" in locked.text
     now[0] += LOCK_FOR + dt.timedelta(seconds=1)
-    assert _post_login(client, name, PASSWORD).status_code == 303
+    assert post_login(client, name, PASSWORD).status_code == 303
     with web_demo.ws.sessions() as session:
         actions = session.scalars(
             select(AuditEvent.action).where(AuditEvent.username == name)
@@ -100,7 +86,7 @@ def test_wrong_passwords_lock_the_account_and_are_audited(web_demo):
 
 def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(web_demo):
     client = web_demo.client()
-    answer = _post_login(client, "nobody.at.all", PASSWORD)
+    answer = post_login(client, "nobody.at.all", PASSWORD)
     assert answer.status_code == 401
     assert REFUSED in answer.text  # the same words as a wrong password or a locked account
 
@@ -108,12 +94,12 @@ def test_an_unknown_username_gets_the_same_answer_as_a_wrong_password(web_demo):
 def test_sign_out_ends_the_session_even_for_a_copied_cookie(web_demo):
     name = _fresh_user(web_demo, "logout.check")
     client = web_demo.client()
-    assert _post_login(client, name, PASSWORD).status_code == 303
+    assert post_login(client, name, PASSWORD).status_code == 303
     copied = client.cookies.get(COOKIE)
     home = client.get("/")
     assert home.status_code == 200
     assert "/logout?" not in home.text  # the token travels in the form's body
-    token = _token(home)
+    token = csrf_token(home)
     assert client.post("/logout", follow_redirects=False).status_code == 403  # no token
     in_url = client.post(f"/logout?csrf_token={token}", follow_redirects=False)
     assert in_url.status_code == 403  # a token in the URL is not accepted
@@ -135,9 +121,9 @@ def test_sign_in_never_redirects_to_another_site(web_demo):
     name = _fresh_user(web_demo, "redirect.check")
     client = web_demo.client()
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
-        answer = _post_login(client, name, PASSWORD, next=target)
+        answer = post_login(client, name, PASSWORD, next=target)
         assert answer.headers["location"] == "/"
-    assert _post_login(client, name, PASSWORD, next="/org/F82002").headers["location"] == (
+    assert post_login(client, name, PASSWORD, next="/org/F82002").headers["location"] == (
         "/org/F82002"
     )
 

@@ -18,6 +18,7 @@ from sqlalchemy import select
 from pcnkit.demo import demo_ledger
 from pcnkit.funding import arrs
 from pcnkit.funding.entitlements import entitlements
+from pcnkit.funding.ledger import LINE_COLUMNS
 from pcnkit.funding.money import money
 from pcnkit.funding.populations import from_registry
 from pcnkit.funding.reconcile import as_at
@@ -25,6 +26,7 @@ from pcnkit.funding.rules import rules_for, year_of
 from pcnkit.funding.schedule import by_month, schedule
 from pcnkit.funding.sources import public
 from pcnkit.store.models import PaymentLine
+from pcnkit.web.views.funding import LEDGER_COLUMNS
 
 YEAR = "2019/20"
 PCN = "U00367"  # Havering South
@@ -346,3 +348,10 @@ def test_year_parameter(pcn_client):
     assert pcn_client.get(f"/api/funding/{PCN}?year=2019-20").json()["year"] == YEAR
     assert pcn_client.get(f"/api/funding/{PCN}?on=2020-05-01").json()["year"] == "2020/21"
     assert pcn_client.get(f"/api/funding/{PCN}?year=1999/00").status_code == 400
+
+
+def test_the_ledger_sheet_shows_the_ledgers_columns_with_each_code_named():
+    after = {c: LEDGER_COLUMNS[LEDGER_COLUMNS.index(c) + 1] for c in ("payee_code", "stream")}
+    assert after == {"payee_code": "payee_name", "stream": "stream_name"}
+    assert len(LEDGER_COLUMNS) == len(LINE_COLUMNS) + 2
+    assert [c for c in LEDGER_COLUMNS if not c.endswith("_name")] == list(LINE_COLUMNS)

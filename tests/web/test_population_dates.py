@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pytest
 from fastapi.testclient import TestClient
 from html_tables import tables_of
+from web_login import sign_in
 
 from pcnkit.access.users import add_user
 from pcnkit.population.pack import practices_in
@@ -34,19 +35,6 @@ SOUTH, NEW_PCN = "U00367", "U24998"
 MOVED_OUT, MOVED_IN = "F82002", "F82675"  # left SOUTH for NEW_PCN; joined SOUTH from U29424
 PSEUDONYM = re.compile(r"SYN[0-9A-F]{16}")
 PASSWORD = "a long pass phrase for the new pcn"
-
-
-def sign_in(app, username: str, password: str) -> TestClient:
-    client = TestClient(app)
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = client.post(
-        "/login",
-        data={"username": username, "password": password, "csrf_token": token, "next": "/"},
-        follow_redirects=False,
-    )
-    assert response.status_code == 303, response.text
-    return client
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +51,7 @@ def south(web_demo, app):
 
 @pytest.fixture(scope="module")
 def new_pcn(app):
-    return sign_in(app, "new.pcn", PASSWORD)
+    return sign_in(TestClient(app), "new.pcn", PASSWORD)
 
 
 def _members(web_demo, code: str, when) -> list[str]:
@@ -167,7 +155,7 @@ def later_store(web_demo, tmp_path_factory):
 
 def test_a_later_store_cannot_be_read_with_an_earlier_membership(web_demo, later_store):
     app = create_app(later_store, default_as_of=EXTRACT)
-    south = sign_in(app, "havering.south", web_demo.logins["havering.south"].password)
+    south = sign_in(TestClient(app), "havering.south", web_demo.logins["havering.south"].password)
     with later_store.sessions() as session:
         expected = practices_in(session, SOUTH, dt.date.fromisoformat(LATER))
     data = south.get(f"/api/population/{SOUTH}/lists/smr", params={"on": "2020-01-01"}).json()

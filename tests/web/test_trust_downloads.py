@@ -21,6 +21,7 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import update
 from typer.testing import CliRunner
+from web_login import sign_in
 
 from pcnkit.cli import app as cli_app
 from pcnkit.demo import build_demo, demo_ledger, demo_staff, demo_users
@@ -96,20 +97,7 @@ def _client(demo, username):
     from pcnkit.web.app import create_app
 
     client = TestClient(create_app(demo.ws, default_as_of=dt.date(2020, 1, 1)))
-    page = client.get("/login")
-    token = re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-    response = client.post(
-        "/login",
-        data={
-            "username": username,
-            "password": demo.logins[username].password,
-            "csrf_token": token,
-            "next": "/",
-        },
-        follow_redirects=False,
-    )
-    assert response.status_code == 303
-    return client
+    return sign_in(client, username, demo.logins[username].password)
 
 
 def _csv_cells(content: bytes) -> list[list[str]]:

@@ -7,36 +7,28 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+from functools import partial
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
+from web_login import add_user_once, post_login
 
 from pcnkit.access import audit, users
 from pcnkit.access.passwords import weakness
 from pcnkit.errors import InputError
-from pcnkit.store.models import AuditEvent, User
+from pcnkit.store.models import AuditEvent
 from pcnkit.web.app import create_app
 from pcnkit.web.security import COOKIE
 
 PASSWORD = "quiet harbour lantern 42"
 
 
-def _token(page) -> str:
-    return re.search(r'name="csrf_token" value="([^"]+)"', page.text).group(1)
-
-
-def _user(web_demo, name: str, role: str = "practice", scope: str = "F82002") -> str:
-    with web_demo.ws.transaction() as session:
-        if session.scalar(select(User).where(User.username == name)) is None:
-            users.add_user(session, name, PASSWORD, role, scope, dt.datetime.now())
-    return name
+_user = partial(add_user_once, password=PASSWORD)
 
 
 def _login(client, username: str, password: str, **headers):
-    token = _token(client.get("/login"))
-    data = {"username": username, "password": password, "csrf_token": token, "next": "/"}
-    return client.post("/login", data=data, headers=headers, follow_redirects=False)
+    return post_login(client, username, password, headers=headers)
 
 
 def _events(web_demo, username: str, action: str | None = None) -> list[AuditEvent]:

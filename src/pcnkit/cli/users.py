@@ -15,15 +15,19 @@ from pcnkit.errors import InputError
 
 users_app = typer.Typer(help="Web application users and the audit log.", no_args_is_help=True)
 
+RoleOpt = typer.Option(..., "--role", help="commissioner | pcn | practice")
+ScopeOpt = typer.Option(..., "--scope", help="ICB/place/... code, PCN code or practice code")
+PasswordEnvOpt = typer.Option(
+    None, "--password-env", help="Read the password from this environment variable."
+)
+
 
 @users_app.command("add")
 def users_add(
     username: str = typer.Argument(..., help="One word, e.g. a.smith"),
-    role: str = typer.Option(..., "--role", help="commissioner | pcn | practice"),
-    scope: str = typer.Option(..., "--scope", help="ICB/place/... code, PCN code or practice code"),
-    password_env: str | None = typer.Option(
-        None, "--password-env", help="Read the password from this environment variable."
-    ),
+    role: str = RoleOpt,
+    scope: str = ScopeOpt,
+    password_env: str | None = PasswordEnvOpt,
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
     """Add a user (the password is asked for twice unless --password-env names a variable)."""
@@ -45,8 +49,8 @@ def _password(password_env: str | None) -> str:
 @users_app.command("set-role")
 def users_set_role(
     username: str = typer.Argument(..., help="An existing user"),
-    role: str = typer.Option(..., "--role", help="commissioner | pcn | practice"),
-    scope: str = typer.Option(..., "--scope", help="ICB/place/... code, PCN code or practice code"),
+    role: str = RoleOpt,
+    scope: str = ScopeOpt,
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
     """Change a user's role and scope; they are signed out everywhere (their audit history
@@ -59,9 +63,7 @@ def users_set_role(
 @users_app.command("set-password")
 def users_set_password(
     username: str = typer.Argument(..., help="An existing user"),
-    password_env: str | None = typer.Option(
-        None, "--password-env", help="Read the password from this environment variable."
-    ),
+    password_env: str | None = PasswordEnvOpt,
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
     """Give a user a new password (and lift a lock-out); they are signed out everywhere."""

@@ -521,14 +521,7 @@ def _shares(
         for r in recipients:
             exact = pot / n
             lines.append(
-                AllocationLine(
-                    r.code,
-                    r.name,
-                    Decimal(1),
-                    exact,
-                    to_unit(exact, unit),
-                    f"{figure(pot)} / {len(recipients)}, {rounded}",
-                )
+                _line(r, Decimal(1), exact, unit, f"{figure(pot)} / {len(recipients)}, {rounded}")
             )
         return lines, n
 
@@ -551,19 +544,12 @@ def _shares(
     values = [_measure(r, column, method) for r in recipients]
     total = sum(values, Decimal(0))
     _check_total(total, column, method)
-    lines = []
-    for r, value in zip(recipients, values, strict=True):
-        exact = pot * value / total
-        lines.append(
-            AllocationLine(
-                r.code,
-                r.name,
-                value,
-                exact,
-                to_unit(exact, unit),
-                f"{figure(pot)} × {figure(value)} / {figure(total)}, {rounded}",
-            )
+    lines = [
+        _line(
+            r, v, pot * v / total, unit, f"{figure(pot)} × {figure(v)} / {figure(total)}, {rounded}"
         )
+        for r, v in zip(recipients, values, strict=True)
+    ]
     return lines, total
 
 
@@ -589,10 +575,15 @@ def _computed_normalised(
             f"rounded half-up to {_unit(unit)}"
         )
         normalised = w * total_r / total_w
-        lines.append(
-            AllocationLine(r.code, r.name, normalised, exact, to_unit(exact, unit), formula)
-        )
+        lines.append(_line(r, normalised, exact, unit, formula))
     return lines, total_r
+
+
+def _line(
+    r: Recipient, basis: Decimal, exact: Decimal, unit: Decimal, formula: str
+) -> AllocationLine:
+    """A recipient's line: its exact share and that share rounded half-up to `unit`."""
+    return AllocationLine(r.code, r.name, basis, exact, to_unit(exact, unit), formula)
 
 
 def _check_total(total: Decimal, column: str, method: str) -> None:
@@ -609,19 +600,11 @@ def _per_head(
     recipients: list[Recipient], rate: Decimal, unit: Decimal
 ) -> tuple[list[AllocationLine], Decimal]:
     values = [_measure(r, "registered", "per_head") for r in recipients]
-    lines = []
-    for r, value in zip(recipients, values, strict=True):
-        exact = rate * value
-        lines.append(
-            AllocationLine(
-                r.code,
-                r.name,
-                value,
-                exact,
-                to_unit(exact, unit),
-                f"{figure(rate)} × {figure(value)}, rounded half-up to {_unit(unit)}",
-            )
-        )
+    rounded = f"rounded half-up to {_unit(unit)}"
+    lines = [
+        _line(r, v, rate * v, unit, f"{figure(rate)} × {figure(v)}, {rounded}")
+        for r, v in zip(recipients, values, strict=True)
+    ]
     return lines, sum(values, Decimal(0))
 
 

@@ -177,31 +177,16 @@ def reconcile(
 def _explain(p: Published, rules: YearRules, ours, readings) -> Explanation:
     stream = rules.streams[p.stream]
     name = ours[0].pcn_name if ours else p.pcn_code
-    if not ours:
-        return Explanation(
-            p.pcn_code,
-            name,
-            p.stream,
-            p.amount,
-            None,
-            None,
-            "not calculated",
-            f"pcnkit calculates nothing for {p.pcn_code} in {p.stream}: the PCN "
-            "is not in the population used (check the area or lists).",
-        )
-    if any(x.amount is None for x in ours):
-        return Explanation(
-            p.pcn_code,
-            name,
-            p.stream,
-            p.amount,
-            None,
-            None,
-            "not calculated",
-            f"pcnkit cannot calculate {p.stream} for {p.pcn_code}: "
-            + "; ".join(x.gap for x in ours if x.gap)
-            + ".",
-        )
+    if not ours or any(x.amount is None for x in ours):
+        if ours:
+            gaps = "; ".join(x.gap for x in ours if x.gap)
+            why = f"pcnkit cannot calculate {p.stream} for {p.pcn_code}: {gaps}."
+        else:
+            why = (
+                f"pcnkit calculates nothing for {p.pcn_code} in {p.stream}: the PCN "
+                "is not in the population used (check the area or lists)."
+            )
+        return Explanation(p.pcn_code, name, p.stream, p.amount, None, None, "not calculated", why)
     calculated = sum((x.amount for x in ours), Decimal(0))
     difference = p.amount - calculated
     base = Explanation(p.pcn_code, name, p.stream, p.amount, calculated, difference, "", "")

@@ -27,7 +27,7 @@ from pcnkit.dates import (
 from pcnkit.errors import BadValue, InputError
 from pcnkit.funding.money import decimal
 from pcnkit.store.layout import year_slug
-from pcnkit.yamlfile import parse_yaml, read_yaml
+from pcnkit.yamlfile import Fields, parse_yaml, read_yaml
 
 BASES = ("registered", "weighted", "adjusted", "beds", "fixed")
 PAYEES = ("pcn", "practice")
@@ -229,31 +229,10 @@ def known_years() -> list[str]:
     return sorted(year_label(financial_year_start(p.stem)) for p in rules_folder().glob("*.yaml"))
 
 
-class _Reader:
+class _Reader(Fields):
     """Typed access to one mapping in a rules file, with errors that say where."""
 
-    def __init__(self, file: str, data: dict, where: str) -> None:
-        if not isinstance(data, dict):
-            raise InputError(file, f"{where} is not a mapping", "Write it as 'key: value' pairs.")
-        self.file, self.data, self.where = file, data, where
-
-    def fail(self, key: str, problem: str) -> InputError:
-        return InputError(
-            self.file, problem, "Correct the rules file.", column=f"{self.where}.{key}"
-        )
-
-    def get(self, key: str, default=...):
-        if key not in self.data or self.data[key] in (None, ""):
-            if default is ...:
-                raise self.fail(key, "is missing")
-            return default
-        return self.data[key]
-
-    def choice(self, key: str, options, default=...) -> str:
-        value = str(self.get(key, default))
-        if value not in options:
-            raise self.fail(key, f"'{value}' is not one of {list(options)}")
-        return value
+    fix = "Correct the rules file."
 
     def number(self, key: str, default=...) -> Decimal | None:
         value = self.get(key, default)

@@ -22,7 +22,7 @@ from pathlib import Path
 
 from pcnkit.errors import InputError
 from pcnkit.funding.money import decimal
-from pcnkit.yamlfile import parse_yaml
+from pcnkit.yamlfile import Fields, parse_yaml
 
 STATUSES = ("confirmed", "partial")
 CODING_SYSTEMS = (
@@ -127,38 +127,22 @@ def available() -> list[str]:
     return sorted(p.stem for p in codelists_folder().glob("*.yaml"))
 
 
-class _Reader:
+class _Reader(Fields):
     """Typed access to one mapping in a code list file, with errors that name file and key."""
 
+    fix = ACTION
+
     def __init__(self, file: str, data: object, where: str, allowed: set[str]) -> None:
-        if not isinstance(data, dict):
-            raise InputError(file, f"{where} is not a mapping", "Write it as 'key: value' pairs.")
-        self.file, self.data, self.where = file, data, where
+        super().__init__(file, data, where)
         unknown = sorted(str(k) for k in set(data) - allowed)
         if unknown:
             raise self.fail(unknown[0], f"is not a known key; use {sorted(allowed)}")
-
-    def fail(self, key: str, problem: str) -> InputError:
-        return InputError(self.file, problem, ACTION, column=f"{self.where}.{key}")
-
-    def get(self, key: str, default=...):
-        if key not in self.data or self.data[key] in (None, ""):
-            if default is ...:
-                raise self.fail(key, "is missing")
-            return default
-        return self.data[key]
 
     def text(self, key: str, default=...) -> str:
         value = self.get(key, default)
         if not isinstance(value, str):
             raise self.fail(key, "must be text (write codes in quotes so none loses a digit)")
         return value.strip()
-
-    def choice(self, key: str, options) -> str:
-        value = str(self.get(key))
-        if value not in options:
-            raise self.fail(key, f"'{value}' is not one of {list(options)}")
-        return value
 
     def items(self, key: str) -> list:
         value = self.data.get(key)

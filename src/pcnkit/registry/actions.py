@@ -277,18 +277,31 @@ def _insert_facts(
     return {(r["child_id"], r["channel"]) for r in rows}
 
 
+def _known(
+    orgs: _Orgs, batch: Batch, code: str, kind: str | None, says: str, fix: str, **where
+) -> OrgRow:
+    """The organisation a row names, which must be known (and of `kind`, if given): the one
+    refusal every record that points at an organisation shares."""
+    org = orgs.get(code)
+    if org is None or (kind is not None and org.kind != kind):
+        known = {kinds.PRACTICE: "practice", kinds.PCN: "PCN", None: "organisation"}[kind]
+        raise InputError(batch.file, f"{says} {code}, which is not a known {known}", fix, **where)
+    return org
+
+
 def _insert_list_sizes(session, orgs, batch, source, report) -> None:
     rows = []
     for rec in batch.list_sizes:
-        org = orgs.get(rec.practice)
-        if org is None or org.kind != kinds.PRACTICE:
-            raise InputError(
-                batch.file,
-                f"gives a list for {rec.practice}, which is not a known practice",
-                "Load epraccur (or another practice file) first, or correct the code.",
-                row=rec.row,
-                column="practice_code",
-            )
+        org = _known(
+            orgs,
+            batch,
+            rec.practice,
+            kinds.PRACTICE,
+            "gives a list for",
+            "Load epraccur (or another practice file) first, or correct the code.",
+            row=rec.row,
+            column="practice_code",
+        )
         rows.append(
             {
                 "practice_id": org.id,
@@ -333,22 +346,28 @@ def _attach_coordinates(session, orgs, batch, source, report) -> None:
 
 def _insert_roles(session, orgs, batch, source, report) -> None:
     for rec in batch.roles:
-        pcn = orgs.get(rec.pcn)
-        if pcn is None or pcn.kind != kinds.PCN:
-            raise InputError(
-                batch.file,
-                f"gives a role to {rec.pcn}, which is not a known PCN",
-                "Load the ePCN workbook first or correct the code.",
-                row=rec.row,
-            )
-        payee = orgs.get(rec.payee) if rec.payee else None
-        if rec.payee and payee is None:
-            raise InputError(
-                batch.file,
-                f"names payee {rec.payee}, which is not a known organisation",
+        pcn = _known(
+            orgs,
+            batch,
+            rec.pcn,
+            kinds.PCN,
+            "gives a role to",
+            "Load the ePCN workbook first or correct the code.",
+            row=rec.row,
+        )
+        payee = (
+            _known(
+                orgs,
+                batch,
+                rec.payee,
+                None,
+                "names payee",
                 "Use the payee's ODS code.",
                 row=rec.row,
             )
+            if rec.payee
+            else None
+        )
         session.add(
             PcnRole(
                 pcn_id=pcn.id,
@@ -361,14 +380,9 @@ def _insert_roles(session, orgs, batch, source, report) -> None:
             )
         )
     for rec in batch.exceptions:
-        org = orgs.get(rec.org)
-        if org is None:
-            raise InputError(
-                batch.file,
-                f"records an exception for {rec.org}, which is not a known organisation",
-                "Correct the code.",
-                row=rec.row,
-            )
+        org = _known(
+            orgs, batch, rec.org, None, "records an exception for", "Correct the code.", row=rec.row
+        )
         session.add(
             RegistryException(
                 org_id=org.id,
@@ -380,15 +394,18 @@ def _insert_roles(session, orgs, batch, source, report) -> None:
             )
         )
     for rec in batch.mergers:
-        practice, successor = orgs.get(rec.practice), orgs.get(rec.successor)
-        for code, org in ((rec.practice, practice), (rec.successor, successor)):
-            if org is None or org.kind != kinds.PRACTICE:
-                raise InputError(
-                    batch.file,
-                    f"records a merger naming {code}, which is not a known practice",
-                    "Correct the code.",
-                    row=rec.row,
-                )
+        practice, successor = (
+            _known(
+                orgs,
+                batch,
+                code,
+                kinds.PRACTICE,
+                "records a merger naming",
+                "Correct the code.",
+                row=rec.row,
+            )
+            for code in (rec.practice, rec.successor)
+        )
         session.add(
             PracticeMerger(
                 practice_id=practice.id,

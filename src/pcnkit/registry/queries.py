@@ -40,6 +40,25 @@ _SOURCE_RANK = case(
 # Counting sources before the payments files' quarter averages, whatever their dates: what a
 # page calls "registered patients" is a count of people (see `patients_at`).
 _IS_COUNT = case((SourceFile.file_type.in_(publications.COUNTS), 1), else_=0)
+# Which list wins for a practice: the latest on or before the date, then by source, then the
+# newest-loaded source.
+_LATEST = (ListSize.as_of.desc(), _SOURCE_RANK.desc(), ListSize.source_id.desc())
+# A list figure and the source it came from (read by `_figure`).
+_FIGURE_COLUMNS = (
+    ListSize.practice_id,
+    ListSize.value,
+    ListSize.as_of,
+    ListSize.source_row,
+    SourceFile.name,
+    SourceFile.file_type,
+    SourceFile.extract_date,
+    SourceFile.publisher,
+)
+
+
+def _check_measure(measure: str) -> None:
+    if measure not in MEASURES:
+        raise ValueError(f"'{measure}' is not a list measure; use one of {MEASURES}")
 
 
 def _long(d: dt.date) -> str:
@@ -173,26 +192,30 @@ def members_at(
 
 def history(session: Session, code: str) -> list[Placement]:
     """Every membership the organisation has had (its parents over time)."""
-    org = organisation(session, code)
-    parent = aliased(Organisation)
-    rows = session.execute(
-        select(parent, Membership)
-        .join(Membership, Membership.parent_id == parent.id)
-        .where(Membership.child_id == org.id)
-        .order_by(parent.kind, Membership.start)
-    )
-    return [Placement(o, m.start, m.end, m.basis) for o, m in rows]
+    return _memberships(session, code, as_child=True)
 
 
 def member_history(session: Session, code: str) -> list[Placement]:
     """Every membership the organisation has had as a parent (its members over time)."""
+    return _memberships(session, code, as_child=False)
+
+
+def _memberships(session: Session, code: str, *, as_child: bool) -> list[Placement]:
+    """The organisation's memberships with the other side of each: its parents (by kind, then
+    start) when `as_child`, else its members (by start, then code)."""
     org = organisation(session, code)
-    child = aliased(Organisation)
+    other = aliased(Organisation)
+    mine, theirs = (
+        (Membership.child_id, Membership.parent_id)
+        if as_child
+        else (Membership.parent_id, Membership.child_id)
+    )
+    order = (other.kind, Membership.start) if as_child else (Membership.start, other.code)
     rows = session.execute(
-        select(child, Membership)
-        .join(Membership, Membership.child_id == child.id)
-        .where(Membership.parent_id == org.id)
-        .order_by(Membership.start, child.code)
+        select(other, Membership)
+        .join(Membership, theirs == other.id)
+        .where(mine == org.id)
+        .order_by(*order)
     )
     return [Placement(o, m.start, m.end, m.basis) for o, m in rows]
 
@@ -322,21 +345,11 @@ def list_sizes_at(
 ) -> dict[int, ListFigure]:
     """Each practice's latest list on or before `as_of` (on a tie, by `_SOURCE_RANK`, then the
     newest-loaded source). `counts_first` prefers any count to a payments average."""
-    if measure not in MEASURES:
-        raise ValueError(f"'{measure}' is not a list measure; use one of {MEASURES}")
-    order = (ListSize.as_of.desc(), _SOURCE_RANK.desc(), ListSize.source_id.desc())
-    if counts_first:
-        order = (_IS_COUNT.desc(), *order)
+    _check_measure(measure)
+    order = (_IS_COUNT.desc(), *_LATEST) if counts_first else _LATEST
     ranked = (
         select(
-            ListSize.practice_id,
-            ListSize.value,
-            ListSize.as_of,
-            ListSize.source_row,
-            SourceFile.name,
-            SourceFile.file_type,
-            SourceFile.extract_date,
-            SourceFile.publisher,
+            *_FIGURE_COLUMNS,
             func.row_number().over(partition_by=ListSize.practice_id, order_by=order).label("rank"),
         )
         .join(SourceFile, SourceFile.id == ListSize.source_id)
@@ -384,24 +397,14 @@ def list_size_at(
 ) -> ListFigure | None:
     """One practice's list as at a date: a single indexed query (the same precedence as
     `list_sizes_at`)."""
-    if measure not in MEASURES:
-        raise ValueError(f"'{measure}' is not a list measure; use one of {MEASURES}")
+    _check_measure(measure)
     code = practice_code.strip().upper()
     row = session.execute(
-        select(
-            ListSize.practice_id,
-            ListSize.value,
-            ListSize.as_of,
-            ListSize.source_row,
-            SourceFile.name,
-            SourceFile.file_type,
-            SourceFile.extract_date,
-            SourceFile.publisher,
-        )
+        select(*_FIGURE_COLUMNS)
         .join(SourceFile, SourceFile.id == ListSize.source_id)
         .join(Organisation, Organisation.id == ListSize.practice_id)
         .where(Organisation.code == code, ListSize.measure == measure, ListSize.as_of <= as_of)
-        .order_by(ListSize.as_of.desc(), _SOURCE_RANK.desc(), ListSize.source_id.desc())
+        .order_by(*_LATEST)
         .limit(1)
     ).first()
     if row is None:

@@ -105,16 +105,26 @@ class OrganisationName(Base):
     __table_args__ = (Index("ix_organisation_name_lookup", "org_id", "observed_at"),)
 
 
-class MembershipFact(Base):
+FIRST = -1  # a mixin column's sort_order: before the columns of the class that uses it
+
+
+class _Link:
+    """A child's place under a parent in one channel over [start, end]: the columns a source's
+    statement (`MembershipFact`) and the resolved timeline (`Membership`) share, first in both
+    (`FIRST` keeps them ahead of each table's own columns, as the migrations created them)."""
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, sort_order=FIRST)
+    child_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), sort_order=FIRST)
+    parent_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"), sort_order=FIRST)
+    channel: Mapped[str] = mapped_column(String(60), sort_order=FIRST)
+    start: Mapped[dt.date | None] = mapped_column(Date, sort_order=FIRST)
+    end: Mapped[dt.date | None] = mapped_column(Date, sort_order=FIRST)
+
+
+class MembershipFact(_Link, Base):
     """What one source said about a child's parent: a dated interval or a snapshot at a date."""
 
     __tablename__ = "membership_fact"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    child_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    parent_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    channel: Mapped[str] = mapped_column(String(60))
-    start: Mapped[dt.date | None] = mapped_column(Date)
-    end: Mapped[dt.date | None] = mapped_column(Date)
     dated: Mapped[bool] = mapped_column(Boolean)
     observed_at: Mapped[dt.date] = mapped_column(Date)
     source_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"))
@@ -123,20 +133,14 @@ class MembershipFact(Base):
     __table_args__ = (Index("ix_membership_fact_child", "child_id", "channel"),)
 
 
-class Membership(Base):
+class Membership(_Link, Base):
     """The resolved timeline (derived from the facts by registry.timeline; rebuilt on load)."""
 
     __tablename__ = "membership"
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    child_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    parent_id: Mapped[int] = mapped_column(ForeignKey("organisation.id"))
-    channel: Mapped[str] = mapped_column(String(60))
-    start: Mapped[dt.date | None] = mapped_column(Date)
-    end: Mapped[dt.date | None] = mapped_column(Date)
     basis: Mapped[str] = mapped_column(Text, default="")
 
-    child: Mapped[Organisation] = relationship(foreign_keys=[child_id])
-    parent: Mapped[Organisation] = relationship(foreign_keys=[parent_id])
+    child: Mapped[Organisation] = relationship(foreign_keys="Membership.child_id")
+    parent: Mapped[Organisation] = relationship(foreign_keys="Membership.parent_id")
 
     __table_args__ = (
         Index("ix_membership_child", "child_id", "channel"),

@@ -92,20 +92,11 @@ def _wide(
     series: list[Series],
     unit: str,
 ) -> str:
-    values = [number(v) for s in series for v in s.values]
-    top = max([v for v in values if v is not None] + [0.0])
-    scale = (WIDTH - LABEL_WIDTH - VALUE_SPACE) / top if top > 0 else 0.0
+    scale = _scale(series, WIDTH - LABEL_WIDTH - VALUE_SPACE)
     legend = LEGEND_ROW if len(series) > 1 else 0
     group = len(series) * (BAR_HEIGHT + BAR_GAP) + GROUP_GAP
     height = TOP + legend + group * len(labels) + 8
-    title_id, desc_id = f"{chart_id}-title", f"{chart_id}-desc"
-    out = [
-        f'<svg class="pcnkit-chart" id="{escape(chart_id)}" role="img" '
-        f'aria-labelledby="{title_id} {desc_id}" viewBox="0 0 {WIDTH} {height}" '
-        f'xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{title_id}">{escape(title)}</title>',
-        f'<desc id="{desc_id}">{escape(description)}</desc>',
-    ]
+    out = _svg(chart_id, "pcnkit-chart", WIDTH, height, title, description)
     if legend:
         x = LABEL_WIDTH
         for i, s in enumerate(series):
@@ -125,20 +116,7 @@ def _wide(
             f'text-anchor="end">{escape(_short(str(label)))}</text>'
         )
         for i, s in enumerate(series):
-            raw = s.values[row] if row < len(s.values) else None
-            n = number(raw)
-            by = y + i * (BAR_HEIGHT + BAR_GAP)
-            w = max(0.0, (n or 0.0) * scale)
-            if n:
-                out.append(
-                    f'<rect class="{_bar_class(i)}" x="{LABEL_WIDTH}" y="{by}" '
-                    f'width="{w:.1f}" height="{BAR_HEIGHT}"></rect>'
-                )
-            text = _shown(raw) + (unit if n is not None else "")
-            out.append(
-                f'<text class="pcnkit-chart__label" x="{LABEL_WIDTH + w + 4:.1f}" '
-                f'y="{by + BAR_HEIGHT - 3}">{escape(text)}</text>'
-            )
+            out += _bar(i, s, row, LABEL_WIDTH, y + i * (BAR_HEIGHT + BAR_GAP), scale, unit)
     out.append(
         f'<line class="pcnkit-chart__axis" x1="{LABEL_WIDTH}" y1="{y0 - 2}" '
         f'x2="{LABEL_WIDTH}" y2="{height - 6}"></line>'
@@ -156,22 +134,19 @@ def _narrow(
     unit: str,
 ) -> str:
     """The phone drawing: each category's label on its own line, its bars below it."""
-    values = [number(v) for s in series for v in s.values]
-    top = max([v for v in values if v is not None] + [0.0])
-    scale = (NARROW_WIDTH - NARROW_VALUE_SPACE - NARROW_PAD) / top if top > 0 else 0.0
+    scale = _scale(series, NARROW_WIDTH - NARROW_VALUE_SPACE - NARROW_PAD)
     legend = LEGEND_ROW * len(series) if len(series) > 1 else 0
     bars = len(series) * (BAR_HEIGHT + BAR_GAP)
     group = NARROW_LABEL_ROW + bars + GROUP_GAP
     height = TOP + legend + group * len(labels)
-    base = f"{chart_id}-narrow"
-    title_id, desc_id = f"{base}-title", f"{base}-desc"
-    out = [
-        f'<svg class="pcnkit-chart pcnkit-chart--narrow" id="{escape(base)}" role="img" '
-        f'aria-labelledby="{title_id} {desc_id}" viewBox="0 0 {NARROW_WIDTH} {height}" '
-        f'xmlns="http://www.w3.org/2000/svg">',
-        f'<title id="{title_id}">{escape(title)}</title>',
-        f'<desc id="{desc_id}">{escape(description)}</desc>',
-    ]
+    out = _svg(
+        f"{chart_id}-narrow",
+        "pcnkit-chart pcnkit-chart--narrow",
+        NARROW_WIDTH,
+        height,
+        title,
+        description,
+    )
     if legend:
         for i, s in enumerate(series):
             y = TOP - 2 + i * LEGEND_ROW
@@ -189,22 +164,50 @@ def _narrow(
             f"{escape(_short(str(label), NARROW_MAX_LABEL))}</text>"
         )
         for i, s in enumerate(series):
-            raw = s.values[row] if row < len(s.values) else None
-            n = number(raw)
             by = y + NARROW_LABEL_ROW + i * (BAR_HEIGHT + BAR_GAP)
-            w = max(0.0, (n or 0.0) * scale)
-            if n:
-                out.append(
-                    f'<rect class="{_bar_class(i)}" x="{NARROW_PAD}" y="{by}" '
-                    f'width="{w:.1f}" height="{BAR_HEIGHT}"></rect>'
-                )
-            text = _shown(raw) + (unit if n is not None else "")
-            out.append(
-                f'<text class="pcnkit-chart__label" x="{NARROW_PAD + w + 4:.1f}" '
-                f'y="{by + BAR_HEIGHT - 3}">{escape(text)}</text>'
-            )
+            out += _bar(i, s, row, NARROW_PAD, by, scale, unit)
     out.append("</svg>")
     return "".join(out)
+
+
+def _scale(series: list[Series], room: float) -> float:
+    """Pixels per unit: the largest value fills `room` (nothing drawn if none is positive)."""
+    values = [number(v) for s in series for v in s.values]
+    top = max([v for v in values if v is not None] + [0.0])
+    return room / top if top > 0 else 0.0
+
+
+def _svg(
+    svg_id: str, classes: str, width: int, height: float, title: str, description: str
+) -> list[str]:
+    """The opening of a drawing, named by its title and described for screen readers."""
+    title_id, desc_id = f"{svg_id}-title", f"{svg_id}-desc"
+    return [
+        f'<svg class="{classes}" id="{escape(svg_id)}" role="img" '
+        f'aria-labelledby="{title_id} {desc_id}" viewBox="0 0 {width} {height}" '
+        f'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{title_id}">{escape(title)}</title>',
+        f'<desc id="{desc_id}">{escape(description)}</desc>',
+    ]
+
+
+def _bar(i: int, s: Series, row: int, x: float, by: float, scale: float, unit: str) -> list[str]:
+    """Series `i`'s bar for category `row` (none when zero or missing) and its value after it."""
+    raw = s.values[row] if row < len(s.values) else None
+    n = number(raw)
+    w = max(0.0, (n or 0.0) * scale)
+    out = []
+    if n:
+        out.append(
+            f'<rect class="{_bar_class(i)}" x="{x}" y="{by}" '
+            f'width="{w:.1f}" height="{BAR_HEIGHT}"></rect>'
+        )
+    text = _shown(raw) + (unit if n is not None else "")
+    out.append(
+        f'<text class="pcnkit-chart__label" x="{x + w + 4:.1f}" '
+        f'y="{by + BAR_HEIGHT - 3}">{escape(text)}</text>'
+    )
+    return out
 
 
 def _bar_class(i: int) -> str:

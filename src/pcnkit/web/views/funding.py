@@ -52,21 +52,9 @@ from pcnkit.web.context import Ctx
 from pcnkit.web.views.orgs import org_ref
 from pcnkit.web.views.page import Page
 
-LEDGER_COLUMNS = [
-    "payment_month",
-    "payee_code",
-    "payee_name",
-    "pcn_code",
-    "practice_code",
-    "stream",
-    "stream_name",
-    "kind",
-    "amount",
-    "rule_id",
-    "confirmed",
-    "reason",
-    "run_id",
-]
+# The ledger's own columns (`ledger.LINE_COLUMNS`), each code followed by the name `_ledger` adds.
+_NAMES = {"payee_code": "payee_name", "stream": "stream_name"}
+LEDGER_COLUMNS = [n for c in ledger.LINE_COLUMNS for n in (c, _NAMES.get(c)) if n]
 BUDGET_COLUMNS = [
     "pcn_code",
     "budget",

@@ -29,6 +29,7 @@ from pcnkit.registry.queries import Hierarchy
 from pcnkit.store.models import Organisation
 from pcnkit.web.charts import Series, bar_chart
 from pcnkit.web.context import Ctx
+from pcnkit.web.tables import FRAILTY
 from pcnkit.web.views.orgs import org_ref
 from pcnkit.web.views.page import Page
 
@@ -115,8 +116,6 @@ LIST_TYPES = {
     "30_74": "30 to 74",
 }
 OTHER_GROUPS = {"CVDPP": "Cardiovascular disease primary prevention (2019-20 only)"}
-EFI_NAMES = {"fit": "Fit", "mild": "Mild frailty", "moderate": "Moderate frailty",
-             "severe": "Severe frailty"}  # fmt: skip
 # ONS 5-group ethnic categories (Census 2021 headings), as the extract's codes name them.
 ETHNIC_NAMES = {
     "asian": "Asian or Asian British",
@@ -321,7 +320,7 @@ def _shown_rows(name: str, rows: list[dict]) -> list[dict]:
         if name == "care_settings":
             r["setting"] = SETTINGS.get(r["setting"], r["setting"])
         if name == "efi":
-            r["efi"] = EFI_NAMES.get(r["efi"], r["efi"])
+            r["efi"] = FRAILTY.get(r["efi"], r["efi"])
         if name.startswith("inequalities_"):
             r["list"] = list_names.get(r["list"], r["list"])
             if r.get("imd_quintile") == "total":
