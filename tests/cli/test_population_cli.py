@@ -198,3 +198,12 @@ def test_pack_splits_every_list_by_deprivation_and_ethnic_group(demo):
             assert lists[list_id] != "0" or total["on_list"] == "0"
         registered = [r for r in rows if r["list"] == "smr" and r[by] != "total"]
         assert sum(int(r["registered"]) for r in registered if r["registered"] != REDACTED) > 0
+
+
+def test_a_redacted_cohort_has_no_rate_rather_than_none():
+    from pcnkit.cli.population import cohort_sentence
+
+    rr = {"cohort": REDACTED, "per_10000": None, "quota_per_10000": 50, "quota_source": "NWL"}
+    line = cohort_sentence(rr)
+    assert "None" not in line and "rate not shown (the count is redacted)" in line
+    assert "= 52.3 per 10,000" in cohort_sentence({**rr, "cohort": "105", "per_10000": 52.3})

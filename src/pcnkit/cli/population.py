@@ -129,6 +129,20 @@ def run_stratify(workspace, engine, quota, as_of, model_path, save_model):
         return stratify_population(workspace, engine, quota, as_of, model_path, save_model, step)
 
 
+def cohort_sentence(rr: dict) -> str:
+    """The rising-risk cohort line; when the cohort count is redacted its rate is too, and the
+    line says so rather than printing "None per 10,000"."""
+    rate = (
+        f"{rr['per_10000']} per 10,000"
+        if rr["per_10000"] is not None
+        else "rate not shown (the count is redacted)"
+    )
+    return (
+        f"Rising-risk cohort: {rr['cohort']} people = {rate} "
+        f"(quota {rr['quota_per_10000']} per 10,000 per practice; {rr['quota_source']})."
+    )
+
+
 def print_stratification(summary: dict, seconds: dict | None = None) -> None:
     label = " (SYNTHETIC DATA)" if summary["synthetic"] else ""
     console.print(
@@ -141,11 +155,7 @@ def print_stratification(summary: dict, seconds: dict | None = None) -> None:
     for tier, n in summary["tiers"].items():
         t.add_row(tier, n)
     console.print(t)
-    rr = summary["rising_risk"]
-    console.print(
-        f"Rising-risk cohort: {rr['cohort']} people = {rr['per_10000']} per 10,000 "
-        f"(quota {rr['quota_per_10000']} per 10,000 per practice; {rr['quota_source']})."
-    )
+    console.print(cohort_sentence(summary["rising_risk"]))
     t = Table(title="Case-finding lists")
     t.add_column("list")
     t.add_column("people", justify="right")
