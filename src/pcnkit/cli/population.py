@@ -324,19 +324,33 @@ def definitions_cmd(
     if fmt != Format.table:
         typer.echo(casefinding.export_definitions(fmt.value), nl=False)
         return
+    unreviewed = [d.id for d in casefinding.LISTS if not d.reviewed]
     for d in casefinding.LISTS:
         r = casefinding.definition_record(d)
-        review = f"{r['reviewed']['date']} by {r['reviewed']['by']}" if d.reviewed else "none yet"
+        review = (
+            f"clinical review on {r['reviewed']['date']} by {r['reviewed']['by']}"
+            if d.reviewed
+            else "NO CLINICAL REVIEW RECORDED"
+        )
         console.print(styled("[bold]{}[/] (version {}): {}", d.id, d.version, d.title))
-        console.print(f"  {d.specification}")
+        # definition text comes from editable YAML: printed as written, never read as markup
+        console.print(f"  {d.specification}", markup=False)
         console.print(
-            f"  Authored by {d.authored_by}; reviewed: {review}; next review {r['next_review']}"
+            f"  Authored by {d.authored_by}; {review}; next review due {r['next_review']}",
+            markup=False,
         )
         for group, words in (("all_of", "all of"), ("any_of", "any of")):
             if r[group]:
                 console.print(f"  {words}:")
                 for c in r[group]:
                     console.print(styled("    {} [dim]({})[/]", c["label"], c["rule"]))
+    if unreviewed:
+        # said once more at the end, where a reader who scrolled past the lists will see it
+        console.print(
+            f"{len(unreviewed)} of {len(casefinding.LISTS)} definitions have no clinical review "
+            f"recorded ({', '.join(unreviewed)}): a clinician should check them before the "
+            "lists are used for care."
+        )
 
 
 @population_app.command("import")
