@@ -194,3 +194,13 @@ def test_bad_input_is_refused_and_nothing_is_written(ws, tmp_path, args, words):
     for word in words:
         assert word in result.output
     assert ledger_rows(ws) == before
+
+
+def test_allocate_table_shows_shares_as_money(tmp_path):
+    recipients = tmp_path / "recipients.csv"
+    recipients.write_text("code,name,registered\nA,Alpha,1000\nB,Beta,2000\n")
+    args = ["--recipients", recipients, "--method", "registered", "--pot", "1000000"]
+    result = invoke("funding", "allocate", *args, "--top-slice", "X=50%")
+    assert result.exit_code == 0, result.output
+    assert "£166,666.67" in result.output and "£500,000.00" in result.output
+    assert "166666.67" not in result.output

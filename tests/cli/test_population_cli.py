@@ -8,6 +8,7 @@ import pytest
 from typer.testing import CliRunner
 
 from pcnkit.cli import app
+from pcnkit.population import casefinding
 from pcnkit.population.disclosure import REDACTED
 
 runner = CliRunner()
@@ -119,6 +120,12 @@ def test_definitions_lists_and_exports_the_case_finding_definitions():
     assert result.exit_code == 0, result.output
     assert "cvd_hypertension (version 1)" in result.output
     assert "age >= 18" in result.output and "next review" in result.output
+    # the shipped definitions have had no clinical review: the listing says so plainly
+    unreviewed = [d for d in casefinding.LISTS if not d.reviewed]
+    assert result.output.count("NO CLINICAL REVIEW RECORDED") == len(unreviewed) > 0
+    assert f"{len(unreviewed)} of {len(casefinding.LISTS)} definitions have no clinical" in (
+        " ".join(result.output.split())
+    )
     as_json = invoke("population", "definitions", "--format", "json")
     assert as_json.exit_code == 0, as_json.output
     assert [d["id"] for d in json.loads(as_json.output)][:2] == ["smr", "ehch"]
@@ -198,3 +205,12 @@ def test_pack_splits_every_list_by_deprivation_and_ethnic_group(demo):
             assert lists[list_id] != "0" or total["on_list"] == "0"
         registered = [r for r in rows if r["list"] == "smr" and r[by] != "total"]
         assert sum(int(r["registered"]) for r in registered if r["registered"] != REDACTED) > 0
+
+
+def test_a_redacted_cohort_has_no_rate_rather_than_none():
+    from pcnkit.cli.population import cohort_sentence
+
+    rr = {"cohort": REDACTED, "per_10000": None, "quota_per_10000": 50, "quota_source": "NWL"}
+    line = cohort_sentence(rr)
+    assert "None" not in line and "rate not shown (the count is redacted)" in line
+    assert "= 52.3 per 10,000" in cohort_sentence({**rr, "cohort": "105", "per_10000": 52.3})

@@ -220,3 +220,15 @@ def test_loader_reads_a_copy_and_refuses_what_it_cannot_evaluate(tmp_path):
     path.write_text(text)
     with pytest.raises(PcnkitError, match="missing next_review"):
         casefinding.load_file(path)
+
+
+def test_export_csv_neutralises_text_that_would_run_as_a_formula(tmp_path):
+    import yaml
+
+    doc = yaml.safe_load((casefinding.definitions_folder() / "cvd_hypertension.yaml").read_text())
+    doc["all_of"][0]["label"] = '=HYPERLINK("http://x","adult")'
+    doc["authored_by"] = "@clinical lead"
+    definition = casefinding.load_file(_write(tmp_path, **doc))
+    rows = list(csv.DictReader(io.StringIO(casefinding.export_definitions("csv", [definition]))))
+    assert rows[0]["criterion_label"] == '\'=HYPERLINK("http://x","adult")'
+    assert {r["authored_by"] for r in rows} == {"'@clinical lead"}

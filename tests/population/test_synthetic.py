@@ -72,6 +72,17 @@ def test_specs_come_from_the_registry_and_the_qof_file(specs, sqlite_workspace):
     assert scaled.registers["HYP"] == round(one.registers["HYP"] * SCALE)
 
 
+def test_specs_warn_about_missing_registers_only_when_asked(sqlite_workspace, caplog):
+    """The demo reads the specs twice (to scale them to --patients): only one reading warns."""
+    load(sqlite_workspace, demo_data())
+    qof = demo_data() / "PREVALENCE_1920.csv"
+    with sqlite_workspace.sessions() as session:
+        specs_from_registry(session, "BHR", AS_OF, qof, warn=False)
+        assert "no QOF registers" not in caplog.text
+        specs_from_registry(session, "BHR", AS_OF, qof)
+    assert caplog.text.count("no QOF registers") == 1
+
+
 def test_same_seed_gives_identical_bytes(specs, generated, tmp_path):
     out, _ = generated
     again = generate(specs, tmp_path / "again", seed=7, as_of=AS_OF)

@@ -25,6 +25,11 @@ def test_every_api_route_documents_its_response(web_demo):
         for method, op in methods.items()
     }
     assert len(routes) >= 7
+    # the downloads outside /api say what they return too, not an empty JSON schema
+    downloads = {p: m["get"] for p, m in spec["paths"].items() if "/download." in p}
+    assert set(downloads) == {"/funding/{code}/download.csv", "/funding/{code}/download.xlsx"}
+    assert list(_ok(downloads["/funding/{code}/download.csv"])) == ["text/csv"]
+    assert list(_ok(downloads["/funding/{code}/download.xlsx"])) == [schemas.XLSX_MEDIA]
     for (path, method), op in routes.items():
         content = _ok(op)
         schema = next(iter(content.values()))["schema"]

@@ -273,3 +273,15 @@ def test_commissioner_home_does_not_promise_patient_lists(web_demo, app):
         re.sub(r"<[^>]+>", " ", web_demo.client("havering.south", app).get("/").text).split()
     )
     assert "rising risk and case-finding lists" in pcn_home
+
+
+def test_practice_funding_names_every_pcn_it_was_paid_through_in_a_year(web_demo, app):
+    """F82002 moved from Havering South to Havering Liberty PCN in August 2025: its 2025/26
+    page says it was paid through both, with the months of each, not only the first."""
+    practice = web_demo.client("haiderian.practice", app)
+    page = practice.get("/funding/F82002?year=2025/26&on=2025-10-01")
+    assert page.status_code == 200
+    line = re.search(r'<p id="pcn-link">(.*?)</p>', page.text, re.S).group(1)
+    text = " ".join(re.sub(r"<[^>]+>", " ", line).split())
+    assert "HAVERING SOUTH PCN U00367 in 2025/26: April 2025 to July 2025" in text, text
+    assert "then of HAVERING LIBERTY PCN U24998, August 2025 to March 2026" in text, text

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import typer
@@ -432,7 +433,9 @@ def funding_allocate(
     for c in ("kind", "code", "name", "basis_value", "share", "formula"):
         table.add_column(c, overflow="fold", justify="right" if c == "share" else "left")
     for r in rows:
-        table.add_row(r["kind"], r["code"], r["name"], r["basis_value"], r["share"], r["formula"])
+        # the rows are CSV-ready plain decimals; people read money as pcnkit writes it (£1,234.56)
+        share = money(Decimal(r["share"])) if r["share"] else ""
+        table.add_row(r["kind"], r["code"], r["name"], r["basis_value"], share, r["formula"])
     console.print(table)
 
 

@@ -129,6 +129,20 @@ def run_stratify(workspace, engine, quota, as_of, model_path, save_model):
         return stratify_population(workspace, engine, quota, as_of, model_path, save_model, step)
 
 
+def cohort_sentence(rr: dict) -> str:
+    """The rising-risk cohort line; when the cohort count is redacted its rate is too, and the
+    line says so rather than printing "None per 10,000"."""
+    rate = (
+        f"{rr['per_10000']} per 10,000"
+        if rr["per_10000"] is not None
+        else "rate not shown (the count is redacted)"
+    )
+    return (
+        f"Rising-risk cohort: {rr['cohort']} people = {rate} "
+        f"(quota {rr['quota_per_10000']} per 10,000 per practice; {rr['quota_source']})."
+    )
+
+
 def print_stratification(summary: dict, seconds: dict | None = None) -> None:
     label = " (SYNTHETIC DATA)" if summary["synthetic"] else ""
     console.print(
@@ -141,11 +155,7 @@ def print_stratification(summary: dict, seconds: dict | None = None) -> None:
     for tier, n in summary["tiers"].items():
         t.add_row(tier, n)
     console.print(t)
-    rr = summary["rising_risk"]
-    console.print(
-        f"Rising-risk cohort: {rr['cohort']} people = {rr['per_10000']} per 10,000 "
-        f"(quota {rr['quota_per_10000']} per 10,000 per practice; {rr['quota_source']})."
-    )
+    console.print(cohort_sentence(summary["rising_risk"]))
     t = Table(title="Case-finding lists")
     t.add_column("list")
     t.add_column("people", justify="right")
@@ -314,19 +324,33 @@ def definitions_cmd(
     if fmt != Format.table:
         typer.echo(casefinding.export_definitions(fmt.value), nl=False)
         return
+    unreviewed = [d.id for d in casefinding.LISTS if not d.reviewed]
     for d in casefinding.LISTS:
         r = casefinding.definition_record(d)
-        review = f"{r['reviewed']['date']} by {r['reviewed']['by']}" if d.reviewed else "none yet"
+        review = (
+            f"clinical review on {r['reviewed']['date']} by {r['reviewed']['by']}"
+            if d.reviewed
+            else "NO CLINICAL REVIEW RECORDED"
+        )
         console.print(styled("[bold]{}[/] (version {}): {}", d.id, d.version, d.title))
-        console.print(f"  {d.specification}")
+        # definition text comes from editable YAML: printed as written, never read as markup
+        console.print(f"  {d.specification}", markup=False)
         console.print(
-            f"  Authored by {d.authored_by}; reviewed: {review}; next review {r['next_review']}"
+            f"  Authored by {d.authored_by}; {review}; next review due {r['next_review']}",
+            markup=False,
         )
         for group, words in (("all_of", "all of"), ("any_of", "any of")):
             if r[group]:
                 console.print(f"  {words}:")
                 for c in r[group]:
                     console.print(styled("    {} [dim]({})[/]", c["label"], c["rule"]))
+    if unreviewed:
+        # said once more at the end, where a reader who scrolled past the lists will see it
+        console.print(
+            f"{len(unreviewed)} of {len(casefinding.LISTS)} definitions have no clinical review "
+            f"recorded ({', '.join(unreviewed)}): a clinician should check them before the "
+            "lists are used for care."
+        )
 
 
 @population_app.command("import")

@@ -23,7 +23,6 @@ known, so "7 working days" counts Monday to Friday.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import io
 import json
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 import yaml
 from ibis import _
 
+from pcnkit import spreadsheet
 from pcnkit.dates import parse_iso
 from pcnkit.errors import PcnkitError
 from pcnkit.population import disclosure, sources
@@ -415,14 +415,14 @@ def export_definitions(fmt: str = "csv", definitions: Iterable[CaseFindingList] 
         return json.dumps([definition_record(d) for d in chosen], indent=2) + "\n"
     if fmt != "csv":
         raise PcnkitError(f"'{fmt}' is not an export format; choose csv or json")
-    out = io.StringIO()
-    writer = csv.DictWriter(out, EXPORT_COLUMNS, lineterminator="\n")
-    writer.writeheader()
+    # Definitions are edited YAML files: their text goes through `spreadsheet` like every other
+    # CSV pcnkit writes, so a label such as "=HYPERLINK(...)" cannot run in Excel.
+    rows = []
     for d in chosen:
         record = definition_record(d)
         for group in ("all_of", "any_of"):
             for c in record[group]:
-                writer.writerow(
+                rows.append(
                     {
                         "list_id": d.id,
                         "list_title": d.title,
@@ -440,6 +440,8 @@ def export_definitions(fmt: str = "csv", definitions: Iterable[CaseFindingList] 
                         "criterion_rule": c["rule"],
                     }
                 )
+    out = io.StringIO()
+    spreadsheet.write_csv(out, EXPORT_COLUMNS, rows)
     return out.getvalue()
 
 

@@ -380,6 +380,7 @@ def specs_from_registry(
     as_of: dt.date,
     prevalence_csv: Path,
     scale: float = 1.0,
+    warn: bool = True,
 ) -> list[PracticeSpec]:
     """Specs for the practices open in an area on `as_of`: the registry's registered list as at
     that date and the QOF file's registers, both multiplied by `scale` and rounded."""
@@ -401,9 +402,9 @@ def specs_from_registry(
             no_qof.append(p.code)
         regs = {g: round(n * scale) for g, n in sorted(registers.get(p.code, {}).items())}
         specs.append(PracticeSpec(p.code, round(float(figure.value) * scale), regs, dict(ages)))
-    if no_list:
+    if warn and no_list:
         log.warning("%d practices have no registered list and are left out", len(no_list))
-    if no_qof:
+    if warn and no_qof:
         log.warning("%d practices have no QOF registers; they get no conditions", len(no_qof))
     return specs
 

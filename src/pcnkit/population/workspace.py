@@ -68,7 +68,8 @@ def generate_population(
     ws = open_workspace(workspace)
     try:
         with ws.sessions() as session:
-            specs = specs_from_registry(session, area, as_of, qof)
+            # when the specs are read again scaled, only that second reading warns (once)
+            specs = specs_from_registry(session, area, as_of, qof, warn=patients is None)
             if not specs:
                 raise PcnkitError(f"no open practices with a list in {area} on {as_of}")
             if patients is not None:

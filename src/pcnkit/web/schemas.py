@@ -449,3 +449,10 @@ class ListPage(Model):
 
 # Responses that are files rather than JSON.
 CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}}
+XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = {
+    200: {
+        "content": {XLSX_MEDIA: {"schema": {"type": "string", "format": "binary"}}},
+        "description": "Excel workbook",
+    }
+}

@@ -56,7 +56,12 @@ def _download(content: bytes, media: str, name: str) -> Response:
     )
 
 
-@router.get("/funding/{code}/download.csv", tags=["funding"])
+@router.get(
+    "/funding/{code}/download.csv",
+    tags=["funding"],
+    response_class=Response,
+    responses=schemas.CSV,
+)
 def funding_csv(
     code: str, part: str = PartQuery, year: str | None = YearQuery, c: Ctx = Depends(ctx)
 ):
@@ -64,7 +69,12 @@ def funding_csv(
     return _download(*funding.download(c, code, year, part))
 
 
-@router.get("/funding/{code}/download.xlsx", tags=["funding"])
+@router.get(
+    "/funding/{code}/download.xlsx",
+    tags=["funding"],
+    response_class=Response,
+    responses=schemas.XLSX,
+)
 def funding_xlsx(code: str, year: str | None = YearQuery, c: Ctx = Depends(ctx)):
     """Every funding table of the page as one Excel workbook, a sheet per table."""
     return _download(*funding.download(c, code, year, None))

@@ -378,16 +378,32 @@ def _pcn_or_practice(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict,
     else:
         # The PCN the year's lines were paid through (a practice that has since moved PCN
         # was paid through its old one that year), else the PCN it belongs to on the date.
-        codes = sorted({x.pcn_code for x in lines})
+        # A practice that moved PCN during the year was paid through each in turn: the link is
+        # the first, and `when` names the months of each, so no PCN is left out.
+        months: dict[str, list[dt.date]] = {}
+        for x in lines:
+            months.setdefault(x.pcn_code, []).extend((x.first_month, x.last_month))
+        codes = sorted(months, key=lambda code: min(months[code]))
         pcn = h.by_code.get(codes[0]) if codes else None
         in_year = pcn is not None
+        when = f"in {rules.year}" if in_year else None
+
+        def span(code: str) -> str:
+            return f"{min(months[code]):%B %Y} to {max(months[code]):%B %Y}"
+
+        if when and len(codes) > 1:
+            names = {code: getattr(h.by_code.get(code), "name", "") for code in codes[1:]}
+            when += f": {span(codes[0])}; " + "; ".join(
+                f"then of {names[code]} {code}, {span(code)}".replace("of  ", "of ")
+                for code in codes[1:]
+            )
         if pcn is None:
             pcn = h.parent(org, kinds.PCN)
         if pcn is not None:
             data["pcn"] = {
                 **org_ref(c, pcn),
                 "funding": c.url(f"/funding/{pcn.code}"),
-                "when": f"in {rules.year}" if in_year else None,
+                "when": when,
             }
     sheets = {
         "entitlements": (lambda: [x.as_row() for x in lines], ENTITLEMENT_COLUMNS),
