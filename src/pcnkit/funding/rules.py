@@ -184,8 +184,8 @@ class Review:
     read again by `next_review` (a new specification, or a status still to confirm)."""
 
     authored_by: str
-    reviewed_on: dt.date
-    reviewed_by: str
+    reviewed_on: dt.date | None  # None: nobody but the author has checked it yet
+    reviewed_by: str | None
     next_review: dt.date
 
     def due(self, on: dt.date) -> bool:
@@ -193,9 +193,14 @@ class Review:
         return on >= self.next_review
 
     def text(self) -> str:
+        reviewed = (
+            f"reviewed {self.reviewed_on:%-d %B %Y} by {self.reviewed_by}"
+            if self.reviewed_on
+            else "NO INDEPENDENT REVIEW RECORDED"
+        )
         return (
-            f"written by {self.authored_by}; reviewed {self.reviewed_on:%-d %B %Y} by "
-            f"{self.reviewed_by}; next review by {self.next_review:%-d %B %Y}"
+            f"written by {self.authored_by}; {reviewed}; "
+            f"next review by {self.next_review:%-d %B %Y}"
         )
 
 
@@ -365,9 +370,14 @@ REVIEW_KEYS = {"date", "by"}
 
 
 def _review(file: str, top: _Reader) -> Review:
-    """`authored_by`, `reviewed: {date, by}` and `next_review`: all required, the next review
-    after the last."""
+    """`authored_by`, `reviewed` and `next_review`: all required, the next review after the
+    last. `reviewed: null` says that nobody but the author has checked the file yet (shown as
+    such, never as a review); otherwise `reviewed: {date, by}`."""
     authored_by = _text(top, "authored_by")
+    if "reviewed" not in top.data:
+        raise top.fail("reviewed", "is missing (write `reviewed: null` if nobody has reviewed it)")
+    if top.data["reviewed"] is None:
+        return Review(authored_by, None, None, top.date("next_review"))
     r = _Reader(file, top.get("reviewed"), "rules.reviewed")
     unknown = sorted(set(r.data) - REVIEW_KEYS)
     if unknown:
