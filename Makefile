@@ -44,8 +44,9 @@ demo: $(STAMP) $(ASSETS)
 ## Coverage of the library by the whole suite, measured in the pytest process only (Spark's
 ## Python workers and the processes some tests start are not traced). The floor is a couple of
 ## points below the figure measured when it was set (94.8% of 10,255 lines on 2 December 2026,
-## issue 11); raise it as coverage grows, never lower it to let a change through.
-COVERAGE := --cov=pcnkit --cov-report=term-missing:skip-covered --cov-fail-under=93
+## at the start of issue 11; 95.7% of 11,387 at its end, when the floor went from 93 to 94);
+## raise it as coverage grows, never lower it to let a change through.
+COVERAGE := --cov=pcnkit --cov-report=term-missing:skip-covered --cov-fail-under=94
 
 test: $(STAMP) $(ASSETS) system-deps
 	$(BIN)/ruff check src tests benchmarks scripts
