@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pcnkit.errors import PcnkitError
+from pcnkit.errors import InputError, PcnkitError
 from pcnkit.population import casefinding, features
 from pcnkit.population.casefinding import working_days_before
 from pcnkit.population.engine import PopulationStore
@@ -219,6 +219,18 @@ def test_loader_reads_a_copy_and_refuses_what_it_cannot_evaluate(tmp_path):
     text = path.read_text().replace("next_review:", "next_reviewed:")
     path.write_text(text)
     with pytest.raises(PcnkitError, match="missing next_review"):
+        casefinding.load_file(path)
+
+
+def test_a_broken_definition_file_names_its_file_and_line(tmp_path):
+    path = tmp_path / "cvd.yaml"
+    path.write_text("id: cvd\ntitle: [unclosed\n", encoding="utf-8")
+    with pytest.raises(InputError) as caught:
+        casefinding.load_file(path)
+    assert caught.value.file == str(path) and caught.value.row is not None
+    assert "Fix the YAML syntax" in str(caught.value)
+    path.write_text("- a list, not a definition\n", encoding="utf-8")
+    with pytest.raises(PcnkitError, match="is not a mapping"):
         casefinding.load_file(path)
 
 

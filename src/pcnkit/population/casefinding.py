@@ -32,7 +32,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from ibis import _
 
 from pcnkit import spreadsheet
@@ -42,6 +41,7 @@ from pcnkit.population import disclosure, sources
 from pcnkit.population.disclosure import safe_count, safe_total
 from pcnkit.population.features import labels_that_hold
 from pcnkit.population.testpatients import TestPatient
+from pcnkit.yamlfile import read_yaml
 
 if TYPE_CHECKING:  # pragma: no cover
     import ibis.expr.types as ir
@@ -271,10 +271,9 @@ def _test_patient(item: dict, where: str) -> TestPatient:
 def load_file(path: Path) -> CaseFindingList:
     """One case-finding definition from its YAML file (errors name the file)."""
     where = str(path)
-    try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise PcnkitError(f"{where}: cannot be read as YAML ({exc})") from None
+    doc = read_yaml(path)  # a syntax error names the file and line, as every YAML file's does
+    if doc is not None and not isinstance(doc, dict):
+        raise PcnkitError(f"{where}: is not a mapping of a definition's fields")
     missing = [k for k in _REQUIRED_KEYS if k not in (doc or {})]
     if missing:
         raise PcnkitError(f"{where}: missing {', '.join(missing)}")
