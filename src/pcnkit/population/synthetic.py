@@ -184,6 +184,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
+from pcnkit.dates import month_from_index, month_index
 from pcnkit.errors import PcnkitError
 from pcnkit.population.qof import LIST_TYPE_AGES, read_prevalence
 from pcnkit.registry import kinds
@@ -468,10 +469,6 @@ def _weight_table(group: str, low: int, high: int | None) -> dict[str, tuple[flo
     }
 
 
-def _months_to_date(months: int) -> dt.date:
-    return dt.date(months // 12, months % 12 + 1, 1)
-
-
 _BAND_CUM = list(itertools.accumulate(b[2] for b in AGE_SEX_STRUCTURE))
 _ETHNIC_NAMES = [e[0] for e in ETHNIC_GROUPS]
 _ETHNIC_CUM = list(itertools.accumulate(e[1] for e in ETHNIC_GROUPS))
@@ -489,7 +486,7 @@ def _age_in_band(rng: random.Random, start: int, end: int) -> int:
 def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
     """One practice's patients and conditions (column lists) and its per-group counts."""
     rng = practice_rng(seed, spec.code)
-    as_of_month = as_of.year * 12 + as_of.month - 1
+    as_of_month = month_index(as_of)
     centre = rng.randint(1, 10)
     n = spec.list_size
     pseudonyms, sexes, ages, births, regs, imds, ethnic = [], [], [], [], [], [], []
@@ -499,7 +496,7 @@ def _practice_rows(spec: PracticeSpec, seed: int, as_of: dt.date):
         band = AGE_SEX_STRUCTURE[bisect.bisect(_BAND_CUM, rand() * band_total, 0, _BAND_HI)]
         sex = "F" if rng.random() < band[3] else "M"
         age = _age_in_band(rng, band[0], band[1])
-        birth = _months_to_date(as_of_month - 12 * age - int(rng.random() * 12))
+        birth = month_from_index(as_of_month - 12 * age - int(rng.random() * 12))
         earliest = min(birth + dt.timedelta(days=7 + int(rng.random() * 54)), as_of)
         years = rng.expovariate(1 / 8)
         start = as_of - dt.timedelta(days=int(years * 365.25))

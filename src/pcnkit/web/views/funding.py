@@ -47,6 +47,7 @@ from pcnkit.funding.summary import GroupTotal, by_pcn, group_totals, unconfirmed
 from pcnkit.registry import kinds, queries
 from pcnkit.registry.checks import long_date
 from pcnkit.registry.queries import Hierarchy
+from pcnkit.store.layout import year_slug
 from pcnkit.store.models import Organisation
 from pcnkit.web.context import Ctx
 from pcnkit.web.views.orgs import org_ref
@@ -662,7 +663,7 @@ def download(c: Ctx, code: str, year: str | None, part: str | None) -> tuple[byt
     (content, media type, file name). Both are written by `pcnkit.spreadsheet`."""
     page, lazy = _build(c, code, year)
     sheets = {k: (rows() if callable(rows) else rows, cols) for k, (rows, cols) in lazy.items()}
-    stem = f"funding-{page['org']['code']}-{page['year'].replace('/', '-')}"
+    stem = f"funding-{page['org']['code']}-{year_slug(page['year'])}"
     if part is None:
         out = io.BytesIO()
         rules = _rules(c, page["year"])
