@@ -346,3 +346,61 @@ def test_care_home_since_and_the_empty_patient_columns(generated):
     assert 0 < recent < 0.25 * len(residents)
     assert all(p["registration_end"] is None and p["date_of_death"] is None for p in patients)
     assert _table(out, "patients").schema.field("care_home_since").type == pa.date32()
+
+
+_ORPHAN_SCRIPT = """
+import concurrent.futures, multiprocessing, os, sys, time
+from pcnkit.population import synthetic
+pool = concurrent.futures.ProcessPoolExecutor(
+    1, multiprocessing.get_context("spawn"),
+    initializer=synthetic._exit_with, initargs=(os.getpid(),),
+)
+print(pool.submit(os.getpid).result(), flush=True)
+time.sleep(600)
+"""
+
+
+def _alive(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return False
+    return stat.rsplit(")", 1)[1].split()[0] != "Z"  # a zombie has ended
+
+
+def test_generator_workers_end_when_their_parent_is_killed(tmp_path):
+    """kill -9 of `population generate` must not leave its worker processes waiting forever."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    parent = subprocess.Popen(
+        [sys.executable, "-c", _ORPHAN_SCRIPT], stdout=subprocess.PIPE, text=True
+    )
+    worker = int(parent.stdout.readline())
+    assert _alive(worker)
+    os.kill(parent.pid, signal.SIGKILL)
+    parent.wait()
+    parent.stdout.close()
+    for _ in range(300):  # the worker checks once a second; allow a slow machine
+        if not _alive(worker):
+            break
+        time.sleep(0.1)
+    assert not _alive(worker)
+
+
+def test_generate_starts_its_workers_with_the_parent_watch(specs, tmp_path, monkeypatch):
+    import concurrent.futures
+
+    seen = {}
+    real = concurrent.futures.ProcessPoolExecutor
+
+    def pool(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", pool)
+    generate(specs[:4], tmp_path / "out", seed=7, as_of=AS_OF, batch_practices=2, workers=2)
+    assert seen["initializer"] is synthetic._exit_with

@@ -1156,6 +1156,19 @@ PARALLEL_FROM_PATIENTS = 200_000  # below this, starting worker processes costs 
 MAX_WORKERS = 4
 
 
+def _exit_with(parent: int) -> None:
+    """A generator worker ends when the process that started it is gone (killed with -9, say),
+    instead of waiting for work forever: a thread checks its parent once a second."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(1)
+
+    threading.Thread(target=watch, daemon=True).start()
+
+
 def _batch(args) -> dict:
     """Make and write one batch of practices (see `generate`); return its aggregate counts."""
     specs, seed, as_of, activity, number, out_dir = args
@@ -1275,7 +1288,9 @@ def generate(
 
         # spawn, not fork: the caller may hold database connections and threads
         context = multiprocessing.get_context("spawn")
-        with concurrent.futures.ProcessPoolExecutor(min(workers, len(batches)), context) as pool:
+        with concurrent.futures.ProcessPoolExecutor(
+            min(workers, len(batches)), context, initializer=_exit_with, initargs=(os.getpid(),)
+        ) as pool:
             made = pool.map(_batch, batches)
             for batch in made:  # in batch order, so the report is the same as one process's
                 _add_batch(report, batch)
