@@ -33,6 +33,19 @@ TITLES = {
     "nhs-choices": ("NHS Choices", "GP practice locations"),
     "definitions": ("Local", "local definitions"),
     "list-sizes": ("Local", "list sizes supplied locally"),
+    # assurance publications (pcnkit.assurance.importers)
+    "oc-submissions": (
+        "NHS England",
+        "Submissions via Online Consultation Systems in General Practice",
+    ),
+    "cloud-telephony": ("NHS England", "Cloud Based Telephony data in General Practice"),
+    "cqc-ratings": ("Care Quality Commission", "latest overall ratings of GP practices"),
+    "practice-workforce": ("NHS Digital", "General Practice Workforce, practice level"),
+    "pcn-workforce": ("NHS Digital", "Primary Care Networks workforce, individual level"),
+    "qof-cvd": ("NHS Digital", "QOF cardiovascular achievement and prevalence by practice"),
+    "pcn-data-matrix": ("NHS England", "PCN data matrix (QOF achievement by practice)"),
+    "gpad-appointments": ("NHS England", "Appointments in General Practice, practice level"),
+    "qof-registers": ("NHS Digital", "Quality and Outcomes Framework, prevalence (registers)"),
 }
 # Publications whose figures describe a financial (or QOF) year ending on the extract date.
 YEARLY = ("nhs-payments", "qof-geographies")

@@ -173,6 +173,36 @@ class ListSize(Base):
     )
 
 
+class Observation(Base):
+    """One published figure about one organisation over one period (an assurance importer's
+    `ObservationRecord`): a practice's online consultation submissions in a month, its GP FTE in
+    September, its CQC rating. Keyed by the organisation's code, not a registry row, because
+    NHS England's files cover every practice in England while a workspace's registry may hold
+    one area: England and peer comparisons need the rest. A publication that re-states earlier
+    months keeps its own figures (each row names its source); `assurance.values` picks the newest
+    publication by default."""
+
+    __tablename__ = "observation"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"))
+    dataset: Mapped[str] = mapped_column(String(40))
+    org_code: Mapped[str] = mapped_column(String(20))
+    org_kind: Mapped[str] = mapped_column(String(20))
+    measure: Mapped[str] = mapped_column(String(80))
+    start: Mapped[dt.date] = mapped_column(Date)
+    end: Mapped[dt.date] = mapped_column(Date)
+    value: Mapped[Decimal | None] = mapped_column(Numeric(20, 6))
+    label: Mapped[str | None] = mapped_column(String(60))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    sheet: Mapped[str | None] = mapped_column(String(40))
+
+    __table_args__ = (
+        UniqueConstraint("source_id", "dataset", "org_code", "measure", "start", "end"),
+        Index("ix_observation_lookup", "dataset", "measure", "start"),
+        Index("ix_observation_org", "org_code"),
+    )
+
+
 class PcnRole(Base):
     """A PCN's clinical director(s) and nominated payee, effective-dated."""
 

@@ -1,0 +1,1 @@
+"""Assurance importers (registry of modules: pcnkit.assurance.loading)."""

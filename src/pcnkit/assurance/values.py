@@ -1,0 +1,362 @@
+"""Indicator values: indicator × organisation × period, computed from observations and the
+registry's membership at each period.
+
+Every aggregate is the sum of its members' numerators over the sum of their denominators at the
+period (never an average of rates); a member counts when both its numerator and denominator are
+known, and the coverage (members counted out of members held) travels with the value. England's
+value is NHS England's published national figure where the definition names one, else the sum
+over every organisation in the data; an England sum that would rest on registered lists the
+workspace holds only for some practices is not calculated, and says why.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+from sqlalchemy.orm import Session
+
+from pcnkit.assurance.definitions import Indicator, Quantity, load_all
+from pcnkit.assurance.frame import Frame
+from pcnkit.assurance.membership import Tree, pcn_rollup
+from pcnkit.assurance.observations import ENGLAND
+from pcnkit.registry import kinds
+
+# How far from a period a practice's registered list may be and still stand for it (the lists
+# are published monthly nationally, but a workspace may hold only some months).
+LIST_TOLERANCE_DAYS = 366
+# A list "a year before" must be within a month of that date.
+LAG_TOLERANCE_DAYS = 31
+# England is summed from the data only when the workspace holds registered lists for at least
+# this share of the practices the publication covers.
+ENGLAND_LIST_COVERAGE = 0.9
+
+RESULT_COLUMNS = [
+    "org",
+    "kind",
+    "start",
+    "end",
+    "numerator",
+    "denominator",
+    "value",
+    "units",
+    "members",
+    "basis",
+    "source_ids",
+    "row_min",
+    "row_max",
+    "reason",
+]
+
+
+@dataclass
+class Assurance:
+    """One workspace's assurance figures: observations and membership read once, each
+    indicator's values computed on first use and kept."""
+
+    frame: Frame
+    tree: Tree
+    _values: dict[str, pd.DataFrame] = field(default_factory=dict)
+    _pairs: dict[dt.date, pd.DataFrame] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, session: Session, indicators: tuple[Indicator, ...] | None = None) -> Assurance:
+        chosen = indicators or load_all()
+        datasets = set().union(*(i.datasets for i in chosen))
+        return cls(Frame.load(session, datasets), Tree(session))
+
+    def values(self, indicator: Indicator) -> pd.DataFrame:
+        if indicator.id not in self._values:
+            self._values[indicator.id] = compute(indicator, self.frame, self._ancestors)
+        return self._values[indicator.id]
+
+    def _ancestors(self, dates: list[pd.Timestamp]) -> pd.DataFrame:
+        missing = [d for d in dates if d not in self._pairs]
+        if missing:
+            found = self.tree.ancestors(missing)
+            for d in missing:
+                self._pairs[d] = found[found["date"] == d]
+        parts = [self._pairs[d] for d in dates]
+        return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+
+
+def periods_of(indicator: Indicator, frame: Frame) -> pd.DataFrame:
+    """The periods an indicator is computed for: those its period measure has figures for."""
+    m = frame.measure(indicator.periods.dataset, indicator.periods.name)
+    m = m[m["org_kind"] != kinds.NATION]
+    return m[["start", "end"]].drop_duplicates().sort_values("start").reset_index(drop=True)
+
+
+def _rows(frame: Frame, measure, periods: pd.DataFrame) -> pd.DataFrame:
+    m = frame.measure(measure.dataset, measure.name)
+    m = m[m["org_kind"] != kinds.NATION]
+    return m.merge(periods, on=["start", "end"])
+
+
+def _lists_at(frame: Frame, periods: pd.DataFrame, lag_months: int, tolerance: int) -> pd.DataFrame:
+    """Each practice's registered list nearest each period's end (shifted back `lag_months`),
+    within `tolerance` days, the earlier list winning a tie."""
+    lists = frame.measure("list-sizes", "registered")
+    if lists.empty or periods.empty:
+        return pd.DataFrame(
+            columns=["org_code", "start", "end", "value", "source_id", "source_row"]
+        )
+    lists = lists[["org_code", "start", "value", "source_id", "source_row"]].rename(
+        columns={"start": "list_date"}
+    )
+    targets = periods.copy()
+    targets["target"] = targets["end"] - pd.DateOffset(months=lag_months)
+    grid = targets.merge(pd.DataFrame({"org_code": lists["org_code"].unique()}), how="cross")
+    grid = grid.sort_values("target")
+    ordered = lists.sort_values("list_date")
+    picks = []
+    for direction in ("backward", "forward"):
+        found = pd.merge_asof(
+            grid,
+            ordered,
+            left_on="target",
+            right_on="list_date",
+            by="org_code",
+            direction=direction,
+            tolerance=pd.Timedelta(days=tolerance),
+        ).dropna(subset=["value"])
+        found["distance"] = (found["list_date"] - found["target"]).abs()
+        found["order"] = 0 if direction == "backward" else 1
+        picks.append(found)
+    both = pd.concat(picks, ignore_index=True).sort_values(["distance", "order"])
+    best = both.drop_duplicates(["org_code", "start", "end"], keep="first")
+    return best[["org_code", "start", "end", "value", "source_id", "source_row"]]
+
+
+def _condition(frame: Frame, where, periods: pd.DataFrame) -> pd.DataFrame:
+    """Organisations meeting `where` at each period: org_code, start, end, met (1.0 / 0.0)."""
+    rows = _rows(frame, where.measure, periods)
+    if where.labels:
+        met = rows["label"].isin(where.labels)
+    elif where.above is not None:
+        met = rows["value"] > float(where.above)
+    else:
+        met = pd.Series(True, index=rows.index)
+    out = rows[["org_code", "start", "end"]].copy()
+    out["met"] = met.astype(float).to_numpy()
+    return out
+
+
+def unit_values(q: Quantity, frame: Frame, periods: pd.DataFrame) -> pd.DataFrame:
+    """The quantity for each organisation the data describes (practice or PCN), per period:
+    org_code, org_kind, start, end, value, source_id, source_row."""
+    cols = ["org_code", "org_kind", "start", "end", "value", "source_id", "source_row"]
+    if q.kind == "sum":
+        out = _rows(frame, q.measures[0], periods)[cols].dropna(subset=["value"])
+    elif q.kind == "count":
+        out = _rows(frame, q.measures[0], periods)[cols].copy()
+        if q.where is not None:
+            met = _condition(frame, q.where, periods)
+            out = out.drop(columns="value").merge(met, on=["org_code", "start", "end"])
+            out = out.rename(columns={"met": "value"})[cols]
+        else:
+            out["value"] = 1.0
+    elif q.kind == "product":
+        out = None
+        for m in q.measures:
+            part = _rows(frame, m, periods)[cols].dropna(subset=["value"])
+            if out is None:
+                out = part
+            else:
+                part = part[["org_code", "start", "end", "value"]].rename(columns={"value": "v"})
+                out = out.merge(part, on=["org_code", "start", "end"])
+                out["value"] = out["value"] * out.pop("v")
+        out["value"] = out["value"] * float(q.scale)
+    elif q.kind in ("patients", "growth"):
+        now_tolerance = 0 if q.kind == "growth" else LIST_TOLERANCE_DAYS
+        lag = q.lag_months if q.kind == "patients" else 0
+        tolerance = LAG_TOLERANCE_DAYS if lag else now_tolerance
+        out = _lists_at(frame, periods, lag, tolerance)
+        if q.kind == "growth":
+            before = _lists_at(frame, periods, q.lag_months, LAG_TOLERANCE_DAYS)
+            before = before[["org_code", "start", "end", "value"]].rename(columns={"value": "v"})
+            out = out.merge(before, on=["org_code", "start", "end"])
+            out["value"] = out["value"] - out.pop("v")
+        if q.where is not None:
+            met = _condition(frame, q.where, periods)
+            out = out.merge(met, on=["org_code", "start", "end"], how="left")
+            out["value"] = out["value"] * out.pop("met").fillna(0.0)
+        out["org_kind"] = kinds.PRACTICE
+        out = out[cols]
+    else:  # pragma: no cover - definitions refuse other kinds
+        raise ValueError(q.kind)
+    return out.reset_index(drop=True)
+
+
+def compute(indicator: Indicator, frame: Frame, ancestors) -> pd.DataFrame:
+    """Every value of the indicator: one row per organisation (at each of its levels that has
+    members with figures) and period, plus England."""
+    periods = periods_of(indicator, frame)
+    if periods.empty:
+        return pd.DataFrame(columns=RESULT_COLUMNS)
+    num = unit_values(indicator.numerator, frame, periods)
+    keys = ["org_code", "org_kind", "start", "end"]
+    if indicator.denominator is not None:
+        den = unit_values(indicator.denominator, frame, periods)
+        den = den[[*keys, "value"]].rename(columns={"value": "den"})
+        units = num.merge(den, on=keys)
+    else:
+        units = num.assign(den=np.nan)
+    units = units.rename(columns={"value": "num"})
+    dates = sorted(periods["end"].unique())
+    pairs = ancestors([pd.Timestamp(d) for d in dates])
+    parts = []
+    if not pairs.empty:
+        practice_pairs = pairs
+        pcn_pairs = None
+        for kind, group in units.groupby("org_kind"):
+            if kind == kinds.PCN:
+                if pcn_pairs is None:
+                    pcn_pairs = pcn_rollup(practice_pairs)
+                use = pcn_pairs
+            else:
+                use = practice_pairs
+            joined = group.merge(
+                use.rename(columns={"org": "org_code", "date": "end"}), on=["org_code", "end"]
+            )
+            parts.append(joined)
+    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
+    out = []
+    if not rows.empty:
+        # England is answered by `_england` (published, or every organisation in the data)
+        levels = [k for k in indicator.levels if k != kinds.NATION]
+        rows = rows[rows["ancestor_kind"].isin(levels)]
+        grouped = rows.groupby(["ancestor", "ancestor_kind", "start", "end"], sort=False)
+        agg = grouped.agg(
+            numerator=("num", "sum"),
+            denominator=("den", "sum"),
+            units=("org_code", "nunique"),
+            row_min=("source_row", "min"),
+            row_max=("source_row", "max"),
+            source_ids=("source_id", lambda s: tuple(sorted({int(x) for x in s.dropna()}))),
+        ).reset_index()
+        agg = agg.rename(columns={"ancestor": "org", "ancestor_kind": "kind"})
+        members = _members(pairs)
+        agg = agg.merge(members, on=["org", "end"], how="left")
+        agg["basis"] = "sum"
+        out.append(agg)
+    england = _england(indicator, frame, periods, units)
+    if england is not None:
+        out.append(england)
+    result = pd.concat(out, ignore_index=True) if out else pd.DataFrame(columns=RESULT_COLUMNS)
+    if indicator.denominator is None:
+        result["denominator"] = np.nan
+        result["value"] = result["numerator"] * float(indicator.multiplier)
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ratio = result["numerator"] / result["denominator"]
+        result["value"] = ratio.where(result["denominator"] > 0) * float(indicator.multiplier)
+    if "reason" not in result:
+        result["reason"] = None
+    zero = result["value"].isna() & result["reason"].isna()
+    result.loc[zero, "reason"] = "the denominator is zero"
+    for col in RESULT_COLUMNS:
+        if col not in result:
+            result[col] = None
+    return result[RESULT_COLUMNS].sort_values(["kind", "org", "start"]).reset_index(drop=True)
+
+
+def _members(pairs: pd.DataFrame) -> pd.DataFrame:
+    """Member practices of every organisation on each date."""
+    practices = pairs[(pairs["org_kind"] == kinds.PRACTICE) & (pairs["org"] != pairs["ancestor"])]
+    counted = practices.groupby(["ancestor", "date"])["org"].nunique().reset_index()
+    counted.columns = ["org", "end", "members"]
+    return counted
+
+
+def _england(
+    indicator: Indicator, frame: Frame, periods: pd.DataFrame, units: pd.DataFrame
+) -> pd.DataFrame | None:
+    if kinds.NATION not in indicator.levels:
+        return None
+    rows = []
+    published = {}
+    if indicator.national:
+        num_m, den_m = indicator.national
+        num = frame.measure(num_m.dataset, num_m.name)
+        num = num[num["org_code"] == ENGLAND].set_index(["start", "end"])
+        den = None
+        if den_m is not None:
+            den = frame.measure(den_m.dataset, den_m.name)
+            den = den[den["org_code"] == ENGLAND].set_index(["start", "end"])
+        for key, r in num.iterrows():
+            d = den.loc[key] if den is not None and key in den.index else None
+            published[key] = (
+                r["value"],
+                None if d is None else d["value"],
+                r["source_id"],
+                r["source_row"],
+            )
+    uses_lists = any(
+        q is not None and q.kind in ("patients", "growth")
+        for q in (indicator.numerator, indicator.denominator)
+    )
+    coverage_ok = True
+    if uses_lists:
+        held = set(frame.measure("list-sizes", "registered")["org_code"])
+        covered = set(_rows(frame, indicator.periods, periods)["org_code"])
+        england = max(len(covered), frame.national_practices)
+        coverage_ok = bool(covered) and len(covered & held) >= ENGLAND_LIST_COVERAGE * england
+    sums = units.groupby(["start", "end"]).agg(
+        numerator=("num", "sum"),
+        denominator=("den", "sum"),
+        units=("org_code", "nunique"),
+        row_min=("source_row", "min"),
+        row_max=("source_row", "max"),
+    )
+    keys = set(map(tuple, periods[["start", "end"]].to_numpy())) | set(published)
+    for key in sorted(keys):
+        start, end = key
+        row = {"org": ENGLAND, "kind": kinds.NATION, "start": start, "end": end}
+        if key in published:
+            n, d, sid, srow = published[key]
+            row.update(
+                numerator=n,
+                denominator=d,
+                units=np.nan,
+                members=np.nan,
+                basis="published",
+                source_ids=(int(sid),),
+                row_min=srow,
+                row_max=srow,
+                reason=None,
+            )
+        elif key in sums.index and coverage_ok:
+            s = sums.loc[key]
+            row.update(
+                numerator=s["numerator"],
+                denominator=s["denominator"],
+                units=s["units"],
+                members=np.nan,
+                basis="sum",
+                source_ids=(),
+                row_min=s["row_min"],
+                row_max=s["row_max"],
+                reason=None,
+            )
+        else:
+            row.update(
+                numerator=np.nan,
+                denominator=np.nan,
+                units=0,
+                members=np.nan,
+                basis="sum",
+                source_ids=(),
+                row_min=np.nan,
+                row_max=np.nan,
+                reason=(
+                    "this workspace holds registered lists for too few of England's practices "
+                    "to sum England; load the national Patients Registered at a GP Practice file"
+                    if not coverage_ok
+                    else "no figures for this period"
+                ),
+            )
+        rows.append(row)
+    return pd.DataFrame(rows)
