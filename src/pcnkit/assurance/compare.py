@@ -22,7 +22,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from math import exp, factorial, sqrt
+from math import exp, lgamma, log, sqrt
 from statistics import NormalDist
 from typing import Literal
 
@@ -66,7 +66,7 @@ TARGETS = {"met": "Target met", "not_met": "Target not met"}
 @dataclass(frozen=True)
 class Interval:
     """A confidence interval; `lower` and `upper` are None when it cannot be calculated, and
-    `reason` then says why in plain words."""
+    `reason` then says why in plain words. Unpacks as `lower, upper = wilson(...)`."""
 
     lower: float | None
     upper: float | None
@@ -75,6 +75,9 @@ class Interval:
     @property
     def calculable(self) -> bool:
         return self.reason is None
+
+    def __iter__(self):
+        return iter((self.lower, self.upper))
 
 
 def z_value(confidence: float) -> float:
@@ -151,7 +154,9 @@ def _exact_poisson(o: int, confidence: float) -> tuple[float, float]:
     tail = (1 - confidence) / 2
 
     def cdf(k: int, mean: float) -> float:
-        return sum(exp(-mean) * mean**i / factorial(i) for i in range(k + 1))
+        if mean == 0:
+            return 1.0
+        return sum(exp(i * log(mean) - mean - lgamma(i + 1)) for i in range(k + 1))
 
     # lower: P(X >= o) = tail; upper: P(X <= o) = tail (both monotone in the mean)
     lower = 0.0 if o == 0 else _solve(lambda m: 1 - cdf(o - 1, m), tail, 0.0, o)
