@@ -294,7 +294,7 @@ def _segment_starts(
     for day in sorted(set(rebase_at)):
         at = bisect_left(periods, day)  # type: ignore[arg-type]
         if at == 0 or at >= n:
-            where = "before the first point" if at == 0 else "after the last point"
+            where = "on or before the first point" if at == 0 else "after the last point"
             notes.append(f"The rebase on {day.isoformat()} is {where}, so it changes nothing.")
         elif at in starts:
             notes.append(
