@@ -41,7 +41,6 @@ UNITS = {
     "per_1000": (Decimal(1000), "per 1,000 patients"),
     "per_10000": (Decimal(10000), "per 10,000 patients"),
     "count": (Decimal(1), ""),
-    "ratio": (Decimal(1), ""),
 }
 POLARITIES = ("higher", "lower", "neither")
 QUANTITY_KINDS = ("sum", "count", "patients", "growth", "product")
