@@ -10,8 +10,12 @@ through the same importers as the national files.
 from __future__ import annotations
 
 import argparse
+import copy
 import csv
+import datetime as dt
 import io
+import re
+import shutil
 from pathlib import Path
 
 from openpyxl import Workbook, load_workbook
@@ -84,6 +88,122 @@ def write_epcn(src: Path, dst: Path, pcns: set[str], practices: set[str]) -> int
     return kept
 
 
+PRACTICE_CODE = re.compile(r"[A-Z][0-9]{5}$")
+# header of a practice table: its code column ("GP Code" in online consultation Table 2,
+# "GP Practice \n(ODS_CODE)" in telephony Tables 3 to 5)
+CODE_HEADERS = ("GP Code", "GP Practice")
+
+
+def cut_practice_sheet(ws, practices: set[str]) -> tuple[int, int]:
+    """Drop, in place, the rows of practices outside the demo from a practice table, keeping
+    every other row (titles, "Return to Contents", header rows, the Total/National row, notes)
+    with its values and styles; (rows kept, rows dropped)."""
+    code_col = header_row = None
+    for row in ws.iter_rows(max_row=min(ws.max_row, 40)):
+        for cell in row:
+            if isinstance(cell.value, str) and cell.value.startswith(CODE_HEADERS):
+                code_col, header_row = cell.column, cell.row
+                break
+        if code_col:
+            break
+    if code_col is None:
+        raise SystemExit(f"{ws.parent} {ws.title}: no practice code header")
+    width = ws.max_column
+    write = header_row + 1
+    kept = dropped = 0
+    for r in range(header_row + 1, ws.max_row + 1):
+        code = ws.cell(r, code_col).value
+        # a data row: a month in column A, or a practice code (one telephony row has the
+        # copyright line over its month); "Unassigned" call rows are not a practice's
+        is_data = isinstance(ws.cell(r, 1).value, dt.datetime) or (
+            isinstance(code, str) and PRACTICE_CODE.match(code.strip())
+        )
+        if is_data and not (isinstance(code, str) and code.strip() in practices):
+            dropped += 1
+            continue
+        kept += bool(is_data)
+        if write != r:
+            for c in range(1, width + 1):
+                src, dst = ws.cell(r, c), ws.cell(write, c)
+                dst.value = src.value
+                dst._style = copy.copy(src._style)
+            if r in ws.row_dimensions:
+                ws.row_dimensions[write].height = ws.row_dimensions[r].height
+        write += 1
+    if write <= ws.max_row:
+        ws.delete_rows(write, ws.max_row - write + 1)
+    clear_blank_rows(ws)
+    return kept, dropped
+
+
+def clear_blank_rows(ws) -> None:
+    """Drop the formatting of rows that hold no value (thousands of them in the national
+    workbooks, between a table and its notes), leaving every value where it was."""
+    rows_with_values = {c.row for c in ws._cells.values() if c.value is not None}
+    for key in [k for k in ws._cells if k[0] not in rows_with_values]:
+        del ws._cells[key]
+    for row in [r for r in ws.row_dimensions if r not in rows_with_values]:
+        del ws.row_dimensions[row]
+
+
+def write_workbook(
+    src: Path, dst: Path, practice_sheets: tuple[str, ...], national: tuple[str, ...], practices
+) -> str:
+    """The workbook with its practice tables cut to the demo's practices; every other sheet
+    (England Table 1, the national tables) keeps every value in its cell, the national tables
+    losing only the formatting of their empty rows."""
+    wb = load_workbook(src)
+    counts = []
+    for name in practice_sheets:
+        if name in wb.sheetnames:
+            kept, dropped = cut_practice_sheet(wb[name], practices)
+            counts.append(f"{name}: {kept} kept, {dropped} dropped")
+    for name in national:
+        if name in wb.sheetnames:
+            clear_blank_rows(wb[name])
+    wb.save(dst)
+    return "; ".join(counts)
+
+
+def assurance(d: Path, out: Path, practices: set[str], pcns: set[str]) -> dict[str, object]:
+    """The assurance publications, in `out` (a subfolder the registry load never reads)."""
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict[str, object] = {}
+    in_bhr = lambda code: code in practices  # noqa: E731
+    for src in sorted((d / "access" / "online_consultation").glob("oc_submissions_*.xlsx")):
+        report[src.name] = write_workbook(
+            src, out / src.name, ("Table 2",), ("Table 3",), practices
+        )
+    for src in sorted((d / "access" / "telephony").glob("cloud_telephony_*.xlsx")):
+        sheets = ("Table 3", "Table 4", "Table 5")
+        report[src.name] = write_workbook(src, out / src.name, sheets, ("Table 2",), practices)
+    cqc = d / "cqc" / "cqc_ratings_practice_2016-2024_heec.csv"
+    shutil.copyfile(cqc, out / cqc.name)  # whole: England is the comparison
+    report[cqc.name] = "all England"
+    report["practice workforce"] = write_csv(
+        d / "workforce" / "practice_workforce_fte_by_year_heec.csv",
+        out / "practice_workforce_fte_by_year_heec.csv",
+        lambda r: in_bhr(r["Practice.Code"]),
+    )
+    # March 2020 (188 PCNs in England) has no BHR PCN: left out rather than shipped empty
+    for month in ("2022-09",):
+        name = f"pcn_workforce_individual_{month}.csv"
+        report[name] = write_csv(
+            d / "workforce" / name, out / name, lambda r: r["PCN_CODE"] in pcns
+        )
+    report["qof cvd"] = write_csv(
+        d / "qof" / "heec_qof_cvd_achievement_prevalence_practice.csv",
+        out / "heec_qof_cvd_achievement_prevalence_practice.csv",
+        lambda r: in_bhr(r["Practice.Code"]),
+    )
+    report["pcn data matrix"] = write_csv(
+        d / "pcn" / "pcn_data_matrix_2023_blackwellrd.csv",
+        out / "pcn_data_matrix_2023_blackwellrd.csv",
+        lambda r: r["PCN_CODE"] in pcns,
+    )
+    return report
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data")
@@ -130,7 +250,7 @@ def main() -> None:
             out / f"nhs_payments_gp_{year}.csv",
             lambda r: in_bhr(r["Practice Code"]),
         )
-    for month in ("2021-01", "2022-05"):
+    for month in ("2021-01", "2022-05", "2025-10", "2025-11", "2025-12", "2026-01", "2026-03"):
         report[month] = write_csv(
             d / "list_sizes" / f"gp-reg-pat-prac-all_{month}.csv",
             out / f"gp-reg-pat-prac-all_{month}.csv",
@@ -152,9 +272,23 @@ def main() -> None:
         lambda r: in_bhr(r.get("OrganisationCode", "")),
         delimiter="¬",
     )
+    # The PCNs of the demo's practices at every date the extract covers (2019 codes, and any
+    # later PCN they joined), for the PCN-level assurance files.
+    later_pcns = set(pcns)
+    for row in (
+        load_workbook(d / "pcn" / "ePCN_2022-05_psychty.xlsx", read_only=True)
+        .worksheets[1]
+        .iter_rows(values_only=True)
+    ):
+        if row[0] in practices:
+            later_pcns.add(row[4])
+    for row in csv.DictReader(io.StringIO(read(gpad)[0])):
+        if row["GP_CODE"] in practices:
+            later_pcns.add(row["PCN_CODE"])
+    report.update(assurance(d, out / "assurance", practices, later_pcns))
     for name, rows in report.items():
-        print(f"{name:32} {rows:5} rows")
-    print(f"{len(practices)} practices, {len(pcns)} PCNs -> {out}")
+        print(f"{name:40} {rows}")
+    print(f"{len(practices)} practices, {len(pcns)} PCNs ({len(later_pcns)} at any date) -> {out}")
 
 
 if __name__ == "__main__":
