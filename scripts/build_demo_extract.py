@@ -146,6 +146,23 @@ def clear_blank_rows(ws) -> None:
         del ws.row_dimensions[row]
 
 
+def restore_merged_values(wb, src: Path) -> None:
+    """Put back the values openpyxl drops from inside merged cells (the telephony title sheets
+    hold their licence text there), unmerging the range that hid them."""
+    source = load_workbook(src, read_only=True)
+    for ws in wb.worksheets:
+        for row in source[ws.title].iter_rows():
+            for cell in row:
+                value = getattr(cell, "value", None)
+                if value in (None, "") or ws.cell(cell.row, cell.column).value is not None:
+                    continue
+                for merged in list(ws.merged_cells.ranges):
+                    if (cell.row, cell.column) in merged.cells:
+                        ws.unmerge_cells(merged.coord)
+                ws.cell(cell.row, cell.column).value = value
+    source.close()
+
+
 def write_workbook(
     src: Path, dst: Path, practice_sheets: tuple[str, ...], national: tuple[str, ...], practices
 ) -> str:
@@ -153,6 +170,7 @@ def write_workbook(
     (England Table 1, the national tables) keeps every value in its cell, the national tables
     losing only the formatting of their empty rows."""
     wb = load_workbook(src)
+    restore_merged_values(wb, src)
     counts = []
     for name in practice_sheets:
         if name in wb.sheetnames:
@@ -285,6 +303,7 @@ def main() -> None:
     for row in csv.DictReader(io.StringIO(read(gpad)[0])):
         if row["GP_CODE"] in practices:
             later_pcns.add(row["PCN_CODE"])
+    later_pcns.discard("U")  # "U": no PCN (unallocated practices), not one of BHR's
     report.update(assurance(d, out / "assurance", practices, later_pcns))
     for name, rows in report.items():
         print(f"{name:40} {rows}")
