@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -32,6 +33,9 @@ from pcnkit.store import Workspace, open_workspace
 from pcnkit.store.layout import Layout
 from pcnkit.store.models import PaymentLine
 
+if TYPE_CHECKING:
+    from pcnkit.assurance.loading import LoadResult
+
 MARKER = ".pcnkit-demo"
 DEMO_AREA = "BHR"
 DEMO_YEAR = "2019/20"
@@ -41,6 +45,16 @@ DEMO_POPULATION_AS_OF = dt.date(2020, 1, 1)  # the QOF 2019/20 registers' list d
 
 def demo_data() -> Path:
     return Path(str(resources.files("pcnkit") / "data" / "demo"))
+
+
+ASSURANCE_FOLDER = "assurance"
+
+
+def demo_assurance_files() -> list[Path]:
+    """What the demo's assurance load reads: the assurance subfolder (online consultation,
+    telephony, CQC, workforce, QOF CVD, PCN data matrix) and the QOF prevalence files the
+    registry also reads, shipped once at the top level."""
+    return [demo_data() / ASSURANCE_FOLDER, *sorted(demo_data().glob("PREVALENCE_*.csv"))]
 
 
 def build_demo(folder: Path) -> Workspace:
@@ -57,10 +71,20 @@ def build_demo(folder: Path) -> Workspace:
     (folder / MARKER).write_text("built by `pcnkit demo`; rebuilt on every run\n")
     ws = open_workspace(folder, url=Layout(folder).sqlite_url)
     chosen, _ = expand([demo_data()])
+    # the registry is the top level only: the assurance subfolder is another load's
+    chosen = [s for s in chosen if s.path.parent == demo_data()]
     batches = [parse_file(s.path, None, s) for s in chosen]
     with ws.transaction() as session:
         apply_batches(session, batches)
     return ws
+
+
+def demo_assurance(ws: Workspace) -> LoadResult:
+    """Load the demo's assurance publications into `ws` in one all-or-nothing load, after the
+    registry (values are computed from the registry's membership at each period)."""
+    from pcnkit.assurance.loading import load_paths
+
+    return load_paths(ws.transaction, demo_assurance_files())
 
 
 @dataclass

@@ -40,6 +40,7 @@ def demo(
         DEMO_AREA,
         DEMO_YEAR,
         build_demo,
+        demo_assurance,
         demo_funding,
         demo_ledger,
         demo_staff,
@@ -71,6 +72,10 @@ def demo(
         f"{funding.unconfirmed} Details: pcnkit funding entitlements --year {DEMO_YEAR} "
         f"--area {DEMO_AREA} -w {workspace}"
     )
+    with user_errors():
+        loaded = demo_assurance(ws)
+    figures = sum(r.observations for r in loaded.reports)
+    console.print(f"Assurance data: {len(loaded.reports)} files, {figures:,} figures")
     if population:
         demo_population(workspace, patients)
     with ws.transaction() as session:
