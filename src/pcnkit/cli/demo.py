@@ -75,7 +75,12 @@ def demo(
     with user_errors():
         loaded = demo_assurance(ws)
     figures = sum(r.observations for r in loaded.reports)
-    console.print(f"Assurance data: {len(loaded.reports)} files, {figures:,} figures")
+    skipped = sum(r.status != "loaded" for r in loaded.reports)
+    console.print(
+        f"Assurance data: {len(loaded.reports)} files, {figures:,} figures"
+        + (f" ({skipped} already loaded: skipped)" if skipped else ""),
+        markup=False,
+    )
     if population:
         demo_population(workspace, patients)
     with ws.transaction() as session:
