@@ -2,7 +2,9 @@
 
 Each output keeps its source's exact format (header, delimiter, encoding, BOM, sheet layout),
 cut down to Barking & Dagenham, Havering and Redbridge (CCGs 07L, 08F, 08N), so the demo loads
-through the same importers as the national files.
+through the same importers as the national files. Registry files go to the top level; the
+assurance publications to `assurance/`, which only the assurance load reads (workbooks keep
+every sheet, England's tables whole and their practice tables cut to BHR's practices).
 
     .venv/bin/python scripts/build_demo_extract.py [--data ../shared/data]
 """
