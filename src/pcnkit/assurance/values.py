@@ -271,6 +271,20 @@ def _members(pairs: pd.DataFrame) -> pd.DataFrame:
     return counted
 
 
+def _printed_national(indicator: Indicator, frame: Frame):
+    """A sum-over-sum indicator whose publication prints England's own figures for both
+    measures (telephony's National row) uses them, as the definition's `national` would."""
+    num, den = indicator.numerator, indicator.denominator
+    if num.kind != "sum" or (den is not None and den.kind != "sum"):
+        return None
+    measures = [num.measures[0], *(den.measures if den else [])]
+    for m in measures:
+        rows = frame.measure(m.dataset, m.name)
+        if not (rows["org_code"] == ENGLAND).any():
+            return None
+    return (num.measures[0], den.measures[0] if den else None)
+
+
 def _england(
     indicator: Indicator, frame: Frame, periods: pd.DataFrame, units: pd.DataFrame
 ) -> pd.DataFrame | None:
@@ -278,8 +292,9 @@ def _england(
         return None
     rows = []
     published = {}
-    if indicator.national:
-        num_m, den_m = indicator.national
+    national = indicator.national or _printed_national(indicator, frame)
+    if national:
+        num_m, den_m = national
         num = frame.measure(num_m.dataset, num_m.name)
         num = num[num["org_code"] == ENGLAND].set_index(["start", "end"])
         den = None

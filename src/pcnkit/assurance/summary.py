@@ -1,0 +1,306 @@
+"""What a user asks of the assurance figures, answered once for the CLI, the web and packs.
+
+`tiles(...)`: for one organisation at a date, each indicator's latest value on or before the
+date, its trend with statistical process control, the target, England and the peers (same kind,
+same parent at the date). `detail(...)`: one indicator for one organisation — the series, the
+members that pull it down, and the peers for a funnel plot. `needs_attention(...)`: the tiles
+a committee should look at first. Nothing here computes a value: `assurance.values` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pcnkit.assurance import compare, spc
+from pcnkit.assurance.definitions import Indicator, Target, load_all
+from pcnkit.assurance.observations import ENGLAND
+from pcnkit.assurance.values import Assurance
+from pcnkit.errors import BadValue
+from pcnkit.provenance import Provenance
+from pcnkit.registry import kinds
+from pcnkit.registry.queries import Hierarchy
+
+# Whose peers an organisation is compared with: the first of these parents it has at the date.
+PEER_PARENTS = {
+    kinds.PRACTICE: (kinds.PCN, kinds.SUB_ICB),
+    kinds.PCN: (kinds.PLACE, kinds.FEDERATION, kinds.SUB_ICB),
+    kinds.FEDERATION: (kinds.GROUPING, kinds.ICB),
+    kinds.PLACE: (kinds.GROUPING, kinds.ICB),
+    kinds.SUB_ICB: (kinds.ICB,),
+    kinds.GROUPING: (kinds.ICB,),
+    kinds.ICB: (kinds.REGION,),
+}
+COMPARE_UNITS = {"percent": "percent", "per_1000": "per_1000", "per_10000": "per_10000"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One value of an indicator for one organisation and period, with where it came from."""
+
+    org: str
+    start: dt.date
+    end: dt.date
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    units: int | None  # members (or the organisation itself) whose figures were counted
+    members: int | None  # member practices held at the period
+    basis: str  # "sum" of members' figures or NHS England's "published" figure
+    reason: str | None  # why there is no value
+    provenance: tuple[Provenance, ...] = ()
+
+
+@dataclass
+class Tile:
+    indicator: Indicator
+    org: str
+    figure: Figure | None  # the latest on or before the date
+    series: list[Figure]
+    chart: spc.Chart | None
+    england: Figure | None
+    versus_england: compare.Comparison | None
+    target: Target | None
+    target_status: str | None  # compare.TARGETS key
+    peer_parent: str | None
+    peer_rank: compare.PeerRank | None
+    peer_count: int
+    reason: str | None  # why there is no figure at all
+    attention: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MemberRow:
+    figure: Figure
+    kind: str
+    name: str
+    versus_parent: compare.Comparison | None
+    # how much the member moves the parent's value: (its value − the parent's) × its share of
+    # the denominator; negative pulls a higher-is-better indicator down
+    pull: float | None
+
+
+@dataclass
+class Detail:
+    tile: Tile
+    members: list[MemberRow]
+    peers: list[MemberRow]
+    funnel: list[compare.FunnelPoint]
+
+
+def _none(x) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def _figure(row, assurance: Assurance, indicator: Indicator) -> Figure:
+    sources = assurance.frame.sources
+    provenance = tuple(
+        Provenance(
+            sources[i].title if i in sources else f"source {i}",
+            None if pd.isna(row.row_min) else int(row.row_min),
+            None if pd.isna(row.row_max) else int(row.row_max),
+            row.end.date(),
+            f"{indicator.id} v{indicator.version}",
+        )
+        for i in (row.source_ids or ())
+    )
+    return Figure(
+        org=row.org,
+        start=row.start.date(),
+        end=row.end.date(),
+        value=_none(row.value),
+        numerator=_none(row.numerator),
+        denominator=_none(row.denominator),
+        units=None if pd.isna(row.units) else int(row.units),
+        members=None if row.members is None or pd.isna(row.members) else int(row.members),
+        basis=row.basis,
+        reason=row.reason if isinstance(row.reason, str) else None,
+        provenance=provenance,
+    )
+
+
+def series(assurance: Assurance, indicator: Indicator, org: str, as_of: dt.date) -> list[Figure]:
+    """The organisation's values for every period ending on or before `as_of`, oldest first."""
+    v = assurance.values(indicator)
+    rows = v[(v["org"] == org) & (v["end"] <= pd.Timestamp(as_of))].sort_values("start")
+    return [_figure(r, assurance, indicator) for r in rows.itertuples()]
+
+
+def _at(assurance: Assurance, indicator: Indicator, end: pd.Timestamp) -> pd.DataFrame:
+    v = assurance.values(indicator)
+    return v[v["end"] == end]
+
+
+def peer_parent(h: Hierarchy, code: str):
+    org = h.by_code.get(code)
+    if org is None:
+        return None
+    for kind in PEER_PARENTS.get(org.kind, ()):
+        parent = h.parent(org, kind)
+        if parent is not None:
+            return parent
+    return None
+
+
+def _chart(indicator: Indicator, points: list[Figure], target: Target | None) -> spc.Chart | None:
+    if len(points) < 2:
+        return None
+    return spc.xmr(
+        [p.value for p in points],
+        periods=[p.start for p in points],
+        polarity=indicator.polarity,
+        target=None if target is None else float(target.value),
+    )
+
+
+def tile(
+    assurance: Assurance, h: Hierarchy, indicator: Indicator, org: str, as_of: dt.date
+) -> Tile:
+    points = series(assurance, indicator, org, as_of)
+    with_value = [p for p in points if p.value is not None]
+    latest = with_value[-1] if with_value else (points[-1] if points else None)
+    target = indicator.target_on(latest.end if latest else as_of)
+    result = Tile(
+        indicator, org, latest, points, None, None, None, target, None, None, None, 0, None
+    )
+    if latest is None:
+        kind = h.by_code[org].kind if org in h.by_code else None
+        if kind is not None and kind not in indicator.levels:
+            result.reason = f"not published for a {kinds.KINDS[kind].label}"
+        else:
+            result.reason = "no figures on or before this date in this workspace"
+        return result
+    if latest.value is None:
+        result.reason = latest.reason
+        return result
+    result.chart = _chart(indicator, with_value, target)
+    if target is not None:
+        result.target_status = compare.against_target(
+            latest.value, float(target.value), indicator.polarity
+        )
+    end = pd.Timestamp(latest.end)
+    same = _at(assurance, indicator, end)
+    eng = same[same["org"] == ENGLAND]
+    if not eng.empty and org != ENGLAND:
+        result.england = _figure(next(eng.itertuples()), assurance, indicator)
+        unit = COMPARE_UNITS.get(indicator.unit)
+        if unit and result.england.value is not None:
+            result.versus_england = _compare(indicator, latest, result.england.value)
+    parent = peer_parent(h, org)
+    if parent is not None:
+        result.peer_parent = parent.code
+        kind = h.by_code[org].kind
+        peers = [o.code for o in h.members(parent, kind)]
+        values = same.set_index("org")["value"]
+        ranking = compare.rank_peers({p: _none(values.get(p)) for p in peers}, indicator.polarity)
+        result.peer_rank = ranking.ranks.get(org)
+        result.peer_count = ranking.count
+    result.attention = _attention(result)
+    return result
+
+
+def _compare(indicator: Indicator, figure: Figure, benchmark: float) -> compare.Comparison | None:
+    """Fingertips' comparison, for indicators whose numerator counts events or people out of
+    the denominator (not a growth or a weighted achievement, which have no such interval)."""
+    unit = COMPARE_UNITS.get(indicator.unit)
+    if unit is None or indicator.numerator.kind in ("growth", "product"):
+        return None
+    try:
+        return compare.compare_to(
+            figure.numerator, figure.denominator, benchmark, unit, indicator.polarity
+        )
+    except BadValue:
+        return None
+
+
+def _attention(t: Tile) -> list[str]:
+    """Why a committee should look at this tile, in plain words (empty when nothing stands out)."""
+    out = []
+    if t.chart and t.chart.variation and t.chart.variation.code.startswith("concern"):
+        out.append(t.chart.variation.label)
+    if t.chart and t.chart.assurance and t.chart.assurance.code == "consistently_fail":
+        out.append(t.chart.assurance.label)
+    elif t.target_status == "not_met":
+        out.append(compare.TARGETS["not_met"])
+    if t.versus_england and t.versus_england.result == "worse":
+        out.append("Significantly worse than England")
+    return out
+
+
+def tiles(
+    assurance: Assurance, h: Hierarchy, org: str, as_of: dt.date, indicators=None
+) -> list[Tile]:
+    return [tile(assurance, h, i, org, as_of) for i in (indicators or load_all())]
+
+
+def needs_attention(found: list[Tile]) -> list[Tile]:
+    """Tiles with something to act on, most reasons first."""
+    flagged = [t for t in found if t.attention]
+    return sorted(flagged, key=lambda t: (-len(t.attention), t.indicator.title))
+
+
+def _rows(
+    assurance: Assurance,
+    h: Hierarchy,
+    indicator: Indicator,
+    codes: list[str],
+    end: pd.Timestamp,
+    parent: Figure | None,
+) -> list[MemberRow]:
+    same = _at(assurance, indicator, end).set_index("org")
+    unit = COMPARE_UNITS.get(indicator.unit)
+    out = []
+    for code in codes:
+        if code not in same.index:
+            continue
+        row = same.loc[[code]].reset_index().iloc[0]
+        figure = _figure(row, assurance, indicator)
+        versus = pull = None
+        if parent is not None and parent.value is not None and figure.value is not None:
+            if unit:
+                versus = _compare(indicator, figure, parent.value)
+            if parent.denominator and figure.denominator is not None:
+                pull = (figure.value - parent.value) * figure.denominator / parent.denominator
+        org = h.by_code.get(code)
+        name = h.name(org) if org else code
+        out.append(MemberRow(figure, org.kind if org else "", name, versus, pull))
+    return out
+
+
+def detail(
+    assurance: Assurance, h: Hierarchy, indicator: Indicator, org: str, as_of: dt.date
+) -> Detail:
+    """One indicator for one organisation: members sorted by how much each pulls the value the
+    wrong way (worst first), peers, and funnel limits around England (or the peers' parent)."""
+    t = tile(assurance, h, indicator, org, as_of)
+    if t.figure is None:
+        return Detail(t, [], [], [])
+    end = pd.Timestamp(t.figure.end)
+    target = h.by_code.get(org)
+    members: list[MemberRow] = []
+    if target is not None:
+        child_kind = {kinds.PCN: kinds.PRACTICE}.get(target.kind)
+        direct = h.members(target, child_kind)
+        codes = [o.code for o in direct if o.kind in indicator.levels]
+        if target.kind not in (kinds.PCN, kinds.PRACTICE):
+            codes += [o.code for o in h.descendants(target, kinds.PCN)]
+        members = _rows(assurance, h, indicator, sorted(set(codes)), end, t.figure)
+    sign = -1 if indicator.polarity == "lower" else 1
+    members.sort(key=lambda m: (m.pull is None, sign * (m.pull or 0)))
+    peers: list[MemberRow] = []
+    if t.peer_parent:
+        parent = h.by_code[t.peer_parent]
+        kind = h.by_code[org].kind
+        peer_codes = [o.code for o in h.members(parent, kind)]
+        peers = _rows(assurance, h, indicator, peer_codes, end, t.england)
+    funnel: list[compare.FunnelPoint] = []
+    unit = COMPARE_UNITS.get(indicator.unit)
+    dens = [p.figure.denominator for p in peers if p.figure.denominator]
+    if unit and t.england and t.england.value is not None and dens:
+        funnel = compare.funnel_limits(
+            t.england.value, compare.funnel_denominators(min(dens), max(dens)), unit
+        )
+    return Detail(t, members, peers, funnel)
