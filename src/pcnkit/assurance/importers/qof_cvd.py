@@ -114,7 +114,7 @@ def parse(path: Path, text: str, sha: str) -> ObservationBatch:
         batch.findings.append(f"no practice has a figure in {', '.join(empty)}: nothing stored")
     if empty_rows:
         batch.findings.append(
-            f"rows {', '.join(map(str, empty_rows))} have no practice code and no figures: "
-            "not stored"
+            "rows with no practice code and no figures, not stored: "
+            + ", ".join(map(str, empty_rows))
         )
     return batch
