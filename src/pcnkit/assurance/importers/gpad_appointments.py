@@ -92,7 +92,7 @@ def category(r: Row, column: str) -> str:
         return "Unknown"
     raise r.error(
         column,
-        f"'{given}' is not a {column} value pcnkit knows; the accepted values are "
+        f"'{given}' is not one of the {column} values pcnkit knows; the accepted values are "
         + ", ".join(f"'{v}'" for v in VALUES[column]),
         "Check the file is NHS England's practice-level crosstab; if NHS England has added a "
         "category, pcnkit's importer needs it added before these figures can be loaded.",
