@@ -3,13 +3,17 @@ broken copies."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import importlib
+import io
 from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from pcnkit.assurance import importers
 from pcnkit.assurance.importers import cqc_ratings
 from pcnkit.errors import InputError
 from pcnkit.registry.importers.base import read_text, sha256_of
@@ -17,6 +21,15 @@ from pcnkit.registry.importers.base import read_text, sha256_of
 HEADER = (
     '"Practice.Code","Year","location_name","service_population_group","domain",'
     '"latest_rating","inherited_rating_y_n","IMD","IMD_quintile","ICB_NAME"'
+)
+
+IMPORTERS = (
+    "cqc_ratings",
+    "practice_workforce",
+    "pcn_workforce",
+    "qof_cvd",
+    "pcn_data_matrix",
+    "gpad_appointments",
 )
 
 
@@ -192,3 +205,15 @@ def test_sniff_recognises_the_header_not_the_name(shared_data):
     header = [h.strip('"') for h in HEADER.split(",")]
     assert cqc_ratings.sniff("", header)
     assert not cqc_ratings.sniff("", ["Practice.Code", "Year", "TOTAL_PATIENTS"])
+
+
+def test_only_this_importer_claims_the_real_file(shared_data):
+    """Of the assurance importers, only this one recognises the real file by its header."""
+    text = read_text(shared_data / "cqc" / "cqc_ratings_practice_2016-2024_heec.csv")
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text)))]
+    names = [
+        n
+        for n in IMPORTERS
+        if importlib.import_module(f"{importers.__name__}.{n}").sniff(text, header)
+    ]
+    assert names == ["cqc_ratings"]

@@ -4,7 +4,10 @@ broken copies."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import importlib
+import io
 import random
 from collections import defaultdict
 from decimal import Decimal
@@ -12,6 +15,7 @@ from pathlib import Path
 
 import pytest
 
+from pcnkit.assurance import importers
 from pcnkit.assurance.importers import gpad_appointments
 from pcnkit.errors import InputError
 from pcnkit.registry.importers.base import read_text, sha256_of
@@ -28,6 +32,16 @@ def line(month, code, hcp, mode, lead, count, status) -> str:
         f"{month},{code},A SURGERY,EMIS,U07506,A PCN,14L,NHS Greater Manchester ICB - 14L,"
         f"{hcp},{mode},General Consultation Routine,{lead},{count},{status}"
     )
+
+
+IMPORTERS = (
+    "cqc_ratings",
+    "practice_workforce",
+    "pcn_workforce",
+    "qof_cvd",
+    "pcn_data_matrix",
+    "gpad_appointments",
+)
 
 
 def load(path: Path):
@@ -212,3 +226,15 @@ def test_sniff_recognises_the_crosstab_not_the_mapping():
     assert gpad_appointments.sniff("", HEADER.split(","))
     mapping = ["GP_CODE", "GP_NAME", "PCN_CODE", "SUB_ICB_LOCATION_CODE", "ICB_CODE"]
     assert not gpad_appointments.sniff("", mapping)
+
+
+def test_only_this_importer_claims_the_real_file(shared_data):
+    """Of the assurance importers, only this one recognises the real file by its header."""
+    text = read_text(shared_data / "format_samples" / "gpad_practice_crosstab_sample.csv")
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text)))]
+    names = [
+        n
+        for n in IMPORTERS
+        if importlib.import_module(f"{importers.__name__}.{n}").sniff(text, header)
+    ]
+    assert names == ["gpad_appointments"]

@@ -5,16 +5,28 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import importlib
+import io
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from pcnkit.assurance import importers
 from pcnkit.assurance.importers import pcn_data_matrix
 from pcnkit.errors import InputError
 from pcnkit.registry.importers.base import read_text, sha256_of
 
 HEADER = "PRACTICE_CODE,PCN_CODE,PCN_NAME,POPN_PERSON,QOF_ACHV_AF006,QOF_ACHV_DM012,QOF_PREV_AF"
+
+IMPORTERS = (
+    "cqc_ratings",
+    "practice_workforce",
+    "pcn_workforce",
+    "qof_cvd",
+    "pcn_data_matrix",
+    "gpad_appointments",
+)
 
 
 def load(path: Path):
@@ -148,3 +160,15 @@ def test_truncated_and_empty_files_are_refused(tmp_path, path):
 def test_sniff_recognises_the_header():
     assert pcn_data_matrix.sniff("", HEADER.split(","))
     assert not pcn_data_matrix.sniff("", ["PCN_CODE", "STAFF_ROLE", "FTE"])
+
+
+def test_only_this_importer_claims_the_real_file(shared_data):
+    """Of the assurance importers, only this one recognises the real file by its header."""
+    text = read_text(shared_data / "pcn" / "pcn_data_matrix_2023_blackwellrd.csv")
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text)))]
+    names = [
+        n
+        for n in IMPORTERS
+        if importlib.import_module(f"{importers.__name__}.{n}").sniff(text, header)
+    ]
+    assert names == ["pcn_data_matrix"]

@@ -3,12 +3,16 @@ and role, headcount by person, and broken copies."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import importlib
+import io
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from pcnkit.assurance import importers
 from pcnkit.assurance.importers import pcn_workforce
 from pcnkit.errors import InputError
 from pcnkit.registry.importers.base import read_text, sha256_of
@@ -25,6 +29,16 @@ def line(pcn: str, role: str, fte: str, person: str, year: str = "2022", month: 
         f"NWRS Staff,{year},{month},{pcn},A PCN,15A,Sub ICB,QU9,ICB,Y59,South East,"
         f"Other Direct Patient Care staff,{role},{role},{fte},{person}"
     )
+
+
+IMPORTERS = (
+    "cqc_ratings",
+    "practice_workforce",
+    "pcn_workforce",
+    "qof_cvd",
+    "pcn_data_matrix",
+    "gpad_appointments",
+)
 
 
 def load(path: Path):
@@ -198,3 +212,15 @@ def test_truncated_and_empty_files_are_refused(tmp_path, shared_data):
 def test_sniff_recognises_the_header():
     assert pcn_workforce.sniff("", HEADER.split(","))
     assert not pcn_workforce.sniff("", ["PCN_CODE", "POPN_PERSON", "QOF_ACHV_AF006"])
+
+
+def test_only_this_importer_claims_the_real_file(shared_data):
+    """Of the assurance importers, only this one recognises the real file by its header."""
+    text = read_text(shared_data / "workforce" / "pcn_workforce_individual_2022-09.csv")
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text)))]
+    names = [
+        n
+        for n in IMPORTERS
+        if importlib.import_module(f"{importers.__name__}.{n}").sniff(text, header)
+    ]
+    assert names == ["pcn_workforce"]

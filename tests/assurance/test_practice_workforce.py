@@ -3,12 +3,16 @@ missing figures never stored as 0, and broken copies."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import importlib
+import io
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from pcnkit.assurance import importers
 from pcnkit.assurance.importers import practice_workforce
 from pcnkit.errors import InputError
 from pcnkit.registry.importers.base import read_text, sha256_of
@@ -16,6 +20,15 @@ from pcnkit.registry.importers.base import read_text, sha256_of
 HEADER = (
     '"Practice.Code","Year","TOTAL_PATIENTS","TOTAL_GP_EXTGL_FTE","TOTAL_LOCUUM_TRN_FTE",'
     '"TOTAL_NURSES_FTE","TOTAL_DPC_FTE","TOTAL_ADMIN_FTE","IMD","IMD_quintile"'
+)
+
+IMPORTERS = (
+    "cqc_ratings",
+    "practice_workforce",
+    "pcn_workforce",
+    "qof_cvd",
+    "pcn_data_matrix",
+    "gpad_appointments",
 )
 
 
@@ -135,7 +148,7 @@ def test_negative_fte_and_duplicate_year_are_refused(tmp_path):
         '"A81001","2019",4089,2,1.1,1,0.4,6.3,32.3,4',
         name="twice.csv",
     )
-    with pytest.raises(InputError, match=r"A81001 in 2019 appears twice \(rows 2 and 3\)"):
+    with pytest.raises(InputError, match=r"A81001 appears twice for 2019 \(rows 2 and 3\)"):
         load(twice)
 
 
@@ -165,3 +178,15 @@ def test_sniff_recognises_the_header():
     header = [h.strip('"') for h in HEADER.split(",")]
     assert practice_workforce.sniff("", header)
     assert not practice_workforce.sniff("", ["Practice.Code", "Year", "latest_rating"])
+
+
+def test_only_this_importer_claims_the_real_file(shared_data):
+    """Of the assurance importers, only this one recognises the real file by its header."""
+    text = read_text(shared_data / "workforce" / "practice_workforce_fte_by_year_heec.csv")
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text)))]
+    names = [
+        n
+        for n in IMPORTERS
+        if importlib.import_module(f"{importers.__name__}.{n}").sniff(text, header)
+    ]
+    assert names == ["practice_workforce"]

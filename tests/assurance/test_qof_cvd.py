@@ -3,12 +3,16 @@ NA stored as absent, the inferred year, and broken copies."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import importlib
+import io
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from pcnkit.assurance import importers
 from pcnkit.assurance.importers import qof_cvd
 from pcnkit.errors import InputError
 from pcnkit.registry.importers.base import read_text, sha256_of
@@ -22,6 +26,16 @@ HEADER = ",".join(
 
 def cells(code: str, achievement: str = "90", prevalence: str = "2.5", size: str = "5000") -> str:
     return ",".join(['"1"', f'"{code}"'] + [achievement] * 9 + [prevalence] * 9 + [size] * 9)
+
+
+IMPORTERS = (
+    "cqc_ratings",
+    "practice_workforce",
+    "pcn_workforce",
+    "qof_cvd",
+    "pcn_data_matrix",
+    "gpad_appointments",
+)
 
 
 def load(path: Path):
@@ -137,3 +151,15 @@ def test_sniff_recognises_the_header():
     header = [h.strip('"') for h in HEADER.split(",")]
     assert qof_cvd.sniff("", header)
     assert not qof_cvd.sniff("", ["Practice.Code", "Year", "TOTAL_PATIENTS"])
+
+
+def test_only_this_importer_claims_the_real_file(shared_data):
+    """Of the assurance importers, only this one recognises the real file by its header."""
+    text = read_text(shared_data / "qof" / "heec_qof_cvd_achievement_prevalence_practice.csv")
+    header = [h.strip() for h in next(csv.reader(io.StringIO(text)))]
+    names = [
+        n
+        for n in IMPORTERS
+        if importlib.import_module(f"{importers.__name__}.{n}").sniff(text, header)
+    ]
+    assert names == ["qof_cvd"]

@@ -42,83 +42,29 @@ publisher = "blackwellrd/display_nearest_neighbour_data (from NHS Digital QOF an
 PCN, PRACTICE, POPULATION = "PCN_CODE", "PRACTICE_CODE", "POPN_PERSON"
 ACHIEVEMENT, PREVALENCE = "QOF_ACHV_", "QOF_PREV_"
 PERIOD = Period(dt.date(2022, 4, 1), dt.date(2023, 3, 31))
-FRACTION = Plausible("a fraction", Decimal(0), Decimal(1), whole=False, unit="(fraction 0-1)")
+FRACTION = Plausible(
+    "a QOF figure, which the matrix gives as a fraction (0.87, not 87%)",
+    Decimal(0),
+    Decimal(1),
+    whole=False,
+    unit="units",
+)
 MISSING = {"", "NA"}
 # The matrix's QOF indicators and registers (2023 file).
-INDICATORS = [
-    "AF006",
-    "AF007",
-    "AST006",
-    "AST007",
-    "AST008",
-    "BP002",
-    "CAN004",
-    "CAN005",
-    "CHD005",
-    "CHD008",
-    "CHD009",
-    "COPD008",
-    "COPD010",
-    "CS005",
-    "CS006",
-    "DEM004",
-    "DEP003",
-    "DM006",
-    "DM012",
-    "DM014",
-    "DM019",
-    "DM020",
-    "DM021",
-    "DM022",
-    "DM023",
-    "HF003",
-    "HF005",
-    "HF006",
-    "HF007",
-    "HYP003",
-    "HYP007",
-    "MH002",
-    "MH003",
-    "MH006",
-    "MH007",
-    "MH011",
-    "MH012",
-    "NDH001",
-    "RA002",
-    "SMOK002",
-    "SMOK004",
-    "SMOK005",
-    "STIA007",
-    "STIA010",
-    "STIA011",
-    "VI001",
-    "VI002",
-    "VI003",
-    "VI004",
-]
-REGISTERS = [
-    "AF",
-    "AST",
-    "CAN",
-    "CHD",
-    "CKD",
-    "COPD",
-    "DEM",
-    "DEP",
-    "DM",
-    "EP",
-    "HF",
-    "HYP",
-    "LD",
-    "MH",
-    "NDH",
-    "OB",
-    "OST",
-    "PAD",
-    "PC",
-    "RA",
-    "STIA",
-]
+# fmt: off
+INDICATORS = (
+    "AF006", "AF007", "AST006", "AST007", "AST008", "BP002", "CAN004", "CAN005", "CHD005",
+    "CHD008", "CHD009", "COPD008", "COPD010", "CS005", "CS006", "DEM004", "DEP003", "DM006",
+    "DM012", "DM014", "DM019", "DM020", "DM021", "DM022", "DM023", "HF003", "HF005",
+    "HF006", "HF007", "HYP003", "HYP007", "MH002", "MH003", "MH006", "MH007", "MH011",
+    "MH012", "NDH001", "RA002", "SMOK002", "SMOK004", "SMOK005", "STIA007", "STIA010", "STIA011",
+    "VI001", "VI002", "VI003", "VI004",
+)
+REGISTERS = (
+    "AF", "AST", "CAN", "CHD", "CKD", "COPD", "DEM", "DEP", "DM", "EP", "HF",
+    "HYP", "LD", "MH", "NDH", "OB", "OST", "PAD", "PC", "RA", "STIA",
+)
+# fmt: on
 MEASURES: dict[str, str] = (
     {"patients": "registered patients (POPN_PERSON)"}
     | {

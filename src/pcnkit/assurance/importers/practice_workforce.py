@@ -23,7 +23,7 @@ from pcnkit.assurance.observations import ObservationBatch, ObservationRecord
 from pcnkit.dates import Period
 from pcnkit.errors import InputError
 from pcnkit.registry import plausible
-from pcnkit.registry.importers.base import Row, csv_rows, duplicate
+from pcnkit.registry.importers.base import Row, csv_rows
 from pcnkit.registry.plausible import Plausible
 
 file_type = "practice-workforce"
@@ -91,7 +91,12 @@ def parse(path: Path, text: str, sha: str) -> ObservationBatch:
         code = r.code(CODE, "a practice code")
         year = _year(r)
         if (code, year) in seen:
-            raise duplicate(str(path), f"{code} in {year}", r.number, seen[code, year], CODE)
+            raise r.error(
+                CODE,
+                f"practice {code} appears twice for {year} (rows {seen[code, year]} and "
+                f"{r.number})",
+                "Each practice may appear once a year: remove or merge the duplicate row.",
+            )
         seen[code, year] = r.number
         years.add(year)
         for measure, (column, _) in COLUMNS.items():

@@ -49,7 +49,7 @@ for _group, _words in GROUPS.items():
     COLUMNS[f"achievement_pct_{_g}"] = (
         f"Achievement_{_group}",
         PERCENT,
-        f"QOF achievement for {_words}, percent of points (0-100)",
+        f"QOF achievement for {_words}, percent (0-100) as HEEC published it",
     )
     COLUMNS[f"prevalence_pct_{_g}"] = (
         f"Prevalence_{_group}",
