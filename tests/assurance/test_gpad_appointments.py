@@ -80,6 +80,7 @@ def test_the_real_sample_summed_by_hand(shared_data):
     only = batch.observations[0]
     assert only.period.last == dt.date(2025, 8, 31) and only.row == 2
     assert only.org_kind == "practice" and batch.extract_date == dt.date(2025, 8, 1)
+    assert batch.description.endswith("(NHS England), August 2025")
     assert {o.measure for o in batch.observations} == set(gpad_appointments.MEASURES)
 
 

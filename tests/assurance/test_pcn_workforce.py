@@ -89,6 +89,7 @@ def test_september_2022_published_totals(september_2022):
     assert total(september_2022, "arrs_fte") == Decimal("14149.271920166")
     assert {o.period.last for o in september_2022.observations} == {dt.date(2022, 9, 30)}
     assert len(september_2022.observations) == 9743
+    assert september_2022.description.endswith("(NHS Digital), September 2022")
 
 
 def test_roles_sum_to_the_total_and_match_hand_sums(march_2020, september_2022):
@@ -150,6 +151,7 @@ def test_headcount_counts_people_once(tmp_path):
         ("U00002", "arrs_headcount", Decimal(1), 6),
     }
     assert batch.extract_date == dt.date(2023, 3, 31)
+    assert batch.description.endswith(", September 2022 to March 2023")
 
 
 def test_a_new_role_is_stored_and_reported(tmp_path):

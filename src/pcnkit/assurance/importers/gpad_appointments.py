@@ -130,13 +130,24 @@ def parse(path: Path, text: str, sha: str) -> ObservationBatch:
     sums: dict[tuple[str, dt.date], dict[str, Decimal]] = defaultdict(
         lambda: dict.fromkeys(MEASURES, Decimal(0))
     )
+    months: dict[str, dt.date] = {}
+    seen: dict[tuple[str, str], str] = {}
     for r in rows:
         batch.rows += 1
-        key = (r.code(PRACTICE, "a practice code"), _month(r))
+        # a monthly file repeats one month and a few category values on every row
+        month = months.get(r.text(MONTH))
+        if month is None:
+            month = months[r.text(MONTH)] = _month(r)
+        key = (r.code(PRACTICE, "a practice code"), month)
         count = r.count(COUNT, APPOINTMENTS)
         if count is None:
             raise r.error(COUNT, "is blank; expected a count of appointments", "Fill it in.")
-        values = {column: category(r, column) for column in VALUES}
+        values = {}
+        for column in VALUES:
+            cell = (column, r.text(column))
+            if cell not in seen:
+                seen[cell] = category(r, column)
+            values[column] = seen[cell]
         first.setdefault(key, r.number)
         totals = sums[key]
         totals["appointments"] += count
@@ -148,4 +159,8 @@ def parse(path: Path, text: str, sha: str) -> ObservationBatch:
         for measure, value in totals.items():
             batch.add(ObservationRecord(code, "practice", measure, period, value, row=row))
     batch.extract_date = max(month for _, month in sums)
+    dates = sorted({month for _, month in sums})
+    batch.description = f"{description}, " + (
+        f"{dates[0]:%B %Y}" if len(dates) == 1 else f"{dates[0]:%B %Y} to {dates[-1]:%B %Y}"
+    )
     return batch

@@ -148,6 +148,10 @@ def parse(path: Path, text: str, sha: str) -> ObservationBatch:
     if not fte:
         raise InputError(str(path), "holds no staff in any PCN", "Check the file.")
     batch.extract_date = max(census for _, census in fte)
+    dates = sorted({census for _, census in fte})
+    batch.description = f"{description}, " + (
+        f"{dates[0]:%B %Y}" if len(dates) == 1 else f"{dates[0]:%B %Y} to {dates[-1]:%B %Y}"
+    )
     if negative:
         batch.findings.append(
             f"{len(negative)} rows give a negative FTE (rows {', '.join(map(str, negative[:10]))}):"
