@@ -172,10 +172,10 @@ def parse(path: Path, text: str, sha: str) -> ObservationBatch:
         batch.findings.append(
             f"{sum(map(len, branches.values()))} rows rate a branch site (practice code plus "
             f"three digits) of {len(branches)} practices (rows "
-            f"{_rows(sorted(n for rows in branches.values() for n in rows))}): the practice's "
-            "own row is its rating, so they are not stored"
+            f"{_rows(sorted(n for numbers in branches.values() for n in numbers))}): the "
+            "practice's own row is its rating, so they are not stored"
             + (
-                f"; {', '.join(alone)} rated only at branch sites, so no rating is stored for it"
+                f"; no rating is stored for {', '.join(alone)}, rated only at branch sites"
                 if alone
                 else ""
             )
