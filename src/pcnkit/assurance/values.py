@@ -144,7 +144,33 @@ def _condition(frame: Frame, where, periods: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def unit_values(q: Quantity, frame: Frame, periods: pd.DataFrame) -> pd.DataFrame:
+def _pcn_level(frame: Frame, measure) -> bool:
+    kinds_found = set(frame.measure(measure.dataset, measure.name)["org_kind"])
+    return kinds.PCN in kinds_found and kinds.PRACTICE not in kinds_found
+
+
+def _to_pcns(lists: pd.DataFrame, ancestors) -> pd.DataFrame:
+    """Practices' lists summed into their PCN at each period's end (one row per PCN)."""
+    dates = sorted(lists["end"].unique())
+    pairs = ancestors([pd.Timestamp(d) for d in dates])
+    pcns = pairs[(pairs["ancestor_kind"] == kinds.PCN) & (pairs["org"] != pairs["ancestor"])]
+    joined = lists.merge(
+        pcns[["date", "org", "ancestor"]].rename(columns={"org": "org_code", "date": "end"}),
+        on=["org_code", "end"],
+    )
+    out = (
+        joined.groupby(["ancestor", "start", "end"])
+        .agg(
+            value=("value", "sum"), source_id=("source_id", "min"), source_row=("source_row", "min")
+        )
+        .reset_index()
+        .rename(columns={"ancestor": "org_code"})
+    )
+    out["org_kind"] = kinds.PCN
+    return out
+
+
+def unit_values(q: Quantity, frame: Frame, periods: pd.DataFrame, ancestors=None) -> pd.DataFrame:
     """The quantity for each organisation the data describes (practice or PCN), per period:
     org_code, org_kind, start, end, value, source_id, source_row."""
     cols = ["org_code", "org_kind", "start", "end", "value", "source_id", "source_row"]
@@ -179,11 +205,14 @@ def unit_values(q: Quantity, frame: Frame, periods: pd.DataFrame) -> pd.DataFram
             before = before[["org_code", "start", "end", "value"]].rename(columns={"value": "v"})
             out = out.merge(before, on=["org_code", "start", "end"])
             out["value"] = out["value"] - out.pop("v")
+        out["org_kind"] = kinds.PRACTICE
         if q.where is not None:
             met = _condition(frame, q.where, periods)
+            if _pcn_level(frame, q.where.measure) and ancestors is not None:
+                # a PCN-level figure (the PCN workforce census): its member practices' lists
+                out = _to_pcns(out, ancestors)
             out = out.merge(met, on=["org_code", "start", "end"], how="left")
             out["value"] = out["value"] * out.pop("met").fillna(0.0)
-        out["org_kind"] = kinds.PRACTICE
         out = out[cols]
     else:  # pragma: no cover - definitions refuse other kinds
         raise ValueError(q.kind)
@@ -196,10 +225,10 @@ def compute(indicator: Indicator, frame: Frame, ancestors) -> pd.DataFrame:
     periods = periods_of(indicator, frame)
     if periods.empty:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-    num = unit_values(indicator.numerator, frame, periods)
+    num = unit_values(indicator.numerator, frame, periods, ancestors)
     keys = ["org_code", "org_kind", "start", "end"]
     if indicator.denominator is not None:
-        den = unit_values(indicator.denominator, frame, periods)
+        den = unit_values(indicator.denominator, frame, periods, ancestors)
         den = den[[*keys, "value"]].rename(columns={"value": "den"})
         units = num.merge(den, on=keys)
     else:
