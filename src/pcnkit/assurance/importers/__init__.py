@@ -1,0 +1,1 @@
+"""Assurance importers: NHS publications read into observations (the lead lists them here)."""
