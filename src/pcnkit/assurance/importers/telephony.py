@@ -213,7 +213,7 @@ def parse(path: Path, sha: str) -> ObservationBatch:
                     code, "practice", measure, _period(month), value, row=row, sheet=sheet
                 )
             )
-    batch.rows = len(practices.figures) + practices.unassigned_rows + 3
+    batch.rows = len({(o.sheet, o.row) for o in batch.observations})  # rows read
     batch.findings.extend(_findings(month, series[month], practices))
     return batch
 
