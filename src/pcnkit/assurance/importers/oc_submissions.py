@@ -163,7 +163,7 @@ def parse(path: Path, sha: str) -> ObservationBatch:
                     code, "practice", measure, _month_period(month), value, row=row, sheet=t2
                 )
             )
-    batch.rows = len({(o.sheet, o.row) for o in batch.observations})  # rows read
+    batch.rows = len({(o.sheet, o.row) for o in batch.observations})  # rows giving figures
     batch.findings.append(listing)
     batch.findings.extend(_reconcile(month, series[month], practices))
     earlier = sorted(m for m in series if m != month)

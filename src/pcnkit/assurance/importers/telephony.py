@@ -213,7 +213,7 @@ def parse(path: Path, sha: str) -> ObservationBatch:
                     code, "practice", measure, _period(month), value, row=row, sheet=sheet
                 )
             )
-    batch.rows = len({(o.sheet, o.row) for o in batch.observations})  # rows read
+    batch.rows = len({(o.sheet, o.row) for o in batch.observations})  # rows giving figures
     batch.findings.extend(_findings(month, series[month], practices))
     return batch
 
