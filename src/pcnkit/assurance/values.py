@@ -24,9 +24,6 @@ from pcnkit.assurance.membership import Tree, pcn_rollup
 from pcnkit.assurance.observations import ENGLAND
 from pcnkit.registry import kinds
 
-# How far from a period a practice's registered list may be and still stand for it (the lists
-# are published monthly nationally, but a workspace may hold only some months).
-LIST_TOLERANCE_DAYS = 366
 # A list "a year before" must be within a month of that date.
 LAG_TOLERANCE_DAYS = 31
 # England is summed from the data only when the workspace holds registered lists for at least
@@ -86,6 +83,8 @@ def periods_of(indicator: Indicator, frame: Frame) -> pd.DataFrame:
     """The periods an indicator is computed for: those its period measure has figures for."""
     m = frame.measure(indicator.periods.dataset, indicator.periods.name)
     m = m[m["org_kind"] != kinds.NATION]
+    if indicator.starts is not None:
+        m = m[m["start"] >= pd.Timestamp(indicator.starts)]
     return m[["start", "end"]].drop_duplicates().sort_values("start").reset_index(drop=True)
 
 
@@ -176,6 +175,11 @@ def unit_values(q: Quantity, frame: Frame, periods: pd.DataFrame, ancestors=None
     cols = ["org_code", "org_kind", "start", "end", "value", "source_id", "source_row"]
     if q.kind == "sum":
         out = _rows(frame, q.measures[0], periods)[cols].dropna(subset=["value"])
+        if q.where is not None:
+            # only organisations meeting the condition add their figure (the others add 0)
+            met = _condition(frame, q.where, periods)
+            out = out.merge(met, on=["org_code", "start", "end"], how="left")
+            out["value"] = out["value"] * out.pop("met").fillna(0.0)
     elif q.kind == "count":
         out = _rows(frame, q.measures[0], periods)[cols].copy()
         if q.where is not None:
@@ -196,7 +200,7 @@ def unit_values(q: Quantity, frame: Frame, periods: pd.DataFrame, ancestors=None
                 out["value"] = out["value"] * out.pop("v")
         out["value"] = out["value"] * float(q.scale)
     elif q.kind in ("patients", "growth"):
-        now_tolerance = 0 if q.kind == "growth" else LIST_TOLERANCE_DAYS
+        now_tolerance = 0 if q.kind == "growth" else round(q.within_months * 30.5)
         lag = q.lag_months if q.kind == "patients" else 0
         tolerance = LAG_TOLERANCE_DAYS if lag else now_tolerance
         out = _lists_at(frame, periods, lag, tolerance)
