@@ -77,11 +77,11 @@ def load_cmd(
     for r in result.reports:
         console.print(
             styled(
-                "{}: {} ({:,} rows, {:,} figures; {})",
+                "{}: {} ({} rows, {} figures; {})",
                 Path(r.file).name,
                 r.description,
-                r.rows,
-                r.observations,
+                f"{r.rows:,}",
+                f"{r.observations:,}",
                 r.status,
             )
         )
