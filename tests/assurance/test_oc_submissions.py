@@ -18,8 +18,6 @@ from pcnkit.assurance.importers import oc_submissions, telephony, workbook
 from pcnkit.assurance.observations import ENGLAND, ObservationBatch
 from pcnkit.errors import InputError
 
-pytestmark = pytest.mark.england
-
 FOLDER = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "access"
 OC = FOLDER / "online_consultation"
 WORKBOOKS = sorted(OC.glob("oc_submissions_*.xlsx"))
@@ -46,10 +44,12 @@ def practices(batch: ObservationBatch) -> dict[str, dict[str, Decimal]]:
     return out
 
 
+@pytest.mark.england
 def test_all_23_published_workbooks_are_here():
     assert len(WORKBOOKS) == 23, WORKBOOKS
 
 
+@pytest.mark.england
 @pytest.mark.parametrize("path", WORKBOOKS, ids=lambda p: p.stem)
 def test_practices_reproduce_the_workbooks_own_england_figures(path):
     """The issue's "done when": England's figures for the publication's month are the sum of
@@ -76,6 +76,7 @@ def test_practices_reproduce_the_workbooks_own_england_figures(path):
     assert f"oc_submissions_{month:%Y-%m}" in path.name
 
 
+@pytest.mark.england
 def test_a_publication_keeps_its_own_figure_for_a_revised_month():
     """March 2025: 4,724,314 submissions in its own workbook, 5,196,526 in the latest ones -
     and, as each workbook re-publishes the month, every figure in between (as published)."""
@@ -104,6 +105,7 @@ def test_a_publication_keeps_its_own_figure_for_a_revised_month():
     assert any("re-publishes England's figures" in f for f in parsed(WORKBOOKS[-1]).findings)
 
 
+@pytest.mark.england
 def test_february_2026_figures_as_published():
     batch = parsed(OC / "oc_submissions_2026-02.xlsx")
     feb = dt.date(2026, 2, 1)
@@ -133,6 +135,7 @@ def test_february_2026_figures_as_published():
     assert max(keys.values()) == 1
 
 
+@pytest.mark.england
 def test_who_table_2_lists_is_said_in_plain_words():
     """April and May 2024 list only practices with submissions; from June 2024 every open
     practice is listed, zeros included."""
@@ -148,6 +151,7 @@ def test_who_table_2_lists_is_said_in_plain_words():
     assert not any("participating" in p for p in practices(november).values())
 
 
+@pytest.mark.england
 def test_recognised_by_content_not_by_name(tmp_path):
     copy = tmp_path / "download (3).xlsx"
     shutil.copy(OC / "oc_submissions_2024-05.xlsx", copy)
@@ -188,6 +192,7 @@ def refused(path: Path) -> InputError:
     return caught.value
 
 
+@pytest.mark.england
 def test_text_in_a_submissions_cell_is_located(tmp_path):
     def edit(book):
         book["Table 2"]["M20"] = "lots"
@@ -199,6 +204,7 @@ def test_text_in_a_submissions_cell_is_located(tmp_path):
     assert "'lots' where a count belongs" in str(error)
 
 
+@pytest.mark.england
 def test_a_negative_count_is_refused(tmp_path):
     def edit(book):
         book["Table 2"]["O25"] = -3
@@ -208,6 +214,7 @@ def test_a_negative_count_is_refused(tmp_path):
     assert "-3, which is not a count" in error.problem
 
 
+@pytest.mark.england
 def test_a_workbook_without_table_1_is_refused(tmp_path):
     def edit(book):
         del book["Table 1"]
@@ -218,6 +225,7 @@ def test_a_workbook_without_table_1_is_refused(tmp_path):
     assert not oc_submissions.sniff_sheets(workbook.sheet_names(copy), copy)
 
 
+@pytest.mark.england
 def test_a_table_1_without_an_expected_row_is_refused_naming_it(tmp_path):
     def edit(book):
         sheet = book["Table 1"]
@@ -229,6 +237,7 @@ def test_a_table_1_without_an_expected_row_is_refused_naming_it(tmp_path):
     assert "lacks the row 'administrative submissions'" in error.problem
 
 
+@pytest.mark.england
 def test_a_gap_in_the_practice_rows_is_refused(tmp_path):
     """A blank row inside Table 2 would otherwise end the table early and lose practices."""
 
@@ -241,6 +250,7 @@ def test_a_gap_in_the_practice_rows_is_refused(tmp_path):
     assert error.row == 101 and "the table has a gap" in error.problem
 
 
+@pytest.mark.england
 def test_a_truncated_workbook_is_refused(tmp_path):
     cut = tmp_path / "cut.xlsx"
     cut.write_bytes(SMALL.read_bytes()[: SMALL.stat().st_size // 2])
