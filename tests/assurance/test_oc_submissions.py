@@ -234,7 +234,7 @@ def test_a_table_1_without_an_expected_row_is_refused_naming_it(tmp_path):
 
     error = refused(broken(tmp_path, edit))
     assert error.file.endswith("[Table 1]")
-    assert "lacks the row 'administrative submissions'" in error.problem
+    assert "lacks the row 'Administrative submissions'" in error.problem
 
 
 @pytest.mark.england

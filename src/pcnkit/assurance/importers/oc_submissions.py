@@ -235,7 +235,9 @@ def _table1(sheet: Sheet) -> dict[dt.date, dict[str, tuple[Decimal, int]]]:
             series[month][measure] = (value, row)
     missing = [m for m in TABLE1_REQUIRED if m not in seen]
     if missing:
-        names = {v: k for k, v in TABLE1_ROWS.items()}
+        names: dict[str, str] = {}
+        for label, measure in TABLE1_ROWS.items():
+            names.setdefault(measure, label[0].upper() + label[1:])
         raise sheet.error(
             "lacks the row"
             + ("s " if len(missing) > 1 else " ")
