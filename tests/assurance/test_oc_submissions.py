@@ -71,7 +71,10 @@ def test_practices_reproduce_the_workbooks_own_england_figures(path):
     # workbooks label it "known to have a system").
     rate = england["submissions"] / england["patients_practices_receiving"] * 1000
     assert abs(rate - england["rate_per_1000"]) < Decimal("0.000001")
-    assert not [f for f in batch.findings if "but Table 1 gives" in f]
+    assert not [f for f in batch.findings if "but Table 1 gives" in f or "add up" in f]
+    assert all(
+        p["clinical"] + p["administrative"] + p["other"] == p["submissions"] for p in rows.values()
+    )
     assert batch.description.endswith(f"General Practice, {month:%B %Y}")
     assert f"oc_submissions_{month:%Y-%m}" in path.name
 
@@ -258,3 +261,60 @@ def test_a_truncated_workbook_is_refused(tmp_path):
     assert "looks truncated or damaged" in error.problem
     with pytest.raises(InputError, match="looks truncated or damaged"):
         workbook.sheet_names(cut)
+
+
+# --- cells, without the published files ------------------------------------------------------
+
+
+def sheet(*rows: tuple) -> workbook.Sheet:
+    return workbook.Sheet(Path("oc.xlsx"), "Table 2", list(rows))
+
+
+@pytest.mark.parametrize(
+    ("value", "problem"),
+    [
+        ("12a", "'12a' where a count belongs"),
+        (True, "'True' where a count belongs"),
+        (2.5, "2.5, which is not a count"),
+        (-1, "-1, which is not a count"),
+        (float("nan"), "nan, which is not a count"),
+        (float("inf"), "inf, which is not a count"),
+    ],
+)
+def test_a_count_cell_that_is_not_a_count_is_located(value, problem):
+    with pytest.raises(InputError) as caught:
+        workbook.count(sheet((None, None), ("A81001", value)), 2, 1, "Submissions")
+    error = caught.value
+    assert (error.file, error.row, error.column) == (
+        "oc.xlsx [Table 2]",
+        2,
+        "Submissions (column B)",
+    )
+    assert problem in error.problem
+
+
+def test_counts_are_exact_and_blank_is_not_zero():
+    cells = sheet(("A81001", 157, 3.0, None, "  "))
+    assert workbook.count(cells, 1, 1, "x") == Decimal(157)
+    assert workbook.count(cells, 1, 2, "x") == Decimal(3)
+    assert workbook.count(cells, 1, 3, "x") is None
+    assert workbook.count(cells, 1, 4, "x") is None
+    assert workbook.number(sheet((137.1288823061356,)), 1, 0, "rate") == Decimal(
+        "137.1288823061356"
+    )
+
+
+def test_a_month_named_twice_in_a_header_is_refused():
+    header = sheet((None, None, "Feb-26 [10,11]", dt.datetime(2026, 1, 1), "Jan-26 [9]"))
+    with pytest.raises(InputError, match="names January 2026 twice") as caught:
+        workbook.month_columns(header, 1, 2)
+    assert caught.value.column == "column E"
+    with pytest.raises(InputError, match="'Total' where a month belongs"):
+        workbook.month_columns(sheet((None, None, "Feb-26", "Total")), 1, 2)
+
+
+def test_a_table_is_found_by_its_title_below_return_to_contents():
+    cells = sheet((), ("Return to Contents",), ("_",), ("Table 2: Submissions ..., May 2024",))
+    assert cells.find_title("Table 2") == 4
+    with pytest.raises(InputError, match="no title row starting 'Table 3:'"):
+        cells.find_title("Table 3")

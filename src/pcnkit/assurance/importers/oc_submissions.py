@@ -368,6 +368,17 @@ def _reconcile(month: dt.date, england: dict, practices: dict) -> list[str]:
             totals["practices_receiving"] += 1
             totals["patients_practices_receiving"] += figures["registered_patients"]
     out = []
+    unequal = [
+        code
+        for code, (_row, f) in practices.items()
+        if f["clinical"] + f["administrative"] + f["other"] != f["submissions"]
+    ]
+    if unequal:
+        out.append(
+            f"For {len(unequal)} practices (e.g. {', '.join(unequal[:3])}) the clinical, "
+            "administrative and other submissions do not add up to the total submissions; "
+            "each figure is kept as published."
+        )
     for measure, total in totals.items():
         published = england.get(measure, (None,))[0]
         if published is not None and published != total:
