@@ -18,8 +18,6 @@ from pcnkit.assurance.importers import oc_submissions, telephony, workbook
 from pcnkit.assurance.observations import ENGLAND, ObservationBatch
 from pcnkit.errors import InputError
 
-pytestmark = pytest.mark.england
-
 TEL = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "access" / "telephony"
 WORKBOOKS = sorted(TEL.glob("cloud_telephony_*.xlsx"))
 # Table 3's count columns (0-based): inbound, answered, ended in IVR, call-back requested,
@@ -52,10 +50,12 @@ def unassigned_in_table_3(path: Path) -> dict[str, int]:
     return out
 
 
+@pytest.mark.england
 def test_all_5_published_workbooks_are_here():
     assert len(WORKBOOKS) == 5, WORKBOOKS
 
 
+@pytest.mark.england
 @pytest.mark.parametrize("path", WORKBOOKS, ids=lambda p: p.stem)
 def test_the_national_row_is_the_practices_plus_the_unassigned_accounts(path):
     batch = parsed(path)
@@ -82,6 +82,7 @@ def test_the_national_row_is_the_practices_plus_the_unassigned_accounts(path):
     assert all(o.org_code == ENGLAND for o in national.values())
 
 
+@pytest.mark.england
 def test_february_2026_practice_and_england_figures():
     batch = parsed(TEL / "cloud_telephony_2026-02.xlsx")
     feb = dt.date(2026, 2, 1)
@@ -124,6 +125,7 @@ def test_february_2026_practice_and_england_figures():
     assert england["working_days"] == 20
 
 
+@pytest.mark.england
 def test_a_practice_row_whose_month_cell_was_overwritten_is_still_read():
     """October 2025's Table 3: M83616's Month cell holds NHS England's copyright line."""
     batch = parsed(TEL / "cloud_telephony_2025-10.xlsx")
@@ -136,6 +138,7 @@ def test_a_practice_row_whose_month_cell_was_overwritten_is_still_read():
     assert any("Table 3 row 2124 (M83616)" in f for f in batch.findings)
 
 
+@pytest.mark.england
 def test_table_1_months_written_as_month_end_dates():
     """October 2025's Table 1 heads some months with their last day (30 September 2025)."""
     batch = parsed(TEL / "cloud_telephony_2025-10.xlsx")
@@ -150,6 +153,7 @@ def test_table_1_months_written_as_month_end_dates():
     assert september["practices_included"] == 4438
 
 
+@pytest.mark.england
 def test_recognised_by_content_not_by_name(tmp_path):
     copy = tmp_path / "calls.xlsx"
     shutil.copy(WORKBOOKS[0], copy)
@@ -180,6 +184,7 @@ def refused(book, tmp_path: Path, sheet: str, cell: str, value) -> InputError:
     return caught.value
 
 
+@pytest.mark.england
 def test_text_in_an_answered_cell_is_located(book, tmp_path):
     error = refused(book, tmp_path, "Table 3", "N20", "n/a")
     assert error.file.endswith("tel.xlsx [Table 3]")
@@ -187,6 +192,7 @@ def test_text_in_an_answered_cell_is_located(book, tmp_path):
     assert "'n/a' where a count belongs" in error.problem
 
 
+@pytest.mark.england
 def test_a_negative_wait_band_count_is_refused(book, tmp_path):
     error = refused(book, tmp_path, "Table 5", "P30", -1)
     assert error.file.endswith("[Table 5]")
@@ -194,12 +200,14 @@ def test_a_negative_wait_band_count_is_refused(book, tmp_path):
     assert "not a count" in error.problem
 
 
+@pytest.mark.england
 def test_a_table_without_its_total_row_is_refused(book, tmp_path):
     error = refused(book, tmp_path, "Table 4", "A12", None)
     assert error.file.endswith("[Table 4]")
     assert "has no Total row" in error.problem
 
 
+@pytest.mark.england
 def test_a_workbook_without_table_4_is_refused(book, tmp_path):
     book["Table 4"].title = "Table 4 (old)"
     out = tmp_path / "tel.xlsx"
@@ -211,6 +219,7 @@ def test_a_workbook_without_table_4_is_refused(book, tmp_path):
         telephony.parse(out, "sha")
 
 
+@pytest.mark.england
 def test_a_truncated_workbook_is_refused(tmp_path):
     cut = tmp_path / "cut.xlsx"
     cut.write_bytes(WORKBOOKS[0].read_bytes()[:-5000])

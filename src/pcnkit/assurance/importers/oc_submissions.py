@@ -235,7 +235,9 @@ def _table1(sheet: Sheet) -> dict[dt.date, dict[str, tuple[Decimal, int]]]:
             series[month][measure] = (value, row)
     missing = [m for m in TABLE1_REQUIRED if m not in seen]
     if missing:
-        names = {v: k for k, v in TABLE1_ROWS.items()}
+        names: dict[str, str] = {}
+        for label, measure in TABLE1_ROWS.items():
+            names.setdefault(measure, label[0].upper() + label[1:])
         raise sheet.error(
             "lacks the row"
             + ("s " if len(missing) > 1 else " ")
@@ -366,6 +368,17 @@ def _reconcile(month: dt.date, england: dict, practices: dict) -> list[str]:
             totals["practices_receiving"] += 1
             totals["patients_practices_receiving"] += figures["registered_patients"]
     out = []
+    unequal = [
+        code
+        for code, (_row, f) in practices.items()
+        if f["clinical"] + f["administrative"] + f["other"] != f["submissions"]
+    ]
+    if unequal:
+        out.append(
+            f"For {len(unequal)} practices (e.g. {', '.join(unequal[:3])}) the clinical, "
+            "administrative and other submissions do not add up to the total submissions; "
+            "each figure is kept as published."
+        )
     for measure, total in totals.items():
         published = england.get(measure, (None,))[0]
         if published is not None and published != total:

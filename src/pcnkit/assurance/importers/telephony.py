@@ -484,7 +484,7 @@ def _table1(sheet: Sheet) -> dict[dt.date, dict[str, tuple[Decimal, int]]]:
         raise sheet.error(
             "lacks the row"
             + ("s " if len(missing) > 1 else " ")
-            + ", ".join(f"'{m}'" for m in missing),
+            + ", ".join(f"'{m[0].upper() + m[1:]}'" for m in missing),
             "Use the workbook as NHS England published it, with all of Table 1.",
             row=header,
         )

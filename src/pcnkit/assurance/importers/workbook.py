@@ -167,9 +167,7 @@ def open_sheets(path: Path, names: Iterable[str], optional: Iterable[str] = ()) 
         # Opened from its bytes: openpyxl refuses a path whose extension is not .xlsx, and a
         # workbook is recognised by its content, not its name.
         book = load_workbook(io.BytesIO(path.read_bytes()), read_only=True, data_only=True)
-    except (OSError, zipfile.BadZipFile) as exc:
-        raise damaged(path, exc) from exc
-    except Exception as exc:  # the third-party reader failing on damaged input
+    except Exception as exc:  # a zip cut short, or the third-party reader failing on damage
         raise damaged(path, exc) from exc
     try:
         present = {ws.title.strip().lower(): ws for ws in book.worksheets}
