@@ -387,6 +387,12 @@ def _figure(name: str, row: pd.Series) -> Figure:
 def _cqc(ctx: _Context, rule: Rule, practices: list[str]) -> dict[str, Flag | str | None]:
     ratings = ctx.latest("cqc_rating")
     years = ctx.series("cqc_rating_year")
+    year_of = {
+        (o, st, en): label
+        for label, o, st, en in zip(
+            years.index, years["org_code"], years["start"], years["end"], strict=True
+        )
+    }
     wanted = set(rule.params["ratings"])  # type: ignore[arg-type]
     ranks: dict[str, int] = rule.params["severity_by_rating"]  # type: ignore[assignment]
     out: dict[str, Flag | str | None] = {}
@@ -400,14 +406,10 @@ def _cqc(ctx: _Context, rule: Rule, practices: list[str]) -> dict[str, Flag | st
             out[practice] = None
             continue
         figures = [_figure("cqc_rating", row)]
-        year_rows = years[
-            (years["org_code"] == practice)
-            & (years["start"] == row["start"])
-            & (years["end"] == row["end"])
-        ]
+        year_label = year_of.get((practice, row["start"], row["end"]))
         when = f"latest rating in force on {_day(row['end'].date())}"
-        if not year_rows.empty:
-            year_figure = _figure("cqc_rating_year", year_rows.iloc[-1])
+        if year_label is not None:
+            year_figure = _figure("cqc_rating_year", years.loc[year_label])
             figures.append(year_figure)
             if year_figure.value is not None:
                 when = f"latest rating, {int(year_figure.value)}"
@@ -486,6 +488,7 @@ def _falling_gp(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
     gp = ctx.series("gp_fte")
     gp = gp[gp["value"].notna()]
     latest = _last_per_practice(gp[gp["end"] <= ctx.as_of])
+    earlier = _year_before(ctx, gp, latest)
     share = rule.number("fall_share_at_least")
     floor = rule.number("fall_fte_at_least")
     out: dict[str, Flag | str | None] = {}
@@ -494,16 +497,17 @@ def _falling_gp(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
             out[practice] = f"no GP FTE from the workforce census held up to {ctx.day_words}"
             continue
         row = latest.loc[practice]
-        before = _year_before(ctx, gp[gp["org_code"] == practice], row["end"])
-        if before is None:
+        if practice not in earlier.index:
             out[practice] = (
                 "no GP FTE held for the census a year before "
                 f"{_period_words(row['start'], row['end'])}"
             )
             continue
-        then, now = float(before["value"]), float(row["value"])
+        before = earlier.loc[practice]
+        # exact decimals: a fall of exactly the threshold (4.0 to 3.2 FTE, 20%) is a fall of 20%
+        then, now = _decimal(before["value"]), _decimal(row["value"])
         fall = then - now
-        if then <= 0 or fall < float(floor) or fall / then < float(share):
+        if then <= 0 or fall < floor or fall / then < share:
             out[practice] = None
             continue
         figures = (_figure("gp_fte", before), _figure("gp_fte", row))
@@ -514,7 +518,7 @@ def _falling_gp(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
             f"({_fte(fall)} FTE)."
         )
         limit = f"a fall of at least {share:.0%} and at least {floor} FTE in a year"
-        out[practice] = _fixed_flag(ctx, rule, found, limit, figures, _decimal(fall / then))
+        out[practice] = _fixed_flag(ctx, rule, found, limit, figures, round(fall / then, 4))
     return out
 
 
@@ -641,6 +645,7 @@ def _list_change(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
     lists = ctx.series("registered")
     lists = lists[lists["value"].notna()]
     latest = _last_per_practice(lists[lists["end"] <= ctx.as_of])
+    earlier = _year_before(ctx, lists, latest)
     share = rule.number("change_share_at_least")
     out: dict[str, Flag | str | None] = {}
     for practice in practices:
@@ -648,12 +653,12 @@ def _list_change(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
             out[practice] = f"no registered list held up to {ctx.day_words}"
             continue
         row = latest.loc[practice]
-        before = _year_before(ctx, lists[lists["org_code"] == practice], row["end"])
-        if before is None:
+        if practice not in earlier.index:
             out[practice] = f"no registered list held for a year before {_day(row['end'].date())}"
             continue
-        then, now = float(before["value"]), float(row["value"])
-        if then <= 0 or abs(now - then) / then < float(share):
+        before = earlier.loc[practice]
+        then, now = _decimal(before["value"]), _decimal(row["value"])
+        if then <= 0 or abs(now - then) / then < share:
             out[practice] = None
             continue
         change = (now - then) / then
@@ -663,7 +668,7 @@ def _list_change(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
             f"{then:,.0f} on {_day(before['end'].date())}, {now:,.0f} on {_day(row['end'].date())}."
         )
         limit = f"a change of at least {share:.0%} either way in a year"
-        out[practice] = _fixed_flag(ctx, rule, found, limit, figures, _decimal(round(change, 4)))
+        out[practice] = _fixed_flag(ctx, rule, found, limit, figures, round(change, 4))
     return out
 
 
@@ -786,14 +791,17 @@ def _threshold(rule: Rule, words: str) -> str:
     return words if rule.confirmed else f"{words} ({NOT_NHS_ENGLAND})"
 
 
-def _year_before(ctx: _Context, rows: pd.DataFrame, end: pd.Timestamp) -> pd.Series | None:
-    """The practice's figure nearest 12 months before `end`, within the rules' tolerance."""
-    target = end - pd.DateOffset(years=1)
-    gap = (rows["end"] - target).abs()
-    near = rows[gap <= pd.Timedelta(days=ctx.rules.year_tolerance_days)]
-    if near.empty:
-        return None
-    return near.loc[gap[near.index].sort_values(kind="stable").index[0]]
+def _year_before(ctx: _Context, rows: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
+    """Each practice's figure nearest 12 months before its latest one (`latest`, indexed by
+    practice), within the rules' tolerance; indexed by practice, absent when there is none."""
+    if latest.empty or rows.empty:
+        return rows.iloc[0:0].set_index("org_code")
+    target = (latest["end"] - pd.DateOffset(years=1)).rename("target")
+    pairs = rows.merge(target, left_on="org_code", right_index=True)
+    pairs["gap"] = (pairs["end"] - pairs["target"]).abs()
+    pairs = pairs[pairs["gap"] <= pd.Timedelta(days=ctx.rules.year_tolerance_days)]
+    pairs = pairs.sort_values(["gap", "end"], kind="stable")
+    return pairs.groupby("org_code").head(1).set_index("org_code")
 
 
 # --- words -----------------------------------------------------------------------------------
