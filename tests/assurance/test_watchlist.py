@@ -291,14 +291,29 @@ def test_worst_ten_percent_is_against_practices_at_the_same_period_and_ties_are_
     )
 
 
+def test_a_figure_too_old_for_the_date_is_not_assessed_and_says_so():
+    f = Figures().census("P1", 2016, 9000, 1).census("P2", 2024, 9000, 1).frame()
+    rules = only(RULES, "high_patients_per_gp")
+    entries = wl.watchlist(f, None, D(2026, 9, 30), rules)
+    assert set(flags(entries, "high_patients_per_gp")) == {"P2"}
+    assert entry(entries, "P1").not_assessed == [
+        "not assessed: High patients per GP FTE (the latest GP FTE and patients from the "
+        "workforce census held is for 30 September 2016, more than 24 months before "
+        "30 September 2026)"
+    ]
+    # a month later P2's census is too old as well
+    later = wl.watchlist(f, None, D(2026, 10, 1), rules)
+    assert not any(e.flags for e in later)
+
+
 # --- falling GP FTE ---------------------------------------------------------------------------
 
 
 def test_falling_gp_fte_needs_a_fifth_and_half_an_fte_over_a_year():
     f = (
         Figures()
-        .census("P1", 2023, 6000, 5.0)
-        .census("P1", 2024, 6000, 3.5)  # 30%, 1.5 FTE: flagged
+        .census("P1", 2023, 6000, 5.0, row=2)
+        .census("P1", 2024, 6000, 3.5, row=4)  # 30%, 1.5 FTE: flagged
         .census("P2", 2023, 900, 0.6)
         .census("P2", 2024, 900, 0.4)  # 33% but 0.2 FTE: not
         .census("P3", 2023, 6000, 5.0)
@@ -317,8 +332,12 @@ def test_falling_gp_fte_needs_a_fifth_and_half_an_fte_over_a_year():
     assert set(found) == {"P1", "P4"}
     p1 = found["P1"]
     assert p1.evidence.startswith(
-        "GP FTE (excluding locums and trainees) fell from 5 in 30 September 2023 to 3.5 in "
+        "GP FTE (excluding locums and trainees) fell from 5 on 30 September 2023 to 3.5 on "
         "30 September 2024: down 30% (1.5 FTE)."
+    )
+    # both censuses cited, the file once
+    assert p1.evidence.endswith(
+        "Source: GP workforce, practice level (workforce.csv), rows 2 and 4."
     )
     assert p1.value == Decimal("0.3")
     assert p1.period == wl.Period(D(2023, 9, 30), D(2024, 9, 30))

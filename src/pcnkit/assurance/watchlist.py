@@ -128,6 +128,8 @@ class Rule:
     severity: int
     # parameters, by name, as the criterion reads them (numbers as Decimal)
     params: dict[str, object]
+    # a latest figure older than this (months before the date) is too old to judge on
+    max_age_months: int | None = None
 
     def number(self, key: str) -> Decimal | None:
         value = self.params.get(key)
@@ -249,6 +251,9 @@ def _read_rules(path: Path) -> Rules:
         elif not isinstance(severity, int) or isinstance(severity, bool):
             raise c.fail("severity", f"'{severity}' is not a whole number (1 is most severe)")
         nhs = c.get("nhs_england", None)
+        max_age = c.number("max_age_months", None)
+        if max_age is not None and (max_age <= 0 or max_age != int(max_age)):
+            raise c.fail("max_age_months", f"'{max_age}' is not a whole number of months")
         criteria.append(
             Rule(
                 code=code,
@@ -259,6 +264,7 @@ def _read_rules(path: Path) -> Rules:
                 why=" ".join(str(c.get("why")).split()),
                 severity=int(severity),
                 params=params,
+                max_age_months=None if max_age is None else int(max_age),
             )
         )
     minimum = f.number("minimum_practices_for_relative")
@@ -288,13 +294,12 @@ def watchlist(
     with what was and was not assessed."""
     rules = rules or load_rules()
     day = pd.Timestamp(as_of)
-    held = _practice_rows(frame)
     if practices is None:
         d = frame.data
         wanted = sorted(set(d.loc[d["org_kind"] == kinds.PRACTICE, "org_code"]))
     else:
         wanted = list(dict.fromkeys(practices))
-    context = _Context(frame, held, day, rules)
+    context = _Context(frame, day, rules)
     results: dict[str, list[Flag]] = {p: [] for p in wanted}
     unassessed: dict[str, list[str]] = {p: [] for p in wanted}
     clear: dict[str, list[str]] = {p: [] for p in wanted}
@@ -324,103 +329,137 @@ def cite(frame: Frame, source_id: int | None, row: int | None) -> str:
     return f"{where}, row {row}" if row is not None else where
 
 
+def _citations(frame: Frame, figures: Iterable[Figure]) -> str:
+    """Each source once, with the rows the figures came from ("..., rows 8393 and 8394")."""
+    rows: dict[int | None, set[int]] = {}
+    for f in figures:
+        rows.setdefault(f.source_id, set())
+        if f.source_row is not None:
+            rows[f.source_id].add(f.source_row)
+    parts = []
+    for source_id, found in rows.items():
+        where = cite(frame, source_id, None)
+        numbers = [f"{r}" for r in sorted(found)]
+        if len(numbers) == 1:
+            where += f", row {numbers[0]}"
+        elif numbers:
+            where += f", rows {', '.join(numbers[:-1])} and {numbers[-1]}"
+        parts.append(where)
+    return "; ".join(parts)
+
+
 # --- criteria --------------------------------------------------------------------------------
 
 
-@dataclass
 class _Context:
-    frame: Frame
-    held: pd.DataFrame  # practice rows of the watch-list's measures
-    as_of: pd.Timestamp
-    rules: Rules
+    """The frame's figures for one date: each measure's practice rows, read once."""
+
+    def __init__(self, frame: Frame, as_of: pd.Timestamp, rules: Rules) -> None:
+        self.frame, self.as_of, self.rules = frame, as_of, rules
+        data = frame.data
+        self._positions = (
+            data.groupby(["dataset", "measure"], sort=False).indices if not data.empty else {}
+        )
+        self._series: dict[str, pd.DataFrame] = {}
 
     def series(self, name: str) -> pd.DataFrame:
-        dataset, measure = MEASURES[name]
-        h = self.held
-        return h[(h["dataset"] == dataset) & (h["measure"] == measure)]
+        """Every practice figure of one measure (all periods)."""
+        if name not in self._series:
+            data = self.frame.data
+            d = data.iloc[self._positions.get(MEASURES[name], [])]
+            d = d[d["org_kind"] == kinds.PRACTICE].copy()
+            d["start"] = pd.to_datetime(d["start"])
+            d["end"] = pd.to_datetime(d["end"])
+            self._series[name] = d
+        return self._series[name]
 
-    def latest(self, name: str) -> pd.DataFrame:
-        """Each practice's latest figure ending on or before the date, indexed by practice."""
-        d = self.series(name)
-        d = d[d["end"] <= self.as_of]
-        return _last_per_practice(d)
+    def current(self, rule: Rule, table: pd.DataFrame, data: str) -> tuple[dict, dict[str, str]]:
+        """Each practice's latest row of `table` ending on or before the date, as a record, and
+        for practices without one that is recent enough for the rule, why not."""
+        last = _last_rows(table[table["end"] <= self.as_of])
+        why = {}
+        if rule.max_age_months is not None and not last.empty:
+            cutoff = self.as_of - pd.DateOffset(months=rule.max_age_months)
+            old = last[last["end"] < cutoff]
+            for practice, start, end in zip(old.index, old["start"], old["end"], strict=True):
+                why[practice] = (
+                    f"the latest {data} held is for {_period_words(start, end)}, more than "
+                    f"{rule.max_age_months} months before {self.day_words}"
+                )
+            last = last[last["end"] >= cutoff]
+        return last.to_dict("index"), why
+
+    def missing(self, data: str) -> str:
+        return f"no {data} held up to {self.day_words}"
 
     @property
     def day_words(self) -> str:
         return _day(self.as_of.date())
 
 
-def _practice_rows(frame: Frame) -> pd.DataFrame:
-    d = frame.data
-    if d.empty:
-        return d.assign(name=pd.Series(dtype=str))
-    pairs = {v: k for k, v in MEASURES.items()}
-    keyed = pd.Series(list(zip(d["dataset"], d["measure"], strict=True)), index=d.index)
-    mask = (d["org_kind"] == kinds.PRACTICE) & keyed.isin(list(pairs))
-    out = d[mask].copy()
-    out["start"] = pd.to_datetime(out["start"])
-    out["end"] = pd.to_datetime(out["end"])
-    return out
-
-
-def _last_per_practice(d: pd.DataFrame) -> pd.DataFrame:
+def _last_rows(d: pd.DataFrame) -> pd.DataFrame:
+    """Each practice's latest row (by end, then start), indexed by practice."""
     if d.empty:
         return d.set_index("org_code")
     return d.sort_values(["end", "start"]).groupby("org_code").tail(1).set_index("org_code")
 
 
-def _figure(name: str, row: pd.Series) -> Figure:
+def _figure(name: str, row: dict, suffix: str = "") -> Figure:
+    """A held figure from a record; `suffix` picks the columns of a merged-in measure."""
     dataset, measure = MEASURES[name]
-    label = row.get("label")
+    label = row.get("label" + suffix)
+    source_id = row.get("source_id" + suffix)
+    source_row = row.get("source_row" + suffix)
     return Figure(
         name=name,
         dataset=dataset,
         measure=measure,
-        value=_decimal(row.get("value")),
+        value=_decimal(row.get("value" + suffix)),
         label=None if _missing(label) else str(label),
         period=Period(row["start"].date(), row["end"].date()),
-        source_id=None if _missing(row.get("source_id")) else int(row["source_id"]),
-        source_row=None if _missing(row.get("source_row")) else int(row["source_row"]),
+        source_id=None if _missing(source_id) else int(source_id),
+        source_row=None if _missing(source_row) else int(source_row),
     )
 
 
-def _cqc(ctx: _Context, rule: Rule, practices: list[str]) -> dict[str, Flag | str | None]:
-    ratings = ctx.latest("cqc_rating")
+Outcomes = dict[str, "Flag | str | None"]
+
+
+def _cqc(ctx: _Context, rule: Rule, practices: list[str]) -> Outcomes:
+    data = "CQC rating"
+    latest, stale = ctx.current(rule, ctx.series("cqc_rating"), data)
     years = ctx.series("cqc_rating_year")
     year_of = {
-        (o, st, en): label
-        for label, o, st, en in zip(
-            years.index, years["org_code"], years["start"], years["end"], strict=True
+        (o, s, e): v
+        for o, s, e, v in zip(
+            years["org_code"], years["start"], years["end"], years.to_dict("records"), strict=True
         )
     }
     wanted = set(rule.params["ratings"])  # type: ignore[arg-type]
     ranks: dict[str, int] = rule.params["severity_by_rating"]  # type: ignore[assignment]
-    out: dict[str, Flag | str | None] = {}
+    out: Outcomes = {}
     for practice in practices:
-        if practice not in ratings.index:
-            out[practice] = f"no CQC rating held up to {ctx.day_words}"
+        row = latest.get(practice)
+        if row is None:
+            out[practice] = stale.get(practice) or ctx.missing(data)
             continue
-        row = ratings.loc[practice]
         rating = None if _missing(row["label"]) else str(row["label"])
         if rating not in wanted:
             out[practice] = None
             continue
         figures = [_figure("cqc_rating", row)]
-        year_label = year_of.get((practice, row["start"], row["end"]))
+        year = year_of.get((practice, row["start"], row["end"]))
         when = f"latest rating in force on {_day(row['end'].date())}"
-        if year_label is not None:
-            year_figure = _figure("cqc_rating_year", years.loc[year_label])
-            figures.append(year_figure)
-            if year_figure.value is not None:
-                when = f"latest rating, {int(year_figure.value)}"
-        evidence = (
-            f"Rated {rating} by the CQC ({when}). "
-            f"Source: {cite(ctx.frame, figures[0].source_id, figures[0].source_row)}."
-        )
+        if year is not None:
+            figures.append(_figure("cqc_rating_year", year))
+            if figures[-1].value is not None:
+                when = f"latest rating, {int(figures[-1].value)}"
         out[practice] = Flag(
             code=rule.code,
             label=rule.label,
-            evidence=evidence,
+            evidence=(
+                f"Rated {rating} by the CQC ({when}). Source: {_citations(ctx.frame, figures[:1])}."
+            ),
             figures=tuple(figures),
             period=figures[0].period,
             source_id=figures[0].source_id,
@@ -433,37 +472,32 @@ def _cqc(ctx: _Context, rule: Rule, practices: list[str]) -> dict[str, Flag | st
     return out
 
 
-def _patients_per_gp(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
-    gp = ctx.series("gp_fte")
-    patients = ctx.series("workforce_patients")
+def _patients_per_gp(ctx: _Context, rule: Rule, practices: list[str]) -> Outcomes:
+    data = "GP FTE and patients from the workforce census"
     keys = ["org_code", "start", "end"]
-    both = gp.merge(patients, on=keys, suffixes=("", "_patients"))
+    both = ctx.series("gp_fte").merge(
+        ctx.series("workforce_patients"), on=keys, suffixes=("", "_patients")
+    )
     both = both[both["value"].notna() & both["value_patients"].notna()].copy()
     with np.errstate(divide="ignore", invalid="ignore"):
         both["ratio"] = np.where(both["value"] > 0, both["value_patients"] / both["value"], np.inf)
     # patients and no GP FTE at all is the worst case; no patients and no GPs is no practice
     both = both[~((both["value"] <= 0) & (both["value_patients"] <= 0))]
-    latest = _last_per_practice(both[both["end"] <= ctx.as_of])
+    latest, stale = ctx.current(rule, both, data)
     judge = _Judge(ctx, rule, both, worse="higher", absolute=rule.number("at_least"))
-    out: dict[str, Flag | str | None] = {}
+    fixed = f"at or above {rule.number('at_least'):,} patients per GP FTE"
+    out: Outcomes = {}
     for practice in practices:
-        if practice not in latest.index:
-            out[practice] = (
-                f"no GP FTE and patients from the workforce census held up to {ctx.day_words}"
-            )
+        row = latest.get(practice)
+        if row is None:
+            out[practice] = stale.get(practice) or ctx.missing(data)
             continue
-        row = latest.loc[practice]
         verdict = judge(row["end"], row["ratio"])
         if not verdict.flagged:
             out[practice] = None
             continue
         when = _period_words(row["start"], row["end"])
-        gp_row = row.copy()
-        patients_row = row.copy()
-        patients_row["value"] = row["value_patients"]
-        patients_row["source_id"] = row["source_id_patients"]
-        patients_row["source_row"] = row["source_row_patients"]
-        figures = (_figure("gp_fte", gp_row), _figure("workforce_patients", patients_row))
+        figures = (_figure("gp_fte", row), _figure("workforce_patients", row, "_patients"))
         if math.isinf(row["ratio"]):
             found = (
                 f"No GP FTE (excluding locums and trainees) recorded for "
@@ -477,33 +511,34 @@ def _patients_per_gp(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
                 "locums and trainees)."
             )
             value = _decimal(round(row["ratio"], 1))
-        fixed = f"at or above {rule.number('at_least'):,} patients per GP FTE"
         out[practice] = _flag(
             ctx, rule, found, verdict, figures, value, fixed, "had more patients per GP FTE"
         )
     return out
 
 
-def _falling_gp(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
+def _falling_gp(ctx: _Context, rule: Rule, practices: list[str]) -> Outcomes:
+    data = "GP FTE from the workforce census"
     gp = ctx.series("gp_fte")
     gp = gp[gp["value"].notna()]
-    latest = _last_per_practice(gp[gp["end"] <= ctx.as_of])
+    latest, stale = ctx.current(rule, gp, data)
     earlier = _year_before(ctx, gp, latest)
     share = rule.number("fall_share_at_least")
     floor = rule.number("fall_fte_at_least")
-    out: dict[str, Flag | str | None] = {}
+    limit = f"a fall of at least {share:.0%} and at least {floor} FTE in a year"
+    out: Outcomes = {}
     for practice in practices:
-        if practice not in latest.index:
-            out[practice] = f"no GP FTE from the workforce census held up to {ctx.day_words}"
+        row = latest.get(practice)
+        if row is None:
+            out[practice] = stale.get(practice) or ctx.missing(data)
             continue
-        row = latest.loc[practice]
-        if practice not in earlier.index:
+        before = earlier.get(practice)
+        if before is None:
             out[practice] = (
                 "no GP FTE held for the census a year before "
                 f"{_period_words(row['start'], row['end'])}"
             )
             continue
-        before = earlier.loc[practice]
         # exact decimals: a fall of exactly the threshold (4.0 to 3.2 FTE, 20%) is a fall of 20%
         then, now = _decimal(before["value"]), _decimal(row["value"])
         fall = then - now
@@ -512,37 +547,37 @@ def _falling_gp(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
             continue
         figures = (_figure("gp_fte", before), _figure("gp_fte", row))
         found = (
-            f"GP FTE (excluding locums and trainees) fell from {_fte(then)} in "
-            f"{_period_words(before['start'], before['end'])} to {_fte(now)} in "
-            f"{_period_words(row['start'], row['end'])}: down {fall / then:.0%} "
-            f"({_fte(fall)} FTE)."
+            f"GP FTE (excluding locums and trainees) fell from {_fte(then)} "
+            f"{_when(before['start'], before['end'])} to {_fte(now)} "
+            f"{_when(row['start'], row['end'])}: down {fall / then:.0%} ({_fte(fall)} FTE)."
         )
-        limit = f"a fall of at least {share:.0%} and at least {floor} FTE in a year"
         out[practice] = _fixed_flag(ctx, rule, found, limit, figures, round(fall / then, 4))
     return out
 
 
-def _telephony(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
-    inbound = ctx.series("calls_inbound")
-    missed = ctx.series("calls_missed")
+def _telephony(ctx: _Context, rule: Rule, practices: list[str]) -> Outcomes:
+    data = "cloud telephony call figures"
     keys = ["org_code", "start", "end"]
-    both = missed.merge(inbound, on=keys, suffixes=("", "_inbound"))
+    both = ctx.series("calls_missed").merge(
+        ctx.series("calls_inbound"), on=keys, suffixes=("", "_inbound")
+    )
     both = both[both["value"].notna() & both["value_inbound"].notna()].copy()
-    minimum = float(rule.number("minimum_calls") or 0)
-    enough = both[both["value_inbound"] >= max(minimum, 1)].copy()
+    minimum = max(float(rule.number("minimum_calls") or 0), 1.0)
+    enough = both[both["value_inbound"] >= minimum].copy()
     enough["share"] = enough["value"] / enough["value_inbound"]
-    latest_any = _last_per_practice(both[both["end"] <= ctx.as_of])
+    latest, stale = ctx.current(rule, both, data)
     judge = _Judge(
         ctx, rule, enough, worse="higher", absolute=rule.number("at_least"), column="share"
     )
-    out: dict[str, Flag | str | None] = {}
+    fixed = f"at or above {rule.number('at_least'):.0%} of inbound calls missed"
+    out: Outcomes = {}
     for practice in practices:
-        if practice not in latest_any.index:
-            out[practice] = f"no cloud telephony call figures held up to {ctx.day_words}"
+        row = latest.get(practice)
+        if row is None:
+            out[practice] = stale.get(practice) or ctx.missing(data)
             continue
-        row = latest_any.loc[practice]
         when = _period_words(row["start"], row["end"])
-        if row["value_inbound"] < max(minimum, 1):
+        if row["value_inbound"] < minimum:
             out[practice] = (
                 f"{row['value_inbound']:,.0f} inbound calls in {when}, fewer than the "
                 f"{minimum:,.0f} the criterion needs"
@@ -553,16 +588,11 @@ def _telephony(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
         if not verdict.flagged:
             out[practice] = None
             continue
-        inbound_row = row.copy()
-        inbound_row["value"] = row["value_inbound"]
-        inbound_row["source_id"] = row["source_id_inbound"]
-        inbound_row["source_row"] = row["source_row_inbound"]
-        figures = (_figure("calls_missed", row), _figure("calls_inbound", inbound_row))
+        figures = (_figure("calls_missed", row), _figure("calls_inbound", row, "_inbound"))
         found = (
             f"{share:.1%} of inbound calls missed in {when} ({row['value']:,.0f} of "
             f"{row['value_inbound']:,.0f}; cloud based telephony)."
         )
-        fixed = f"at or above {rule.number('at_least'):.0%} of inbound calls missed"
         out[practice] = _flag(
             ctx,
             rule,
@@ -576,58 +606,47 @@ def _telephony(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
     return out
 
 
-def _qof(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
+def _qof(ctx: _Context, rule: Rule, practices: list[str]) -> Outcomes:
+    data = "QOF cardiovascular achievement"
+    keys = ["org_code", "start", "end"]
     parts = []
     for g in QOF_GROUPS:
         a = ctx.series(f"qof_achievement_{g}")
-        p = ctx.series(f"qof_prevalence_{g}")[["org_code", "start", "end", "value"]]
-        n = ctx.series(f"qof_list_{g}")[["org_code", "start", "end", "value"]]
-        m = a.merge(p, on=["org_code", "start", "end"], suffixes=("", "_prev")).merge(
-            n.rename(columns={"value": "value_list"}), on=["org_code", "start", "end"]
-        )
+        p = ctx.series(f"qof_prevalence_{g}")[[*keys, "value"]]
+        n = ctx.series(f"qof_list_{g}")[[*keys, "value"]].rename(columns={"value": "value_list"})
+        m = a.merge(p, on=keys, suffixes=("", "_prev")).merge(n, on=keys)
         m = m[m["value"].notna() & m["value_prev"].notna() & m["value_list"].notna()].copy()
         m["weight"] = m["value_prev"] * m["value_list"] / 100
         m["group"] = g
-        parts.append(m)
-    rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
-    if not rows.empty:
-        rows = rows[rows["weight"] > 0]
-    if rows.empty:
-        weighted = pd.DataFrame(columns=["org_code", "start", "end", "score"])
-    else:
-        rows["product"] = rows["value"] * rows["weight"]
-        weighted = (
-            rows.groupby(["org_code", "start", "end"], as_index=False)[["product", "weight"]]
-            .sum()
-            .assign(score=lambda x: x["product"] / x["weight"])
-        )
-    latest = _last_per_practice(weighted[weighted["end"] <= ctx.as_of])
+        parts.append(m[m["weight"] > 0])
+    rows = pd.concat(parts, ignore_index=True)
+    rows["product"] = rows["value"] * rows["weight"]
+    weighted = rows.groupby(keys, as_index=False)[["product", "weight"]].sum()
+    weighted["score"] = weighted["product"] / weighted["weight"]
+    latest, stale = ctx.current(rule, weighted, data)
     judge = _Judge(
         ctx, rule, weighted, worse="lower", absolute=rule.number("below"), column="score"
     )
-    out: dict[str, Flag | str | None] = {}
+    groups_of = rows.groupby(keys).indices if not rows.empty else {}
+    fixed = f"below {rule.number('below')}% achievement"
+    out: Outcomes = {}
     for practice in practices:
-        if practice not in latest.index:
-            out[practice] = f"no QOF cardiovascular achievement held up to {ctx.day_words}"
+        row = latest.get(practice)
+        if row is None:
+            out[practice] = stale.get(practice) or ctx.missing(data)
             continue
-        row = latest.loc[practice]
         verdict = judge(row["end"], row["score"])
         if not verdict.flagged:
             out[practice] = None
             continue
-        mine = rows[
-            (rows["org_code"] == practice)
-            & (rows["start"] == row["start"])
-            & (rows["end"] == row["end"])
-        ]
-        figures = tuple(_figure(f"qof_achievement_{r['group']}", r) for _, r in mine.iterrows())
-        groups = ", ".join(r["group"].upper() for _, r in mine.iterrows())
+        mine = rows.iloc[groups_of[(practice, row["start"], row["end"])]].to_dict("records")
+        figures = tuple(_figure(f"qof_achievement_{r['group']}", r) for r in mine)
+        groups = ", ".join(r["group"].upper() for r in mine)
         found = (
             f"QOF cardiovascular achievement {row['score']:.1f}% in "
             f"{_period_words(row['start'], row['end'])} (the groups held, {groups}, weighted by "
             "estimated register)."
         )
-        fixed = f"below {rule.number('below')}% achievement"
         out[practice] = _flag(
             ctx,
             rule,
@@ -641,22 +660,24 @@ def _qof(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
     return out
 
 
-def _list_change(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
+def _list_change(ctx: _Context, rule: Rule, practices: list[str]) -> Outcomes:
+    data = "registered list"
     lists = ctx.series("registered")
     lists = lists[lists["value"].notna()]
-    latest = _last_per_practice(lists[lists["end"] <= ctx.as_of])
+    latest, stale = ctx.current(rule, lists, data)
     earlier = _year_before(ctx, lists, latest)
     share = rule.number("change_share_at_least")
-    out: dict[str, Flag | str | None] = {}
+    limit = f"a change of at least {share:.0%} either way in a year"
+    out: Outcomes = {}
     for practice in practices:
-        if practice not in latest.index:
-            out[practice] = f"no registered list held up to {ctx.day_words}"
+        row = latest.get(practice)
+        if row is None:
+            out[practice] = stale.get(practice) or ctx.missing(data)
             continue
-        row = latest.loc[practice]
-        if practice not in earlier.index:
+        before = earlier.get(practice)
+        if before is None:
             out[practice] = f"no registered list held for a year before {_day(row['end'].date())}"
             continue
-        before = earlier.loc[practice]
         then, now = _decimal(before["value"]), _decimal(row["value"])
         if then <= 0 or abs(now - then) / then < share:
             out[practice] = None
@@ -665,9 +686,9 @@ def _list_change(ctx: _Context, rule: Rule, practices: list[str]) -> dict:
         figures = (_figure("registered", before), _figure("registered", row))
         found = (
             f"Registered list {'grew' if change > 0 else 'fell'} {abs(change):.1%} in a year: "
-            f"{then:,.0f} on {_day(before['end'].date())}, {now:,.0f} on {_day(row['end'].date())}."
+            f"{then:,.0f} on {_day(before['end'].date())}, {now:,.0f} on "
+            f"{_day(row['end'].date())}."
         )
-        limit = f"a change of at least {share:.0%} either way in a year"
         out[practice] = _fixed_flag(ctx, rule, found, limit, figures, round(change, 4))
     return out
 
@@ -747,9 +768,7 @@ def _flag(ctx, rule, found, verdict, figures, value, fixed, worse_words) -> Flag
         )
         basis = f"The figure is {fixed}, the fixed threshold, used because {why}."
         threshold = fixed
-    citations = "; ".join(
-        dict.fromkeys(cite(ctx.frame, f.source_id, f.source_row) for f in figures)
-    )
+    citations = _citations(ctx.frame, figures)
     return Flag(
         code=rule.code,
         label=rule.label,
@@ -768,9 +787,7 @@ def _flag(ctx, rule, found, verdict, figures, value, fixed, worse_words) -> Flag
 
 def _fixed_flag(ctx, rule, found, limit, figures, value) -> Flag:
     latest = figures[-1]
-    citations = "; ".join(
-        dict.fromkeys(cite(ctx.frame, f.source_id, f.source_row) for f in figures)
-    )
+    citations = _citations(ctx.frame, figures)
     return Flag(
         code=rule.code,
         label=rule.label,
@@ -791,17 +808,18 @@ def _threshold(rule: Rule, words: str) -> str:
     return words if rule.confirmed else f"{words} ({NOT_NHS_ENGLAND})"
 
 
-def _year_before(ctx: _Context, rows: pd.DataFrame, latest: pd.DataFrame) -> pd.DataFrame:
-    """Each practice's figure nearest 12 months before its latest one (`latest`, indexed by
-    practice), within the rules' tolerance; indexed by practice, absent when there is none."""
-    if latest.empty or rows.empty:
-        return rows.iloc[0:0].set_index("org_code")
-    target = (latest["end"] - pd.DateOffset(years=1)).rename("target")
-    pairs = rows.merge(target, left_on="org_code", right_index=True)
+def _year_before(ctx: _Context, rows: pd.DataFrame, latest: dict[str, dict]) -> dict[str, dict]:
+    """Each practice's figure nearest 12 months before its latest one (`latest`), within the
+    rules' tolerance, as a record; absent when there is none."""
+    if not latest or rows.empty:
+        return {}
+    target = pd.Series({p: r["end"] for p, r in latest.items()}, name="target")
+    target = target - pd.DateOffset(years=1)
+    pairs = rows.merge(target.rename("target"), left_on="org_code", right_index=True)
     pairs["gap"] = (pairs["end"] - pairs["target"]).abs()
     pairs = pairs[pairs["gap"] <= pd.Timedelta(days=ctx.rules.year_tolerance_days)]
     pairs = pairs.sort_values(["gap", "end"], kind="stable")
-    return pairs.groupby("org_code").head(1).set_index("org_code")
+    return pairs.groupby("org_code").head(1).set_index("org_code").to_dict("index")
 
 
 # --- words -----------------------------------------------------------------------------------
@@ -824,6 +842,12 @@ def _period_words(start: pd.Timestamp, end: pd.Timestamp) -> str:
     if (s.month, s.day, e.month, e.day) == (4, 1, 3, 31) and e.year == s.year + 1:
         return f"{s.year}/{e.year % 100:02d}"
     return f"{_day(s)} to {_day(e)}"
+
+
+def _when(start: pd.Timestamp, end: pd.Timestamp) -> str:
+    """ "on 30 September 2024" for a day, "in February 2026" / "in 2023/24" for a span."""
+    words = _period_words(start, end)
+    return f"on {words}" if start == end else f"in {words}"
 
 
 def _fte(value: float) -> str:
