@@ -423,6 +423,24 @@ def test_low_qof_weights_each_group_by_its_register_not_an_average_of_rates():
     ]
 
 
+def test_low_qof_relative_lowest_tenth_with_ties_replaces_the_fixed_85():
+    f = Figures()
+    f.qof("L0", {"af": (60, 2, 1000)})
+    f.qof("L1", {"af": (70, 2, 1000)})
+    f.qof("L2", {"af": (70, 2, 1000)})  # tied with L1: one practice achieved less than both
+    for i in range(17):
+        f.qof(f"M{i:02d}", {"af": (84, 2, 1000)})  # below 85, but not the lowest tenth
+    rules = only(RULES, "low_qof", minimum_practices=20)
+    found = flags(wl.watchlist(f.frame(), None, D(2024, 6, 30), rules), "low_qof")
+    assert set(found) == {"L0", "L1", "L2"}
+    assert "In the worst 10% of the 20 practices with figures for 2023/24" in found["L1"].evidence
+    assert "(1 achieved less)" in found["L1"].evidence
+    assert found["L1"].basis == "relative"
+    # with the national minimum of 1,000 the fixed 85% applies to all twenty
+    fixed = flags(wl.watchlist(f.frame(), None, D(2024, 6, 30), only(RULES, "low_qof")), "low_qof")
+    assert len(fixed) == 20 and {g.basis for g in fixed.values()} == {"absolute"}
+
+
 # --- list change ------------------------------------------------------------------------------
 
 
