@@ -173,7 +173,7 @@ def test_cqc_requires_improvement_and_inadequate_are_flagged_with_their_row():
     assert "CQC latest overall ratings of GP practices (cqc.csv), row 88" in p2.evidence
     assert (p2.source_id, p2.source_row) == (1, 88)
     assert p2.period == wl.Period(D(2024, 4, 1), D(2024, 4, 1))
-    assert p2.confirmed and "pcnkit" not in p2.threshold
+    assert p2.confirmed and "pcnkit" not in p2.threshold and "pcnkit" not in p2.evidence
     assert p2.threshold == "rated Inadequate or Requires improvement"
     assert [x.label or x.value for x in p2.figures] == ["Requires improvement", Decimal("2023.0")]
     assert (found["P1"].severity, p2.severity) == (1, 2)
@@ -229,6 +229,7 @@ def test_patients_per_gp_fte_absolute_threshold_when_too_few_practices_for_a_nat
         "(9,000 patients, 2 GP FTE excluding locums and trainees)."
     )
     assert "fewer than the 1,000 a national comparison needs" in p1.evidence
+    assert "This threshold is pcnkit's, not NHS England's." in p1.evidence
     assert p1.threshold == (
         "at or above 4,500 patients per GP FTE (pcnkit's threshold, not NHS England's)"
     )
@@ -504,6 +505,27 @@ def test_ranking_by_number_of_flags_then_severity_then_code():
     assert f_entry.clear == ["CQC rated Requires improvement or Inadequate"]
     assert len(f_entry.not_assessed) == 5
     assert all(x.startswith("not assessed: ") for x in f_entry.not_assessed)
+
+
+def test_the_download_table_has_a_row_per_flag_and_per_criterion_not_assessed():
+    f = Figures().rating("A", "Inadequate", 2019, row=7).rating("B", "Good", 2020)
+    rules = only(RULES, "cqc_requires_improvement", "low_qof")
+    t = wl.table(wl.watchlist(f.frame(), ["A", "B", "C"], D(2024, 4, 1), rules))
+    assert list(t.columns) == wl.TABLE_COLUMNS
+    assert t[["rank", "practice", "status"]].values.tolist() == [
+        [1, "A", "flag"],
+        [1, "A", "not assessed"],
+        [2, "B", "not assessed"],
+        [3, "C", "not assessed"],
+        [3, "C", "not assessed"],
+    ]
+    first = t.iloc[0]
+    assert (first["code"], first["severity"], first["source_row"]) == (
+        "cqc_requires_improvement",
+        1,
+        7,
+    )
+    assert first["period_end"] == D(2024, 4, 1) and bool(first["confirmed"])
 
 
 def test_a_flag_lists_its_flags_most_severe_first():

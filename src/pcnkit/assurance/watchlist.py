@@ -52,6 +52,7 @@ MEASURES: dict[str, tuple[str, str]] = {
 DATASETS = frozenset(dataset for dataset, _ in MEASURES.values())
 RULES_FILE = "watchlist_rules.yaml"
 NOT_NHS_ENGLAND = "pcnkit's threshold, not NHS England's"
+OWN_THRESHOLD = "This threshold is pcnkit's, not NHS England's."
 
 
 # --- results ---------------------------------------------------------------------------------
@@ -320,6 +321,59 @@ def watchlist(
             WatchEntry(practice, flags, len(flags), unassessed[practice], clear[practice])
         )
     return sorted(entries, key=WatchEntry.rank_key)
+
+
+TABLE_COLUMNS = [
+    "rank",
+    "practice",
+    "flags",
+    "status",
+    "code",
+    "label",
+    "severity",
+    "period_start",
+    "period_end",
+    "value",
+    "threshold",
+    "confirmed",
+    "basis",
+    "evidence",
+    "source_id",
+    "source_row",
+]
+
+
+def table(entries: list[WatchEntry]) -> pd.DataFrame:
+    """The watch-list as one table for downloads: a row per flag ("flag"), per criterion not
+    assessed ("not assessed", the reason in `evidence`), and one for a practice with neither
+    ("no flag"), in the list's order."""
+    rows = []
+    for rank, e in enumerate(entries, start=1):
+        base = {"rank": rank, "practice": e.practice, "flags": e.score}
+        for f in e.flags:
+            rows.append(
+                base
+                | {
+                    "status": "flag",
+                    "code": f.code,
+                    "label": f.label,
+                    "severity": f.severity,
+                    "period_start": f.period.start,
+                    "period_end": f.period.end,
+                    "value": f.value,
+                    "threshold": f.threshold,
+                    "confirmed": f.confirmed,
+                    "basis": f.basis,
+                    "evidence": f.evidence,
+                    "source_id": f.source_id,
+                    "source_row": f.source_row,
+                }
+            )
+        for reason in e.not_assessed:
+            rows.append(base | {"status": "not assessed", "evidence": reason})
+        if not e.flags and not e.not_assessed:
+            rows.append(base | {"status": "no flag", "evidence": "; ".join(e.clear)})
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
 
 
 def cite(frame: Frame, source_id: int | None, row: int | None) -> str:
@@ -768,6 +822,8 @@ def _flag(ctx, rule, found, verdict, figures, value, fixed, worse_words) -> Flag
         )
         basis = f"The figure is {fixed}, the fixed threshold, used because {why}."
         threshold = fixed
+    if not rule.confirmed:
+        basis += f" {OWN_THRESHOLD}"
     citations = _citations(ctx.frame, figures)
     return Flag(
         code=rule.code,
@@ -791,7 +847,11 @@ def _fixed_flag(ctx, rule, found, limit, figures, value) -> Flag:
     return Flag(
         code=rule.code,
         label=rule.label,
-        evidence=f"{found} The threshold is {limit}. Source: {citations}.",
+        evidence=(
+            f"{found} The threshold is {limit}."
+            + ("" if rule.confirmed else f" {OWN_THRESHOLD}")
+            + f" Source: {citations}."
+        ),
         figures=tuple(figures),
         period=Period(figures[0].period.start, latest.period.end),
         source_id=latest.source_id,
