@@ -164,6 +164,23 @@ class Indicator:
             found |= self.denominator.datasets
         return found
 
+    @property
+    def measures(self) -> set[tuple[str, str]]:
+        """Every (dataset, measure) the indicator reads, England's published figures included."""
+        named = [self.periods, *self.numerator.measures]
+        for q in (self.numerator, self.denominator):
+            if q is not None:
+                named += list(q.measures) if q is not self.numerator else []
+                if q.where is not None:
+                    named.append(q.where.measure)
+        if self.national:
+            named += [m for m in self.national if m is not None]
+        found = {(m.dataset, m.name) for m in named}
+        # England's count of open practices, where a publication gives it (values.ENGLAND
+        # coverage); a measure a dataset lacks is simply absent
+        found |= {(m.dataset, "open_practices") for m in named}
+        return found
+
     def target_on(self, day: dt.date) -> Target | None:
         return next((t for t in self.targets if t.applies(day)), None)
 

@@ -62,7 +62,8 @@ class Assurance:
     def load(cls, session: Session, indicators: tuple[Indicator, ...] | None = None) -> Assurance:
         chosen = indicators or load_all()
         datasets = set().union(*(i.datasets for i in chosen))
-        return cls(Frame.load(session, datasets), Tree(session))
+        measures = set().union(*(i.measures for i in chosen))
+        return cls(Frame.load(session, datasets, measures), Tree(session))
 
     def values(self, indicator: Indicator) -> pd.DataFrame:
         if indicator.id not in self._values:
@@ -268,8 +269,14 @@ def compute(indicator: Indicator, frame: Frame, ancestors) -> pd.DataFrame:
             units=("org_code", "nunique"),
             row_min=("source_row", "min"),
             row_max=("source_row", "max"),
-            source_ids=("source_id", lambda s: tuple(sorted({int(x) for x in s.dropna()}))),
+            source_min=("source_id", "min"),
+            source_max=("source_id", "max"),
         ).reset_index()
+        # one publication per period is the rule (a lambda per group cost seconds)
+        agg["source_ids"] = [
+            () if pd.isna(lo) else ((int(lo),) if lo == hi else (int(lo), int(hi)))
+            for lo, hi in zip(agg.pop("source_min"), agg.pop("source_max"), strict=True)
+        ]
         agg = agg.rename(columns={"ancestor": "org", "ancestor_kind": "kind"})
         members = _members(pairs)
         agg = agg.merge(members, on=["org", "end"], how="left")
