@@ -170,7 +170,8 @@ def test_cqc_requires_improvement_and_inadequate_are_flagged_with_their_row():
     assert set(found) == {"P1", "P2"}
     p2 = found["P2"]
     assert p2.evidence.startswith("Rated Requires improvement by the CQC (latest rating, 2023).")
-    assert "CQC latest overall ratings of GP practices (cqc.csv), row 88" in p2.evidence
+    assert "CQC latest overall ratings of GP practices, row 88" in p2.evidence
+    assert "cqc.csv" not in p2.evidence  # the publication's title, never a file name
     assert (p2.source_id, p2.source_row) == (1, 88)
     assert p2.period == wl.Period(D(2024, 4, 1), D(2024, 4, 1))
     assert p2.confirmed and "pcnkit" not in p2.threshold and "pcnkit" not in p2.evidence
@@ -338,7 +339,7 @@ def test_falling_gp_fte_needs_a_fifth_and_half_an_fte_over_a_year():
     )
     # both censuses cited, the file once
     assert p1.evidence.endswith(
-        "Source: GP workforce, practice level (workforce.csv), rows 2 and 4."
+        "Source: GP workforce, practice level, rows 2 and 4."
     )
     assert p1.value == Decimal("0.3")
     assert p1.period == wl.Period(D(2023, 9, 30), D(2024, 9, 30))
@@ -373,7 +374,7 @@ def test_missed_calls_over_a_fifth_with_enough_calls_and_a_later_month_unused():
     assert p1.evidence.startswith(
         "20.0% of inbound calls missed in February 2026 (20 of 100; cloud based telephony)."
     )
-    assert "Cloud based telephony (cloud_telephony.xlsx), row 40" in p1.evidence
+    assert "Cloud based telephony, row 40" in p1.evidence
     assert p1.period == wl.Period(D(2026, 2, 1), D(2026, 2, 28))
     assert p1.threshold.startswith("at or above 20% of inbound calls missed")
     assert entry(entries, "P3").not_assessed == [

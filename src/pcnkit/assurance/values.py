@@ -61,8 +61,12 @@ class Assurance:
     @classmethod
     def load(cls, session: Session, indicators: tuple[Indicator, ...] | None = None) -> Assurance:
         chosen = indicators or load_all()
-        datasets = set().union(*(i.datasets for i in chosen))
-        measures = set().union(*(i.measures for i in chosen))
+        from pcnkit.assurance import watchlist
+
+        # the watch-list reads the same figures: one read serves both
+        watched = set(watchlist.MEASURES.values())
+        datasets = set().union(*(i.datasets for i in chosen)) | {d for d, _ in watched}
+        measures = set().union(*(i.measures for i in chosen)) | watched
         return cls(Frame.load(session, datasets, measures), Tree(session))
 
     def values(self, indicator: Indicator) -> pd.DataFrame:

@@ -377,9 +377,10 @@ def table(entries: list[WatchEntry]) -> pd.DataFrame:
 
 
 def cite(frame: Frame, source_id: int | None, row: int | None) -> str:
-    """ "<publication title> (<file>), row <n>" for a figure, as a page cites it."""
+    """ "<publication title>, row <n>" for a figure, as a page cites it (by the publication's
+    public title: a file's name on this machine means nothing to a reader)."""
     source = frame.sources.get(int(source_id)) if source_id is not None else None
-    where = f"{source.title} ({source.file})" if source else f"source {source_id}"
+    where = source.title if source else f"source {source_id}"
     return f"{where}, row {row}" if row is not None else where
 
 

@@ -303,3 +303,52 @@ def compare_cmd(
             )
         console.print(styled("[bold]{}[/]", title))
         console.print(table)
+
+
+@kpi_app.command("watchlist")
+def watchlist_cmd(
+    area: str | None = typer.Argument(None, help="ICB, place, PCN... code (default: all)."),
+    as_of: str | None = AsOfOpt,
+    top: int = typer.Option(25, "--top", help="Practices to print (table format)."),
+    fmt: ExportFormat = FormatOpt,
+    output: Path | None = OutputOpt,
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """Vulnerable practices (NHS England's 2015 criteria, seed 002): each practice's flags with
+    the evidence behind each, most flags first, at a date."""
+    from pcnkit.assurance import watchlist
+    from pcnkit.registry import kinds
+
+    with user_errors():
+        when, assurance, h = _context(workspace, as_of)
+        practices = None
+        if area:
+            org = h.get(area)
+            found = [org] if org.kind == kinds.PRACTICE else h.descendants(org, kinds.PRACTICE)
+            practices = [o.code for o in found]
+        entries = watchlist.watchlist(assurance.frame, practices, when)
+    table = watchlist.table(entries)
+    rows = table.to_dict("records")
+    if _emit(fmt, output, "watchlist", rows, list(table.columns)):
+        return
+    flagged = [e for e in entries if e.flags]
+    scope = f"{h.name(h.get(area))} ({area.upper()})" if area else "every practice held"
+    console.print(
+        styled(
+            "[bold]Watch-list[/] for {} as at {}: {} of {} practices flagged",
+            scope,
+            when,
+            len(flagged),
+            len(entries),
+        )
+    )
+    for e in flagged[:top]:
+        org = h.by_code.get(e.practice)
+        name = h.name(org) if org else e.practice
+        console.print(styled("[bold]{}[/] ({}): {} flag(s)", name, e.practice, e.score))
+        for f in e.flags:
+            console.print(f"  - {f.label}: {f.evidence}", markup=False)
+        for reason in e.not_assessed:
+            console.print(f"  . {reason}", markup=False)
+    if len(flagged) > top:
+        console.print(f"... and {len(flagged) - top} more (--top, or --format csv for all)")
