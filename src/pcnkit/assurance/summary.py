@@ -34,6 +34,10 @@ PEER_PARENTS = {
     kinds.GROUPING: (kinds.ICB,),
     kinds.ICB: (kinds.REGION,),
 }
+# Statistical process control needs a run of points: with fewer than this a chart shows the
+# values and says so, with no limits or signals (NHS England's Making Data Count asks for 15 or
+# more, and pcnkit marks fewer than 12 as trial limits).
+MIN_SPC_POINTS = 5
 COMPARE_UNITS = {"percent": "percent", "per_1000": "per_1000", "per_10000": "per_10000"}
 
 
@@ -146,7 +150,7 @@ def peer_parent(h: Hierarchy, code: str):
 
 
 def _chart(indicator: Indicator, points: list[Figure], target: Target | None) -> spc.Chart | None:
-    if len(points) < 2:
+    if len(points) < MIN_SPC_POINTS:
         return None
     return spc.xmr(
         [p.value for p in points],
