@@ -338,9 +338,7 @@ def test_falling_gp_fte_needs_a_fifth_and_half_an_fte_over_a_year():
         "30 September 2024: down 30% (1.5 FTE)."
     )
     # both censuses cited, the file once
-    assert p1.evidence.endswith(
-        "Source: GP workforce, practice level, rows 2 and 4."
-    )
+    assert p1.evidence.endswith("Source: GP workforce, practice level, rows 2 and 4.")
     assert p1.value == Decimal("0.3")
     assert p1.period == wl.Period(D(2023, 9, 30), D(2024, 9, 30))
     assert [x.period.end for x in p1.figures] == [D(2023, 9, 30), D(2024, 9, 30)]

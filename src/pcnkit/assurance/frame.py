@@ -10,12 +10,16 @@ organisation, measure and period, and the others stay traceable through `source_
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 from types import SimpleNamespace
 
 import pandas as pd
-from sqlalchemy import Float, String, select, type_coerce
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy import Float, String, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from pcnkit.assurance.definitions import LIST_DATASET
@@ -66,36 +70,19 @@ class Frame:
         session: Session,
         datasets: Iterable[str],
         measures: Iterable[tuple[str, str]] | None = None,
+        snapshot: Path | None = None,
     ) -> Frame:
         """Every observation of `datasets` (only `measures`, (dataset, measure) pairs, when
         given: a telephony workbook's call-duration bands are not read for indicators that
-        do not use them)."""
+        do not use them). With `snapshot` (the workspace's `Layout.assurance_snapshot`), the
+        observations are read from that Parquet copy while it matches the table, and the copy
+        is rebuilt from the database when it does not."""
         wanted = set(datasets)
         parts = []
         observed = wanted - {LIST_DATASET}
         if observed:
             chosen = None if measures is None else set(measures)
-            for dataset in sorted(observed):
-                statement = select(
-                    Observation.dataset,
-                    Observation.org_code,
-                    Observation.org_kind,
-                    Observation.measure,
-                    # read as plain text and float and handed to pandas as raw tuples: turning
-                    # 10^6 cells into date and Decimal objects one by one took most of the load
-                    type_coerce(Observation.start, String),
-                    type_coerce(Observation.end, String),
-                    type_coerce(Observation.value, Float),
-                    Observation.label,
-                    Observation.source_id,
-                    Observation.source_row,
-                ).where(Observation.dataset == dataset)
-                if chosen is not None:
-                    # dataset = ? AND measure IN (...): answered from ix_observation_lookup
-                    names = sorted(m for d, m in chosen if d == dataset)
-                    statement = statement.where(Observation.measure.in_(names))
-                rows = session.connection().execute(statement).cursor.fetchall()
-                parts.append(pd.DataFrame.from_records(rows, columns=COLUMNS))
+            parts.append(_observed(session, observed, chosen, snapshot))
         if LIST_DATASET in wanted:
             parts.append(_registered_lists(session))
         data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
@@ -134,6 +121,80 @@ class Frame:
             }
         found = self._groups.get((dataset, measure))
         return found if found is not None else self.data.iloc[0:0]
+
+
+SNAPSHOT_STAMP = b"pcnkit-observations"
+
+
+def _from_database(
+    session: Session, observed: set[str] | None, chosen: set[tuple[str, str]] | None
+) -> pd.DataFrame:
+    """Observations straight from the table (all of them when `observed` is None)."""
+    statement = select(
+        Observation.dataset,
+        Observation.org_code,
+        Observation.org_kind,
+        Observation.measure,
+        # read as plain text and float and handed to pandas as raw tuples: turning 10^6
+        # cells into date and Decimal objects one by one took most of the load
+        type_coerce(Observation.start, String),
+        type_coerce(Observation.end, String),
+        type_coerce(Observation.value, Float),
+        Observation.label,
+        Observation.source_id,
+        Observation.source_row,
+    )
+    if observed is None:
+        rows = session.connection().execute(statement).cursor.fetchall()
+        return pd.DataFrame.from_records(rows, columns=COLUMNS)
+    parts = []
+    for dataset in sorted(observed):
+        one = statement.where(Observation.dataset == dataset)
+        if chosen is not None:
+            # dataset = ? AND measure IN (...): answered from ix_observation_lookup
+            names = sorted(m for d, m in chosen if d == dataset)
+            one = one.where(Observation.measure.in_(names))
+        rows = session.connection().execute(one).cursor.fetchall()
+        parts.append(pd.DataFrame.from_records(rows, columns=COLUMNS))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _observed(
+    session: Session,
+    observed: set[str],
+    chosen: set[tuple[str, str]] | None,
+    snapshot: Path | None,
+) -> pd.DataFrame:
+    if snapshot is None:
+        return _from_database(session, observed, chosen)
+    count, highest = session.execute(select(func.count(), func.max(Observation.id))).one()
+    stamp = f"{count}:{highest}".encode()
+    data = None
+    if snapshot.exists():
+        try:
+            if (pq.read_schema(snapshot).metadata or {}).get(SNAPSHOT_STAMP) == stamp:
+                data = pq.read_table(
+                    snapshot, filters=[("dataset", "in", sorted(observed))]
+                ).to_pandas()
+        except (OSError, pa.ArrowException):
+            data = None  # a damaged copy is rebuilt, never trusted
+    if data is None:
+        everything = _from_database(session, None, None)
+        for column in ("source_id", "source_row", "value"):
+            everything[column] = pd.to_numeric(everything[column], errors="coerce").astype(float)
+        for column in ("start", "end"):
+            everything[column] = everything[column].astype(str)
+        table = pa.Table.from_pandas(everything, preserve_index=False)
+        table = table.replace_schema_metadata({SNAPSHOT_STAMP: stamp})
+        snapshot.parent.mkdir(parents=True, exist_ok=True)
+        partial = snapshot.with_name(f".{snapshot.name}.{os.getpid()}.tmp")
+        pq.write_table(table, partial)
+        os.replace(partial, snapshot)  # another process reading sees the old or the new copy
+        data = everything[everything["dataset"].isin(observed)]
+    if chosen is not None:
+        keys = data["dataset"] + "\x1f" + data["measure"]
+        data = data[keys.isin({f"{d}\x1f{m}" for d, m in chosen})]
+    return data.reset_index(drop=True)
 
 
 def _registered_lists(session: Session) -> pd.DataFrame:

@@ -18,7 +18,7 @@ import pandas as pd
 from pcnkit.assurance import compare, spc
 from pcnkit.assurance.definitions import Indicator, load_all
 from pcnkit.assurance.observations import ENGLAND
-from pcnkit.assurance.summary import COMPARE_UNITS, MIN_SPC_POINTS, PEER_PARENTS
+from pcnkit.assurance.summary import COMPARE_UNITS, MIN_SPC_POINTS, peer_parents_on
 from pcnkit.assurance.values import Assurance
 
 COLUMNS = [
@@ -45,29 +45,20 @@ def _peer_parents(assurance: Assurance, latest: pd.DataFrame) -> pd.Series:
     """Each organisation's peer parent at its latest period's end."""
     out = pd.Series(index=latest.index, dtype=object)
     for end, group in latest.groupby("end"):
-        pairs = assurance._ancestors([pd.Timestamp(end)])
-        direct = pairs[pairs["org"] != pairs["ancestor"]]
-        for kind, candidates in PEER_PARENTS.items():
-            rows = group[group["kind"] == kind]
-            if rows.empty:
-                continue
-            chosen = pd.Series(index=rows.index, dtype=object)
-            for parent_kind in candidates:
-                found = direct[direct["ancestor_kind"] == parent_kind].drop_duplicates("org")
-                lookup = found.set_index("org")["ancestor"]
-                missing = chosen.isna()
-                chosen[missing] = rows.loc[missing, "org"].map(lookup)
-            out[rows.index] = chosen
+        out[group.index] = group["org"].map(peer_parents_on(assurance, pd.Timestamp(end)))
     return out
 
 
 def _ranks(latest: pd.DataFrame, polarity: str) -> pd.DataFrame:
-    """Competition ranks (1 = best; highest first for 'neither') within each peer group, with
-    the quartile as `compare.rank_peers` gives it."""
+    """Competition ranks (1 = best; highest first for 'neither') within each peer group at
+    each period, with the quartile as `compare.rank_peers` gives it."""
     ranked = latest.dropna(subset=["value", "peer_parent"])
     ascending = polarity == "lower"
-    rank = ranked.groupby(["peer_parent", "kind"])["value"].rank(method="min", ascending=ascending)
-    count = ranked.groupby(["peer_parent", "kind"])["value"].transform("count")
+    # peers are compared at the same period (a closed practice's last value is not ranked
+    # against this year's)
+    groups = ranked.groupby(["peer_parent", "kind", "end"])["value"]
+    rank = groups.rank(method="min", ascending=ascending)
+    count = groups.transform("count")
     out = pd.DataFrame({"peer_rank": rank, "peer_count": count}, index=ranked.index)
     out["peer_quartile"] = ((out["peer_rank"] - 1) * 4 // out["peer_count"] + 1).astype(int)
     return out
@@ -83,7 +74,13 @@ def indicator_overview(assurance: Assurance, indicator: Indicator, as_of: dt.dat
     latest = latest.copy()
     latest["peer_parent"] = _peer_parents(assurance, latest.reset_index(drop=True)).to_numpy()
     latest = latest.join(_ranks(latest, indicator.polarity))
-    england = valued[valued["org"] == ENGLAND].set_index("end")["value"]
+    england = dict(
+        zip(
+            valued.loc[valued["org"] == ENGLAND, "end"],
+            valued.loc[valued["org"] == ENGLAND, "value"],
+            strict=True,
+        )
+    )
     target = {}
     variation, assurance_icon, versus = [], [], []
     unit = COMPARE_UNITS.get(indicator.unit)
@@ -130,7 +127,7 @@ def indicator_overview(assurance: Assurance, indicator: Indicator, as_of: dt.dat
     latest["variation"] = variation
     latest["assurance"] = assurance_icon
     latest["versus_england"] = versus
-    latest["england"] = latest["end"].map(england)
+    latest["england"] = [england.get(e) for e in latest["end"]]
     latest["indicator"] = indicator.id
     return latest.reset_index(drop=True)[COLUMNS]
 

@@ -138,6 +138,28 @@ def _at(assurance: Assurance, indicator: Indicator, end: pd.Timestamp) -> pd.Dat
     return v[v["end"] == end]
 
 
+_PEERS: dict[tuple[int, pd.Timestamp], dict[str, str]] = {}
+
+
+def peer_parents_on(assurance: Assurance, end: pd.Timestamp) -> dict[str, str]:
+    """Every organisation's peer parent on a date, from the membership at that date (kept per
+    Assurance and date): peers are compared as they were organised when the figure was made."""
+    key = (id(assurance), end)
+    if key not in _PEERS:
+        pairs = assurance._ancestors([end])
+        direct = pairs[pairs["org"] != pairs["ancestor"]]
+        lookup: dict[str, str] = {}
+        for kind, candidates in PEER_PARENTS.items():
+            orgs = direct[direct["org_kind"] == kind]
+            for parent_kind in reversed(candidates):  # the first candidate wins
+                found = orgs[orgs["ancestor_kind"] == parent_kind].drop_duplicates("org")
+                lookup.update(zip(found["org"], found["ancestor"], strict=True))
+        if len(_PEERS) > 256:
+            _PEERS.clear()
+        _PEERS[key] = lookup
+    return _PEERS[key]
+
+
 def peer_parent(h: Hierarchy, code: str):
     org = h.by_code.get(code)
     if org is None:
@@ -193,13 +215,16 @@ def tile(
         unit = COMPARE_UNITS.get(indicator.unit)
         if unit and result.england.value is not None:
             result.versus_england = _compare(indicator, latest, result.england.value)
-    parent = peer_parent(h, org)
+    lookup = peer_parents_on(assurance, end)
+    parent = lookup.get(org)
     if parent is not None:
-        result.peer_parent = parent.code
-        kind = h.by_code[org].kind
-        peers = [o.code for o in h.members(parent, kind)]
-        values = same.set_index("org")["value"]
-        ranking = compare.rank_peers({p: _none(values.get(p)) for p in peers}, indicator.polarity)
+        result.peer_parent = parent
+        kind = same.loc[same["org"] == org, "kind"].iloc[0]
+        peers = same[(same["org"].map(lookup) == parent) & (same["kind"] == kind)]
+        ranking = compare.rank_peers(
+            {p: _none(v) for p, v in zip(peers["org"], peers["value"], strict=True)},
+            indicator.polarity,
+        )
         result.peer_rank = ranking.ranks.get(org)
         result.peer_count = ranking.count
     result.attention = _attention(result)
@@ -296,10 +321,11 @@ def detail(
     members.sort(key=lambda m: (m.pull is None, sign * (m.pull or 0)))
     peers: list[MemberRow] = []
     if t.peer_parent:
-        parent = h.by_code[t.peer_parent]
-        kind = h.by_code[org].kind
-        peer_codes = [o.code for o in h.members(parent, kind)]
-        peers = _rows(assurance, h, indicator, peer_codes, end, t.england)
+        same = _at(assurance, indicator, end)
+        lookup = peer_parents_on(assurance, end)
+        kind = same.loc[same["org"] == org, "kind"].iloc[0]
+        chosen = same[(same["org"].map(lookup) == t.peer_parent) & (same["kind"] == kind)]
+        peers = _rows(assurance, h, indicator, sorted(chosen["org"]), end, t.england)
     funnel: list[compare.FunnelPoint] = []
     unit = COMPARE_UNITS.get(indicator.unit)
     dens = [p.figure.denominator for p in peers if p.figure.denominator]

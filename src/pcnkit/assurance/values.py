@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -59,7 +60,13 @@ class Assurance:
     _pairs: dict[dt.date, pd.DataFrame] = field(default_factory=dict)
 
     @classmethod
-    def load(cls, session: Session, indicators: tuple[Indicator, ...] | None = None) -> Assurance:
+    def load(
+        cls,
+        session: Session,
+        indicators: tuple[Indicator, ...] | None = None,
+        snapshot: Path | None = None,
+    ) -> Assurance:
+        """Read the figures once (from `snapshot`, a workspace's Parquet copy, when given)."""
         chosen = indicators or load_all()
         from pcnkit.assurance import watchlist
 
@@ -67,7 +74,7 @@ class Assurance:
         watched = set(watchlist.MEASURES.values())
         datasets = set().union(*(i.datasets for i in chosen)) | {d for d, _ in watched}
         measures = set().union(*(i.measures for i in chosen)) | watched
-        return cls(Frame.load(session, datasets, measures), Tree(session))
+        return cls(Frame.load(session, datasets, measures, snapshot), Tree(session))
 
     def values(self, indicator: Indicator) -> pd.DataFrame:
         if indicator.id not in self._values:

@@ -141,8 +141,9 @@ def _context(workspace: Path | None, as_of: str | None):
 
     when = date_option(as_of, dt.date.today())
     ws = open_workspace(workspace)
-    session = ws.transaction().__enter__()
-    return when, Assurance.load(session), Hierarchy.at(session, when)
+    session = ws.sessions()  # read only; closed with the workspace when the command ends
+    assurance = Assurance.load(session, snapshot=ws.layout.assurance_snapshot)
+    return when, assurance, Hierarchy.at(session, when)
 
 
 @kpi_app.command("show")
