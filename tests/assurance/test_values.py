@@ -368,3 +368,21 @@ def test_a_bad_definition_names_its_key(tmp_path, change, message):
         indicator(tmp_path, RATE.replace(change, message))
     key = message.split(":")[0]
     assert f"indicator.{key}" in str(caught.value)
+
+
+def test_the_parquet_copy_is_rebuilt_when_the_table_changes_and_a_damaged_one_ignored(ws, tmp_path):
+    ind = indicator(tmp_path, RATE)
+    p, q = month(2024, 3), month(2024, 4)
+    snapshot = tmp_path / "snap" / "observations.parquet"
+    store(ws, batch([obs("A00001", "hits", p, 1), obs("A00001", "tries", p, 10)], sha="5" * 64))
+    with ws.transaction() as session:
+        first = Assurance.load(session, (ind,), snapshot=snapshot).values(ind)
+    assert snapshot.exists() and (first["org"] == "A00001").sum() == 1
+    store(ws, batch([obs("A00001", "hits", q, 2), obs("A00001", "tries", q, 10)], sha="6" * 64))
+    with ws.transaction() as session:
+        second = Assurance.load(session, (ind,), snapshot=snapshot).values(ind)
+    assert (second["org"] == "A00001").sum() == 2  # the new month is seen: the copy was stale
+    snapshot.write_bytes(b"not parquet")
+    with ws.transaction() as session:
+        third = Assurance.load(session, (ind,), snapshot=snapshot).values(ind)
+    assert third[["org", "start", "value"]].equals(second[["org", "start", "value"]])
