@@ -9,6 +9,7 @@ from pathlib import Path
 DATABASE = "pcnkit.db"  # the SQLite database (unless PCNKIT_DATABASE_URL points elsewhere)
 POPULATION = "population"  # the population store: Parquet tables, then results/
 FUNDING = "funding"  # funding inputs kept with the workspace: the ARRS staff rosters
+ASSURANCE = "assurance"  # a columnar copy of the assurance observations (rebuilt when stale)
 
 
 def year_slug(year: str) -> str:
@@ -37,6 +38,12 @@ class Layout:
     @property
     def funding(self) -> Path:
         return self.root / FUNDING
+
+    @property
+    def assurance_snapshot(self) -> Path:
+        """The observations as one Parquet file, stamped with the table's row count and
+        highest id: read in a second where the database takes twenty (assurance.frame)."""
+        return self.root / ASSURANCE / "observations.parquet"
 
     def arrs_roster(self, year: str) -> Path:
         """A contract year's ARRS staff roster: funding/arrs-staff-2019-20.csv."""

@@ -1,0 +1,472 @@
+"""What a user asks of the assurance figures, answered once for the CLI, the web and packs.
+
+`tiles(...)`: for one organisation at a date, each indicator's latest value on or before the
+date, its trend with statistical process control, the target, England and the peers (same kind,
+same parent at the date). `detail(...)`: one indicator for one organisation — the series, the
+members that pull it down, and the peers for a funnel plot. `needs_attention(...)`: the tiles
+a committee should look at first. Nothing here computes a value: `assurance.values` does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from pcnkit.assurance import compare, spc
+from pcnkit.assurance.definitions import Indicator, Target, load_all
+from pcnkit.assurance.observations import ENGLAND
+from pcnkit.assurance.values import Assurance
+from pcnkit.errors import BadValue
+from pcnkit.provenance import Provenance
+from pcnkit.registry import kinds
+from pcnkit.registry.queries import Hierarchy
+
+# Whose peers an organisation is compared with: the first of these parents it has at the date.
+PEER_PARENTS = {
+    kinds.PRACTICE: (kinds.PCN, kinds.SUB_ICB),
+    kinds.PCN: (kinds.PLACE, kinds.FEDERATION, kinds.SUB_ICB),
+    kinds.FEDERATION: (kinds.GROUPING, kinds.ICB),
+    kinds.PLACE: (kinds.GROUPING, kinds.ICB),
+    kinds.SUB_ICB: (kinds.ICB,),
+    kinds.GROUPING: (kinds.ICB,),
+    kinds.ICB: (kinds.REGION,),
+}
+# Statistical process control needs a run of points: with fewer than this a chart shows the
+# values and says so, with no limits or signals (NHS England's Making Data Count asks for 15 or
+# more, and pcnkit marks fewer than 12 as trial limits).
+MIN_SPC_POINTS = 5
+COMPARE_UNITS = {"percent": "percent", "per_1000": "per_1000", "per_10000": "per_10000"}
+
+
+@dataclass(frozen=True)
+class Figure:
+    """One value of an indicator for one organisation and period, with where it came from."""
+
+    org: str
+    start: dt.date
+    end: dt.date
+    value: float | None
+    numerator: float | None
+    denominator: float | None
+    units: int | None  # members (or the organisation itself) whose figures were counted
+    members: int | None  # member practices held at the period
+    basis: str  # "sum" of members' figures or NHS England's "published" figure
+    reason: str | None  # why there is no value
+    provenance: tuple[Provenance, ...] = ()
+
+
+@dataclass
+class Tile:
+    indicator: Indicator
+    org: str
+    figure: Figure | None  # the latest on or before the date
+    series: list[Figure]
+    chart: spc.Chart | None
+    england: Figure | None
+    versus_england: compare.Comparison | None
+    target: Target | None
+    target_status: str | None  # compare.TARGETS key
+    peer_parent: str | None
+    peer_rank: compare.PeerRank | None
+    peer_count: int
+    reason: str | None  # why there is no figure at all
+    attention: list[str] = field(default_factory=list)
+
+
+@dataclass
+class MemberRow:
+    figure: Figure
+    kind: str
+    name: str
+    versus_parent: compare.Comparison | None
+    # how much the member moves the parent's value: (its value − the parent's) × its share of
+    # the denominator; negative pulls a higher-is-better indicator down
+    pull: float | None
+
+
+@dataclass
+class Detail:
+    tile: Tile
+    members: list[MemberRow]
+    peers: list[MemberRow]
+    funnel: list[compare.FunnelPoint]
+
+
+def _none(x) -> float | None:
+    return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+
+def _figure(row, assurance: Assurance, indicator: Indicator) -> Figure:
+    sources = assurance.frame.sources
+    provenance = tuple(
+        Provenance(
+            sources[i].title if i in sources else f"source {i}",
+            None if pd.isna(row.row_min) else int(row.row_min),
+            None if pd.isna(row.row_max) else int(row.row_max),
+            row.end.date(),
+            f"{indicator.id} v{indicator.version}",
+        )
+        for i in (row.source_ids or ())
+    )
+    return Figure(
+        org=row.org,
+        start=row.start.date(),
+        end=row.end.date(),
+        value=_none(row.value),
+        numerator=_none(row.numerator),
+        denominator=_none(row.denominator),
+        units=None if pd.isna(row.units) else int(row.units),
+        members=None if row.members is None or pd.isna(row.members) else int(row.members),
+        basis=row.basis,
+        reason=row.reason if isinstance(row.reason, str) else None,
+        provenance=provenance,
+    )
+
+
+def series(assurance: Assurance, indicator: Indicator, org: str, as_of: dt.date) -> list[Figure]:
+    """The organisation's values for every period ending on or before `as_of`, oldest first."""
+    v = assurance.values(indicator)
+    rows = v[(v["org"] == org) & (v["end"] <= pd.Timestamp(as_of))].sort_values("start")
+    return [_figure(r, assurance, indicator) for r in rows.itertuples()]
+
+
+def _at(assurance: Assurance, indicator: Indicator, end: pd.Timestamp) -> pd.DataFrame:
+    v = assurance.values(indicator)
+    return v[v["end"] == end]
+
+
+_PEERS: dict[tuple[int, pd.Timestamp], dict[str, str]] = {}
+
+
+def peer_parents_on(assurance: Assurance, end: pd.Timestamp) -> dict[str, str]:
+    """Every organisation's peer parent on a date, from the membership at that date (kept per
+    Assurance and date): peers are compared as they were organised when the figure was made."""
+    key = (id(assurance), end)
+    if key not in _PEERS:
+        pairs = assurance._ancestors([end])
+        direct = pairs[pairs["org"] != pairs["ancestor"]]
+        lookup: dict[str, str] = {}
+        for kind, candidates in PEER_PARENTS.items():
+            orgs = direct[direct["org_kind"] == kind]
+            for parent_kind in reversed(candidates):  # the first candidate wins
+                found = orgs[orgs["ancestor_kind"] == parent_kind].drop_duplicates("org")
+                lookup.update(zip(found["org"], found["ancestor"], strict=True))
+        if len(_PEERS) > 256:
+            _PEERS.clear()
+        _PEERS[key] = lookup
+    return _PEERS[key]
+
+
+def peer_parent(h: Hierarchy, code: str):
+    org = h.by_code.get(code)
+    if org is None:
+        return None
+    for kind in PEER_PARENTS.get(org.kind, ()):
+        parent = h.parent(org, kind)
+        if parent is not None:
+            return parent
+    return None
+
+
+def _chart(indicator: Indicator, points: list[Figure], target: Target | None) -> spc.Chart | None:
+    if len(points) < MIN_SPC_POINTS:
+        return None
+    return spc.xmr(
+        [p.value for p in points],
+        periods=[p.start for p in points],
+        polarity=indicator.polarity,
+        target=None if target is None else float(target.value),
+    )
+
+
+def tile(
+    assurance: Assurance, h: Hierarchy, indicator: Indicator, org: str, as_of: dt.date
+) -> Tile:
+    points = series(assurance, indicator, org, as_of)
+    with_value = [p for p in points if p.value is not None]
+    latest = with_value[-1] if with_value else (points[-1] if points else None)
+    target = indicator.target_on(latest.end if latest else as_of)
+    result = Tile(
+        indicator, org, latest, points, None, None, None, target, None, None, None, 0, None
+    )
+    if latest is None:
+        kind = h.by_code[org].kind if org in h.by_code else None
+        if kind is not None and kind not in indicator.levels:
+            result.reason = f"not published for a {kinds.KINDS[kind].label}"
+        else:
+            result.reason = "no figures on or before this date in this workspace"
+        return result
+    if latest.value is None:
+        result.reason = latest.reason
+        return result
+    result.chart = _chart(indicator, with_value, target)
+    if target is not None:
+        result.target_status = compare.against_target(
+            latest.value, float(target.value), indicator.polarity
+        )
+    end = pd.Timestamp(latest.end)
+    same = _at(assurance, indicator, end)
+    eng = same[same["org"] == ENGLAND]
+    if not eng.empty and org != ENGLAND:
+        result.england = _figure(next(eng.itertuples()), assurance, indicator)
+        unit = COMPARE_UNITS.get(indicator.unit)
+        if unit and result.england.value is not None:
+            result.versus_england = _compare(indicator, latest, result.england.value)
+    lookup = peer_parents_on(assurance, end)
+    parent = lookup.get(org)
+    if parent is not None:
+        result.peer_parent = parent
+        kind = same.loc[same["org"] == org, "kind"].iloc[0]
+        peers = same[(same["org"].map(lookup) == parent) & (same["kind"] == kind)]
+        ranking = compare.rank_peers(
+            {p: _none(v) for p, v in zip(peers["org"], peers["value"], strict=True)},
+            indicator.polarity,
+        )
+        result.peer_rank = ranking.ranks.get(org)
+        result.peer_count = ranking.count
+    result.attention = _attention(result)
+    return result
+
+
+def _compare(indicator: Indicator, figure: Figure, benchmark: float) -> compare.Comparison | None:
+    """Fingertips' comparison, for indicators whose numerator counts events or people out of
+    the denominator (not a growth or a weighted achievement, which have no such interval)."""
+    unit = COMPARE_UNITS.get(indicator.unit)
+    if unit is None or indicator.numerator.kind in ("growth", "product"):
+        return None
+    try:
+        return compare.compare_to(
+            figure.numerator, figure.denominator, benchmark, unit, indicator.polarity
+        )
+    except BadValue:
+        return None
+
+
+def _attention(t: Tile) -> list[str]:
+    """Why a committee should look at this tile, in plain words (empty when nothing stands out)."""
+    out = []
+    if t.chart and t.chart.variation and t.chart.variation.code.startswith("concern"):
+        out.append(t.chart.variation.label)
+    if t.chart and t.chart.assurance and t.chart.assurance.code == "consistently_fail":
+        out.append(t.chart.assurance.label)
+    elif t.target_status == "not_met":
+        out.append(compare.TARGETS["not_met"])
+    if t.versus_england and t.versus_england.result == "worse":
+        out.append("Significantly worse than England")
+    return out
+
+
+def tiles(
+    assurance: Assurance, h: Hierarchy, org: str, as_of: dt.date, indicators=None
+) -> list[Tile]:
+    return [tile(assurance, h, i, org, as_of) for i in (indicators or load_all())]
+
+
+def needs_attention(found: list[Tile]) -> list[Tile]:
+    """Tiles with something to act on, most reasons first."""
+    flagged = [t for t in found if t.attention]
+    return sorted(flagged, key=lambda t: (-len(t.attention), t.indicator.title))
+
+
+def _rows(
+    assurance: Assurance,
+    h: Hierarchy,
+    indicator: Indicator,
+    codes: list[str],
+    end: pd.Timestamp,
+    parent: Figure | None,
+) -> list[MemberRow]:
+    same = _at(assurance, indicator, end).set_index("org")
+    unit = COMPARE_UNITS.get(indicator.unit)
+    out = []
+    for code in codes:
+        if code not in same.index:
+            continue
+        row = same.loc[[code]].reset_index().iloc[0]
+        figure = _figure(row, assurance, indicator)
+        versus = pull = None
+        if parent is not None and parent.value is not None and figure.value is not None:
+            if unit:
+                versus = _compare(indicator, figure, parent.value)
+            if parent.denominator and figure.denominator is not None:
+                pull = (figure.value - parent.value) * figure.denominator / parent.denominator
+        org = h.by_code.get(code)
+        name = h.name(org) if org else code
+        out.append(MemberRow(figure, org.kind if org else "", name, versus, pull))
+    return out
+
+
+def detail(
+    assurance: Assurance, h: Hierarchy, indicator: Indicator, org: str, as_of: dt.date
+) -> Detail:
+    """One indicator for one organisation: members sorted by how much each pulls the value the
+    wrong way (worst first), peers, and funnel limits around England (or the peers' parent)."""
+    t = tile(assurance, h, indicator, org, as_of)
+    if t.figure is None:
+        return Detail(t, [], [], [])
+    end = pd.Timestamp(t.figure.end)
+    target = h.by_code.get(org)
+    members: list[MemberRow] = []
+    if target is not None:
+        child_kind = {kinds.PCN: kinds.PRACTICE}.get(target.kind)
+        direct = h.members(target, child_kind)
+        codes = [o.code for o in direct if o.kind in indicator.levels]
+        if target.kind not in (kinds.PCN, kinds.PRACTICE):
+            codes += [o.code for o in h.descendants(target, kinds.PCN)]
+        members = _rows(assurance, h, indicator, sorted(set(codes)), end, t.figure)
+    sign = -1 if indicator.polarity == "lower" else 1
+    members.sort(key=lambda m: (m.pull is None, sign * (m.pull or 0)))
+    peers: list[MemberRow] = []
+    if t.peer_parent:
+        same = _at(assurance, indicator, end)
+        lookup = peer_parents_on(assurance, end)
+        kind = same.loc[same["org"] == org, "kind"].iloc[0]
+        chosen = same[(same["org"].map(lookup) == t.peer_parent) & (same["kind"] == kind)]
+        peers = _rows(assurance, h, indicator, sorted(chosen["org"]), end, t.england)
+    funnel: list[compare.FunnelPoint] = []
+    unit = COMPARE_UNITS.get(indicator.unit)
+    dens = [p.figure.denominator for p in peers if p.figure.denominator]
+    if unit and t.england and t.england.value is not None and dens:
+        funnel = compare.funnel_limits(
+            t.england.value, compare.funnel_denominators(min(dens), max(dens)), unit
+        )
+    return Detail(t, members, peers, funnel)
+
+
+def _round(x: float | None, places: int = 2) -> float | None:
+    return None if x is None else round(x, places)
+
+
+def _month(d: dt.date) -> str:
+    return f"{d:%B %Y}"
+
+
+def period_words(f: Figure) -> str:
+    """'February 2026', '2023/24', '30 September 2024' — the period as a reader says it."""
+    if f.start == f.end:
+        return f"{f.end.day} {f.end:%B %Y}"
+    if f.start.day == 1 and f.start.month == f.end.month and f.start.year == f.end.year:
+        return _month(f.start)
+    if f.start.month == 4 and f.start.day == 1 and f.end == dt.date(f.start.year + 1, 3, 31):
+        return f"{f.start.year}/{str(f.start.year + 1)[2:]}"
+    return f"{f.start:%d %B %Y} to {f.end:%d %B %Y}"
+
+
+TILE_COLUMNS = [
+    "indicator",
+    "title",
+    "period",
+    "value",
+    "unit",
+    "numerator",
+    "denominator",
+    "coverage",
+    "variation",
+    "assurance",
+    "target",
+    "target_status",
+    "england",
+    "versus_england",
+    "peer_rank",
+    "attention",
+    "reason",
+    "sources",
+]
+
+
+def tile_record(t: Tile) -> dict[str, object]:
+    """One tile as a flat row (CSV, Excel, JSON): every figure with its words."""
+    f = t.figure
+    return {
+        "indicator": t.indicator.id,
+        "title": t.indicator.title,
+        "period": period_words(f) if f else None,
+        "value": _round(f.value) if f else None,
+        "unit": t.indicator.unit_words,
+        "numerator": _round(f.numerator) if f else None,
+        "denominator": _round(f.denominator) if f else None,
+        "coverage": coverage_words(f) if f else None,
+        "variation": t.chart.variation.label if t.chart and t.chart.variation else None,
+        "assurance": t.chart.assurance.label if t.chart and t.chart.assurance else None,
+        "target": float(t.target.value) if t.target else None,
+        "target_status": compare.TARGETS.get(t.target_status or "", None),
+        "england": _round(t.england.value) if t.england else None,
+        "versus_england": t.versus_england.label if t.versus_england else None,
+        "peer_rank": (
+            f"{t.peer_rank.rank} of {t.peer_count}" if t.peer_rank and t.peer_rank.rank else None
+        ),
+        "attention": "; ".join(t.attention) or None,
+        "reason": t.reason,
+        "sources": "; ".join(p.cite() for p in f.provenance) if f else None,
+    }
+
+
+def coverage_words(f: Figure) -> str | None:
+    """'14 of 17 member practices counted', or how England's figure was made."""
+    if f.basis == "published":
+        return "NHS England's published national figure"
+    if f.units is None:
+        return None
+    if f.members:
+        return f"{f.units} of {f.members} member practices counted"
+    return f"{f.units} organisations counted"
+
+
+SERIES_COLUMNS = [
+    "period",
+    "start",
+    "end",
+    "value",
+    "numerator",
+    "denominator",
+    "centre",
+    "lower_limit",
+    "upper_limit",
+    "signal",
+    "coverage",
+]
+
+
+def series_records(t: Tile) -> list[dict[str, object]]:
+    """The tile's series with its SPC lines and signals in words, one row per period."""
+    points = {p.period: p for p in t.chart.points} if t.chart else {}
+    out = []
+    for f in t.series:
+        p = points.get(f.start)
+        out.append(
+            {
+                "period": period_words(f),
+                "start": f.start,
+                "end": f.end,
+                "value": _round(f.value, 4),
+                "numerator": _round(f.numerator),
+                "denominator": _round(f.denominator),
+                "centre": _round(p.centre, 4) if p else None,
+                "lower_limit": _round(p.lower, 4) if p else None,
+                "upper_limit": _round(p.upper, 4) if p else None,
+                "signal": spc.RULES.get(p.signal) if p and p.signal else None,
+                "coverage": f.reason or coverage_words(f),
+            }
+        )
+    return out
+
+
+MEMBER_COLUMNS = ["code", "name", "value", "numerator", "denominator", "versus", "pull"]
+
+
+def member_records(rows: list[MemberRow]) -> list[dict[str, object]]:
+    return [
+        {
+            "code": m.figure.org,
+            "name": m.name,
+            "value": _round(m.figure.value),
+            "numerator": _round(m.figure.numerator),
+            "denominator": _round(m.figure.denominator),
+            "versus": m.versus_parent.label if m.versus_parent else None,
+            "pull": _round(m.pull, 3),
+        }
+        for m in rows
+    ]
