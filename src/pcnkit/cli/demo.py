@@ -75,7 +75,7 @@ def demo(
     with user_errors():
         loaded = demo_assurance(ws)
     figures = sum(r.observations for r in loaded.reports)
-    skipped = sum(r.status != "loaded" for r in loaded.reports)
+    skipped = sum(r.status.startswith("already loaded") for r in loaded.reports)
     console.print(
         f"Assurance data: {len(loaded.reports)} files, {figures:,} figures"
         + (f" ({skipped} already loaded: skipped)" if skipped else ""),
