@@ -20,11 +20,13 @@ runner = CliRunner()
 
 @pytest.fixture(scope="module")
 def kpi_ws(tmp_path_factory, shared_data):
-    """The BHR demo registry (no population) with one online consultation workbook, one
-    telephony workbook and the CQC ratings loaded through `pcnkit kpi load`."""
+    """The BHR demo registry alone (`pcnkit demo` would also load the demo's own assurance
+    extract) with one online consultation workbook, one telephony workbook and the CQC ratings
+    loaded through `pcnkit kpi load`."""
+    from pcnkit.demo import build_demo
+
     folder = tmp_path_factory.mktemp("kpi") / "ws"
-    built = runner.invoke(app, ["demo", "-w", str(folder), "--no-population", "--no-serve"])
-    assert built.exit_code == 0, built.output
+    build_demo(folder).dispose()
     files = [
         shared_data / "access" / "online_consultation" / "oc_submissions_2026-01.xlsx",
         shared_data / "access" / "online_consultation" / "oc_submissions_2026-02.xlsx",
