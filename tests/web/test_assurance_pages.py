@@ -36,8 +36,8 @@ MARKUP_NAME = '=HYPERLINK("http://evil")<script>alert(1)</script>'
 
 def _batch(practices: list[str]) -> ObservationBatch:
     """Inbound and answered calls per practice per month: most practices steady around 70-75%
-    answered with some noise, F82002 improving by a point a month, F82006 falling by 25 points from February
-    2020 (a special cause of concern), F82674 absent; England 72% every month."""
+    answered with a little noise, F82002 improving by a point a month, F82006 falling by 25
+    points from February 2020 (a special cause of concern), F82674 absent; England 72%."""
     batch = ObservationBatch(
         "cloud-telephony-test.csv",
         "cloud-telephony",
@@ -199,7 +199,7 @@ def test_needs_attention_lists_the_library_tiles_and_links_to_them(demo, pcn_use
     assert "Significantly worse than England" in panel
     body = pcn_user.get(f"/api/assurance/{PCN}").json()
     lib = demo.library(PCN).tile
-    assert [a["id"] for a in body["attention"]][0] == INDICATOR
+    assert body["attention"][0]["id"] == INDICATOR
     assert body["attention"][0]["reasons"] == lib.attention
 
 
