@@ -393,3 +393,51 @@ def test_the_cached_assurance_is_reloaded_when_new_figures_are_stored(demo):
         store_batches(session, [batch])
     client.get(f"/api/assurance/{PCN}")
     assert app.state.assurance is not first
+
+
+# --- in a real browser ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def live(demo):
+    from browser_support import LiveServer
+
+    server = LiveServer(demo.app()).start()
+    yield server
+    server.stop()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width", [1280, 375])
+def test_both_pages_in_chromium_screenshots_and_accessibility(demo, live, browser, width):
+    from browser_support import axe_violations, blocking, describe, screenshot, sign_in_api
+
+    context = browser.new_context(viewport={"width": width, "height": 900}, locale="en-GB")
+    context.set_default_timeout(30_000)
+    page = context.new_page()
+    try:
+        login = demo.logins["havering.place"]
+        sign_in_api(page, live.url, login.username, login.password)
+        for name, path in (
+            ("assurance-pcn", f"/assurance/{PCN}"),
+            ("assurance-indicator", f"/assurance/{PCN}/{INDICATOR}"),
+        ):
+            response = page.goto(f"{live.url}{path}")
+            page.wait_for_load_state("load")
+            screenshot(page, f"{name}-{width}")
+            assert response.status == 200, f"{path} answered {response.status}"
+            # the drawing shown at this width is the one drawn for it (wide or narrow)
+            charts = page.locator("svg.pcnkit-chart:visible")
+            if name == "assurance-indicator":
+                assert charts.count() == 2  # the SPC chart and the funnel plot
+                narrow = "pcnkit-chart--narrow" in (charts.first.get_attribute("class") or "")
+                assert narrow == (width < 769)  # pcnkit.css: narrow below 48.0525em
+            found = blocking(axe_violations(page))
+            assert not found, f"axe-core on {path} at {width}px:\n{describe(found)}"
+        # the tile links to its indicator page
+        page.goto(f"{live.url}/assurance/{PCN}")
+        page.click(f"#tile-{INDICATOR} a")
+        page.wait_for_load_state("load")
+        assert page.url.split("?")[0].endswith(f"/assurance/{PCN}/{INDICATOR}")
+    finally:
+        context.close()

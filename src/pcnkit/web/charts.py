@@ -255,7 +255,7 @@ class FunnelDot:
 
 
 def _fmt(v: float) -> str:
-    return f"{v:,.1f}" if abs(v) < 1000 else f"{v:,.0f}"
+    return f"{v:,.0f}" if abs(v) >= 1000 or float(v).is_integer() else f"{v:,.1f}"
 
 
 def _span(values: list[float]) -> tuple[float, float]:
@@ -352,8 +352,9 @@ def _spc(chart_id, title, description, points, target, width, height) -> str:
     out.append(
         f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="{LIMIT}"></line>'
     )
+    every = max(1, len(points) // 6)
     labelled = {0, len(points) - 1} | (
-        set() if narrow else set(range(0, len(points), max(1, len(points) // 6)))
+        set() if narrow else set(range(0, len(points) - (every + 1) // 2, every))
     )
     for i in sorted(labelled):
         anchor = "start" if i == 0 else ("end" if i == len(points) - 1 else "middle")
