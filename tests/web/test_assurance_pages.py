@@ -441,3 +441,19 @@ def test_both_pages_in_chromium_screenshots_and_accessibility(demo, live, browse
         assert page.url.split("?")[0].endswith(f"/assurance/{PCN}/{INDICATOR}")
     finally:
         context.close()
+
+
+def test_a_workspace_without_assurance_figures_says_why_on_every_tile(web_demo):
+    """The shared web demo holds registered lists but no assurance observations."""
+    client = web_demo.client("havering.south")
+    body = client.get(f"/api/assurance/{PCN}").json()
+    tiles = [t for g in body["topics"] for t in g["tiles"]]
+    assert len(tiles) == len(definitions.load_all())
+    for t in tiles:
+        assert (t["value"] is None) == (t["reason"] is not None), t["indicator"]["id"]
+    assert _tile(body, INDICATOR)["reason"] == (
+        "no figures on or before this date in this workspace"
+    )
+    page = client.get(f"/assurance/{PCN}/{INDICATOR}")
+    assert page.status_code == 200
+    assert "No value" in page.text and "An SPC chart needs at least two periods" in page.text
