@@ -457,3 +457,8 @@ def test_a_workspace_without_assurance_figures_says_why_on_every_tile(web_demo):
     page = client.get(f"/assurance/{PCN}/{INDICATOR}")
     assert page.status_code == 200
     assert "No value" in page.text and "An SPC chart needs at least two periods" in page.text
+    # only list growth has figures: the registry's registered lists
+    assert [t["indicator"]["id"] for t in tiles if t["value"] is not None] == ["list_growth"]
+    assert body["with_value"] == 1
+    shown = _text(client.get(f"/assurance/{PCN}").text)
+    assert f"1 of {len(tiles)} indicators have a value" in shown

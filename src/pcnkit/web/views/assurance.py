@@ -361,6 +361,7 @@ def home_attention(c: Ctx) -> dict[str, Any] | None:
         return None
     page = assurance_page(c, c.user.scope_code)
     return {
+        "with_value": page.with_value,
         "items": page.attention[:5],
         "more": max(0, len(page.attention) - 5),
         "url": c.url(f"/assurance/{page.org['code']}"),
