@@ -23,6 +23,7 @@ from pcnkit.assurance import compare, definitions, spc, summary
 from pcnkit.assurance.definitions import Indicator
 from pcnkit.assurance.observations import ENGLAND
 from pcnkit.assurance.values import Assurance
+from pcnkit.errors import NotFoundError
 from pcnkit.registry import kinds
 from pcnkit.registry.checks import long_date
 from pcnkit.web import charts
@@ -322,11 +323,13 @@ def _tiles(c: Ctx, code: str) -> list[summary.Tile]:
 
 
 def assurance_page(c: Ctx, code: str) -> AssurancePage:
-    org = c.org(code)  # scope first: 403 for an organisation outside the user's
-    return c.memo(("assurance", org.code), lambda: _assurance_page(c, org.code))
+    """The page's data, memoised per user scope, date and data version (as the organisation
+    page is): the scope check runs when it is made, and a refusal is never kept."""
+    return c.memo(("assurance", code.strip().upper()), lambda: _assurance_page(c, code))
 
 
 def _assurance_page(c: Ctx, code: str) -> AssurancePage:
+    code = c.org(code).code  # scope first: 403 for an organisation outside the user's
     found = _tiles(c, code)
     tiles = {id(t): _tile(c, t, code) for t in found}
     topics = []
@@ -547,16 +550,22 @@ def _pulls_down(i: Indicator, pull: float) -> bool:
     return pull > 0 if i.polarity == "lower" else pull < 0
 
 
+# Longer than any indicator's id: a longer one is refused without being repeated.
+MAX_ID = 80
+
+
 def indicator_page(c: Ctx, code: str, indicator_id: str) -> IndicatorPage:
-    org = c.org(code)
+    if len(indicator_id) > MAX_ID:
+        raise NotFoundError("No indicator has that name: choose one from the assurance page.")
     indicator = definitions.get(indicator_id)  # 404 for an unknown indicator
     return c.memo(
-        ("assurance-indicator", org.code, indicator.id),
-        lambda: _indicator_page(c, org.code, indicator),
+        ("assurance-indicator", code.strip().upper(), indicator.id),
+        lambda: _indicator_page(c, code, indicator),
     )
 
 
 def _indicator_page(c: Ctx, code: str, i: Indicator) -> IndicatorPage:
+    code = c.org(code).code  # scope first (inside the memo, as `assurance_page`)
     h = c.hierarchy
     d = summary.detail(assurance_of(c), h, i, code, c.as_of)
     t = d.tile
