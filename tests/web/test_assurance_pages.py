@@ -170,7 +170,7 @@ def test_the_page_shows_each_tiles_value_period_coverage_and_rank(demo, pcn_user
     assert f"{lib.figure.value:.1f}%" in text and "August 2020" in text
     assert "15 of 16 practices reporting" in text
     assert f"{lib.peer_rank.rank}th of {lib.peer_count} PCNs in" in text
-    assert "England 72.0%: significantly worse than England" in text
+    assert "Significantly worse than England (72.0%)" in text
     assert "Special cause variation — concerning (higher is better)" in text
     # the trend has an accessible name and a text summary
     assert '<title id="spark-telephony_answered-title">Trend of Inbound calls answered</title>' in (
@@ -282,6 +282,36 @@ def test_the_api_never_gives_figures_of_another_scope(demo, practice_user, pcn_u
 def test_an_unknown_indicator_is_not_found(pcn_user):
     answer = pcn_user.get(f"/api/assurance/{PCN}/no_such_indicator")
     assert answer.status_code == 404
+    assert "telephony_answered" in answer.json()["detail"]  # the known ones are listed
+    long = "x" * 5000
+    answer = pcn_user.get(f"/assurance/{PCN}/{long}")
+    assert answer.status_code == 404
+    assert "No indicator has that name: choose one from the assurance page." in answer.text
+
+
+def test_concurrent_first_requests_load_the_figures_once(demo, monkeypatch):
+    """Twenty requests arriving together at a fresh server read the observations once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from pcnkit.web.views import assurance as views
+
+    loads = []
+    real = views.SharedAssurance.load.__func__
+
+    def counted(cls, session, indicators=None):
+        loads.append(1)
+        return real(cls, session, indicators)
+
+    monkeypatch.setattr(views.SharedAssurance, "load", classmethod(counted))
+    app = demo.app()
+    clients = [demo.client(u, app=app) for u in ("havering.place", "havering.south") * 10]
+    paths = [f"/api/assurance/{PCN}", f"/api/assurance/{PCN}/{INDICATOR}"]
+    with ThreadPoolExecutor(20) as pool:
+        answers = list(pool.map(lambda k: clients[k].get(paths[k % 2]), range(20)))
+    assert [a.status_code for a in answers] == [200] * 20
+    assert len(loads) == 1
+    values = {a.json()["tile"]["value"] for a in answers[1::2]}
+    assert len(values) == 1  # every answer the same figure
 
 
 # --- the indicator page ------------------------------------------------------------------------

@@ -424,18 +424,20 @@ def funnel_plot(
     benchmark: float,
     limits: list[tuple[float, float, float, float, float]],
     dots: list[FunnelDot],
+    x_label: str = "",
 ) -> str:
     """Peers' values against their denominators, inside 95% (dashed) and 99.8% (solid) limits
     around the benchmark. `limits` are (denominator, lower 95, upper 95, lower 99.8, upper
     99.8) as `compare.funnel_limits` gives them."""
     if not limits or not dots:
         return ""
-    return _funnel(chart_id, title, description, benchmark, limits, dots, WIDTH, 320) + _funnel(
-        f"{chart_id}-narrow", title, description, benchmark, limits, dots, NARROW_WIDTH, 240
+    args = (title, description, benchmark, limits, dots, x_label)
+    return _funnel(chart_id, *args, WIDTH, 320) + _funnel(
+        f"{chart_id}-narrow", *args, NARROW_WIDTH, 240
     )
 
 
-def _funnel(chart_id, title, description, benchmark, limits, dots, width, height) -> str:
+def _funnel(chart_id, title, description, benchmark, limits, dots, x_label, width, height):
     narrow = width == NARROW_WIDTH
     left, right, top, bottom = (44 if narrow else 64), 10, 12, 34
     size = 10 if narrow else 12
@@ -462,6 +464,11 @@ def _funnel(chart_id, title, description, benchmark, limits, dots, width, height
         out.append(
             f'<text x="{x(v):.1f}" y="{height - 12}" text-anchor="{anchor}" font-size="{size}" '
             f'fill="{LINE}">{escape(_fmt(v))}</text>'
+        )
+    if x_label:
+        out.append(
+            f'<text x="{left + plot_w / 2:.1f}" y="{height - 12}" text-anchor="middle" '
+            f'font-size="{size}" fill="{LINE}">{escape(_short(x_label, 40))}</text>'
         )
     out.append(
         f'<line x1="{left}" y1="{y(benchmark):.1f}" x2="{left + plot_w}" '

@@ -334,7 +334,11 @@ def _assurance_page(c: Ctx, code: str) -> AssurancePage:
     tiles = {id(t): _tile(c, t, code) for t in found}
     topics = []
     for topic in definitions.TOPICS:
-        in_topic = [tiles[id(t)] for t in found if t.indicator.topic == topic]
+        # those with a value first (in definition order), then those saying why they have none
+        in_topic = sorted(
+            (tiles[id(t)] for t in found if t.indicator.topic == topic),
+            key=lambda t: t["value"] is None,
+        )
         if in_topic:
             topics.append({"topic": topic, "tiles": in_topic})
     attention = [
@@ -589,12 +593,14 @@ def _indicator_page(c: Ctx, code: str, i: Indicator) -> IndicatorPage:
             "svg": charts.funnel_plot(
                 f"funnel-{i.id}",
                 f"{i.title}: {name} and its peers against England",
-                f"Each dot is an organisation's value against its denominator; the lines are "
+                f"Each dot is an organisation's value against its denominator "
+                f"({(i.denominator.words if i.denominator else 'count').lower()}); the lines are "
                 f"England's value ({value_text(i, t.england.value)}) and its 95% and 99.8% "
                 "control limits. The peers table gives the same figures.",
                 t.england.value,
                 limits,
                 dots,
+                x_label=i.denominator.words if i.denominator else "",
             ),
             "benchmark": t.england.value,
             "benchmark_text": value_text(i, t.england.value),
