@@ -181,9 +181,13 @@ def test_the_page_shows_each_tiles_value_period_coverage_and_rank(demo, pcn_user
 
 def test_a_tile_without_a_value_says_why_never_zero(pcn_user):
     page = pcn_user.get(f"/assurance/{PCN}")
-    tile = re.search(rf'id="tile-{NO_DATA}".*?</div>\s*</div>', page.text, re.S)
+    tile = re.search(rf'<li id="tile-{NO_DATA}">.*?</li>', page.text, re.S)
     text = _text(tile.group(0))
-    assert "No value : no figures on or before this date in this workspace." in text
+    assert text == (
+        "OC clinical submissions per 1,000 : no value , no figures on or before this date in "
+        "this workspace."
+    )
+    assert f'href="/assurance/{PCN}/{NO_DATA}?on={AS_OF.isoformat()}"' in tile.group(0)
     assert not re.search(r"\b0(\.0)?\b", text)
     body = pcn_user.get(f"/api/assurance/{PCN}").json()
     t = _tile(body, NO_DATA)
