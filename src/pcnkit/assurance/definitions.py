@@ -9,12 +9,13 @@ rates); `assurance.values` computes it. A quantity names its figures as `dataset
 of patients) nearest the period.
 
 Quantity kinds (one per numerator / denominator):
-- `sum: dataset.measure` — the figures added up;
+- `sum: dataset.measure` — the figures added up (with `where`, only those of organisations
+  meeting the condition);
 - `count: dataset.measure` — organisations with the figure (optionally `labels: [...]`, or
   `above: n`) out of those that have it: 1 or 0 each, absent when the figure is absent;
 - `patients: registered` — registered patients; with `where: {measure: ..., labels | above}`
   only those at practices meeting the condition (others count 0); `lag_months: 12` takes the
-  list a year earlier;
+  list a year earlier; a list counts when within 12 months of the period (`within_months`);
 - `growth: registered` with `lag_months` — the list now minus the list `lag_months` before;
 - `product: [a, b, ...]` with `scale` — per organisation, the figures multiplied (e.g. QOF
   achievement % × register), so an aggregate weights each practice by its register.
@@ -91,6 +92,8 @@ class Quantity:
     where: Condition | None = None
     lag_months: int = 0
     scale: Decimal = Decimal(1)
+    # how far (in months) a registered list may be from the period and still stand for it
+    within_months: int = 12
 
     @property
     def datasets(self) -> set[str]:
@@ -141,6 +144,10 @@ class Indicator:
     reviewed: Review | None
     next_review: dt.date | None
     watch: dict[str, str] = field(default_factory=dict)
+    # the first period organisations' values are computed for, and why (England's published
+    # series, where there is one, goes back further)
+    starts: dt.date | None = None
+    starts_why: str | None = None
 
     @property
     def multiplier(self) -> Decimal:
@@ -155,6 +162,23 @@ class Indicator:
         found = {self.periods.dataset, *self.numerator.datasets}
         if self.denominator:
             found |= self.denominator.datasets
+        return found
+
+    @property
+    def measures(self) -> set[tuple[str, str]]:
+        """Every (dataset, measure) the indicator reads, England's published figures included."""
+        named = [self.periods, *self.numerator.measures]
+        for q in (self.numerator, self.denominator):
+            if q is not None:
+                named += list(q.measures) if q is not self.numerator else []
+                if q.where is not None:
+                    named.append(q.where.measure)
+        if self.national:
+            named += [m for m in self.national if m is not None]
+        found = {(m.dataset, m.name) for m in named}
+        # England's count of open practices, where a publication gives it (values.ENGLAND
+        # coverage); a measure a dataset lacks is simply absent
+        found |= {(m.dataset, "open_practices") for m in named}
         return found
 
     def target_on(self, day: dt.date) -> Target | None:
@@ -233,7 +257,8 @@ def _quantity(f: _Fields, key: str) -> Quantity | None:
         above = q.number("above", None)
         if labels or above is not None:
             where = Condition(measures[0], tuple(str(x) for x in labels), above)
-    return Quantity(kind, words, measures, where, lag, scale)
+    within = int(q.get("within_months", 12))
+    return Quantity(kind, words, measures, where, lag, scale, within)
 
 
 def load_file(path: Path) -> Indicator:
@@ -282,6 +307,8 @@ def load_file(path: Path) -> Indicator:
         reviewed=reviewed,
         next_review=f.date("next_review"),
         watch={str(k): str(v) for k, v in watch.items()},
+        starts=f.date("starts"),
+        starts_why=f.get("starts_why", None),
     )
     if indicator.id != path.stem:
         raise f.fail("id", f"'{indicator.id}' is not the file's name ({path.stem})")

@@ -12,12 +12,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
+from types import SimpleNamespace
 
 import pandas as pd
-from sqlalchemy import Float, String, func, select, type_coerce
+from sqlalchemy import Float, String, select, type_coerce
 from sqlalchemy.orm import Session
 
 from pcnkit.assurance.definitions import LIST_DATASET
+from pcnkit.assurance.observations import ENGLAND
 from pcnkit.registry import kinds
 from pcnkit.registry import sources as publications
 from pcnkit.store.models import ListSize, Observation, Organisation, SourceFile
@@ -56,36 +58,58 @@ class Frame:
         # the most practices any loaded national publication describes: how many practices
         # England has, as far as this workspace knows
         self.national_practices = national_practices
+        self._groups: dict[tuple[str, str], pd.DataFrame] | None = None
 
     @classmethod
-    def load(cls, session: Session, datasets: Iterable[str]) -> Frame:
+    def load(
+        cls,
+        session: Session,
+        datasets: Iterable[str],
+        measures: Iterable[tuple[str, str]] | None = None,
+    ) -> Frame:
+        """Every observation of `datasets` (only `measures`, (dataset, measure) pairs, when
+        given: a telephony workbook's call-duration bands are not read for indicators that
+        do not use them)."""
         wanted = set(datasets)
         parts = []
         observed = wanted - {LIST_DATASET}
         if observed:
-            statement = select(
-                Observation.dataset,
-                Observation.org_code,
-                Observation.org_kind,
-                Observation.measure,
-                # read as plain text and float and handed to pandas as raw tuples: converting
-                # 10^6 cells to date and Decimal objects one by one took most of the load
-                type_coerce(Observation.start, String),
-                type_coerce(Observation.end, String),
-                type_coerce(Observation.value, Float),
-                Observation.label,
-                Observation.source_id,
-                Observation.source_row,
-            ).where(Observation.dataset.in_(sorted(observed)))
-            rows = session.connection().execute(statement).cursor.fetchall()
-            parts.append(pd.DataFrame.from_records(rows, columns=COLUMNS))
+            chosen = None if measures is None else set(measures)
+            for dataset in sorted(observed):
+                statement = select(
+                    Observation.dataset,
+                    Observation.org_code,
+                    Observation.org_kind,
+                    Observation.measure,
+                    # read as plain text and float and handed to pandas as raw tuples: turning
+                    # 10^6 cells into date and Decimal objects one by one took most of the load
+                    type_coerce(Observation.start, String),
+                    type_coerce(Observation.end, String),
+                    type_coerce(Observation.value, Float),
+                    Observation.label,
+                    Observation.source_id,
+                    Observation.source_row,
+                ).where(Observation.dataset == dataset)
+                if chosen is not None:
+                    # dataset = ? AND measure IN (...): answered from ix_observation_lookup
+                    names = sorted(m for d, m in chosen if d == dataset)
+                    statement = statement.where(Observation.measure.in_(names))
+                rows = session.connection().execute(statement).cursor.fetchall()
+                parts.append(pd.DataFrame.from_records(rows, columns=COLUMNS))
         if LIST_DATASET in wanted:
             parts.append(_registered_lists(session))
         data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
         data["value"] = pd.to_numeric(data["value"], errors="coerce").astype(float)
+        # numbers, not Python objects: a group's min row on an object column runs row by row
+        for column in ("source_id", "source_row"):
+            data[column] = pd.to_numeric(data[column], errors="coerce").astype(float)
         data["start"] = pd.to_datetime(data["start"].astype(str))
         data["end"] = pd.to_datetime(data["end"].astype(str))
-        sources = _sources(session, set(data["source_id"].dropna().astype(int)))
+        sources = _sources(
+            session,
+            set(data["source_id"].dropna().astype(int)),
+            dict(zip(data["source_id"], data["dataset"], strict=False)),
+        )
         if not data.empty:
             data["published"] = data["source_id"].map(
                 {i: s.extract_date for i, s in sources.items()}
@@ -93,16 +117,23 @@ class Frame:
             data = data.sort_values(["published", "source_id"]).drop_duplicates(
                 ["dataset", "org_code", "measure", "start", "end"], keep="last"
             )
-        counts = session.execute(
-            select(func.count(func.distinct(Observation.org_code)))
-            .where(Observation.org_kind == kinds.PRACTICE)
-            .group_by(Observation.dataset)
-        ).scalars()
+        # how many practices England has, as far as the figures read say: the most any one
+        # publication describes, or NHS England's own count of open practices
+        practices = data[data["org_kind"] == kinds.PRACTICE].groupby("dataset")["org_code"]
+        counts = list(practices.nunique()) if not data.empty else []
+        opened = data[(data["org_code"] == ENGLAND) & (data["measure"] == "open_practices")]
+        counts += [int(v) for v in opened["value"].dropna()]
         return cls(data.reset_index(drop=True), sources, max(counts, default=0))
 
     def measure(self, dataset: str, measure: str) -> pd.DataFrame:
-        d = self.data
-        return d[(d["dataset"] == dataset) & (d["measure"] == measure)]
+        """The rows of one measure (grouped once: filtering millions of rows per call was most
+        of an indicator's time)."""
+        if self._groups is None:
+            self._groups = {
+                key: group for key, group in self.data.groupby(["dataset", "measure"], sort=False)
+            }
+        found = self._groups.get((dataset, measure))
+        return found if found is not None else self.data.iloc[0:0]
 
 
 def _registered_lists(session: Session) -> pd.DataFrame:
@@ -128,10 +159,15 @@ def _registered_lists(session: Session) -> pd.DataFrame:
     return df[COLUMNS]
 
 
-def _sources(session: Session, ids: set[int]) -> dict[int, Source]:
+def _sources(session: Session, ids: set[int], datasets: dict) -> dict[int, Source]:
+    """Each source titled as the publication its figures came from: a file the registry read
+    first (QOF prevalence) is titled by the dataset read from it here (the registers)."""
     if not ids:
         return {}
     out = {}
     for s in session.scalars(select(SourceFile).where(SourceFile.id.in_(sorted(ids)))):
-        out[s.id] = Source(s.id, publications.title(s), s.name, s.extract_date, s.publisher)
+        dataset = datasets.get(s.id)
+        kind = dataset if dataset in publications.TITLES else s.file_type
+        named = SimpleNamespace(file_type=kind, extract_date=s.extract_date, publisher=s.publisher)
+        out[s.id] = Source(s.id, publications.title(named), s.name, s.extract_date, s.publisher)
     return out

@@ -1,7 +1,9 @@
 """Writing assurance batches: every file of a load is stored, or none is.
 
 A file already loaded (same SHA-256) is skipped, so loading a folder twice is harmless; a file
-that fails while being stored rolls the whole load back, leaving stored data exactly as it was.
+the registry has read for other figures (QOF's prevalence file gives it list sizes) keeps its one
+source row and gains its observations. A file that fails while being stored rolls the whole load
+back, leaving stored data exactly as it was.
 """
 
 from __future__ import annotations
@@ -38,7 +40,7 @@ def store_batches(
     progress: Callable[[ObservationBatch], None] | None = None,
 ) -> list[StoreReport]:
     """Write batches in order inside the caller's transaction."""
-    known = set(session.scalars(select(SourceFile.sha256)))
+    known = dict(session.execute(select(SourceFile.sha256, SourceFile.id)).all())
     reports = []
     with bulk():
         for batch in batches:
@@ -47,17 +49,32 @@ def store_batches(
             )
             report.findings = list(batch.findings)
             reports.append(report)
-            if batch.sha256 in known:
+            source_id = known.get(batch.sha256)
+            if source_id is None:
+                source_id = _source(session, batch)
+                known[batch.sha256] = source_id
+            elif _holds(session, source_id, batch.dataset):
                 report.status = "already loaded: skipped"
+                if progress:
+                    progress(batch)
+                continue
             else:
-                known.add(batch.sha256)
-                report.observations = _write(session, batch)
+                # the registry read this file for its list sizes; its figures are new here
+                report.status = "loaded (the registry already holds this file's list sizes)"
+            report.observations = _write(session, batch, source_id)
             if progress:
                 progress(batch)
     return reports
 
 
-def _write(session: Session, batch: ObservationBatch) -> int:
+def _holds(session: Session, source_id: int, dataset: str) -> bool:
+    found = select(Observation.id).where(
+        Observation.source_id == source_id, Observation.dataset == dataset
+    )
+    return session.execute(found.limit(1)).first() is not None
+
+
+def _source(session: Session, batch: ObservationBatch) -> int:
     source = SourceFile(
         name=batch.file,
         file_type=batch.file_type,
@@ -69,10 +86,14 @@ def _write(session: Session, batch: ObservationBatch) -> int:
     )
     session.add(source)
     session.flush()
+    return source.id
+
+
+def _write(session: Session, batch: ObservationBatch, source_id: int) -> int:
     table = Observation.__table__
     rows = [
         {
-            "source_id": source.id,
+            "source_id": source_id,
             "dataset": batch.dataset,
             "org_code": o.org_code,
             "org_kind": o.org_kind,

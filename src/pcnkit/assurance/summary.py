@@ -34,6 +34,10 @@ PEER_PARENTS = {
     kinds.GROUPING: (kinds.ICB,),
     kinds.ICB: (kinds.REGION,),
 }
+# Statistical process control needs a run of points: with fewer than this a chart shows the
+# values and says so, with no limits or signals (NHS England's Making Data Count asks for 15 or
+# more, and pcnkit marks fewer than 12 as trial limits).
+MIN_SPC_POINTS = 5
 COMPARE_UNITS = {"percent": "percent", "per_1000": "per_1000", "per_10000": "per_10000"}
 
 
@@ -146,7 +150,7 @@ def peer_parent(h: Hierarchy, code: str):
 
 
 def _chart(indicator: Indicator, points: list[Figure], target: Target | None) -> spc.Chart | None:
-    if len(points) < 2:
+    if len(points) < MIN_SPC_POINTS:
         return None
     return spc.xmr(
         [p.value for p in points],
@@ -304,3 +308,139 @@ def detail(
             t.england.value, compare.funnel_denominators(min(dens), max(dens)), unit
         )
     return Detail(t, members, peers, funnel)
+
+
+def _round(x: float | None, places: int = 2) -> float | None:
+    return None if x is None else round(x, places)
+
+
+def _month(d: dt.date) -> str:
+    return f"{d:%B %Y}"
+
+
+def period_words(f: Figure) -> str:
+    """'February 2026', '2023/24', '30 September 2024' — the period as a reader says it."""
+    if f.start == f.end:
+        return f"{f.end.day} {f.end:%B %Y}"
+    if f.start.day == 1 and f.start.month == f.end.month and f.start.year == f.end.year:
+        return _month(f.start)
+    if f.start.month == 4 and f.start.day == 1 and f.end == dt.date(f.start.year + 1, 3, 31):
+        return f"{f.start.year}/{str(f.start.year + 1)[2:]}"
+    return f"{f.start:%d %B %Y} to {f.end:%d %B %Y}"
+
+
+TILE_COLUMNS = [
+    "indicator",
+    "title",
+    "period",
+    "value",
+    "unit",
+    "numerator",
+    "denominator",
+    "coverage",
+    "variation",
+    "assurance",
+    "target",
+    "target_status",
+    "england",
+    "versus_england",
+    "peer_rank",
+    "attention",
+    "reason",
+    "sources",
+]
+
+
+def tile_record(t: Tile) -> dict[str, object]:
+    """One tile as a flat row (CSV, Excel, JSON): every figure with its words."""
+    f = t.figure
+    return {
+        "indicator": t.indicator.id,
+        "title": t.indicator.title,
+        "period": period_words(f) if f else None,
+        "value": _round(f.value) if f else None,
+        "unit": t.indicator.unit_words,
+        "numerator": _round(f.numerator) if f else None,
+        "denominator": _round(f.denominator) if f else None,
+        "coverage": coverage_words(f) if f else None,
+        "variation": t.chart.variation.label if t.chart and t.chart.variation else None,
+        "assurance": t.chart.assurance.label if t.chart and t.chart.assurance else None,
+        "target": float(t.target.value) if t.target else None,
+        "target_status": compare.TARGETS.get(t.target_status or "", None),
+        "england": _round(t.england.value) if t.england else None,
+        "versus_england": t.versus_england.label if t.versus_england else None,
+        "peer_rank": (
+            f"{t.peer_rank.rank} of {t.peer_count}" if t.peer_rank and t.peer_rank.rank else None
+        ),
+        "attention": "; ".join(t.attention) or None,
+        "reason": t.reason,
+        "sources": "; ".join(p.cite() for p in f.provenance) if f else None,
+    }
+
+
+def coverage_words(f: Figure) -> str | None:
+    """'14 of 17 member practices counted', or how England's figure was made."""
+    if f.basis == "published":
+        return "NHS England's published national figure"
+    if f.units is None:
+        return None
+    if f.members:
+        return f"{f.units} of {f.members} member practices counted"
+    return f"{f.units} organisations counted"
+
+
+SERIES_COLUMNS = [
+    "period",
+    "start",
+    "end",
+    "value",
+    "numerator",
+    "denominator",
+    "centre",
+    "lower_limit",
+    "upper_limit",
+    "signal",
+    "coverage",
+]
+
+
+def series_records(t: Tile) -> list[dict[str, object]]:
+    """The tile's series with its SPC lines and signals in words, one row per period."""
+    points = {p.period: p for p in t.chart.points} if t.chart else {}
+    out = []
+    for f in t.series:
+        p = points.get(f.start)
+        out.append(
+            {
+                "period": period_words(f),
+                "start": f.start,
+                "end": f.end,
+                "value": _round(f.value, 4),
+                "numerator": _round(f.numerator),
+                "denominator": _round(f.denominator),
+                "centre": _round(p.centre, 4) if p else None,
+                "lower_limit": _round(p.lower, 4) if p else None,
+                "upper_limit": _round(p.upper, 4) if p else None,
+                "signal": spc.RULES.get(p.signal) if p and p.signal else None,
+                "coverage": f.reason or coverage_words(f),
+            }
+        )
+    return out
+
+
+MEMBER_COLUMNS = ["code", "name", "value", "numerator", "denominator", "versus", "pull"]
+
+
+def member_records(rows: list[MemberRow]) -> list[dict[str, object]]:
+    return [
+        {
+            "code": m.figure.org,
+            "name": m.name,
+            "value": _round(m.figure.value),
+            "numerator": _round(m.figure.numerator),
+            "denominator": _round(m.figure.denominator),
+            "versus": m.versus_parent.label if m.versus_parent else None,
+            "pull": _round(m.pull, 3),
+        }
+        for m in rows
+    ]

@@ -24,9 +24,6 @@ from pcnkit.assurance.membership import Tree, pcn_rollup
 from pcnkit.assurance.observations import ENGLAND
 from pcnkit.registry import kinds
 
-# How far from a period a practice's registered list may be and still stand for it (the lists
-# are published monthly nationally, but a workspace may hold only some months).
-LIST_TOLERANCE_DAYS = 366
 # A list "a year before" must be within a month of that date.
 LAG_TOLERANCE_DAYS = 31
 # England is summed from the data only when the workspace holds registered lists for at least
@@ -64,8 +61,13 @@ class Assurance:
     @classmethod
     def load(cls, session: Session, indicators: tuple[Indicator, ...] | None = None) -> Assurance:
         chosen = indicators or load_all()
-        datasets = set().union(*(i.datasets for i in chosen))
-        return cls(Frame.load(session, datasets), Tree(session))
+        from pcnkit.assurance import watchlist
+
+        # the watch-list reads the same figures: one read serves both
+        watched = set(watchlist.MEASURES.values())
+        datasets = set().union(*(i.datasets for i in chosen)) | {d for d, _ in watched}
+        measures = set().union(*(i.measures for i in chosen)) | watched
+        return cls(Frame.load(session, datasets, measures), Tree(session))
 
     def values(self, indicator: Indicator) -> pd.DataFrame:
         if indicator.id not in self._values:
@@ -86,6 +88,8 @@ def periods_of(indicator: Indicator, frame: Frame) -> pd.DataFrame:
     """The periods an indicator is computed for: those its period measure has figures for."""
     m = frame.measure(indicator.periods.dataset, indicator.periods.name)
     m = m[m["org_kind"] != kinds.NATION]
+    if indicator.starts is not None:
+        m = m[m["start"] >= pd.Timestamp(indicator.starts)]
     return m[["start", "end"]].drop_duplicates().sort_values("start").reset_index(drop=True)
 
 
@@ -144,12 +148,43 @@ def _condition(frame: Frame, where, periods: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def unit_values(q: Quantity, frame: Frame, periods: pd.DataFrame) -> pd.DataFrame:
+def _pcn_level(frame: Frame, measure) -> bool:
+    kinds_found = set(frame.measure(measure.dataset, measure.name)["org_kind"])
+    return kinds.PCN in kinds_found and kinds.PRACTICE not in kinds_found
+
+
+def _to_pcns(lists: pd.DataFrame, ancestors) -> pd.DataFrame:
+    """Practices' lists summed into their PCN at each period's end (one row per PCN)."""
+    dates = sorted(lists["end"].unique())
+    pairs = ancestors([pd.Timestamp(d) for d in dates])
+    pcns = pairs[(pairs["ancestor_kind"] == kinds.PCN) & (pairs["org"] != pairs["ancestor"])]
+    joined = lists.merge(
+        pcns[["date", "org", "ancestor"]].rename(columns={"org": "org_code", "date": "end"}),
+        on=["org_code", "end"],
+    )
+    out = (
+        joined.groupby(["ancestor", "start", "end"])
+        .agg(
+            value=("value", "sum"), source_id=("source_id", "min"), source_row=("source_row", "min")
+        )
+        .reset_index()
+        .rename(columns={"ancestor": "org_code"})
+    )
+    out["org_kind"] = kinds.PCN
+    return out
+
+
+def unit_values(q: Quantity, frame: Frame, periods: pd.DataFrame, ancestors=None) -> pd.DataFrame:
     """The quantity for each organisation the data describes (practice or PCN), per period:
     org_code, org_kind, start, end, value, source_id, source_row."""
     cols = ["org_code", "org_kind", "start", "end", "value", "source_id", "source_row"]
     if q.kind == "sum":
         out = _rows(frame, q.measures[0], periods)[cols].dropna(subset=["value"])
+        if q.where is not None:
+            # only organisations meeting the condition add their figure (the others add 0)
+            met = _condition(frame, q.where, periods)
+            out = out.merge(met, on=["org_code", "start", "end"], how="left")
+            out["value"] = out["value"] * out.pop("met").fillna(0.0)
     elif q.kind == "count":
         out = _rows(frame, q.measures[0], periods)[cols].copy()
         if q.where is not None:
@@ -170,7 +205,7 @@ def unit_values(q: Quantity, frame: Frame, periods: pd.DataFrame) -> pd.DataFram
                 out["value"] = out["value"] * out.pop("v")
         out["value"] = out["value"] * float(q.scale)
     elif q.kind in ("patients", "growth"):
-        now_tolerance = 0 if q.kind == "growth" else LIST_TOLERANCE_DAYS
+        now_tolerance = 0 if q.kind == "growth" else round(q.within_months * 30.5)
         lag = q.lag_months if q.kind == "patients" else 0
         tolerance = LAG_TOLERANCE_DAYS if lag else now_tolerance
         out = _lists_at(frame, periods, lag, tolerance)
@@ -179,11 +214,14 @@ def unit_values(q: Quantity, frame: Frame, periods: pd.DataFrame) -> pd.DataFram
             before = before[["org_code", "start", "end", "value"]].rename(columns={"value": "v"})
             out = out.merge(before, on=["org_code", "start", "end"])
             out["value"] = out["value"] - out.pop("v")
+        out["org_kind"] = kinds.PRACTICE
         if q.where is not None:
             met = _condition(frame, q.where, periods)
+            if _pcn_level(frame, q.where.measure) and ancestors is not None:
+                # a PCN-level figure (the PCN workforce census): its member practices' lists
+                out = _to_pcns(out, ancestors)
             out = out.merge(met, on=["org_code", "start", "end"], how="left")
             out["value"] = out["value"] * out.pop("met").fillna(0.0)
-        out["org_kind"] = kinds.PRACTICE
         out = out[cols]
     else:  # pragma: no cover - definitions refuse other kinds
         raise ValueError(q.kind)
@@ -196,10 +234,10 @@ def compute(indicator: Indicator, frame: Frame, ancestors) -> pd.DataFrame:
     periods = periods_of(indicator, frame)
     if periods.empty:
         return pd.DataFrame(columns=RESULT_COLUMNS)
-    num = unit_values(indicator.numerator, frame, periods)
+    num = unit_values(indicator.numerator, frame, periods, ancestors)
     keys = ["org_code", "org_kind", "start", "end"]
     if indicator.denominator is not None:
-        den = unit_values(indicator.denominator, frame, periods)
+        den = unit_values(indicator.denominator, frame, periods, ancestors)
         den = den[[*keys, "value"]].rename(columns={"value": "den"})
         units = num.merge(den, on=keys)
     else:
@@ -235,8 +273,14 @@ def compute(indicator: Indicator, frame: Frame, ancestors) -> pd.DataFrame:
             units=("org_code", "nunique"),
             row_min=("source_row", "min"),
             row_max=("source_row", "max"),
-            source_ids=("source_id", lambda s: tuple(sorted({int(x) for x in s.dropna()}))),
+            source_min=("source_id", "min"),
+            source_max=("source_id", "max"),
         ).reset_index()
+        # one publication per period is the rule (a lambda per group cost seconds)
+        agg["source_ids"] = [
+            () if pd.isna(lo) else ((int(lo),) if lo == hi else (int(lo), int(hi)))
+            for lo, hi in zip(agg.pop("source_min"), agg.pop("source_max"), strict=True)
+        ]
         agg = agg.rename(columns={"ancestor": "org", "ancestor_kind": "kind"})
         members = _members(pairs)
         agg = agg.merge(members, on=["org", "end"], how="left")

@@ -5,6 +5,7 @@ import typer
 
 from pcnkit.cli.demo import demo
 from pcnkit.cli.funding import funding_app
+from pcnkit.cli.kpi import kpi_app
 from pcnkit.cli.population import population_app
 from pcnkit.cli.registry import registry_app
 from pcnkit.cli.serve import serve_command
@@ -23,6 +24,7 @@ def _every_command(ctx: typer.Context) -> None:
 app.add_typer(registry_app, name="registry")
 app.add_typer(funding_app, name="funding")
 app.add_typer(population_app, name="population")
+app.add_typer(kpi_app, name="kpi")
 app.add_typer(users_app, name="users")
 app.command("demo")(demo)
 app.command("serve")(serve_command)
