@@ -168,7 +168,7 @@ def test_the_page_shows_each_tiles_value_period_coverage_and_rank(demo, pcn_user
     # calls answered of 17,800 inbound in August 2020 (15 of the 16 members report)
     assert lib.figure.denominator == 17800 and lib.figure.start == dt.date(2020, 8, 1)
     assert f"{lib.figure.value:.1f}%" in text and "August 2020" in text
-    assert "15 of 16 practices reporting" in text
+    assert "15 of 16 member practices counted" in text
     assert f"{lib.peer_rank.rank}th of {lib.peer_count} PCNs in" in text
     assert "Significantly worse than England (72.0%)" in text
     assert "Special cause variation — concerning (higher is better)" in text
@@ -228,7 +228,8 @@ def test_the_json_twin_equals_the_librarys_figures(demo, pcn_user):
     assert t["versus_england"]["result"] == lib.versus_england.result
     assert t["variation"]["code"] == lib.chart.variation.code
     assert t["peer"]["rank"] == lib.peer_rank.rank and t["peer"]["count"] == lib.peer_count
-    assert t["coverage"] == {"units": 15, "members": 16, "text": "15 of 16 practices reporting"}
+    counted = "15 of 16 member practices counted"
+    assert t["coverage"] == {"units": 15, "members": 16, "text": counted}
     assert "svg" not in t  # drawings are left out of the JSON
 
 
@@ -390,8 +391,11 @@ def test_downloads_hold_the_series_and_members(demo, pcn_user):
     rows = list(csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig"))))
     lib = demo.library(PCN).tile
     assert len(rows) == len(lib.series) == 14
-    assert rows[-1]["numerator"] == str(int(lib.figure.numerator))
-    assert rows[-1]["denominator"] == "17800"
+    assert float(rows[-1]["numerator"]) == lib.figure.numerator
+    assert float(rows[-1]["denominator"]) == 17800
+    # the library's records: the CLI writes the same columns
+    assert list(rows[0]) == summary.SERIES_COLUMNS
+    assert rows[-1]["signal"] == "A point outside the process limits"
     assert rows[-1]["period"] == "August 2020"
     bad = pcn_user.get(f"/assurance/{PCN}/{INDICATOR}/download.csv?part=nothing")
     assert bad.status_code == 404

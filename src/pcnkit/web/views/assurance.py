@@ -127,15 +127,9 @@ def value_text(indicator: Indicator, value: float | None) -> str | None:
     return f"{value:,.1f} {indicator.unit_words}"
 
 
-def period_text(start: dt.date, end: dt.date) -> str:
-    """'March 2026' for a calendar month, '1 January 2020' for a day, else the span."""
-    if start == end:
-        return long_date(start)
-    if start.day == 1 and start.month == end.month and start.year == end.year:
-        nxt = end + dt.timedelta(days=1)
-        if nxt.day == 1:
-            return f"{start:%B %Y}"
-    return f"{long_date(start)} to {long_date(end)}"
+def period_text(f: summary.Figure) -> str:
+    """The period as the CLI and packs write it (`summary.period_words`)."""
+    return summary.period_words(f)
 
 
 def _number(v: float | None) -> float | int | None:
@@ -188,15 +182,11 @@ def _kind_plural(kind: str, as_of: dt.date) -> str:
 
 
 def _coverage(f: summary.Figure | None) -> dict | None:
-    """How many member practices' figures the value counts, out of those held."""
+    """How many member practices' figures the value counts, out of those held, in the
+    library's words (`summary.coverage_words`)."""
     if f is None or f.members is None or f.basis != "sum":
         return None
-    units = f.units or 0
-    return {
-        "units": units,
-        "members": f.members,
-        "text": f"{units} of {f.members} practices reporting",
-    }
+    return {"units": f.units or 0, "members": f.members, "text": summary.coverage_words(f)}
 
 
 def _figure(indicator: Indicator, f: summary.Figure | None) -> dict | None:
@@ -206,7 +196,7 @@ def _figure(indicator: Indicator, f: summary.Figure | None) -> dict | None:
         "org": f.org,
         "start": f.start,
         "end": f.end,
-        "period": period_text(f.start, f.end),
+        "period": period_text(f),
         "value": f.value,
         "value_text": value_text(indicator, f.value),
         "numerator": _number(f.numerator),
@@ -228,10 +218,10 @@ def _trend_words(indicator: Indicator, points: list[summary.Figure]) -> str:
     high = max(known, key=lambda p: p.value)
     return (
         f"Trend over {len(known)} periods: from {value_text(indicator, first.value)} in "
-        f"{period_text(first.start, first.end)} to {value_text(indicator, last.value)} in "
-        f"{period_text(last.start, last.end)}; lowest {value_text(indicator, low.value)} "
-        f"({period_text(low.start, low.end)}), highest {value_text(indicator, high.value)} "
-        f"({period_text(high.start, high.end)})."
+        f"{period_text(first)} to {value_text(indicator, last.value)} in "
+        f"{period_text(last)}; lowest {value_text(indicator, low.value)} "
+        f"({period_text(low)}), highest {value_text(indicator, high.value)} "
+        f"({period_text(high)})."
     )
 
 
@@ -282,7 +272,7 @@ def _tile(c: Ctx, t: summary.Tile, org_code: str) -> dict[str, Any]:
         "latest": _figure(i, f) if value is not None else None,
         "value": value,
         "value_text": value_text(i, value),
-        "period": period_text(f.start, f.end) if f is not None else None,
+        "period": period_text(f) if f is not None else None,
         "reason": None if value is not None else (reason or "no value for this period"),
         "trend": _trend_words(i, points),
         "svg": charts.sparkline(f"spark-{i.id}", f"Trend of {i.short_title}", spark),
@@ -456,7 +446,7 @@ def _series_rows(i: Indicator, t: summary.Tile) -> list[dict[str, Any]]:
         p = charted.get(f.start)
         rows.append(
             {
-                "period": period_text(f.start, f.end),
+                "period": period_text(f),
                 "start": f.start,
                 "end": f.end,
                 "value": f.value,
@@ -554,6 +544,16 @@ def _pulls_down(i: Indicator, pull: float) -> bool:
     return pull > 0 if i.polarity == "lower" else pull < 0
 
 
+def _detail(c: Ctx, code: str, i: Indicator) -> summary.Detail:
+    """The library's answer for one indicator and organisation (the same for every user:
+    what a user may see of it is chosen by the page and the downloads)."""
+    return c.memo(
+        ("assurance-detail", code, i.id),
+        lambda: summary.detail(assurance_of(c), c.hierarchy, i, code, c.as_of),
+        per_user=False,
+    )
+
+
 # Longer than any indicator's id: a longer one is refused without being repeated.
 MAX_ID = 80
 
@@ -571,7 +571,7 @@ def indicator_page(c: Ctx, code: str, indicator_id: str) -> IndicatorPage:
 def _indicator_page(c: Ctx, code: str, i: Indicator) -> IndicatorPage:
     code = c.org(code).code  # scope first (inside the memo, as `assurance_page`)
     h = c.hierarchy
-    d = summary.detail(assurance_of(c), h, i, code, c.as_of)
+    d = _detail(c, code, i)
     t = d.tile
     org = h.by_code[code]
     name = h.name(org)
@@ -635,46 +635,35 @@ def _indicator_page(c: Ctx, code: str, i: Indicator) -> IndicatorPage:
 
 # --- downloads ---------------------------------------------------------------------------------
 
-SERIES_COLUMNS = [
-    "period",
-    "start",
-    "end",
-    "value",
-    "numerator",
-    "denominator",
-    "coverage",
-    "centre",
-    "lower",
-    "upper",
-    "signal",
-]
-MEMBER_COLUMNS = ["code", "name", "kind", "value", "numerator", "denominator", "versus", "pull"]
-PARTS = {"series": SERIES_COLUMNS, "members": MEMBER_COLUMNS, "peers": MEMBER_COLUMNS}
-
 
 def download(c: Ctx, code: str, indicator_id: str, part: str | None) -> tuple[bytes, str, str]:
-    """One table as CSV, or all three as an Excel workbook with a cover sheet (both written by
-    `pcnkit.spreadsheet`, which neutralises text that would run as a formula)."""
+    """One table as CSV, or all three as an Excel workbook with a cover sheet: the library's
+    records (`summary.series_records`, `member_records`: the CLI writes the same columns),
+    written by `pcnkit.spreadsheet`, which neutralises text that would run as a formula.
+    Peers outside the user's organisations are left out, as on the page."""
     page = indicator_page(c, code, indicator_id)
+    d = _detail(c, page.org["code"], definitions.get(indicator_id))
     stem = f"assurance-{page.org['code']}-{page.definition['id']}-{page.as_of.isoformat()}"
+    members = [m for m in d.members if m.figure.org in c.reach]
+    peers = [m for m in d.peers if m.figure.org in c.reach]
     sheets = {
-        "series": (page.series, SERIES_COLUMNS),
-        "members": (page.members, MEMBER_COLUMNS),
-        "peers": (page.peers, MEMBER_COLUMNS),
+        "series": (summary.series_records(d.tile), summary.SERIES_COLUMNS),
+        "members": (summary.member_records(members), summary.MEMBER_COLUMNS),
+        "peers": (summary.member_records(peers), summary.MEMBER_COLUMNS),
     }
     if part is None:
         out = io.BytesIO()
-        d = page.definition
+        defn = page.definition
         cover = [
-            ("Indicator", f"{d['title']} (version {d['version']})"),
+            ("Indicator", f"{defn['title']} (version {defn['version']})"),
             ("Organisation", f"{page.org['name']} ({page.org['code']})"),
             ("As at", page.as_of),
-            ("Description", d["description"]),
-            ("Numerator", d["numerator"]),
-            ("Denominator", d["denominator"] or "none"),
-            ("Limits", d["limits"]),
-            ("Sources", ", ".join(d["sources"])),
-            ("Review", d["reviewed"]),
+            ("Description", defn["description"]),
+            ("Numerator", defn["numerator"]),
+            ("Denominator", defn["denominator"] or "none"),
+            ("Limits", defn["limits"]),
+            ("Sources", ", ".join(defn["sources"])),
+            ("Review", defn["reviewed"]),
             ("Where the figures came from", "; ".join(page.provenance) or "–"),
         ]
         spreadsheet.write_workbook(out, sheets, money=set(), cover=cover)
