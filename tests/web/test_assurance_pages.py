@@ -303,9 +303,9 @@ def test_concurrent_first_requests_load_the_figures_once(demo, monkeypatch):
     loads = []
     real = views.SharedAssurance.load.__func__
 
-    def counted(cls, session, indicators=None):
+    def counted(cls, session, indicators=None, snapshot=None):
         loads.append(1)
-        return real(cls, session, indicators)
+        return real(cls, session, indicators, snapshot)
 
     monkeypatch.setattr(views.SharedAssurance, "load", classmethod(counted))
     app = demo.app()

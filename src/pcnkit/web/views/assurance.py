@@ -42,16 +42,6 @@ class SharedAssurance(Assurance):
     def __post_init__(self) -> None:
         self._lock = threading.RLock()
 
-    @classmethod
-    def load(cls, session, indicators=None) -> SharedAssurance:
-        found = super().load(session, indicators)
-        # A workspace with registered lists but no observations (the demo before any assurance
-        # file is loaded) gives object codes where observations give str ones, and pandas'
-        # merge_asof (values._lists_at) refuses the mix: one dtype for every code.
-        data = found.frame.data
-        data["org_code"] = data["org_code"].astype("str")
-        return found
-
     def values(self, indicator: Indicator):
         found = self._values.get(indicator.id)
         if found is not None:
@@ -75,7 +65,7 @@ def assurance_of(c: Ctx) -> Assurance:
         held = getattr(state, "assurance", None)
         if held is not None and held[0] == key:
             return held[1]
-        loaded = SharedAssurance.load(c.db)
+        loaded = SharedAssurance.load(c.db, snapshot=c.app.ws.layout.assurance_snapshot)
         state.assurance = (key, loaded)
         return loaded
 
