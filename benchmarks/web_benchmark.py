@@ -18,8 +18,9 @@ through POST /api/login, and lets every client loop over the pages below until t
 
 Each request's latency is the wall time from sending it to having read the whole body. Per
 page class: requests, errors (any answer but 200, or no answer), p50/p95/p99 and max in ms.
-Targets (issues): organisation, funding and assurance pages p95 < 300 ms, the case-finding list p95 < 1 s,
-no errors. The users are removed at the end; the list views they make stay in the audit log.
+Targets (issues): organisation, funding and assurance pages p95 < 300 ms, the case-finding
+list p95 < 1 s, no errors. The users are removed at the end; the list views they make stay in
+the audit log.
 """
 
 from __future__ import annotations
