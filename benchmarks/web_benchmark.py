@@ -12,12 +12,15 @@ through POST /api/login, and lets every client loop over the pages below until t
 
   organisation: /org/QMF, /org/U00367, /org/F82002 and other PCNs and practices in QMF
   funding:      /funding/U00367 and a practice's, /funding/F82002
+  assurance:    /assurance/QMF, /assurance/U00367, /assurance/F82002 and two indicator pages,
+                as at 31 March 2026 (the demo's newest publications)
   case-finding: /population/U00367/lists/smr (a patient-level list, as the PCN user)
 
 Each request's latency is the wall time from sending it to having read the whole body. Per
 page class: requests, errors (any answer but 200, or no answer), p50/p95/p99 and max in ms.
-Targets (issue): organisation and funding pages p95 < 300 ms, the case-finding list p95 < 1 s,
-no errors. The users are removed at the end; the list views they make stay in the audit log.
+Targets (issues): organisation, funding and assurance pages p95 < 300 ms, the case-finding
+list p95 < 1 s, no errors. The users are removed at the end; the list views they make stay in
+the audit log.
 """
 
 from __future__ import annotations
@@ -47,7 +50,9 @@ ICS, PCN, PRACTICE, LIST = "QMF", "U00367", "F82002", "smr"
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 # page class -> p95 target in ms
-TARGETS = {"organisation": 300.0, "funding": 300.0, "case-finding": 1000.0}
+TARGETS = {"organisation": 300.0, "funding": 300.0, "assurance": 300.0, "case-finding": 1000.0}
+# the assurance pages are asked at the date of the newest publications (the demo's data)
+ASSURANCE_ON = "2026-03-31"
 ENV_WORKSPACE, ENV_AS_OF = "PCNKIT_BENCH_WORKSPACE", "PCNKIT_BENCH_AS_OF"
 SIGN_IN_TRIES = 10
 SIGN_IN_RETRIES: list[str] = []  # sign-ins answered 503 (busy) and tried again
@@ -121,7 +126,14 @@ def choose_pages(ws, others: int, seed: int) -> list[tuple[str, str, str]]:
     org = [("organisation", "commissioner", f"/org/{c}") for c in (ICS, PCN, PRACTICE, *extra)]
     funding = [("funding", "commissioner", f"/funding/{c}") for c in (PCN, PRACTICE)]
     lists = [("case-finding", "pcn", f"/population/{PCN}/lists/{LIST}")]
-    return org + funding + lists
+    on = f"?on={ASSURANCE_ON}"
+    assurance = [
+        ("assurance", "commissioner", f"/assurance/{c}{on}") for c in (ICS, PCN, PRACTICE)
+    ] + [
+        ("assurance", "commissioner", f"/assurance/{PCN}/{kpi}{on}")
+        for kpi in ("oc_patients_with_access", "telephony_answered")
+    ]
+    return org + funding + assurance + lists
 
 
 class Server:

@@ -115,3 +115,27 @@ def test_records_say_missing_figures_in_words(loaded):
     assert record["value"] is None and record["reason"]
     rows = summary.series_records(summary.tile(assurance, h, ind, "A00002", AS_OF))
     assert rows[-1]["period"] == "September 2024" and rows[-1]["value"] == 20
+
+
+def test_spc_settings_fix_the_baseline_and_rebase(loaded):
+    from pcnkit.assurance.definitions import SpcSettings
+
+    assurance, h, ind = loaded
+    fixed = summary.tile(assurance, h, ind, "A00002", AS_OF, SpcSettings(baseline=5))
+    assert fixed.chart.segments[0].mean == 80  # the first five months only
+    rebased = summary.tile(
+        assurance, h, ind, "A00002", AS_OF, SpcSettings(rebase=(dt.date(2024, 9, 1),))
+    )
+    assert len(rebased.chart.segments) == 2
+
+
+def test_an_indicator_file_sets_its_spc(tmp_path):
+    from pcnkit.assurance.definitions import SpcSettings
+    from pcnkit.errors import InputError
+
+    ind = indicator(
+        tmp_path, TARGETED + "spc: {baseline: 12, rebase: [2024-06-01], screen: false}\n"
+    )
+    assert ind.spc == SpcSettings(12, (dt.date(2024, 6, 1),), False)
+    with pytest.raises(InputError, match=r"indicator\.spc\.rebase"):
+        indicator(tmp_path, TARGETED + "spc: {rebase: [June 2024]}\n")

@@ -201,7 +201,12 @@ def _code_routes(app) -> list[APIRoute]:
 
 
 # Values for the other parameters routes may require.
-PARAMETERS = {"list_id": "smr", "part": "entitlements", "year": "2019/20"}
+PARAMETERS = {
+    "list_id": "smr",
+    "part": "entitlements",
+    "year": "2019/20",
+    "indicator_id": "telephony_answered",
+}
 
 
 def _url(route: APIRoute, code: str) -> str:

@@ -115,6 +115,17 @@ class Target:
 
 
 @dataclass(frozen=True)
+class SpcSettings:
+    """How an indicator's XmR charts are drawn: limits fixed on the first `baseline` points (all
+    points when None), new limits from each `rebase` date (a stated change, e.g. a new system),
+    and moving-range screening (off reproduces NHS England's Excel tool)."""
+
+    baseline: int | None = None
+    rebase: tuple[dt.date, ...] = ()
+    screen: bool = True
+
+
+@dataclass(frozen=True)
 class Review:
     date: dt.date
     by: str
@@ -148,6 +159,7 @@ class Indicator:
     # series, where there is one, goes back further)
     starts: dt.date | None = None
     starts_why: str | None = None
+    spc: SpcSettings = SpcSettings()
 
     @property
     def multiplier(self) -> Decimal:
@@ -261,6 +273,29 @@ def _quantity(f: _Fields, key: str) -> Quantity | None:
     return Quantity(kind, words, measures, where, lag, scale, within)
 
 
+def _spc(f: _Fields) -> SpcSettings:
+    raw = f.get("spc", None)
+    if raw is None:
+        return SpcSettings()
+    s = _Fields(f.file, raw, f"{f.where}.spc")
+    baseline = s.get("baseline", None)
+    if baseline is not None and (not isinstance(baseline, int) or baseline < 2):
+        raise s.fail("baseline", f"'{baseline}' is not a number of points (2 or more)")
+    dates = s.get("rebase", ()) or ()
+    if not isinstance(dates, list | tuple):
+        raise s.fail("rebase", "is a list of dates, e.g. [2024-06-01]")
+    rebase = []
+    for value in dates:
+        try:
+            rebase.append(parse_iso(str(value)))
+        except ValueError as exc:
+            raise s.fail("rebase", f"'{value}' is not a date (YYYY-MM-DD)") from exc
+    screen = s.get("screen", True)
+    if not isinstance(screen, bool):
+        raise s.fail("screen", "is true or false")
+    return SpcSettings(baseline, tuple(rebase), screen)
+
+
 def load_file(path: Path) -> Indicator:
     """One indicator from its YAML file (errors name the file and the key)."""
     name = str(path)
@@ -309,6 +344,7 @@ def load_file(path: Path) -> Indicator:
         watch={str(k): str(v) for k, v in watch.items()},
         starts=f.date("starts"),
         starts_why=f.get("starts_why", None),
+        spc=_spc(f),
     )
     if indicator.id != path.stem:
         raise f.fail("id", f"'{indicator.id}' is not the file's name ({path.stem})")

@@ -86,6 +86,10 @@ class Frame:
         if LIST_DATASET in wanted:
             parts.append(_registered_lists(session))
         data = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=COLUMNS)
+        # one type per column whatever the source: registered lists alone give Python objects
+        # where observations give strings, and pandas refuses to merge the two
+        for column in ("dataset", "org_code", "org_kind", "measure"):
+            data[column] = data[column].astype("str")
         data["value"] = pd.to_numeric(data["value"], errors="coerce").astype(float)
         # numbers, not Python objects: a group's min row on an object column runs row by row
         for column in ("source_id", "source_row"):

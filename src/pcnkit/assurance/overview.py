@@ -93,6 +93,10 @@ def indicator_overview(assurance: Assurance, indicator: Indicator, as_of: dt.dat
     starts = np.concatenate([[0], cuts])
     chunks = np.split(ordered["value"].to_numpy(dtype=float), cuts)
     series = {codes[i]: chunk.tolist() for i, chunk in zip(starts, chunks, strict=True)}
+    rebase = indicator.spc.rebase
+    if rebase:  # rebasing needs each point's period
+        days = np.split(ordered["start"].dt.date.to_numpy(), cuts)
+        periods = {codes[i]: list(d) for i, d in zip(starts, days, strict=True)}
     targets = {end: indicator.target_on(end.date()) for end in latest["end"].unique()}
     for row in latest.itertuples():
         t = targets[row.end]
@@ -101,6 +105,10 @@ def indicator_overview(assurance: Assurance, indicator: Indicator, as_of: dt.dat
         chart = (
             spc.xmr(
                 values,
+                periods=periods[row.org] if rebase else None,
+                baseline=indicator.spc.baseline,
+                rebase_at=rebase,
+                screen_moving_ranges=indicator.spc.screen,
                 polarity=indicator.polarity,
                 target=None if t is None else float(t.value),
             )

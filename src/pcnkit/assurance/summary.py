@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from pcnkit.assurance import compare, spc
-from pcnkit.assurance.definitions import Indicator, Target, load_all
+from pcnkit.assurance.definitions import Indicator, SpcSettings, Target, load_all
 from pcnkit.assurance.observations import ENGLAND
 from pcnkit.assurance.values import Assurance
 from pcnkit.errors import BadValue
@@ -171,20 +171,36 @@ def peer_parent(h: Hierarchy, code: str):
     return None
 
 
-def _chart(indicator: Indicator, points: list[Figure], target: Target | None) -> spc.Chart | None:
+def _chart(
+    indicator: Indicator,
+    points: list[Figure],
+    target: Target | None,
+    settings: SpcSettings | None = None,
+) -> spc.Chart | None:
     if len(points) < MIN_SPC_POINTS:
         return None
+    chosen = settings or indicator.spc
     return spc.xmr(
         [p.value for p in points],
         periods=[p.start for p in points],
+        baseline=chosen.baseline,
+        rebase_at=chosen.rebase,
+        screen_moving_ranges=chosen.screen,
         polarity=indicator.polarity,
         target=None if target is None else float(target.value),
     )
 
 
 def tile(
-    assurance: Assurance, h: Hierarchy, indicator: Indicator, org: str, as_of: dt.date
+    assurance: Assurance,
+    h: Hierarchy,
+    indicator: Indicator,
+    org: str,
+    as_of: dt.date,
+    settings: SpcSettings | None = None,
 ) -> Tile:
+    """The indicator for one organisation at a date (`settings` override the indicator's own
+    SPC baseline, rebasing and screening, e.g. from `pcnkit kpi spc --baseline 12`)."""
     points = series(assurance, indicator, org, as_of)
     with_value = [p for p in points if p.value is not None]
     latest = with_value[-1] if with_value else (points[-1] if points else None)
@@ -202,7 +218,7 @@ def tile(
     if latest.value is None:
         result.reason = latest.reason
         return result
-    result.chart = _chart(indicator, with_value, target)
+    result.chart = _chart(indicator, with_value, target, settings)
     if target is not None:
         result.target_status = compare.against_target(
             latest.value, float(target.value), indicator.polarity

@@ -202,6 +202,13 @@ def spc_cmd(
     indicator: str = typer.Argument(..., help="Indicator id (see `pcnkit kpi list`)."),
     code: str = typer.Argument(..., help="Organisation code."),
     as_of: str | None = AsOfOpt,
+    baseline: int | None = typer.Option(
+        None, "--baseline", min=2, help="Fix the limits on the first N points."
+    ),
+    rebase: list[str] = typer.Option([], "--rebase", help="New limits from this date (repeat)."),
+    screen: bool = typer.Option(
+        True, "--screen/--no-screen", help="Screen large moving ranges (off: NHS Excel tool)."
+    ),
     fmt: ExportFormat = FormatOpt,
     output: Path | None = OutputOpt,
     workspace: Path | None = WorkspaceOpt,
@@ -209,12 +216,23 @@ def spc_cmd(
     """The indicator's series for the organisation with its XmR chart (mean, process limits,
     special-cause signals) per NHS England's Making Data Count."""
     from pcnkit.assurance import definitions, summary
+    from pcnkit.assurance.definitions import SpcSettings
 
     with user_errors():
         chosen = definitions.get(indicator)
+        given = baseline is not None or rebase or not screen
+        settings = (
+            SpcSettings(
+                baseline if baseline is not None else chosen.spc.baseline,
+                tuple(date_option(d) for d in rebase) or chosen.spc.rebase,
+                screen,
+            )
+            if given
+            else None
+        )
         when, assurance, h = _context(workspace, as_of)
         org = h.get(code)
-        t = summary.tile(assurance, h, chosen, org.code, when)
+        t = summary.tile(assurance, h, chosen, org.code, when, settings)
     rows = summary.series_records(t)
     if _emit(fmt, output, f"{chosen.id}-{org.code}", rows, summary.SERIES_COLUMNS):
         return

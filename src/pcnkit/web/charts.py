@@ -212,3 +212,278 @@ def _bar(i: int, s: Series, row: int, x: float, by: float, scale: float, unit: s
 
 def _bar_class(i: int) -> str:
     return "pcnkit-chart__bar" + ("" if i == 0 else f" pcnkit-chart__bar--{min(i + 1, 4)}")
+
+
+# --- assurance charts: a trend sparkline, an SPC chart and a funnel plot -----------------------
+# Drawn from the numbers `pcnkit.assurance.summary` gives (the charts compute no statistic).
+# Colours are SVG presentation attributes (allowed by the Content-Security-Policy, which forbids
+# only style attributes and inline <style>), in Making Data Count's scheme: blue improvement,
+# orange concern, purple a change where neither direction is better, grey common cause.
+
+SPARK_WIDTH, SPARK_HEIGHT = 120, 32
+COLOURS = {
+    "improvement": "#005eb8",
+    "concern": "#ed8b00",
+    "neither": "#7c2855",
+    None: "#768692",
+}
+LINE = "#212b32"
+LIMIT = "#4c6272"
+TARGET = "#007f3b"
+
+
+@dataclass(frozen=True)
+class SpcPoint:
+    """One month as drawn: its label, value, the lines in force and how a signal reads."""
+
+    label: str
+    value: float | None
+    centre: float | None
+    upper: float | None
+    lower: float | None
+    near_upper: float | None
+    near_lower: float | None
+    assessment: str | None  # "improvement" / "concern" / "neither" for a signal point
+
+
+@dataclass(frozen=True)
+class FunnelDot:
+    label: str
+    denominator: float
+    value: float
+    own: bool  # the organisation the page is about
+
+
+def _fmt(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 or float(v).is_integer() else f"{v:,.1f}"
+
+
+def _span(values: list[float]) -> tuple[float, float]:
+    low, high = min(values), max(values)
+    if high == low:
+        pad = abs(high) * 0.05 or 1.0
+        return low - pad, high + pad
+    pad = (high - low) * 0.08
+    return low - pad, high + pad
+
+
+def sparkline(chart_id: str, title: str, values: list[float | None]) -> str:
+    """A small trend line (no axes): the words beside it say what it shows."""
+    known = [v for v in values if v is not None]
+    if len(known) < 2:
+        return ""
+    low, high = _span(known)
+    step = (SPARK_WIDTH - 8) / max(1, len(values) - 1)
+
+    def y(v: float) -> float:
+        return SPARK_HEIGHT - 4 - (v - low) / (high - low) * (SPARK_HEIGHT - 8)
+
+    out = [
+        f'<svg class="pcnkit-sparkline" id="{escape(chart_id)}" role="img" '
+        f'aria-labelledby="{escape(chart_id)}-title" width="{SPARK_WIDTH}" '
+        f'height="{SPARK_HEIGHT}" viewBox="0 0 {SPARK_WIDTH} {SPARK_HEIGHT}" '
+        'xmlns="http://www.w3.org/2000/svg">',
+        f'<title id="{escape(chart_id)}-title">{escape(title)}</title>',
+    ]
+    runs: list[list[str]] = [[]]
+    for i, v in enumerate(values):
+        if v is None:
+            runs.append([])
+        else:
+            runs[-1].append(f"{4 + i * step:.1f},{y(v):.1f}")
+    for run in runs:
+        if len(run) > 1:
+            out.append(
+                f'<polyline points="{" ".join(run)}" fill="none" stroke="{COLOURS[None]}" '
+                'stroke-width="1.5"></polyline>'
+            )
+    last = len(values) - 1 - next(i for i, v in enumerate(reversed(values)) if v is not None)
+    out.append(
+        f'<circle cx="{4 + last * step:.1f}" cy="{y(values[last]):.1f}" r="2.5" '
+        f'fill="{LINE}"></circle></svg>'
+    )
+    return "".join(out)
+
+
+def spc_chart(
+    chart_id: str,
+    title: str,
+    description: str,
+    points: list[SpcPoint],
+    target: float | None = None,
+) -> str:
+    """An XmR chart: the values joined, the mean (solid), process limits (dashed), near-limit
+    lines (dotted), the target (green) and signal points coloured by what they mean; drawn
+    wide and narrow (see the module's note)."""
+    if not any(p.value is not None for p in points):
+        return ""
+    return _spc(chart_id, title, description, points, target, WIDTH, 300) + _spc(
+        f"{chart_id}-narrow", title, description, points, target, NARROW_WIDTH, 220
+    )
+
+
+def _spc(chart_id, title, description, points, target, width, height) -> str:
+    narrow = width == NARROW_WIDTH
+    left, right, top, bottom = (44 if narrow else 64), 10, 12, 34
+    lines = [
+        v
+        for p in points
+        for v in (p.value, p.upper, p.lower, p.near_upper, p.near_lower, p.centre)
+        if v is not None
+    ] + ([target] if target is not None else [])
+    low, high = _span(lines)
+    plot_w, plot_h = width - left - right, height - top - bottom
+    step = plot_w / max(1, len(points) - 1)
+
+    def x(i: int) -> float:
+        return left + i * step
+
+    def y(v: float) -> float:
+        return top + (high - v) / (high - low) * plot_h
+
+    classes = "pcnkit-chart pcnkit-chart--narrow" if narrow else "pcnkit-chart"
+    out = _svg(chart_id, classes, width, height, title, description)
+    size = 10 if narrow else 12
+    for v in (low, (low + high) / 2, high):
+        out.append(
+            f'<text x="{left - 4}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="{size}" '
+            f'fill="{LINE}">{escape(_fmt(v))}</text>'
+        )
+    out.append(
+        f'<line x1="{left}" y1="{top}" x2="{left}" y2="{top + plot_h}" stroke="{LIMIT}"></line>'
+    )
+    every = max(1, len(points) // 6)
+    labelled = {0, len(points) - 1} | (
+        set() if narrow else set(range(0, len(points) - (every + 1) // 2, every))
+    )
+    for i in sorted(labelled):
+        anchor = "start" if i == 0 else ("end" if i == len(points) - 1 else "middle")
+        out.append(
+            f'<text x="{x(i):.1f}" y="{height - 12}" text-anchor="{anchor}" '
+            f'font-size="{size}" fill="{LINE}">{escape(points[i].label)}</text>'
+        )
+    for attr, dash in (
+        ("centre", ""),
+        ("upper", "6 4"),
+        ("lower", "6 4"),
+        ("near_upper", "2 3"),
+        ("near_lower", "2 3"),
+    ):
+        out += _step_line(points, attr, x, y, dash)
+    if target is not None:
+        out.append(
+            f'<line x1="{left}" y1="{y(target):.1f}" x2="{left + plot_w}" y2="{y(target):.1f}" '
+            f'stroke="{TARGET}" stroke-width="2" stroke-dasharray="10 3"></line>'
+        )
+    run: list[str] = []
+    for i, p in enumerate(points):
+        if p.value is not None:
+            run.append(f"{x(i):.1f},{y(p.value):.1f}")
+    out.append(
+        f'<polyline points="{" ".join(run)}" fill="none" stroke="{COLOURS[None]}" '
+        'stroke-width="1.5"></polyline>'
+    )
+    for i, p in enumerate(points):
+        if p.value is None:
+            continue
+        colour = COLOURS.get(p.assessment, COLOURS[None])
+        r = 4.5 if p.assessment else 3
+        out.append(
+            f'<circle cx="{x(i):.1f}" cy="{y(p.value):.1f}" r="{r}" fill="{colour}">'
+            f"<title>{escape(p.label)}: {escape(_fmt(p.value))}</title></circle>"
+        )
+    out.append("</svg>")
+    return "".join(out)
+
+
+def _step_line(points, attr, x, y, dash) -> list[str]:
+    """A limit line, broken where a segment starts (each segment has its own)."""
+    out, run, last = [], [], None
+    for i, p in enumerate(points):
+        v = getattr(p, attr)
+        if v is None or (last is not None and v != last and run):
+            if len(run) > 1:
+                out.append(run)
+            run = []
+        if v is not None:
+            run.append(f"{x(i):.1f},{y(v):.1f}")
+        last = v
+    if len(run) > 1:
+        out.append(run)
+    extra = f' stroke-dasharray="{dash}"' if dash else ""
+    return [
+        f'<polyline points="{" ".join(r)}" fill="none" stroke="{LIMIT}"{extra}></polyline>'
+        for r in out
+    ]
+
+
+def funnel_plot(
+    chart_id: str,
+    title: str,
+    description: str,
+    benchmark: float,
+    limits: list[tuple[float, float, float, float, float]],
+    dots: list[FunnelDot],
+    x_label: str = "",
+) -> str:
+    """Peers' values against their denominators, inside 95% (dashed) and 99.8% (solid) limits
+    around the benchmark. `limits` are (denominator, lower 95, upper 95, lower 99.8, upper
+    99.8) as `compare.funnel_limits` gives them."""
+    if not limits or not dots:
+        return ""
+    args = (title, description, benchmark, limits, dots, x_label)
+    return _funnel(chart_id, *args, WIDTH, 320) + _funnel(
+        f"{chart_id}-narrow", *args, NARROW_WIDTH, 240
+    )
+
+
+def _funnel(chart_id, title, description, benchmark, limits, dots, x_label, width, height):
+    narrow = width == NARROW_WIDTH
+    left, right, top, bottom = (44 if narrow else 64), 10, 12, 34
+    size = 10 if narrow else 12
+    ys = [v for row in limits for v in row[1:]] + [d.value for d in dots] + [benchmark]
+    low, high = _span(ys)
+    xs = [row[0] for row in limits] + [d.denominator for d in dots]
+    x_low, x_high = 0.0, max(xs) * 1.05
+    plot_w, plot_h = width - left - right, height - top - bottom
+
+    def x(v: float) -> float:
+        return left + (v - x_low) / (x_high - x_low) * plot_w
+
+    def y(v: float) -> float:
+        return top + (high - v) / (high - low) * plot_h
+
+    classes = "pcnkit-chart pcnkit-chart--narrow" if narrow else "pcnkit-chart"
+    out = _svg(chart_id, classes, width, height, title, description)
+    for v in (low, (low + high) / 2, high):
+        out.append(
+            f'<text x="{left - 4}" y="{y(v) + 4:.1f}" text-anchor="end" font-size="{size}" '
+            f'fill="{LINE}">{escape(_fmt(v))}</text>'
+        )
+    for v, anchor in ((x_low, "start"), (x_high, "end")):
+        out.append(
+            f'<text x="{x(v):.1f}" y="{height - 12}" text-anchor="{anchor}" font-size="{size}" '
+            f'fill="{LINE}">{escape(_fmt(v))}</text>'
+        )
+    if x_label:
+        out.append(
+            f'<text x="{left + plot_w / 2:.1f}" y="{height - 12}" text-anchor="middle" '
+            f'font-size="{size}" fill="{LINE}">{escape(_short(x_label, 40))}</text>'
+        )
+    out.append(
+        f'<line x1="{left}" y1="{y(benchmark):.1f}" x2="{left + plot_w}" '
+        f'y2="{y(benchmark):.1f}" stroke="{LINE}"></line>'
+    )
+    for column, dash in ((1, "6 4"), (2, "6 4"), (3, ""), (4, "")):
+        pts = " ".join(f"{x(row[0]):.1f},{y(row[column]):.1f}" for row in limits)
+        extra = f' stroke-dasharray="{dash}"' if dash else ""
+        out.append(f'<polyline points="{pts}" fill="none" stroke="{LIMIT}"{extra}></polyline>')
+    for d in dots:
+        colour = COLOURS["concern"] if d.own else COLOURS["improvement"]
+        out.append(
+            f'<circle cx="{x(d.denominator):.1f}" cy="{y(d.value):.1f}" '
+            f'r="{6 if d.own else 4}" fill="{colour}"><title>{escape(d.label)}: '
+            f"{escape(_fmt(d.value))}</title></circle>"
+        )
+    out.append("</svg>")
+    return "".join(out)

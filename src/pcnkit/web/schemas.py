@@ -447,6 +447,81 @@ class ListPage(Model):
     rows: list[Row]
 
 
+# --- assurance ------------------------------------------------------------------------------
+
+
+class AssuranceFigure(Model):
+    """One value of an indicator for one organisation and period, with where it came from."""
+
+    org: str
+    start: dt.date
+    end: dt.date
+    period: str = Field(description="The period in words, e.g. 'March 2026'.")
+    value: float | None
+    value_text: str | None
+    numerator: float | None
+    denominator: float | None
+    units: int | None = Field(description="Members whose figures were counted.")
+    members: int | None = Field(description="Member practices held at the period.")
+    basis: str = Field(description="'sum' of members' figures or NHS England's 'published'.")
+    reason: str | None
+    provenance: list[str]
+
+
+class Icon(Model):
+    code: str
+    label: str
+    description: str
+    symbol: str
+    colour: str
+
+
+class AssuranceTile(Model):
+    """An indicator's latest value for the organisation, its SPC icons, target, England and
+    peer rank; `reason` says why there is no value (never 0, never blank)."""
+
+    indicator: Row
+    latest: AssuranceFigure | None
+    value: float | None
+    value_text: str | None
+    period: str | None
+    reason: str | None
+    trend: str
+    variation: Icon | None
+    assurance: Icon | None
+    target: Row | None
+    england: AssuranceFigure | None
+    versus_england: Row | None
+    peer: Row | None
+    coverage: Row | None
+    attention: list[str]
+    url: str
+
+
+class AssurancePage(Model):
+    org: OrgRef
+    as_of: dt.date
+    attention: list[Row]
+    topics: list[Row] = Field(description="{topic, tiles: [AssuranceTile]} in topic order.")
+    with_value: int
+    key: dict[str, list[Row]]
+
+
+class IndicatorPage(Model):
+    org: OrgRef
+    as_of: dt.date
+    tile: AssuranceTile
+    definition: Row
+    chart: Row
+    series: list[Row]
+    members: list[Row]
+    peers: list[Row]
+    peers_hidden: int = Field(description="Peers outside your scope: ranked, not shown.")
+    funnel: Row | None
+    provenance: list[str]
+    downloads: dict[str, str]
+
+
 # Responses that are files rather than JSON.
 CSV = {200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "CSV"}}
 XLSX_MEDIA = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
