@@ -41,6 +41,9 @@ DEMO_AREA = "BHR"
 DEMO_YEAR = "2019/20"
 DEMO_SEED = 2019
 DEMO_POPULATION_AS_OF = dt.date(2020, 1, 1)  # the QOF 2019/20 registers' list date
+# the assurance extract's newest figures: February 2026 (online consultation and telephony)
+# and the 1 March 2026 registered lists
+DEMO_ASSURANCE_AS_OF = dt.date(2026, 3, 1)
 
 
 def demo_data() -> Path:

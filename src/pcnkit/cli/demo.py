@@ -38,6 +38,7 @@ def demo(
     http://127.0.0.1:8000."""
     from pcnkit.demo import (
         DEMO_AREA,
+        DEMO_ASSURANCE_AS_OF,
         DEMO_YEAR,
         build_demo,
         demo_assurance,
@@ -78,7 +79,8 @@ def demo(
     skipped = sum(r.status.startswith("already loaded") for r in loaded.reports)
     console.print(
         f"Assurance data: {len(loaded.reports)} files, {figures:,} figures"
-        + (f" ({skipped} already loaded: skipped)" if skipped else ""),
+        + (f" ({skipped} already loaded: skipped)" if skipped else "")
+        + f". Try: pcnkit kpi show {DEMO_AREA} --as-of {DEMO_ASSURANCE_AS_OF} -w {workspace}",
         markup=False,
     )
     if population:
