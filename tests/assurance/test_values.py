@@ -13,6 +13,8 @@ from sqlalchemy import func, select
 
 from conftest import load
 from pcnkit.assurance import definitions
+from pcnkit.assurance.frame import Frame
+from pcnkit.assurance.membership import Tree
 from pcnkit.assurance.observations import ENGLAND, ObservationBatch, ObservationRecord
 from pcnkit.assurance.store import store_batches
 from pcnkit.assurance.values import Assurance
@@ -292,7 +294,24 @@ denominator: {words: all patients, patients: registered}
     store(ws, batch([obs("A00001", "submissions", p, 12), *others]))
     eng = one(values(ws, ind), ENGLAND, p)
     assert math.isnan(eng.value)
-    assert "too few of England's practices" in eng.reason
+    assert "too few" in eng.reason and "England" in eng.reason
+
+
+def test_england_is_not_one_areas_sum_when_the_publication_covers_england(ws, tmp_path):
+    """The demo's cut files: four practices' figures, while the publication's England table
+    counts 6,208 open practices. England's sum of four practices is not England."""
+    ind = indicator(tmp_path, RATE)
+    p = month(2024, 3)
+    rows = [obs(c, m, p, 5) for c in ("A00001", "A00002") for m in ("hits", "tries")]
+    rows.append(obs(ENGLAND, "open_practices", p, 6208, kind="nation"))
+    store(ws, batch(rows))
+    with ws.transaction() as session:
+        measures = {*ind.measures, ("test-data", "open_practices")}
+        found = Assurance(Frame.load(session, ind.datasets, measures), Tree(session)).values(ind)
+    eng = one(found, ENGLAND, p)
+    assert math.isnan(eng.value)
+    assert eng.reason.startswith("the figures loaded cover 2 of England's 6,208 practices")
+    assert one(found, "U00001", p).value == 100  # the area's own figures stand
 
 
 def test_pcn_level_figures_roll_up_through_member_practices(ws, tmp_path):

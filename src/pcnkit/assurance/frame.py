@@ -63,6 +63,8 @@ class Frame:
         # England has, as far as this workspace knows
         self.national_practices = national_practices
         self._groups: dict[tuple[str, str], pd.DataFrame] | None = None
+        # the most PCNs any loaded publication describes
+        self.national_pcns = 0
 
     @classmethod
     def load(
@@ -114,7 +116,10 @@ class Frame:
         counts = list(practices.nunique()) if not data.empty else []
         opened = data[(data["org_code"] == ENGLAND) & (data["measure"] == "open_practices")]
         counts += [int(v) for v in opened["value"].dropna()]
-        return cls(data.reset_index(drop=True), sources, max(counts, default=0))
+        pcns = data[data["org_kind"] == kinds.PCN].groupby("dataset")["org_code"]
+        frame = cls(data.reset_index(drop=True), sources, max(counts, default=0))
+        frame.national_pcns = max(pcns.nunique(), default=0) if not data.empty else 0
+        return frame
 
     def measure(self, dataset: str, measure: str) -> pd.DataFrame:
         """The rows of one measure (grouped once: filtering millions of rows per call was most

@@ -28,8 +28,12 @@ from pcnkit.registry import kinds
 # A list "a year before" must be within a month of that date.
 LAG_TOLERANCE_DAYS = 31
 # England is summed from the data only when the workspace holds registered lists for at least
-# this share of the practices the publication covers.
+# this share of the practices the publication covers ...
 ENGLAND_LIST_COVERAGE = 0.9
+# ... and the figures themselves cover at least this share of England's practices (or PCNs), as
+# far as the loaded publications say how many there are: PCNs without ARRS staff are absent
+# from the PCN workforce census (1,105 of 1,263 in September 2022), so the bar is half.
+ENGLAND_COVERAGE = 0.5
 
 RESULT_COLUMNS = [
     "org",
@@ -322,6 +326,39 @@ def _members(pairs: pd.DataFrame) -> pd.DataFrame:
     return counted
 
 
+def _england_coverage(
+    indicator: Indicator, frame: Frame, periods: pd.DataFrame, units: pd.DataFrame
+) -> str | None:
+    """Why England cannot be summed from these figures (None when it can): a workspace holding
+    one area's files (the demo's BHR extract) must not present that area's sum as England's."""
+    practices = units.loc[units["org_kind"] == kinds.PRACTICE, "org_code"].nunique()
+    pcns = units.loc[units["org_kind"] == kinds.PCN, "org_code"].nunique()
+    if practices and practices < ENGLAND_COVERAGE * frame.national_practices:
+        return (
+            f"the figures loaded cover {practices:,} of England's {frame.national_practices:,} "
+            "practices, too few to stand for England; load the national file"
+        )
+    if pcns and pcns < ENGLAND_COVERAGE * frame.national_pcns:
+        return (
+            f"the figures loaded cover {pcns:,} of England's {frame.national_pcns:,} PCNs, "
+            "too few to stand for England; load the national file"
+        )
+    uses_lists = any(
+        q is not None and q.kind in ("patients", "growth")
+        for q in (indicator.numerator, indicator.denominator)
+    )
+    if uses_lists:
+        held = set(frame.measure("list-sizes", "registered")["org_code"])
+        covered = set(_rows(frame, indicator.periods, periods)["org_code"])
+        england = max(len(covered), frame.national_practices)
+        if not covered or len(covered & held) < ENGLAND_LIST_COVERAGE * england:
+            return (
+                "this workspace holds registered lists for too few of England's practices to "
+                "sum England; load the national Patients Registered at a GP Practice file"
+            )
+    return None
+
+
 def _printed_national(indicator: Indicator, frame: Frame):
     """A sum-over-sum indicator whose publication prints England's own figures for both
     measures (telephony's National row) uses them, as the definition's `national` would."""
@@ -360,16 +397,7 @@ def _england(
                 r["source_id"],
                 r["source_row"],
             )
-    uses_lists = any(
-        q is not None and q.kind in ("patients", "growth")
-        for q in (indicator.numerator, indicator.denominator)
-    )
-    coverage_ok = True
-    if uses_lists:
-        held = set(frame.measure("list-sizes", "registered")["org_code"])
-        covered = set(_rows(frame, indicator.periods, periods)["org_code"])
-        england = max(len(covered), frame.national_practices)
-        coverage_ok = bool(covered) and len(covered & held) >= ENGLAND_LIST_COVERAGE * england
+    problem = _england_coverage(indicator, frame, periods, units)
     sums = units.groupby(["start", "end"]).agg(
         numerator=("num", "sum"),
         denominator=("den", "sum"),
@@ -394,7 +422,7 @@ def _england(
                 row_max=srow,
                 reason=None,
             )
-        elif key in sums.index and coverage_ok:
+        elif key in sums.index and problem is None:
             s = sums.loc[key]
             row.update(
                 numerator=s["numerator"],
@@ -417,12 +445,7 @@ def _england(
                 source_ids=(),
                 row_min=np.nan,
                 row_max=np.nan,
-                reason=(
-                    "this workspace holds registered lists for too few of England's practices "
-                    "to sum England; load the national Patients Registered at a GP Practice file"
-                    if not coverage_ok
-                    else "no figures for this period"
-                ),
+                reason=problem or "no figures for this period",
             )
         rows.append(row)
     return pd.DataFrame(rows)
