@@ -2,7 +2,7 @@
 SPC signals, its rank among its peers and its comparison with England — the table a watch
 across a whole ICS (or England) is built from, and what the assurance benchmark times.
 
-Peers are as `summary.peer_parent` defines them (same kind, same parent of the first kind in
+Peers are as `summary.peer_parents_on` finds them (same kind, same parent of the first kind in
 `summary.PEER_PARENTS` at the value's period); ranks are computed per peer group with pandas,
 SPC per organisation's series with `spc.xmr`.
 """

@@ -160,17 +160,6 @@ def peer_parents_on(assurance: Assurance, end: pd.Timestamp) -> dict[str, str]:
     return _PEERS[key]
 
 
-def peer_parent(h: Hierarchy, code: str):
-    org = h.by_code.get(code)
-    if org is None:
-        return None
-    for kind in PEER_PARENTS.get(org.kind, ()):
-        parent = h.parent(org, kind)
-        if parent is not None:
-            return parent
-    return None
-
-
 def _chart(
     indicator: Indicator,
     points: list[Figure],
