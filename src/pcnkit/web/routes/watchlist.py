@@ -25,7 +25,8 @@ class WatchlistPage(schemas.Model):
     flagged: list[schemas.Row] = Field(
         description="Practices with a flag, ranked: {rank, code, name, url, score, flags: "
         "[{code, label, evidence, period, period_start, period_end, value, threshold, "
-        "confirmed, whose, basis, severity}], not_assessed, clear}."
+        "confirmed, whose, basis, severity}], not_assessed (reasons), "
+        "not_assessed_criteria (names), clear (criteria judged and not met)}."
     )
     not_assessed: list[schemas.Row] = Field(
         description="Practices with no flag on which no criterion could be judged."

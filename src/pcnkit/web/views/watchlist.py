@@ -75,8 +75,9 @@ def _flag(f: watchlist.Flag) -> dict[str, Any]:
     }
 
 
-def _entry(c: Ctx, rank: int, e: watchlist.WatchEntry) -> dict[str, Any]:
+def _entry(c: Ctx, rank: int, e: watchlist.WatchEntry, rules: watchlist.Rules) -> dict[str, Any]:
     org = c.hierarchy.by_code.get(e.practice)
+    judged = set(e.clear) | {f.label for f in e.flags}
     return {
         "rank": rank,
         "code": e.practice,
@@ -85,6 +86,8 @@ def _entry(c: Ctx, rank: int, e: watchlist.WatchEntry) -> dict[str, Any]:
         "score": e.score,
         "flags": [_flag(f) for f in e.flags],
         "not_assessed": list(e.not_assessed),
+        # the criteria not assessed by name (the reasons are in `not_assessed`)
+        "not_assessed_criteria": [r.label for r in rules.criteria if r.label not in judged],
         "clear": list(e.clear),
     }
 
@@ -142,8 +145,8 @@ def _watchlist_page(c: Ctx, code: str) -> WatchlistPage:
     org = _area(c, code)
     reach = c.reach
     found = [e for e in entries(c, org.code) if e.practice in reach]
-    rows = [_entry(c, rank, e) for rank, e in enumerate(found, start=1)]
     rules = watchlist.load_rules()
+    rows = [_entry(c, rank, e, rules) for rank, e in enumerate(found, start=1)]
     base = f"/watchlist/{org.code}"
     return WatchlistPage(
         org=org_ref(c, org),
