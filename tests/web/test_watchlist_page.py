@@ -392,3 +392,18 @@ def test_the_page_in_chromium_screenshots_and_accessibility(demo, live, browser,
         assert not found, f"axe-core at {width}px:\n{describe(found)}"
     finally:
         context.close()
+
+
+def test_a_workspace_with_registered_lists_only_flags_list_change_alone(web_demo):
+    """The shared web demo holds registered lists but no other assurance observations: only
+    rapid list change can be judged, and every other criterion says it was not assessed."""
+    client = web_demo.client("havering.place")
+    body = client.get(f"/api/watchlist/{PLACE}").json()
+    assert body["practices"] > 0
+    for p in body["flagged"]:
+        assert [f["code"] for f in p["flags"]] == ["rapid_list_change"], p["code"]
+    for p in _ranked(body):
+        assert any("no CQC rating held" in r for r in p["not_assessed"]), p["code"]
+    home = _text(client.get("/").text)
+    n = len(body["flagged"])
+    assert f"Watch-list: {n} practice{'' if n == 1 else 's'} flagged" in home
