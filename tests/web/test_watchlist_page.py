@@ -407,3 +407,25 @@ def test_a_workspace_with_registered_lists_only_flags_list_change_alone(web_demo
     home = _text(client.get("/").text)
     n = len(body["flagged"])
     assert f"Watch-list: {n} practice{'' if n == 1 else 's'} flagged" in home
+
+
+def test_the_list_is_judged_once_per_area_and_date_on_the_cached_figures(demo, monkeypatch):
+    from pcnkit.web.views import watchlist as view
+
+    calls = []
+    real = watchlist.watchlist
+
+    def counted(frame, practices, as_of, rules=None):
+        calls.append((id(frame), as_of))
+        return real(frame, practices, as_of, rules)
+
+    monkeypatch.setattr(view.watchlist, "watchlist", counted)
+    app = demo.app()
+    place = demo.client("havering.place", app=app)
+    assert place.get(f"/api/watchlist/{PCN}").status_code == 200
+    assert demo.client("havering.south", app=app).get(f"/watchlist/{PCN}").status_code == 200
+    assert place.get(f"/watchlist/{PCN}/download.csv").status_code == 200
+    assert len(calls) == 1  # one judgement serves both users, the page and the download
+    assert calls[0][0] == id(app.state.assurance[1].frame)  # the assurance pages' figures
+    place.get(f"/api/watchlist/{PCN}?on=2020-08-31")
+    assert [when for _, when in calls] == [AS_OF, dt.date(2020, 8, 31)]
