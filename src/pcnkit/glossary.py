@@ -16,6 +16,8 @@ from pcnkit.registry.checks import OUTCOME_HELP, OUTCOME_LABELS, OUTCOMES
 class Term:
     term: str
     meaning: str
+    # an anchor on the help page (/help#anchor), for terms other pages link to
+    anchor: str | None = None
 
 
 FUNDING_STATUS_WORDS = {
@@ -187,5 +189,119 @@ SOURCES = [
         "Local definitions",
         "Places, federations, groupings and PCN roles that no national file publishes, set "
         "by your administrator from local committee papers.",
+    ),
+]
+
+# The assurance pages' words: statistical process control, the comparisons with England and
+# peers, and the watch-list. The numbers quoted come from `assurance.spc` and `assurance.compare`.
+ASSURANCE = [
+    Term(
+        "Statistical process control (SPC)",
+        "A way of telling real change from the ups and downs every measure has. Each month's "
+        "value is plotted in time order with its average and two process limits worked out from "
+        "the past months; a point or pattern beyond what those ups and downs explain is a "
+        "signal worth looking into. pcnkit follows NHS England's Making Data Count guidance.",
+        "spc",
+    ),
+    Term(
+        "XmR chart",
+        "The kind of SPC chart pcnkit draws (an individuals and moving range chart): each value "
+        "(X) is plotted, and the limits come from the average change from one month to the "
+        "next (the moving range, mR), so no assumption about the figure's distribution is "
+        "needed.",
+        "xmr",
+    ),
+    Term(
+        "Process limits",
+        "The upper and lower lines on an SPC chart: the average plus and minus 2.66 times the "
+        "average month-to-month change (three standard deviations). Nearly all values of a "
+        "process that has not changed fall between them. They are not targets.",
+        "process-limits",
+    ),
+    Term(
+        "Common cause variation",
+        "Ups and downs no larger than the measure has always had: no signal. Reacting to one "
+        "month's rise or fall within the limits is chasing noise.",
+        "common-cause",
+    ),
+    Term(
+        "Special cause variation",
+        "A change too large or too consistent to be chance, shown by one of four rules: a point "
+        "outside the process limits; 7 points in a row rising (or falling); 7 points in a row "
+        "on one side of the average; two of three points beyond the same near-limit line (two "
+        "thirds of the way to a limit). Marked improvement or concern according to whether "
+        "higher or lower is better.",
+        "special-cause",
+    ),
+    Term(
+        "Variation icons",
+        "The symbol on each tile saying whether the latest point shows change: ~ (grey) common "
+        "cause, no significant change; H or L in blue, special cause improvement, higher or "
+        "lower; H or L in orange, special cause concern; H or L in purple, a significant change "
+        "where neither direction is better. The key at the foot of each assurance page gives "
+        "each one's words.",
+        "variation-icons",
+    ),
+    Term(
+        "Assurance icons",
+        "Whether a target will be met if nothing changes, judged from the process limits: P "
+        "(blue) consistently passing, the target lies outside the limits on the failing side; "
+        "F (orange) consistently failing, the target lies outside the limits on the passing "
+        "side; ? (grey) hit and miss, the target lies between the limits, so some months will "
+        "meet it and some will not. Shown only for an indicator with a target.",
+        "assurance-icons",
+    ),
+    Term(
+        "Trial limits",
+        "Process limits worked out from fewer than 12 points. They will move as more months "
+        "arrive, so their signals are provisional; the chart says when its limits are trial "
+        "limits.",
+        "trial-limits",
+    ),
+    Term(
+        "Peers",
+        "The organisations of the same kind an organisation is ranked against: a practice's "
+        "are the practices of its PCN, a PCN's the PCNs of its place (or federation or sub-ICB "
+        "location), a place's the places of its ICB, each as organised when the figure was "
+        "made. Peer rank 1 is the best, given whether higher or lower is better; organisations "
+        "with the same value share a rank.",
+        "peers",
+    ),
+    Term(
+        "Quartile",
+        "A quarter of the ranked peers: quartile 1 is the best quarter, quartile 4 the worst. "
+        "Organisations with the same value share a quartile.",
+        "quartile",
+    ),
+    Term(
+        "Significantly better or worse than England (Wilson and Byar intervals)",
+        "Every value has a margin of error: a small practice's 70% could easily have been 65% "
+        "or 75% by chance. pcnkit works out a 95% confidence interval around the value (the "
+        "Wilson score interval for a percentage, Byar's method for a rate per 1,000 patients, "
+        "the methods Public Health England used in Fingertips). If England's value lies outside "
+        "that interval the value is significantly better or worse than England; if inside, "
+        "similar. Not compared means the counts needed are not published.",
+        "significance",
+    ),
+    Term(
+        "Funnel plot",
+        "Each organisation's value plotted against its size (the denominator), with England's "
+        "value as a line and funnel-shaped limits around it: narrow for large organisations, "
+        "wide for small ones, whose values vary more by chance. A dot outside the 99.8% funnel "
+        "is very unlikely to differ from England by chance alone; inside the 95% funnel, the "
+        "difference may be chance.",
+        "funnel-plot",
+    ),
+    Term(
+        "Watch-list",
+        "An area's practices judged against NHS England's 2015 criteria for vulnerable "
+        "practices, as far as the files pcnkit holds can assess them: a CQC rating of "
+        "Inadequate or Requires improvement, many patients per GP, a falling number of GPs, "
+        "poor telephone access, low QOF achievement and a rapid change in the list. Each flag "
+        "gives its figures, period, source and threshold, marked NHS England's criterion or "
+        "pcnkit's threshold, not NHS England's. A practice the files cannot judge is "
+        "\u201cnot assessed\u201d, never \u201cno flags\u201d. A flag is a prompt to look, "
+        "not a judgement.",
+        "watch-list",
     ),
 ]

@@ -10,7 +10,7 @@ from pcnkit.web.context import db_slot
 
 
 def register(app: FastAPI) -> None:
-    from pcnkit.web.routes import assurance, auth, funding, help, orgs, population
+    from pcnkit.web.routes import assurance, auth, funding, help, orgs, population, watchlist
 
-    for module in (auth, orgs, funding, population, assurance, help):
+    for module in (auth, orgs, funding, population, assurance, watchlist, help):
         app.include_router(module.router, dependencies=[Depends(db_slot)])

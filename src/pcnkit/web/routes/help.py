@@ -26,6 +26,7 @@ def help_page(request: Request):
             tiers=glossary.TIERS,
             codes=glossary.CODES,
             sources=glossary.SOURCES,
+            assurance=glossary.ASSURANCE,
         )
     finally:
         signed_in.close()

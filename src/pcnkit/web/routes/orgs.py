@@ -8,7 +8,7 @@ from pcnkit.web import schemas
 from pcnkit.web.context import Ctx, ctx
 from pcnkit.web.jsonout import answer
 from pcnkit.web.render import render
-from pcnkit.web.views import assurance, orgs
+from pcnkit.web.views import assurance, orgs, watchlist
 
 router = APIRouter()
 
@@ -16,7 +16,13 @@ router = APIRouter()
 @router.get("/", include_in_schema=False)
 def home_page(c: Ctx = Depends(ctx)):
     # a commissioner's home leads with what needs attention in their organisation
-    return render(c, "home.jinja", **orgs.home(c), attention=assurance.home_attention(c))
+    return render(
+        c,
+        "home.jinja",
+        **orgs.home(c),
+        attention=assurance.home_attention(c),
+        watch=watchlist.home_summary(c),
+    )
 
 
 @router.get("/api/me", tags=["organisations"], response_model=schemas.Home)
