@@ -24,7 +24,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from pcnkit.assurance.importers import workbook
-from pcnkit.assurance.importers.workbook import Sheet, count, heading, key, number
+from pcnkit.assurance.importers.workbook import Sheet, count, heading
 from pcnkit.assurance.observations import ENGLAND, ObservationBatch, ObservationRecord
 from pcnkit.dates import Period, month_end
 from pcnkit.errors import InputError
@@ -180,72 +180,13 @@ def parse(path: Path, sha: str) -> ObservationBatch:
 def _table1(sheet: Sheet) -> dict[dt.date, dict[str, tuple[Decimal, int]]]:
     """England's series: month -> measure -> (value, row). Rows are found by their words; a
     required row that is missing refuses the workbook, naming it."""
-    title = sheet.find_title("Table 1")
-    header = next(
-        (
-            r
-            for r in range(title + 1, min(title + 6, len(sheet.rows)) + 1)
-            if any(workbook.month_of(v) for v in sheet.rows[r - 1][2:])
-        ),
-        None,
+    return workbook.england_series(
+        sheet,
+        TABLE1_ROWS,
+        required=TABLE1_REQUIRED,
+        publication="online consultation workbook",
+        decimals=("rate_per_1000",),
     )
-    if header is None:
-        raise sheet.error(
-            "has no row of month headings below its title",
-            "Use the workbook as NHS England published it.",
-            row=title,
-        )
-    months = workbook.month_columns(sheet, header, 2)
-    seen: dict[str, int] = {}
-    series: dict[dt.date, dict[str, tuple[Decimal, int]]] = {m: {} for m in months.values()}
-    for row in range(header + 1, len(sheet.rows) + 1):
-        first = key(sheet.cell(row, 0))
-        if first.startswith("source") or first.startswith("notes"):
-            break
-        label = key(sheet.cell(row, 1))
-        if not label:
-            continue
-        measure = TABLE1_ROWS.get(label)
-        if measure is None:
-            raise sheet.error(
-                f"has a row pcnkit does not know: '{heading(sheet.cell(row, 1))}'",
-                "Check that this is NHS England's online consultation workbook; if NHS England "
-                "has added a row, pcnkit needs updating to read it.",
-                row=row,
-                column="column B",
-            )
-        if measure in seen:
-            raise sheet.error(
-                f"gives '{heading(sheet.cell(row, 1))}' twice (rows {seen[measure]} and {row})",
-                "Re-download the workbook.",
-                row=row,
-                column="column B",
-            )
-        seen[measure] = row
-        read = number if measure == "rate_per_1000" else count
-        for column, month in months.items():
-            value = read(sheet, row, column, f"{month:%b-%y}")
-            if value is None:
-                raise sheet.error(
-                    f"is blank for {month:%B %Y}; Table 1 gives every month a figure",
-                    "Re-download the workbook.",
-                    row=row,
-                    column=f"{month:%b-%y} (column {workbook.letter(column)})",
-                )
-            series[month][measure] = (value, row)
-    missing = [m for m in TABLE1_REQUIRED if m not in seen]
-    if missing:
-        names: dict[str, str] = {}
-        for label, measure in TABLE1_ROWS.items():
-            names.setdefault(measure, label[0].upper() + label[1:])
-        raise sheet.error(
-            "lacks the row"
-            + ("s " if len(missing) > 1 else " ")
-            + ", ".join(f"'{names[m]}'" for m in missing),
-            "Use the workbook as NHS England published it, with all of Table 1.",
-            row=header,
-        )
-    return series
 
 
 def _table2(sheet: Sheet) -> tuple[dt.date, dict[str, tuple[int, dict[str, Decimal]]], str]:

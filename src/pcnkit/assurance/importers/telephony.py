@@ -427,65 +427,10 @@ def _practice_row(sheet, row, month, columns, code_column, labels, practices, se
 
 def _table1(sheet: Sheet) -> dict[dt.date, dict[str, tuple[Decimal, int]]]:
     """England's series: month -> measure -> (value, row); rows found by their words."""
-    title = sheet.find_title("Table 1")
-    header = next(
-        (
-            r
-            for r in range(title + 1, min(title + 6, len(sheet.rows)) + 1)
-            if any(workbook.month_of(v) for v in sheet.rows[r - 1][2:])
-        ),
-        None,
+    return workbook.england_series(
+        sheet,
+        TABLE1_ROWS,
+        required=dict.fromkeys(TABLE1_ROWS.values()),
+        publication="cloud based telephony workbook",
+        skip=lambda label: label.startswith("percentage of") or label in TABLE1_DERIVED,
     )
-    if header is None:
-        raise sheet.error(
-            "has no row of month headings below its title",
-            "Use the workbook as NHS England published it.",
-            row=title,
-        )
-    months = workbook.month_columns(sheet, header, 2)
-    series: dict[dt.date, dict[str, tuple[Decimal, int]]] = {m: {} for m in months.values()}
-    seen: dict[str, int] = {}
-    for row in range(header + 1, len(sheet.rows) + 1):
-        first = key(sheet.cell(row, 0))
-        if first.startswith("notes") or first.startswith("source"):
-            break
-        label = key(sheet.cell(row, 1))
-        if not label or label.startswith("percentage of") or label in TABLE1_DERIVED:
-            continue
-        measure = TABLE1_ROWS.get(label)
-        if measure is None:
-            raise sheet.error(
-                f"has a row pcnkit does not know: '{heading(sheet.cell(row, 1))}'",
-                "Check that this is NHS England's cloud based telephony workbook; if NHS "
-                "England has added a row, pcnkit needs updating to read it.",
-                row=row,
-                column="column B",
-            )
-        if measure in seen:
-            raise sheet.error(
-                f"gives '{heading(sheet.cell(row, 1))}' twice (rows {seen[measure]} and {row})",
-                "Re-download the workbook.",
-                row=row,
-                column="column B",
-            )
-        seen[measure] = row
-        for column, month in months.items():
-            value = count(sheet, row, column, f"{month:%b-%y}")
-            if value is None:
-                raise sheet.error(
-                    f"is blank for {month:%B %Y}; Table 1 gives every month a figure",
-                    "Re-download the workbook.",
-                    row=row,
-                    column=f"{month:%b-%y} (column {workbook.letter(column)})",
-                )
-            series[month][measure] = (value, row)
-    missing = [label for label, m in TABLE1_ROWS.items() if m not in seen]
-    if missing:
-        raise sheet.error(
-            "lacks the row"
-            + ("s " if len(missing) > 1 else " ")
-            + ", ".join(f"'{m[0].upper() + m[1:]}'" for m in missing),
-            "Use the workbook as NHS England published it, with all of Table 1.",
-            row=header,
-        )
-    return series

@@ -16,7 +16,7 @@ import html
 import io
 import re
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
@@ -279,3 +279,90 @@ def blank(values: tuple | None) -> bool:
     if values is None:
         return True
     return all(v is None or (isinstance(v, str) and not v.strip()) for v in values)
+
+
+Series = dict[dt.date, dict[str, tuple[Decimal, int]]]
+
+
+def england_series(
+    sheet: Sheet,
+    known: Mapping[str, str],
+    *,
+    required: Iterable[str],
+    publication: str,
+    skip: Callable[[str], bool] = lambda label: False,
+    decimals: Iterable[str] = (),
+) -> Series:
+    """A "Table 1" England series: month -> measure -> (value, row). Months head the columns
+    from the third; each row is found by its words (`known`: label -> measure, labels as `key`
+    gives them), so a row NHS England moves is still found, one it adds or repeats is refused,
+    and a `required` one that is missing refuses the workbook, naming it. `decimals` are the
+    measures that are rates, not counts; rows `skip` accepts (percentages pcnkit recomputes)
+    are passed over."""
+    title = sheet.find_title("Table 1")
+    header = next(
+        (
+            r
+            for r in range(title + 1, min(title + 6, len(sheet.rows)) + 1)
+            if any(month_of(v) for v in sheet.rows[r - 1][2:])
+        ),
+        None,
+    )
+    if header is None:
+        raise sheet.error(
+            "has no row of month headings below its title",
+            "Use the workbook as NHS England published it.",
+            row=title,
+        )
+    months = month_columns(sheet, header, 2)
+    rates = set(decimals)
+    seen: dict[str, int] = {}
+    series: Series = {m: {} for m in months.values()}
+    for row in range(header + 1, len(sheet.rows) + 1):
+        first = key(sheet.cell(row, 0))
+        if first.startswith(("notes", "source")):
+            break
+        label = key(sheet.cell(row, 1))
+        if not label or skip(label):
+            continue
+        measure = known.get(label)
+        if measure is None:
+            raise sheet.error(
+                f"has a row pcnkit does not know: '{heading(sheet.cell(row, 1))}'",
+                f"Check that this is NHS England's {publication}; if NHS England has added a "
+                "row, pcnkit needs updating to read it.",
+                row=row,
+                column="column B",
+            )
+        if measure in seen:
+            raise sheet.error(
+                f"gives '{heading(sheet.cell(row, 1))}' twice (rows {seen[measure]} and {row})",
+                "Re-download the workbook.",
+                row=row,
+                column="column B",
+            )
+        seen[measure] = row
+        read = number if measure in rates else count
+        for column, month in months.items():
+            value = read(sheet, row, column, f"{month:%b-%y}")
+            if value is None:
+                raise sheet.error(
+                    f"is blank for {month:%B %Y}; Table 1 gives every month a figure",
+                    "Re-download the workbook.",
+                    row=row,
+                    column=f"{month:%b-%y} (column {letter(column)})",
+                )
+            series[month][measure] = (value, row)
+    missing = [m for m in required if m not in seen]
+    if missing:
+        names: dict[str, str] = {}
+        for label, measure in known.items():
+            names.setdefault(measure, label[0].upper() + label[1:])
+        raise sheet.error(
+            "lacks the row"
+            + ("s " if len(missing) > 1 else " ")
+            + ", ".join(f"'{names[m]}'" for m in missing),
+            "Use the workbook as NHS England published it, with all of Table 1.",
+            row=header,
+        )
+    return series
