@@ -60,8 +60,8 @@ def test_practices_reproduce_the_workbooks_own_england_figures(path):
     england = nation(batch, month)
     rows = practices(batch)
     for measure in ("submissions", "clinical", "administrative", "other"):
-        assert sum(p[measure] for p in rows.values()) == england[measure], measure
-    receiving = [p for p in rows.values() if p["submissions"] > 0]
+        assert sum(p.get(measure, 0) for p in rows.values()) == england[measure], measure
+    receiving = [p for p in rows.values() if p.get("submissions", 0) > 0]
     assert len(receiving) == england["practices_receiving"]
     assert (
         sum(p["registered_patients"] for p in receiving)
@@ -73,7 +73,9 @@ def test_practices_reproduce_the_workbooks_own_england_figures(path):
     assert abs(rate - england["rate_per_1000"]) < Decimal("0.000001")
     assert not [f for f in batch.findings if "but Table 1 gives" in f or "add up" in f]
     assert all(
-        p["clinical"] + p["administrative"] + p["other"] == p["submissions"] for p in rows.values()
+        p["clinical"] + p["administrative"] + p["other"] == p["submissions"]
+        for p in rows.values()
+        if "submissions" in p
     )
     assert batch.description.endswith(f"General Practice, {month:%B %Y}")
     assert f"oc_submissions_{month:%Y-%m}" in path.name
@@ -318,3 +320,18 @@ def test_a_table_is_found_by_its_title_below_return_to_contents():
     assert cells.find_title("Table 2") == 4
     with pytest.raises(InputError, match="no title row starting 'Table 3:'"):
         cells.find_title("Table 3")
+
+
+@pytest.mark.england
+def test_a_supplier_that_did_not_report_leaves_its_practices_unknown_not_zero():
+    """December 2024: NHS England received no eConsult data; every eConsult-only practice shows 0
+    in Table 2. Those zeros are not figures: the practices keep their registered patients but
+    have no submissions recorded, and a finding names the supplier."""
+    batch = parsed(OC / "oc_submissions_2024-12.xlsx")
+    rows = practices(batch)
+    silent = [p for p in rows.values() if "submissions" not in p]
+    assert len(silent) >= 1321  # the 1,321 eConsult-only practices (and smaller suppliers')
+    assert all("registered_patients" in p for p in silent)
+    assert any(f.startswith("ECONSULT HEALTH LIMITED: 1321 practices") for f in batch.findings)
+    # a practice with no known system ("None/Unknown") is a true zero: it has no access
+    assert sum(1 for p in rows.values() if p.get("submissions") == 0) > 0

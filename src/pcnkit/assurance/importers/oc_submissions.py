@@ -108,6 +108,12 @@ TABLE2_COLUMNS = {
     "registered_patients": "Registered Patient Count",
 }
 TYPES = ("submissions", "clinical", "administrative", "other")
+# A supplier whose practices almost all show no submissions in a month did not send its data
+# (NHS England's notes: no eConsult data for December 2024, eConsult incomplete for August 2024;
+# in Table 2 every eConsult-only practice shows 0 those months). Its zeros are not figures.
+SILENT_SHARE = Decimal("0.01")  # at most 1% of its practices with any submission ...
+SILENT_MIN_PRACTICES = 10  # ... among at least this many practices using it alone
+NO_DATA = ("no data",)  # NHS England's own word for a practice whose supplier did not report
 PRACTICE_CODE = re.compile(r"[A-Z0-9]{3,8}")
 
 
@@ -124,6 +130,42 @@ def sniff_sheets(sheet_names: list[str], path: Path) -> bool:
     return "online consultation" in title and "usage" in title
 
 
+def _silent(
+    practices: dict[str, tuple[int, dict[str, Decimal]]], suppliers: dict[str, str]
+) -> set[str]:
+    """Practices whose zero submissions are a supplier not reporting, not a month without any:
+    those of a supplier (used alone) with at most SILENT_SHARE of its practices receiving any,
+    and those NHS England marks "No Data"."""
+    using: dict[str, list[str]] = {}
+    for code, supplier in suppliers.items():
+        if "," not in supplier:
+            using.setdefault(supplier, []).append(code)
+    silent: set[str] = set()
+    for supplier, codes in using.items():
+        if supplier.lower().startswith("none"):
+            continue  # no known system: a true zero (no online consultation access)
+        receiving = sum(1 for c in codes if practices[c][1]["submissions"] > 0)
+        quiet = supplier.lower() in NO_DATA or (
+            len(codes) >= SILENT_MIN_PRACTICES and receiving <= SILENT_SHARE * len(codes)
+        )
+        if quiet:
+            silent |= {c for c in codes if practices[c][1]["submissions"] == 0}
+    return silent
+
+
+def _silent_words(month: dt.date, silent: set[str], suppliers: dict[str, str]) -> list[str]:
+    counted: dict[str, int] = {}
+    for code in silent:
+        counted[suppliers[code]] = counted.get(suppliers[code], 0) + 1
+    return [
+        f"{supplier}: {n} practices show no submissions in {month:%B %Y}, as do almost all "
+        "practices using it, so the supplier did not send its data that month or does not take "
+        "part in the collection (NHS England's notes say so); their submissions are recorded "
+        "as not known, not as zero"
+        for supplier, n in sorted(counted.items())
+    ]
+
+
 def _month_period(month: dt.date) -> Period:
     return Period(month, month_end(month))
 
@@ -131,7 +173,7 @@ def _month_period(month: dt.date) -> Period:
 def parse(path: Path, sha: str) -> ObservationBatch:
     sheets = workbook.open_sheets(path, ["Table 1", "Table 2"])
     series = _table1(sheets["Table 1"])
-    month, practices, listing = _table2(sheets["Table 2"])
+    month, practices, listing, suppliers = _table2(sheets["Table 2"])
     newest = max(series)
     if newest != month:
         raise InputError(
@@ -156,8 +198,12 @@ def parse(path: Path, sha: str) -> ObservationBatch:
                     ENGLAND, "nation", measure, _month_period(when), value, row=row, sheet=t1
                 )
             )
+    batch.findings.extend(_reconcile(month, series[month], practices))
+    silent = _silent(practices, suppliers)
     for code, (row, figures) in practices.items():
         for measure, value in figures.items():
+            if code in silent and measure in TYPES:
+                continue  # a supplier that did not report: no figure, not a zero
             batch.add(
                 ObservationRecord(
                     code, "practice", measure, _month_period(month), value, row=row, sheet=t2
@@ -165,7 +211,7 @@ def parse(path: Path, sha: str) -> ObservationBatch:
             )
     batch.rows = len({(o.sheet, o.row) for o in batch.observations})  # rows giving figures
     batch.findings.append(listing)
-    batch.findings.extend(_reconcile(month, series[month], practices))
+    batch.findings.extend(_silent_words(month, silent, suppliers))
     earlier = sorted(m for m in series if m != month)
     if earlier:
         batch.findings.append(
@@ -189,8 +235,11 @@ def _table1(sheet: Sheet) -> dict[dt.date, dict[str, tuple[Decimal, int]]]:
     )
 
 
-def _table2(sheet: Sheet) -> tuple[dt.date, dict[str, tuple[int, dict[str, Decimal]]], str]:
-    """The month, practice -> (row, measure -> value), and the finding on who is listed."""
+def _table2(
+    sheet: Sheet,
+) -> tuple[dt.date, dict[str, tuple[int, dict[str, Decimal]]], str, dict[str, str]]:
+    """The month, practice -> (row, measure -> value), the finding on who is listed, and each
+    practice's supplier as written."""
     title = sheet.find_title("Table 2")
     month = workbook.month_in_title(sheet.title_text(title))
     if month is None:
@@ -212,6 +261,8 @@ def _table2(sheet: Sheet) -> tuple[dt.date, dict[str, tuple[int, dict[str, Decim
             )
         columns[name] = found[0]
     participation = next((i for i, h in enumerate(labels) if h.lower() == "participation"), None)
+    supplier_column = next((i for i, h in enumerate(labels) if h.lower() == "supplier"), None)
+    suppliers: dict[str, str] = {}
     practices: dict[str, tuple[int, dict[str, Decimal]]] = {}
     suppressed = zeros = 0
     end = len(sheet.rows)
@@ -270,6 +321,8 @@ def _table2(sheet: Sheet) -> tuple[dt.date, dict[str, tuple[int, dict[str, Decim
                     column=f"Participation (column {workbook.letter(participation)})",
                 )
         practices[code] = (row, figures)
+        if supplier_column is not None:
+            suppliers[code] = str(sheet.cell(row, supplier_column) or "").strip()
     if not practices:
         raise sheet.error("has no practice rows", "Re-download the workbook.", row=header)
     for row in range(end + 1, len(sheet.rows) + 1):
@@ -295,7 +348,7 @@ def _table2(sheet: Sheet) -> tuple[dt.date, dict[str, tuple[int, dict[str, Decim
             f" NHS England suppressed the participation flag ('*') for {suppressed} practices "
             "because of data quality issues, so no 'participating' figure is recorded for them."
         )
-    return month, practices, listing
+    return month, practices, listing, suppliers
 
 
 def _reconcile(month: dt.date, england: dict, practices: dict) -> list[str]:
