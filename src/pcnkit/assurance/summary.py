@@ -90,9 +90,12 @@ class MemberRow:
 @dataclass
 class Detail:
     tile: Tile
+    # a PCN's practices; an area's PCNs (its practices are in `practices`)
     members: list[MemberRow]
     peers: list[MemberRow]
     funnel: list[compare.FunnelPoint]
+    # an area's practices, worst pull first (empty for a PCN or a practice)
+    practices: list[MemberRow] = field(default_factory=list)
 
 
 def _none(x) -> float | None:
@@ -313,17 +316,26 @@ def detail(
     if t.figure is None:
         return Detail(t, [], [], [])
     end = pd.Timestamp(t.figure.end)
-    target = h.by_code.get(org)
-    members: list[MemberRow] = []
-    if target is not None:
-        child_kind = {kinds.PCN: kinds.PRACTICE}.get(target.kind)
-        direct = h.members(target, child_kind)
-        codes = [o.code for o in direct if o.kind in indicator.levels]
-        if target.kind not in (kinds.PCN, kinds.PRACTICE):
-            codes += [o.code for o in h.descendants(target, kinds.PCN)]
-        members = _rows(assurance, h, indicator, sorted(set(codes)), end, t.figure)
+    # members as they were at the figure's period, like the value itself
+    pairs = assurance._ancestors([end])
+    below = pairs[(pairs["ancestor"] == org) & (pairs["org"] != org)]
+    practices = sorted(set(below.loc[below["org_kind"] == kinds.PRACTICE, "org"]))
+    kind = h.by_code[org].kind if org in h.by_code else None
     sign = -1 if indicator.polarity == "lower" else 1
-    members.sort(key=lambda m: (m.pull is None, sign * (m.pull or 0)))
+
+    def worst_first(rows: list[MemberRow]) -> list[MemberRow]:
+        return sorted(rows, key=lambda m: (m.pull is None, sign * (m.pull or 0)))
+
+    area_practices: list[MemberRow] = []
+    if kind == kinds.PCN:
+        members = worst_first(_rows(assurance, h, indicator, practices, end, t.figure))
+    elif kind in (None, kinds.PRACTICE):
+        members = []
+    else:
+        of_practices = pairs[pairs["org"].isin(practices) & (pairs["ancestor_kind"] == kinds.PCN)]
+        pcns = set(of_practices["ancestor"]) | set(below.loc[below["org_kind"] == kinds.PCN, "org"])
+        members = worst_first(_rows(assurance, h, indicator, sorted(pcns), end, t.figure))
+        area_practices = worst_first(_rows(assurance, h, indicator, practices, end, t.figure))
     peers: list[MemberRow] = []
     if t.peer_parent:
         same = _at(assurance, indicator, end)
@@ -338,7 +350,7 @@ def detail(
         funnel = compare.funnel_limits(
             t.england.value, compare.funnel_denominators(min(dens), max(dens)), unit
         )
-    return Detail(t, members, peers, funnel)
+    return Detail(t, members, peers, funnel, area_practices)
 
 
 def _round(x: float | None, places: int = 2) -> float | None:

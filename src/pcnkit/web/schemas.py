@@ -514,7 +514,8 @@ class IndicatorPage(Model):
     definition: Row
     chart: Row
     series: list[Row]
-    members: list[Row]
+    members: list[Row] = Field(description="A PCN's practices, or an area's PCNs, worst first.")
+    practices: list[Row] = Field(description="An area's practices, worst first (else empty).")
     peers: list[Row]
     peers_hidden: int = Field(description="Peers outside your scope: ranked, not shown.")
     funnel: Row | None

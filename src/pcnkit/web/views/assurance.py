@@ -371,6 +371,8 @@ class IndicatorPage(Page):
     chart: dict[str, Any]
     series: list[dict[str, Any]]
     members: list[dict[str, Any]]
+    # an area's practices, worst pull first (its members are its PCNs)
+    practices: list[dict[str, Any]]
     peers: list[dict[str, Any]]
     peers_hidden: int
     funnel: dict[str, Any] | None
@@ -566,6 +568,7 @@ def _indicator_page(c: Ctx, code: str, i: Indicator) -> IndicatorPage:
     org = h.by_code[code]
     name = h.name(org)
     members = [_member_row(c, i, m, name) for m in d.members if m.figure.org in c.reach]
+    practices = [_member_row(c, i, m, name) for m in d.practices if m.figure.org in c.reach]
     # peers the user may not open are counted, not shown: no figure of another scope leaves
     peers = [_member_row(c, i, m, "England") for m in d.peers if m.figure.org in c.reach]
     hidden = sum(1 for m in d.peers if m.figure.org not in c.reach)
@@ -610,6 +613,7 @@ def _indicator_page(c: Ctx, code: str, i: Indicator) -> IndicatorPage:
         chart=_chart(c, i, t, name),
         series=_series_rows(i, t),
         members=members,
+        practices=practices,
         peers=peers,
         peers_hidden=hidden,
         funnel=funnel,
@@ -634,7 +638,7 @@ def download(c: Ctx, code: str, indicator_id: str, part: str | None) -> tuple[by
     page = indicator_page(c, code, indicator_id)
     d = _detail(c, page.org["code"], definitions.get(indicator_id))
     stem = f"assurance-{page.org['code']}-{page.definition['id']}-{page.as_of.isoformat()}"
-    members = [m for m in d.members if m.figure.org in c.reach]
+    members = [m for m in d.members + d.practices if m.figure.org in c.reach]
     peers = [m for m in d.peers if m.figure.org in c.reach]
     sheets = {
         "series": (summary.series_records(d.tile), summary.SERIES_COLUMNS),
