@@ -13,7 +13,7 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from pcnkit.access.users import add_user
@@ -31,12 +31,15 @@ from pcnkit.registry.importers import expand, parse_file
 from pcnkit.registry.queries import Hierarchy
 from pcnkit.store import Workspace, open_workspace
 from pcnkit.store.layout import Layout
-from pcnkit.store.models import PaymentLine
+from pcnkit.store.models import PaymentLine, SourceFile
 
 if TYPE_CHECKING:
     from pcnkit.assurance.loading import LoadResult
 
 MARKER = ".pcnkit-demo"
+# how a source cut down for the demo is titled, so its row numbers are not read as the
+# publication's own
+DEMO_EXTRACT = "pcnkit demo extract, BHR rows only"
 DEMO_AREA = "BHR"
 DEMO_YEAR = "2019/20"
 DEMO_SEED = 2019
@@ -87,7 +90,21 @@ def demo_assurance(ws: Workspace) -> LoadResult:
     registry (values are computed from the registry's membership at each period)."""
     from pcnkit.assurance.loading import load_paths
 
-    return load_paths(ws.transaction, demo_assurance_files())
+    result = load_paths(ws.transaction, demo_assurance_files())
+    # Rows in the cut files are the extract's, not NHS England's: say so wherever a figure is
+    # cited (the CQC file is shipped whole, so its rows are the publication's own).
+    folder = str(demo_data() / ASSURANCE_FOLDER)
+    with ws.transaction() as session:
+        session.execute(
+            update(SourceFile)
+            .where(
+                SourceFile.name.startswith(folder),
+                ~SourceFile.name.contains("cqc_ratings"),
+                ~SourceFile.publisher.contains(DEMO_EXTRACT),
+            )
+            .values(publisher=SourceFile.publisher + f" ({DEMO_EXTRACT})")
+        )
+    return result
 
 
 @dataclass

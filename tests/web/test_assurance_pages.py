@@ -395,7 +395,7 @@ def test_downloads_hold_the_series_and_members(demo, pcn_user):
     assert float(rows[-1]["denominator"]) == 17800
     # the library's records: the CLI writes the same columns
     assert list(rows[0]) == summary.SERIES_COLUMNS
-    assert rows[-1]["signal"] == "A point outside the process limits"
+    assert rows[-1]["signal"] == "A point outside the process limits (concern)"
     assert rows[-1]["period"] == "August 2020"
     bad = pcn_user.get(f"/assurance/{PCN}/{INDICATOR}/download.csv?part=nothing")
     assert bad.status_code == 404

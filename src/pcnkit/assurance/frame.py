@@ -237,7 +237,10 @@ def _sources(session: Session, ids: set[int], datasets: dict) -> dict[int, Sourc
     out = {}
     for s in session.scalars(select(SourceFile).where(SourceFile.id.in_(sorted(ids)))):
         dataset = datasets.get(s.id)
-        kind = dataset if dataset in publications.TITLES else s.file_type
+        # registered lists are titled by their own file; a file the registry read first (QOF
+        # prevalence) by the assurance dataset read from it
+        observed = dataset in publications.TITLES and dataset != LIST_DATASET
+        kind = dataset if observed else s.file_type
         named = SimpleNamespace(file_type=kind, extract_date=s.extract_date, publisher=s.publisher)
         out[s.id] = Source(s.id, publications.title(named), s.name, s.extract_date, s.publisher)
     return out

@@ -183,6 +183,24 @@ def _chart(
     )
 
 
+def _why_nothing(assurance: Assurance, indicator: Indicator, org: str, as_of: dt.date) -> str:
+    """Why an organisation has no figure at all: no publication by the date, no members at the
+    latest period, or members without figures."""
+    v = assurance.values(indicator)
+    held = v[v["end"] <= pd.Timestamp(as_of)]
+    if held.empty:
+        return "no figures on or before this date in this workspace"
+    end = held["end"].max()
+    pairs = assurance._ancestors([end])
+    members = pairs[(pairs["ancestor"] == org) & (pairs["org"] != org)]
+    when = f"{end.day} {end:%B %Y}"
+    if members.empty and pairs[pairs["org"] == org].empty:
+        return f"not in the registry on {when}, the end of the latest period with figures"
+    if members.empty and org not in set(pairs.loc[pairs["org_kind"] == kinds.PRACTICE, "org"]):
+        return f"it had no member practices on {when}, the end of the latest period with figures"
+    return "none of its figures (or its members') is in the publications held up to this date"
+
+
 def tile(
     assurance: Assurance,
     h: Hierarchy,
@@ -205,7 +223,7 @@ def tile(
         if kind is not None and kind not in indicator.levels:
             result.reason = f"not published for a {kinds.KINDS[kind].label}"
         else:
-            result.reason = "no figures on or before this date in this workspace"
+            result.reason = _why_nothing(assurance, indicator, org, as_of)
         return result
     if latest.value is None:
         result.reason = latest.reason
@@ -372,6 +390,11 @@ def period_words(f: Figure) -> str:
     return f"{f.start:%d %B %Y} to {f.end:%d %B %Y}"
 
 
+def period_phrase(f: Figure) -> str:
+    """The period after a value: 'in February 2026', 'on 1 April 2024', 'in 2023/24'."""
+    return ("on " if f.start == f.end else "in ") + period_words(f)
+
+
 TILE_COLUMNS = [
     "indicator",
     "title",
@@ -411,7 +434,9 @@ def tile_record(t: Tile) -> dict[str, object]:
         "target": float(t.target.value) if t.target else None,
         "target_status": compare.TARGETS.get(t.target_status or "", None),
         "england": _round(t.england.value) if t.england else None,
-        "versus_england": t.versus_england.label if t.versus_england else None,
+        "versus_england": (
+            t.versus_england.label.replace("the benchmark", "England") if t.versus_england else None
+        ),
         "peer_rank": (
             f"{t.peer_rank.rank} of {t.peer_count}" if t.peer_rank and t.peer_rank.rank else None
         ),
@@ -464,7 +489,7 @@ def series_records(t: Tile) -> list[dict[str, object]]:
                 "centre": _round(p.centre, 4) if p else None,
                 "lower_limit": _round(p.lower, 4) if p else None,
                 "upper_limit": _round(p.upper, 4) if p else None,
-                "signal": spc.RULES.get(p.signal) if p and p.signal else None,
+                "signal": (f"{spc.RULES[p.signal]} ({p.assessment})" if p and p.signal else None),
                 "coverage": f.reason or coverage_words(f),
             }
         )

@@ -254,6 +254,9 @@ def compute(indicator: Indicator, frame: Frame, ancestors) -> pd.DataFrame:
     else:
         units = num.assign(den=np.nan)
     units = units.rename(columns={"value": "num"})
+    # a member that adds nothing to either sum (an unrated practice in "patients at practices
+    # rated good", 0 of 0) is not counted as covered
+    units["counted"] = ~((units["num"] == 0) & (units["den"] == 0))
     dates = sorted(periods["end"].unique())
     pairs = ancestors([pd.Timestamp(d) for d in dates])
     parts = []
@@ -281,7 +284,7 @@ def compute(indicator: Indicator, frame: Frame, ancestors) -> pd.DataFrame:
         agg = grouped.agg(
             numerator=("num", "sum"),
             denominator=("den", "sum"),
-            units=("org_code", "nunique"),
+            units=("counted", "sum"),
             row_min=("source_row", "min"),
             row_max=("source_row", "max"),
             source_min=("source_id", "min"),
@@ -401,7 +404,7 @@ def _england(
     sums = units.groupby(["start", "end"]).agg(
         numerator=("num", "sum"),
         denominator=("den", "sum"),
-        units=("org_code", "nunique"),
+        units=("counted", "sum"),
         row_min=("source_row", "min"),
         row_max=("source_row", "max"),
     )

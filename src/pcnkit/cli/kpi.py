@@ -176,13 +176,16 @@ def show_cmd(
         if t.figure is None or t.figure.value is None:
             table.add_row(t.indicator.short_title, r["period"] or "", f"not calculated: {t.reason}")
             continue
-        value = f"{r['value']:,.1f} {r['unit']}".strip()
+        # from the figure itself: the record's 2-place rounding would round twice (52.349 ->
+        # 52.35 -> 52.4 where the web shows 52.3)
+        value = f"{t.figure.value:,.1f} {r['unit']}".strip()
         target = (
             f"{r['target']:g} ({'met' if t.target_status == 'met' else 'not met'})"
             if t.target
             else ""
         )
-        england = f"{r['england']:,.1f}" if r["england"] is not None else ""
+        known = t.england is not None and t.england.value is not None
+        england = f"{t.england.value:,.1f}" if known else ""
         if t.versus_england and t.versus_england.result != "not_compared":
             england += f" ({t.versus_england.result})"
         table.add_row(
@@ -240,7 +243,7 @@ def spc_cmd(
     if not rows:
         console.print(f"No figures on or before {when}: {t.reason}", markup=False)
         raise typer.Exit(0)
-    table = Table("period", "value", "mean", "limits", "signal")
+    table = Table("period", "value", "mean", "limits", "signal", "coverage")
     for r in rows:
         limits = (
             f"{r['lower_limit']:,.2f} to {r['upper_limit']:,.2f}"
@@ -249,7 +252,7 @@ def spc_cmd(
         )
         value = "" if r["value"] is None else f"{r['value']:,.2f}"
         mean = "" if r["centre"] is None else f"{r['centre']:,.2f}"
-        table.add_row(r["period"], value, mean, limits, r["signal"] or r["coverage"] or "")
+        table.add_row(r["period"], value, mean, limits, r["signal"] or "", r["coverage"] or "")
     console.print(table)
     if t.chart:
         for note in t.chart.notes:
@@ -333,8 +336,8 @@ def watchlist_cmd(
     output: Path | None = OutputOpt,
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
-    """Vulnerable practices (NHS England's 2015 criteria, seed 002): each practice's flags with
-    the evidence behind each, most flags first, at a date."""
+    """Vulnerable practices (NHS England's 2015 criteria, as Bedfordshire's committee paper uses
+    them): each practice's flags with the evidence behind each, most flags first, at a date."""
     from pcnkit.assurance import watchlist
     from pcnkit.registry import kinds
 

@@ -485,6 +485,7 @@ class AssuranceTile(Model):
     value: float | None
     value_text: str | None
     period: str | None
+    period_phrase: str | None = Field(description="The period after a value: in March 2026.")
     reason: str | None
     trend: str
     variation: Icon | None

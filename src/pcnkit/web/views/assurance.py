@@ -207,9 +207,9 @@ def _trend_words(indicator: Indicator, points: list[summary.Figure]) -> str:
     low = min(known, key=lambda p: p.value)
     high = max(known, key=lambda p: p.value)
     return (
-        f"Trend over {len(known)} periods: from {value_text(indicator, first.value)} in "
-        f"{period_text(first)} to {value_text(indicator, last.value)} in "
-        f"{period_text(last)}; lowest {value_text(indicator, low.value)} "
+        f"Trend over {len(known)} periods: from {value_text(indicator, first.value)} "
+        f"{summary.period_phrase(first)} to {value_text(indicator, last.value)} "
+        f"{summary.period_phrase(last)}; lowest {value_text(indicator, low.value)} "
         f"({period_text(low)}), highest {value_text(indicator, high.value)} "
         f"({period_text(high)})."
     )
@@ -263,6 +263,7 @@ def _tile(c: Ctx, t: summary.Tile, org_code: str) -> dict[str, Any]:
         "value": value,
         "value_text": value_text(i, value),
         "period": period_text(f) if f is not None else None,
+        "period_phrase": summary.period_phrase(f) if f is not None else None,
         "reason": None if value is not None else (reason or "no value for this period"),
         "trend": _trend_words(i, points),
         "svg": charts.sparkline(f"spark-{i.id}", f"Trend of {i.short_title}", spark),
