@@ -145,5 +145,5 @@ def test_an_areas_detail_lists_its_pcns_then_its_practices_once_each(loaded):
     assurance, h, ind = loaded
     d = summary.detail(assurance, h, ind, "PL-1", AS_OF)
     assert {m.figure.org for m in d.members} == {"U00001", "U00002"}
-    assert [m.figure.org for m in d.practices][0] == "A00002"  # 20 of 100 pulls hardest
+    assert d.practices[0].figure.org == "A00002"  # 20 of 100 pulls hardest
     assert sorted(m.figure.org for m in d.practices) == ["A00001", "A00002", "A00003", "A00004"]
