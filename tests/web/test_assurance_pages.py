@@ -409,12 +409,15 @@ def test_the_organisation_page_links_to_assurance(pcn_user):
     assert f'href="/assurance/{PCN}?on={AS_OF.isoformat()}"' in page.text
 
 
-def test_a_commissioners_home_leads_with_what_needs_attention(place_user, pcn_user):
+def test_every_home_leads_with_what_needs_attention_in_its_own_organisation(place_user, pcn_user):
     home = place_user.get("/")
     panel = re.search(r'id="home-attention".*?</div>\s*</div>', home.text, re.S)
     assert panel, "no needs-attention panel on the commissioner's home"
     assert f'href="/assurance/{PLACE}?on={AS_OF.isoformat()}"' in panel.group(0)
-    assert 'id="home-attention"' not in pcn_user.get("/").text
+    mine = re.search(r'id="home-attention".*?</div>\s*</div>', pcn_user.get("/").text, re.S)
+    assert mine, "no needs-attention panel on the PCN user's home"
+    assert f'href="/assurance/{PCN}?on={AS_OF.isoformat()}"' in mine.group(0)
+    assert f"/assurance/{PLACE}" not in mine.group(0)
 
 
 def test_the_cached_assurance_is_reloaded_when_new_figures_are_stored(demo):

@@ -15,7 +15,7 @@ router = APIRouter()
 
 @router.get("/", include_in_schema=False)
 def home_page(c: Ctx = Depends(ctx)):
-    # a commissioner's home leads with what needs attention in their organisation
+    # every home leads with what needs attention in the user's organisation
     return render(
         c,
         "home.jinja",

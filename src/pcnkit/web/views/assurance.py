@@ -344,8 +344,9 @@ def _assurance_page(c: Ctx, code: str) -> AssurancePage:
 
 
 def home_attention(c: Ctx) -> dict[str, Any] | None:
-    """A commissioner's home page: what needs attention in their organisation (at most 5)."""
-    if c.user.role != "commissioner" or c.user.scope_code not in c.hierarchy.by_code:
+    """Every user's home page leads with what needs attention in their organisation (at most
+    5): the commissioner's area, the PCN, the practice."""
+    if c.user.scope_code not in c.hierarchy.by_code:
         return None
     page = assurance_page(c, c.user.scope_code)
     return {
