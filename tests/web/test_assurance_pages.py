@@ -173,7 +173,7 @@ def test_the_page_shows_each_tiles_value_period_coverage_and_rank(demo, pcn_user
     assert "Significantly worse than England (72.0%)" in text
     assert "Special cause variation — concerning (higher is better)" in text
     # the trend has an accessible name and a text summary
-    assert '<title id="spark-telephony_answered-title">Trend of Inbound calls answered</title>' in (
+    assert '<title id="spark-telephony_answered-title">Trend of Calls answered</title>' in (
         page.text
     )
     assert "Trend over 14 periods: from" in text
@@ -184,7 +184,7 @@ def test_a_tile_without_a_value_says_why_never_zero(pcn_user):
     tile = re.search(rf'<li id="tile-{NO_DATA}">.*?</li>', page.text, re.S)
     text = _text(tile.group(0))
     assert text == (
-        "OC clinical submissions per 1,000 : no value , no figures on or before this date in "
+        "Online clinical requests per 1,000 a month : no value , no figures on or before this date in "
         "this workspace."
     )
     assert f'href="/assurance/{PCN}/{NO_DATA}?on={AS_OF.isoformat()}"' in tile.group(0)

@@ -56,6 +56,7 @@ class Figure:
     basis: str  # "sum" of members' figures or NHS England's "published" figure
     reason: str | None  # why there is no value
     provenance: tuple[Provenance, ...] = ()
+    basis_kind: str | None = None  # what the units are: practices, or PCNs (a PCN census)
 
 
 @dataclass
@@ -126,6 +127,7 @@ def _figure(row, assurance: Assurance, indicator: Indicator) -> Figure:
         basis=row.basis,
         reason=row.reason if isinstance(row.reason, str) else None,
         provenance=provenance,
+        basis_kind=row.unit_kind if isinstance(row.unit_kind, str) else None,
     )
 
 
@@ -452,6 +454,8 @@ def coverage_words(f: Figure) -> str | None:
         return "NHS England's published national figure"
     if f.units is None:
         return None
+    if f.basis_kind == kinds.PCN:
+        return f"{f.units} PCN{'' if f.units == 1 else 's'} counted (a PCN-level census)"
     if f.members:
         return f"{f.units} of {f.members} member practices counted"
     return f"{f.units} organisations counted"

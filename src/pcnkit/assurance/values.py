@@ -44,6 +44,7 @@ RESULT_COLUMNS = [
     "denominator",
     "value",
     "units",
+    "unit_kind",
     "members",
     "basis",
     "source_ids",
@@ -271,7 +272,10 @@ def compute(indicator: Indicator, frame: Frame, ancestors) -> pd.DataFrame:
             else:
                 use = practice_pairs
             joined = group.merge(
-                use.rename(columns={"org": "org_code", "date": "end"}), on=["org_code", "end"]
+                use.drop(columns="org_kind", errors="ignore").rename(
+                    columns={"org": "org_code", "date": "end"}
+                ),
+                on=["org_code", "end"],
             )
             parts.append(joined)
     rows = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
@@ -285,6 +289,7 @@ def compute(indicator: Indicator, frame: Frame, ancestors) -> pd.DataFrame:
             numerator=("num", "sum"),
             denominator=("den", "sum"),
             units=("counted", "sum"),
+            unit_kind=("org_kind", "first"),
             row_min=("source_row", "min"),
             row_max=("source_row", "max"),
             source_min=("source_id", "min"),
