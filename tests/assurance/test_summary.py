@@ -147,3 +147,17 @@ def test_an_areas_detail_lists_its_pcns_then_its_practices_once_each(loaded):
     assert {m.figure.org for m in d.members} == {"U00001", "U00002"}
     assert d.practices[0].figure.org == "A00002"  # 20 of 100 pulls hardest
     assert sorted(m.figure.org for m in d.practices) == ["A00001", "A00002", "A00003", "A00004"]
+
+
+def test_a_member_without_a_figure_is_named_with_the_reason(ws, tmp_path):  # noqa: F811
+    ind = indicator(tmp_path, TARGETED)
+    p = month(2024, 4)
+    store(ws, batch([obs("A00001", "hits", p, 7), obs("A00001", "tries", p, 10)]))
+    with ws.sessions() as session:
+        assurance = Assurance.load(session, (ind,))
+        d = summary.detail(assurance, Hierarchy.at(session, AS_OF), ind, "U00001", AS_OF)
+    named = {m.figure.org: m.figure for m in d.members}
+    assert set(named) == {"A00001", "A00002", "A00003"}
+    assert named["A00002"].value is None
+    assert named["A00002"].reason == "no figure for this period in the publications held"
+    assert d.members[0].figure.org == "A00001"  # figures first, the missing after

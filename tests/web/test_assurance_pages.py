@@ -184,8 +184,8 @@ def test_a_tile_without_a_value_says_why_never_zero(pcn_user):
     tile = re.search(rf'<li id="tile-{NO_DATA}">.*?</li>', page.text, re.S)
     text = _text(tile.group(0))
     assert text == (
-        "Online clinical requests per 1,000 a month : no value , no figures on or before this date in "
-        "this workspace."
+        "Online clinical requests per 1,000 a month : no value , no figures on or before this "
+        "date in this workspace."
     )
     assert f'href="/assurance/{PCN}/{NO_DATA}?on={AS_OF.isoformat()}"' in tile.group(0)
     assert not re.search(r"\b0(\.0)?\b", text)

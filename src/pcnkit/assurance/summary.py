@@ -306,12 +306,24 @@ def _rows(
     codes: list[str],
     end: pd.Timestamp,
     parent: Figure | None,
+    keep_missing: bool = False,
 ) -> list[MemberRow]:
+    """Each code's figure at the period against `parent`'s; with `keep_missing`, a member
+    without a figure is listed with the reason rather than left out (so a coverage of "11 of
+    13" names the two)."""
     same = _at(assurance, indicator, end).set_index("org")
     unit = COMPARE_UNITS.get(indicator.unit)
     out = []
     for code in codes:
         if code not in same.index:
+            if keep_missing and parent is not None:
+                org = h.by_code.get(code)
+                missing = Figure(
+                    code, parent.start, parent.end, None, None, None, None, None, "sum",
+                    "no figure for this period in the publications held",
+                )  # fmt: skip
+                name = h.name(org) if org else code
+                out.append(MemberRow(missing, org.kind if org else "", name, None, None))
             continue
         row = same.loc[[code]].reset_index().iloc[0]
         figure = _figure(row, assurance, indicator)
@@ -348,14 +360,14 @@ def detail(
 
     area_practices: list[MemberRow] = []
     if kind == kinds.PCN:
-        members = worst_first(_rows(assurance, h, indicator, practices, end, t.figure))
+        members = worst_first(_rows(assurance, h, indicator, practices, end, t.figure, True))
     elif kind in (None, kinds.PRACTICE):
         members = []
     else:
         of_practices = pairs[pairs["org"].isin(practices) & (pairs["ancestor_kind"] == kinds.PCN)]
         pcns = set(of_practices["ancestor"]) | set(below.loc[below["org_kind"] == kinds.PCN, "org"])
-        members = worst_first(_rows(assurance, h, indicator, sorted(pcns), end, t.figure))
-        area_practices = worst_first(_rows(assurance, h, indicator, practices, end, t.figure))
+        members = worst_first(_rows(assurance, h, indicator, sorted(pcns), end, t.figure, True))
+        area_practices = worst_first(_rows(assurance, h, indicator, practices, end, t.figure, True))
     peers: list[MemberRow] = []
     if t.peer_parent:
         same = _at(assurance, indicator, end)
