@@ -503,3 +503,10 @@ def test_a_workspace_without_assurance_figures_says_why_on_every_tile(web_demo):
     assert body["with_value"] == 1
     shown = _text(client.get(f"/assurance/{PCN}").text)
     assert f"1 of {len(tiles)} indicators have a value" in shown
+
+
+@pytest.mark.parametrize("on", ["2026-13-45", "garbage", "1999-01-01"])
+def test_a_download_for_a_date_it_cannot_use_is_refused_not_made_for_another(pcn_user, on):
+    answer = pcn_user.get(f"/assurance/{PCN}/{INDICATOR}/download.csv?part=members&on={on}")
+    assert answer.status_code == 400
+    assert "content-disposition" not in answer.headers

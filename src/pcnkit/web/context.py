@@ -145,10 +145,13 @@ def as_of_of(request: Request, data_dates: Callable[[], DataDates]) -> AsOf:
     The `on` parameter; for a page (never the API) without one, the date of the page the user
     came from on this site (the header's search box is a form pcnkit cannot add the date to);
     else the server's default. A date that is not a real date, or before the earliest data
-    the registry holds, is refused: the API answers 400, a page shows the default date and
-    says why. `data_dates` is asked only when a date has been read."""
+    the registry holds, is refused: the API and downloads answer 400 (a file is never made
+    for another date than the one asked), a page shows the default date and says why.
+    `data_dates` is asked only when a date has been read."""
     given = request.query_params.get("on")
     text = given or (None if is_api(request) else _referring_date(request))
+    # a file is named and filled for its date: a download never falls back to another date
+    strict = is_api(request) or request.url.path.rsplit("/", 1)[-1].startswith("download.")
     default = web(request).default_as_of
     day = default
     if text:
@@ -156,7 +159,7 @@ def as_of_of(request: Request, data_dates: Callable[[], DataDates]) -> AsOf:
             day = parse_iso(text)
         except ValueError as exc:
             # an unreadable date on the page before is not this page's: the default is used
-            if given and is_api(request):
+            if given and strict:
                 raise HTTPException(
                     400,
                     f"on: '{given[:40]}' is not a real date; write it as YYYY-MM-DD, "
@@ -169,7 +172,7 @@ def as_of_of(request: Request, data_dates: Callable[[], DataDates]) -> AsOf:
     if dates.before(day):
         earliest = long_date(dates.earliest)
         problem = f"pcnkit holds no data before {earliest}: enter a date from {earliest}"
-        if is_api(request):
+        if strict:
             raise HTTPException(400, f"on: {problem}.")
         return AsOf(default, problem, given)
     return AsOf(day)
