@@ -62,9 +62,12 @@ def make_app():
     """The uvicorn factory (`web_benchmark:make_app`), run in each server worker."""
     from pcnkit.store import open_workspace
     from pcnkit.web.app import create_app
+    from pcnkit.web.views.assurance import warm
 
     ws = open_workspace(Path(os.environ[ENV_WORKSPACE]))
-    return create_app(ws, default_as_of=dt.date.fromisoformat(os.environ[ENV_AS_OF]))
+    app = create_app(ws, default_as_of=dt.date.fromisoformat(os.environ[ENV_AS_OF]))
+    warm(app.state, ws)  # as `pcnkit serve`'s workers do
+    return app
 
 
 # --- set-up ---------------------------------------------------------------------------------

@@ -510,3 +510,19 @@ def test_a_download_for_a_date_it_cannot_use_is_refused_not_made_for_another(pcn
     answer = pcn_user.get(f"/assurance/{PCN}/{INDICATOR}/download.csv?part=members&on={on}")
     assert answer.status_code == 400
     assert "content-disposition" not in answer.headers
+
+
+def test_a_worker_warms_the_figures_as_it_starts_so_the_first_page_does_not_load(demo, monkeypatch):
+    from pcnkit.web.views import assurance as views
+
+    app = demo.app()
+    views.warm(app.state, demo.ws).join(timeout=120)
+    held = app.state.assurance[1]
+    assert all(i.id in held._values for i in views.definitions.load_all())
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the warmed figures were read again")
+
+    monkeypatch.setattr(views.SharedAssurance, "load", classmethod(refuse))
+    page = demo.client("havering.south", app=app).get(f"/api/assurance/{PCN}")
+    assert page.status_code == 200

@@ -19,6 +19,7 @@ from uvicorn.supervisors import Multiprocess
 from pcnkit.store import Workspace, open_workspace
 from pcnkit.web.app import create_app
 from pcnkit.web.security import EXTERNAL_URL
+from pcnkit.web.views.assurance import warm
 
 HOST, PORT = "127.0.0.1", 8000
 # Seconds an idle keep-alive connection stays open. uvicorn's default (5 s) is shorter than the
@@ -39,7 +40,9 @@ def app_from_environment():
     """The app for one worker process (uvicorn's factory)."""
     as_of = os.environ.get(_AS_OF)
     ws = open_workspace(os.environ[_FOLDER], url=os.environ[_URL])
-    return create_app(ws, default_as_of=dt.date.fromisoformat(as_of) if as_of else None)
+    app = create_app(ws, default_as_of=dt.date.fromisoformat(as_of) if as_of else None)
+    warm(app.state, ws)  # each worker reads the assurance figures as it starts
+    return app
 
 
 def serve(

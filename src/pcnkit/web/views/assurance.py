@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -27,7 +28,7 @@ from pcnkit.errors import NotFoundError
 from pcnkit.registry import kinds
 from pcnkit.registry.checks import long_date
 from pcnkit.web import charts
-from pcnkit.web.context import Ctx
+from pcnkit.web.context import Ctx, registry_state
 from pcnkit.web.views.orgs import org_ref
 from pcnkit.web.views.page import Page
 
@@ -50,7 +51,33 @@ class SharedAssurance(Assurance):
             return super().values(indicator)
 
 
+log = logging.getLogger(__name__)
 _LOADING = threading.Lock()
+
+
+def warm(state, ws) -> threading.Thread:
+    """Read the workspace's assurance figures and compute every indicator in the background as
+    a server worker starts, so the first users are not kept waiting (on all of England the read
+    and the values take tens of seconds; requests arriving meanwhile wait for this one load)."""
+
+    def run() -> None:
+        try:
+            with ws.sessions() as session:
+                key = (str(ws.path), registry_state(session))
+                with _LOADING:
+                    held = getattr(state, "assurance", None)
+                    if held is not None and held[0] == key:
+                        return
+                    loaded = SharedAssurance.load(session, snapshot=ws.layout.assurance_snapshot)
+                    state.assurance = (key, loaded)
+                for indicator in definitions.load_all():
+                    loaded.values(indicator)
+        except Exception:  # a failed warm-up leaves the first request to load (and report)
+            log.exception("assurance warm-up failed; the first assurance page will load it")
+
+    thread = threading.Thread(target=run, name="assurance-warm-up", daemon=True)
+    thread.start()
+    return thread
 
 
 def assurance_of(c: Ctx) -> Assurance:
