@@ -182,6 +182,43 @@ SOURCES = [
     ),
     Term("NHS Choices, GP practice locations", "Where each practice is (for the maps)."),
     Term(
+        "NHS England, Submissions via Online Consultation Systems in General Practice",
+        "Monthly: each practice's online consultation (OC) submissions - clinical, "
+        "administrative and other requests patients send through an online system - and its "
+        "registered patients; England's series since April 2023.",
+    ),
+    Term(
+        "NHS England, Cloud Based Telephony data in General Practice",
+        "Monthly: each practice's inbound calls, answered, missed and call-back requests, and "
+        "how long callers waited, for practices on a cloud-based telephone system.",
+    ),
+    Term(
+        "Care Quality Commission, latest overall ratings of GP practices",
+        "Each practice's latest overall rating (Outstanding, Good, Requires improvement, "
+        "Inadequate), as at April 2024.",
+    ),
+    Term(
+        "NHS Digital, General Practice Workforce (practice level)",
+        "Each practice's staff in full-time equivalents (FTE: 1.0 is one full-time post): GPs, "
+        "nurses, direct patient care (DPC) staff such as healthcare assistants and "
+        "pharmacists, and admin staff, each September.",
+    ),
+    Term(
+        "NHS Digital, Primary Care Networks workforce",
+        "Staff employed in the Additional Roles Reimbursement Scheme (ARRS) roles - clinical "
+        "pharmacists, social prescribing link workers, physician associates and others - by "
+        "PCN, in FTE.",
+    ),
+    Term(
+        "NHS Digital, QOF achievement (cardiovascular groups) and the PCN data matrix",
+        "How far practices and PCNs met the Quality and Outcomes Framework's indicators. The "
+        "codes are QOF's register groups: AF atrial fibrillation, CHD coronary heart disease, "
+        "CHOL cholesterol, HF heart failure, HYP hypertension, PAD peripheral arterial disease, "
+        "STIA stroke and transient ischaemic attack, AST asthma, CAN cancer, CKD chronic kidney "
+        "disease, COPD chronic obstructive pulmonary disease, DEM dementia, DEP depression, DM "
+        "diabetes, LD learning disability, MH mental health.",
+    ),
+    Term(
         "NHS England, Network Contract Directed Enhanced Service: contract specification",
         "The payment rules and rates for each contract year, behind the funding pages.",
     ),

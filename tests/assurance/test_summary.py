@@ -161,3 +161,24 @@ def test_a_member_without_a_figure_is_named_with_the_reason(ws, tmp_path):  # no
     assert named["A00002"].value is None
     assert named["A00002"].reason == "no figure for this period in the publications held"
     assert d.members[0].figure.org == "A00001"  # figures first, the missing after
+
+
+def test_a_membership_change_is_noted_on_the_chart(loaded):
+    """A00003 joined North PCN on 1 March 2024; a six-month series from April has no change,
+    so the note appears only when members differ between points."""
+    assurance, h, ind = loaded
+    t = summary.tile(assurance, h, ind, "U00001", AS_OF)
+    assert not [n for n in t.chart.notes if n.startswith("Membership changed")]
+    assert summary._membership_changes(
+        [
+            summary.Figure(
+                "X", dt.date(2024, 1, 1), dt.date(2024, 1, 31), 1, 1, 1, 2, 2, "sum", None
+            ),
+            summary.Figure(
+                "X", dt.date(2024, 2, 1), dt.date(2024, 2, 29), 1, 1, 1, 3, 3, "sum", None
+            ),
+        ]
+    ) == [
+        "Membership changed by February 2024: 2 member practices in January 2024, 3 then; a "
+        "step here may be the change of members, not of performance."
+    ]

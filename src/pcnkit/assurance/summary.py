@@ -10,6 +10,7 @@ a committee should look at first. Nothing here computes a value: `assurance.valu
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from dataclasses import dataclass, field
 
@@ -185,6 +186,20 @@ def _chart(
     )
 
 
+def _membership_changes(points: list[Figure]) -> list[str]:
+    """Where the series' membership changed (a practice joined or left), which a chart's step
+    may be rather than a change in how the members did."""
+    notes = []
+    for before, after in itertools.pairwise(points):
+        if before.members and after.members and before.members != after.members:
+            notes.append(
+                f"Membership changed by {period_words(after)}: {before.members} member practices "
+                f"in {period_words(before)}, {after.members} then; a step here may be the "
+                "change of members, not of performance."
+            )
+    return notes
+
+
 def _why_nothing(assurance: Assurance, indicator: Indicator, org: str, as_of: dt.date) -> str:
     """Why an organisation has no figure at all: no publication by the date, no members at the
     latest period, or members without figures."""
@@ -231,6 +246,8 @@ def tile(
         result.reason = latest.reason
         return result
     result.chart = _chart(indicator, with_value, target, settings)
+    if result.chart is not None:
+        result.chart.notes.extend(_membership_changes(with_value))
     if target is not None:
         result.target_status = compare.against_target(
             latest.value, float(target.value), indicator.polarity

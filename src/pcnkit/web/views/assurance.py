@@ -252,7 +252,10 @@ def _tile(c: Ctx, t: summary.Tile, org_code: str) -> dict[str, Any]:
         parent = h.by_code.get(t.peer_parent)
         parent_name = h.name(parent) if parent else t.peer_parent
         kind = h.by_code[org_code].kind
-        where = f"{_kind_plural(kind, c.as_of)} in {parent_name}"
+        # peers are as the organisation was placed when the figure was made, which the
+        # period says (a practice can be in one PCN in 2024 and another in 2026)
+        when = f" ({summary.period_words(t.figure)})" if t.figure else ""
+        where = f"{_kind_plural(kind, c.as_of)} in {parent_name}{when}"
         rank = t.peer_rank.rank if t.peer_rank else None
         peer = {
             "parent": t.peer_parent,
