@@ -526,3 +526,12 @@ def test_a_worker_warms_the_figures_as_it_starts_so_the_first_page_does_not_load
     monkeypatch.setattr(views.SharedAssurance, "load", classmethod(refuse))
     page = demo.client("havering.south", app=app).get(f"/api/assurance/{PCN}")
     assert page.status_code == 200
+
+
+def test_a_page_before_the_figures_offers_the_date_of_the_newest(demo):
+    page = demo.client("havering.south").get(f"/assurance/{PCN}?on=2019-12-01")
+    assert page.status_code == 200
+    assert 'id="newer-figures"' in page.text
+    assert f'href="/assurance/{PCN}?on=2020-08-31"' in page.text
+    latest = demo.client("havering.south").get(f"/assurance/{PCN}?on=2020-08-31")
+    assert 'id="newer-figures"' not in latest.text

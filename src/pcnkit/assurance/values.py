@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.orm import Session
 
-from pcnkit.assurance.definitions import Indicator, Quantity, load_all
+from pcnkit.assurance.definitions import LIST_DATASET, Indicator, Quantity, load_all
 from pcnkit.assurance.frame import Frame
 from pcnkit.assurance.membership import Tree, pcn_rollup
 from pcnkit.assurance.observations import ENGLAND
@@ -80,6 +80,14 @@ class Assurance:
         datasets = set().union(*(i.datasets for i in chosen)) | {d for d, _ in watched}
         measures = set().union(*(i.measures for i in chosen)) | watched
         return cls(Frame.load(session, datasets, measures, snapshot), Tree(session))
+
+    def newest(self) -> dt.date | None:
+        """The end of the newest period any publication held describes (lists aside)."""
+        data = self.frame.data
+        ends = data.loc[data["dataset"] != LIST_DATASET, "end"] if not data.empty else None
+        if ends is None or ends.empty or pd.isna(ends.max()):
+            return None
+        return ends.max().date()
 
     def values(self, indicator: Indicator) -> pd.DataFrame:
         if indicator.id not in self._values:

@@ -506,6 +506,7 @@ class AssurancePage(Model):
     topics: list[Row] = Field(description="{topic, tiles: [AssuranceTile]} in topic order.")
     with_value: int
     key: dict[str, list[Row]]
+    newer: Row | None = Field(description="{date, url}: newer figures are held than the date.")
 
 
 class IndicatorPage(Model):

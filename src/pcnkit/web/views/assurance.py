@@ -16,6 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import HTTPException
 
@@ -323,6 +324,8 @@ class AssurancePage(Page):
     topics: list[dict[str, Any]]
     with_value: int
     key: dict[str, list[dict[str, Any]]]
+    # the newest figures held, when they are after the page's date: {date, url}
+    newer: dict[str, Any] | None = None
 
 
 def _tiles(c: Ctx, code: str) -> list[summary.Tile]:
@@ -331,6 +334,16 @@ def _tiles(c: Ctx, code: str) -> list[summary.Tile]:
         lambda: summary.tiles(assurance_of(c), c.hierarchy, code, c.as_of),
         per_user=False,
     )
+
+
+def _newer(c: Ctx, code: str) -> dict[str, Any] | None:
+    """The end of the newest period any publication held describes, when it is after the
+    page's date (the demo opens in January 2020; its publications run to February 2026)."""
+    day = assurance_of(c).newest()
+    if day is None or day <= c.as_of:
+        return None
+    query = urlencode({"on": day.isoformat()})
+    return {"date": day, "url": f"/assurance/{code}?{query}"}
 
 
 def assurance_page(c: Ctx, code: str) -> AssurancePage:
@@ -370,6 +383,7 @@ def _assurance_page(c: Ctx, code: str) -> AssurancePage:
         topics=topics,
         with_value=sum(1 for t in tiles.values() if t["value"] is not None),
         key=icon_key(),
+        newer=_newer(c, code),
     )
 
 
