@@ -182,3 +182,13 @@ def test_a_membership_change_is_noted_on_the_chart(loaded):
         "Membership changed by February 2024: 2 member practices in January 2024, 3 then; a "
         "step here may be the change of members, not of performance."
     ]
+
+
+def test_a_thinly_covered_period_is_shown_but_not_charted():
+    thin = summary.Figure(
+        "X", dt.date(2024, 8, 1), dt.date(2024, 8, 31), 30, 3, 10, 41, 113, "sum", None
+    )
+    full = summary.Figure(
+        "X", dt.date(2024, 9, 1), dt.date(2024, 9, 30), 90, 9, 10, 108, 113, "sum", None
+    )
+    assert summary.thinly_covered(thin) and not summary.thinly_covered(full)

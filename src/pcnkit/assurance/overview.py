@@ -18,7 +18,12 @@ import pandas as pd
 from pcnkit.assurance import compare, spc
 from pcnkit.assurance.definitions import Indicator, load_all
 from pcnkit.assurance.observations import ENGLAND
-from pcnkit.assurance.summary import COMPARE_UNITS, MIN_SPC_POINTS, peer_parents_on
+from pcnkit.assurance.summary import (
+    COMPARE_UNITS,
+    MIN_COVERAGE,
+    MIN_SPC_POINTS,
+    peer_parents_on,
+)
 from pcnkit.assurance.values import Assurance
 
 COLUMNS = [
@@ -91,8 +96,17 @@ def indicator_overview(assurance: Assurance, indicator: Indicator, as_of: dt.dat
     codes = ordered["org"].to_numpy()
     cuts = np.flatnonzero(codes[1:] != codes[:-1]) + 1
     starts = np.concatenate([[0], cuts])
-    chunks = np.split(ordered["value"].to_numpy(dtype=float), cuts)
-    series = {codes[i]: chunk.tolist() for i, chunk in zip(starts, chunks, strict=True)}
+    # thinly covered periods are gaps in the chart, as `summary.thinly_covered` says
+    thin = (ordered["members"].fillna(0) > 0) & (
+        ordered["units"].astype(float) < MIN_COVERAGE * ordered["members"].astype(float)
+    )
+    charted = ordered["value"].to_numpy(dtype=float).copy()
+    charted[thin.to_numpy()] = np.nan
+    chunks = np.split(charted, cuts)
+    series = {
+        codes[i]: [None if np.isnan(v) else v for v in chunk]
+        for i, chunk in zip(starts, chunks, strict=True)
+    }
     rebase = indicator.spc.rebase
     if rebase:  # rebasing needs each point's period
         days = np.split(ordered["start"].dt.date.to_numpy(), cuts)

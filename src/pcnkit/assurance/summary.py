@@ -39,6 +39,10 @@ PEER_PARENTS = {
 # values and says so, with no limits or signals (NHS England's Making Data Count asks for 15 or
 # more, and pcnkit marks fewer than 12 as trial limits).
 MIN_SPC_POINTS = 5
+# A period whose value rests on fewer than this share of the members' figures is left out of
+# the chart's limits and signals (and said so): August 2024's online consultation figure for
+# BHR counted 41 of 113 practices, eConsult having sent no data.
+MIN_COVERAGE = 0.75
 COMPARE_UNITS = {"percent": "percent", "per_1000": "per_1000", "per_10000": "per_10000"}
 
 
@@ -175,8 +179,9 @@ def _chart(
     if len(points) < MIN_SPC_POINTS:
         return None
     chosen = settings or indicator.spc
-    return spc.xmr(
-        [p.value for p in points],
+    thin = [p for p in points if thinly_covered(p)]
+    chart = spc.xmr(
+        [None if thinly_covered(p) else p.value for p in points],
         periods=[p.start for p in points],
         baseline=chosen.baseline,
         rebase_at=chosen.rebase,
@@ -184,6 +189,19 @@ def _chart(
         polarity=indicator.polarity,
         target=None if target is None else float(target.value),
     )
+    for p in thin:
+        chart.notes.append(
+            f"{period_words(p)}: only {p.units} of {p.members} member practices' figures are "
+            "known (a supplier's data missing), so the point is left out of the limits and "
+            "signals."
+        )
+    return chart
+
+
+def thinly_covered(f: Figure) -> bool:
+    """A period whose figure rests on too few of the members to stand for them (a supplier
+    that sent no data leaves its practices unknown): shown, but not charted."""
+    return bool(f.members) and f.units is not None and f.units < MIN_COVERAGE * f.members
 
 
 def _membership_changes(points: list[Figure]) -> list[str]:
