@@ -405,3 +405,59 @@ def test_the_parquet_copy_is_rebuilt_when_the_table_changes_and_a_damaged_one_ig
     with ws.transaction() as session:
         third = Assurance.load(session, (ind,), snapshot=snapshot).values(ind)
     assert third[["org", "start", "value"]].equals(second[["org", "start", "value"]])
+
+
+STRADDLING = """\
+pcnkit: definitions
+publisher: test
+as_of: 2024-01-01
+organisations:
+  - {code: B00001, kind: practice, name: One}
+  - {code: B00002, kind: practice, name: Two}
+  - {code: B00003, kind: practice, name: Three}
+  - code: U00009
+    kind: pcn
+    name: Straddling PCN
+    members: [{code: B00001, from: 2023-01-01}, {code: B00003, from: 2023-01-01}]
+  - code: U00008
+    kind: pcn
+    name: Inside PCN
+    members: [{code: B00002, from: 2023-01-01}]
+  - code: PL-A
+    kind: place
+    name: Place A
+    members: [{code: B00001, from: 2023-01-01}, {code: B00002, from: 2023-01-01}]
+  - code: PL-B
+    kind: place
+    name: Place B
+    members: [{code: B00003, from: 2023-01-01}]
+"""
+
+
+def test_a_pcn_level_figure_counts_only_in_areas_containing_the_whole_pcn(tmp_path, workspace):
+    """The registry's containment rule: an area contains a PCN when all its member practices
+    are in the area. A PCN straddling two places adds its census to neither."""
+    (tmp_path / "defs.yaml").write_text(STRADDLING)
+    lists = "practice_code,as_of,registered\n" + "".join(
+        f"{c},2024-01-15,1000\n" for c in ("B00001", "B00002", "B00003")
+    )
+    (tmp_path / "lists.csv").write_text(lists)
+    load(workspace, tmp_path / "defs.yaml", tmp_path / "lists.csv")
+    ind = indicator(
+        tmp_path,
+        """\
+unit: per_10000
+polarity: higher
+periods: test-data.fte
+numerator: {words: fte, sum: test-data.fte}
+denominator: {words: patients, patients: registered, where: {measure: test-data.fte}}
+""",
+    )
+    day = Period(dt.date(2024, 3, 31), dt.date(2024, 3, 31))
+    store(
+        workspace,
+        batch([obs("U00009", "fte", day, 4, kind="pcn"), obs("U00008", "fte", day, 1, kind="pcn")]),
+    )
+    v = values(workspace, ind)
+    assert one(v, "PL-A", day).numerator == 1  # the inside PCN only
+    assert not (v["org"] == "PL-B").any()

@@ -81,14 +81,19 @@ class Tree:
 
 
 def pcn_rollup(pairs: pd.DataFrame) -> pd.DataFrame:
-    """For PCN-level figures: each PCN with itself and the ancestors of its member practices
-    (not other PCNs) on each date."""
+    """For PCN-level figures: each PCN with itself and the areas containing it on each date.
+    An area contains a PCN when all the PCN's member practices are in the area then (the
+    registry's one containment rule), so a PCN straddling two places counts in neither."""
     members = pairs[(pairs["ancestor_kind"] == kinds.PCN) & (pairs["org"] != pairs["ancestor"])]
     up = members[["date", "org", "ancestor"]].rename(columns={"org": "practice", "ancestor": "pcn"})
+    size = up.groupby(["date", "pcn"])["practice"].nunique().rename("size")
     rolled = up.merge(pairs.rename(columns={"org": "practice"}), on=["date", "practice"])
     rolled = rolled[
         rolled["ancestor_kind"].ne(kinds.PCN) & rolled["ancestor_kind"].ne(kinds.PRACTICE)
     ]
+    held = rolled.groupby(["date", "pcn", "ancestor", "ancestor_kind"])["practice"].nunique()
+    held = held.rename("held").reset_index().merge(size.reset_index(), on=["date", "pcn"])
+    rolled = held[held["held"] == held["size"]]
     rolled = rolled[["date", "pcn", "ancestor", "ancestor_kind"]].rename(columns={"pcn": "org"})
     rolled["org_kind"] = kinds.PCN
     selves = pairs[pairs["ancestor_kind"].eq(kinds.PCN) & (pairs["org"] == pairs["ancestor"])]

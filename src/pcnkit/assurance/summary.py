@@ -399,8 +399,11 @@ def detail(
     elif kind in (None, kinds.PRACTICE):
         members = []
     else:
-        of_practices = pairs[pairs["org"].isin(practices) & (pairs["ancestor_kind"] == kinds.PCN)]
-        pcns = set(of_practices["ancestor"]) | set(below.loc[below["org_kind"] == kinds.PCN, "org"])
+        # the PCNs the area contains: all their member practices are in it then
+        in_pcn = pairs[(pairs["ancestor_kind"] == kinds.PCN) & (pairs["org"] != pairs["ancestor"])]
+        inside = in_pcn["org"].isin(practices)
+        whole = inside.groupby(in_pcn["ancestor"]).all()
+        pcns = set(whole[whole].index)
         members = worst_first(_rows(assurance, h, indicator, sorted(pcns), end, t.figure, True))
         area_practices = worst_first(_rows(assurance, h, indicator, practices, end, t.figure, True))
     peers: list[MemberRow] = []
