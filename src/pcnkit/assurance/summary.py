@@ -156,7 +156,7 @@ def peer_parents_on(assurance: Assurance, end: pd.Timestamp) -> dict[str, str]:
     Assurance and date): peers are compared as they were organised when the figure was made."""
     key = (id(assurance), end)
     if key not in _PEERS:
-        pairs = assurance._ancestors([end])
+        pairs = assurance.ancestors([end])
         direct = pairs[pairs["org"] != pairs["ancestor"]]
         lookup: dict[str, str] = {}
         for kind, candidates in PEER_PARENTS.items():
@@ -226,7 +226,7 @@ def _why_nothing(assurance: Assurance, indicator: Indicator, org: str, as_of: dt
     if held.empty:
         return "no figures on or before this date in this workspace"
     end = held["end"].max()
-    pairs = assurance._ancestors([end])
+    pairs = assurance.ancestors([end])
     members = pairs[(pairs["ancestor"] == org) & (pairs["org"] != org)]
     when = f"{end.day} {end:%B %Y}"
     if members.empty and pairs[pairs["org"] == org].empty:
@@ -384,7 +384,7 @@ def detail(
         return Detail(t, [], [], [])
     end = pd.Timestamp(t.figure.end)
     # members as they were at the figure's period, like the value itself
-    pairs = assurance._ancestors([end])
+    pairs = assurance.ancestors([end])
     below = pairs[(pairs["ancestor"] == org) & (pairs["org"] != org)]
     practices = sorted(set(below.loc[below["org_kind"] == kinds.PRACTICE, "org"]))
     kind = h.by_code[org].kind if org in h.by_code else None

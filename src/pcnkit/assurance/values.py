@@ -4,9 +4,10 @@ registry's membership at each period.
 Every aggregate is the sum of its members' numerators over the sum of their denominators at the
 period (never an average of rates); a member counts when both its numerator and denominator are
 known, and the coverage (members counted out of members held) travels with the value. England's
-value is NHS England's published national figure where the definition names one, else the sum
-over every organisation in the data; an England sum that would rest on registered lists the
-workspace holds only for some practices is not calculated, and says why.
+value is NHS England's published national figure where the publication prints one, else the sum
+over every organisation in the data; an England sum from figures covering too little of England
+(one area's files) or resting on registered lists held for only some practices is not
+calculated, and says why.
 """
 
 from __future__ import annotations
@@ -91,10 +92,11 @@ class Assurance:
 
     def values(self, indicator: Indicator) -> pd.DataFrame:
         if indicator.id not in self._values:
-            self._values[indicator.id] = compute(indicator, self.frame, self._ancestors)
+            self._values[indicator.id] = compute(indicator, self.frame, self.ancestors)
         return self._values[indicator.id]
 
-    def _ancestors(self, dates: list[pd.Timestamp]) -> pd.DataFrame:
+    def ancestors(self, dates: list[pd.Timestamp]) -> pd.DataFrame:
+        """`Tree.ancestors` for these dates, each date worked out once and kept."""
         missing = [d for d in dates if d not in self._pairs]
         if missing:
             found = self.tree.ancestors(missing)
