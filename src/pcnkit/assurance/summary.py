@@ -148,26 +148,22 @@ def _at(assurance: Assurance, indicator: Indicator, end: pd.Timestamp) -> pd.Dat
     return v[v["end"] == end]
 
 
-_PEERS: dict[tuple[int, pd.Timestamp], dict[str, str]] = {}
-
-
 def peer_parents_on(assurance: Assurance, end: pd.Timestamp) -> dict[str, str]:
-    """Every organisation's peer parent on a date, from the membership at that date (kept per
-    Assurance and date): peers are compared as they were organised when the figure was made."""
-    key = (id(assurance), end)
-    if key not in _PEERS:
+    """Every organisation's peer parent on a date, from the membership at that date (kept on
+    the Assurance, per date): peers are compared as they were organised when the figure was
+    made."""
+    found = assurance.peers.get(end)
+    if found is None:
         pairs = assurance.ancestors([end])
         direct = pairs[pairs["org"] != pairs["ancestor"]]
-        lookup: dict[str, str] = {}
+        found = {}
         for kind, candidates in PEER_PARENTS.items():
             orgs = direct[direct["org_kind"] == kind]
             for parent_kind in reversed(candidates):  # the first candidate wins
-                found = orgs[orgs["ancestor_kind"] == parent_kind].drop_duplicates("org")
-                lookup.update(zip(found["org"], found["ancestor"], strict=True))
-        if len(_PEERS) > 256:
-            _PEERS.clear()
-        _PEERS[key] = lookup
-    return _PEERS[key]
+                chosen = orgs[orgs["ancestor_kind"] == parent_kind].drop_duplicates("org")
+                found.update(zip(chosen["org"], chosen["ancestor"], strict=True))
+        assurance.peers[end] = found
+    return found
 
 
 def _chart(

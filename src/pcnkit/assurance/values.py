@@ -64,6 +64,8 @@ class Assurance:
     tree: Tree
     _values: dict[str, pd.DataFrame] = field(default_factory=dict)
     _pairs: dict[dt.date, pd.DataFrame] = field(default_factory=dict)
+    # each date's peer parents (`summary.peer_parents_on`), kept with the figures they rest on
+    peers: dict[pd.Timestamp, dict[str, str]] = field(default_factory=dict)
 
     @classmethod
     def load(
