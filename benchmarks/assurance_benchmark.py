@@ -92,6 +92,7 @@ def main() -> int:
         t4 = time.perf_counter()
     results.update(
         {
+            "workspace": str(folder),  # kept: pass it to --workspace to time again
             "indicators": len(indicators),
             "figures_read": len(assurance.frame.data),
             "read_s": round(t1 - t0, 1),
