@@ -522,12 +522,17 @@ SERIES_COLUMNS = [
 ]
 
 
+def charted(t: Tile) -> list[tuple[Figure, spc.Point | None]]:
+    """Each figure of the tile's series with its point on the chart (None when not charted:
+    too few points, or a thinly covered period)."""
+    points = {p.period: p for p in t.chart.points} if t.chart else {}
+    return [(f, points.get(f.start)) for f in t.series]
+
+
 def series_records(t: Tile) -> list[dict[str, object]]:
     """The tile's series with its SPC lines and signals in words, one row per period."""
-    points = {p.period: p for p in t.chart.points} if t.chart else {}
     out = []
-    for f in t.series:
-        p = points.get(f.start)
+    for f, p in charted(t):
         out.append(
             {
                 "period": period_words(f),

@@ -475,13 +475,8 @@ def _signal_words(p: spc.Point | None) -> str:
 
 def _series_rows(i: Indicator, t: summary.Tile) -> list[dict[str, Any]]:
     """Every period of the series, with the chart's lines and the signal in words."""
-    charted = {}
-    if t.chart is not None:
-        for p in t.chart.points:
-            charted[p.period] = p
     rows = []
-    for f in t.series:
-        p = charted.get(f.start)
+    for f, p in summary.charted(t):
         rows.append(
             {
                 "period": period_text(f),
