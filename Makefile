@@ -9,7 +9,7 @@ PG_INITDB := $(firstword $(wildcard /usr/lib/postgresql/*/bin/initdb) $(shell co
 VENDOR := src/pcnkit/web/static/vendor/nhsuk
 ASSETS := $(VENDOR)/.installed
 
-.PHONY: demo test test-fast lint format lock system-deps assets clean
+.PHONY: demo test test-fast lint format lock system-deps pack-deps assets clean
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,9 +26,19 @@ $(ASSETS): package.json package-lock.json scripts/vendor_assets.py
 
 assets: $(ASSETS)
 
-## Debian packages the tests need: the PostgreSQL 15 server for the store tests and Chromium
-## for the browser tests.
-system-deps:
+## Debian libraries the committee packs need at run time: pango (WeasyPrint lays out the PDF
+## with it) and cairo (the PNG copy of each chart in Word). Present on these machines; installed
+## when missing.
+pack-deps:
+	@if ! ldconfig -p | grep -q 'libpangoft2-1.0.so.0' || ! ldconfig -p | grep -q 'libcairo.so.2'; then \
+	  echo "installing pango and cairo"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq \
+	    libpango-1.0-0 libpangoft2-1.0-0 libcairo2 fonts-liberation; \
+	fi
+
+## Debian packages the tests need: the PostgreSQL 15 server for the store tests, Chromium
+## for the browser tests and poppler-utils (pdftoppm draws a pack's pages as PNG).
+system-deps: pack-deps
 	@if [ -z "$(PG_INITDB)" ]; then \
 	  echo "installing postgresql-15"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql-15; \
@@ -37,8 +47,12 @@ system-deps:
 	  echo "installing chromium"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	fi
+	@if ! command -v pdftoppm >/dev/null; then \
+	  echo "installing poppler-utils"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils; \
+	fi
 
-demo: $(STAMP) $(ASSETS)
+demo: $(STAMP) $(ASSETS) pack-deps
 	$(BIN)/pcnkit demo
 
 ## Coverage of the library by the whole suite, measured in the pytest process only (Spark's

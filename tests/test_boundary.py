@@ -27,7 +27,7 @@ def project_copy(tmp_path: Path) -> Path:
     copy = tmp_path / "project"
     (copy / "src" / "pcnkit").mkdir(parents=True)
     shutil.copy(ROOT / "pyproject.toml", copy / "pyproject.toml")
-    for module in ("funding/money.py", "cli/shell.py", "web/charts.py"):
+    for module in ("funding/money.py", "cli/shell.py", "web/tables.py"):
         target = copy / "src" / "pcnkit" / module
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy(PACKAGE / module, target)
@@ -79,7 +79,7 @@ def test_a_domain_module_importing_any_shell_library_fails(tmp_path):
 
 def test_each_shell_may_import_only_its_own_libraries(tmp_path):
     copy = project_copy(tmp_path)
-    cli, web = copy / "src/pcnkit/cli/shell.py", copy / "src/pcnkit/web/charts.py"
+    cli, web = copy / "src/pcnkit/cli/shell.py", copy / "src/pcnkit/web/tables.py"
     add_line(cli, "import typer.testing  # noqa: F401")
     add_line(web, "import starlette.responses  # noqa: F401")
     assert ruff_tid251(copy / "src", cwd=copy).returncode == 0
@@ -88,4 +88,4 @@ def test_each_shell_may_import_only_its_own_libraries(tmp_path):
     result = ruff_tid251(copy / "src", cwd=copy)
     assert result.returncode == 1
     assert "shell.py" in result.stdout and "TID251 `fastapi` is banned" in result.stdout
-    assert "charts.py" in result.stdout and "TID251 `rich` is banned" in result.stdout
+    assert "tables.py" in result.stdout and "TID251 `rich` is banned" in result.stdout

@@ -20,7 +20,7 @@ from urllib.parse import urlencode
 
 from fastapi import HTTPException
 
-from pcnkit import spreadsheet
+from pcnkit import charts, spreadsheet
 from pcnkit.assurance import compare, definitions, spc, summary
 from pcnkit.assurance.definitions import Indicator
 from pcnkit.assurance.observations import ENGLAND
@@ -28,7 +28,6 @@ from pcnkit.assurance.values import Assurance
 from pcnkit.errors import NotFoundError
 from pcnkit.registry import kinds
 from pcnkit.registry.checks import long_date
-from pcnkit.web import charts
 from pcnkit.web.context import Ctx, registry_state
 from pcnkit.web.views.orgs import org_ref
 from pcnkit.web.views.page import Page

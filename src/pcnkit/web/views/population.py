@@ -19,6 +19,7 @@ import pyarrow as pa
 
 from pcnkit import spreadsheet
 from pcnkit.access import audit, scope
+from pcnkit.charts import Series, bar_chart
 from pcnkit.errors import NotFoundError, PcnkitError
 from pcnkit.population import casefinding, codelists, listview, segments, sources, stratify
 from pcnkit.population.disclosure import REDACTED
@@ -27,7 +28,6 @@ from pcnkit.population.pack import pack_for_area, practices_of
 from pcnkit.registry.checks import long_date
 from pcnkit.registry.queries import Hierarchy
 from pcnkit.store.models import Organisation
-from pcnkit.web.charts import Series, bar_chart
 from pcnkit.web.context import Ctx
 from pcnkit.web.tables import FRAILTY
 from pcnkit.web.views.orgs import org_ref
