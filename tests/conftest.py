@@ -221,3 +221,21 @@ def web_demo(tmp_path_factory) -> WebDemo:
     demo = WebDemo(tmp_path_factory.mktemp("web") / "demo")
     yield demo
     demo.ws.dispose()
+
+
+class PackDemo(WebDemo):
+    """The committee packs' workspace (tests/reports): `WebDemo` with the demo's assurance
+    publications loaded as `pcnkit demo` loads them (figures to March 2026)."""
+
+    def __init__(self, folder: Path) -> None:
+        super().__init__(folder)
+        from pcnkit.demo import demo_assurance
+
+        demo_assurance(self.ws)
+
+
+@pytest.fixture(scope="session")
+def pack_demo(tmp_path_factory) -> PackDemo:
+    demo = PackDemo(tmp_path_factory.mktemp("packs") / "demo")
+    yield demo
+    demo.ws.dispose()

@@ -14,6 +14,7 @@ no bar and are labelled with their marker, so the picture never shows more than 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from html import escape
@@ -487,3 +488,83 @@ def _funnel(chart_id, title, description, benchmark, limits, dots, x_label, widt
         )
     out.append("</svg>")
     return "".join(out)
+
+
+# --- drawings that stand alone: a committee pack's HTML, PDF and Word -------------------------
+# A pack has no stylesheet for the SVG (Word reads the drawing on its own), so the classes'
+# colours become presentation attributes and the drawing carries its size and font; only the
+# wide drawing is used (a page of A4 is not a phone).
+
+FONT = "Liberation Sans, Arial, Helvetica, sans-serif"
+_CLASS_ATTRIBUTES = {
+    "pcnkit-chart__bar": 'fill="#005eb8"',
+    "pcnkit-chart__bar pcnkit-chart__bar--2": 'fill="#ae2573"',
+    "pcnkit-chart__bar pcnkit-chart__bar--3": 'fill="#00a499"',
+    "pcnkit-chart__bar pcnkit-chart__bar--4": 'fill="#ed8b00"',
+    "pcnkit-chart__axis": 'stroke="#4c6272" stroke-width="1"',
+    "pcnkit-chart__label": 'font-size="12" fill="#212b32"',
+}
+_OPENING = re.compile(r'<svg class="[^"]*" (id="[^"]*") (role="img" aria-labelledby="[^"]*") '
+                      r'viewBox="0 0 (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)"')  # fmt: skip
+
+
+def standalone(drawing: str) -> str:
+    """`drawing` (one wide SVG from this module) with its classes turned into presentation
+    attributes, and its width, height and font stated, so it renders the same anywhere."""
+    if not drawing:
+        return ""
+    out = _OPENING.sub(
+        lambda m: (
+            f'<svg {m[1]} {m[2]} width="{m[3]}" height="{m[4]}" viewBox="0 0 {m[3]} {m[4]}" '
+            f'font-family="{FONT}" font-size="12"'
+        ),
+        drawing,
+        count=1,
+    )
+    for cls, attributes in _CLASS_ATTRIBUTES.items():
+        out = out.replace(f'class="{cls}"', attributes)
+    return out
+
+
+def bar_chart_drawing(
+    chart_id: str,
+    title: str,
+    description: str,
+    labels: list[str],
+    series: list[Series],
+    unit: str = "",
+) -> str:
+    """`bar_chart`'s wide drawing, standing alone (see `standalone`)."""
+    if not labels or not series:
+        return ""
+    return standalone(_wide(chart_id, title, description, labels, series, unit))
+
+
+def spc_drawing(
+    chart_id: str,
+    title: str,
+    description: str,
+    points: list[SpcPoint],
+    target: float | None = None,
+) -> str:
+    """`spc_chart`'s wide drawing, standing alone."""
+    if not any(p.value is not None for p in points):
+        return ""
+    return standalone(_spc(chart_id, title, description, points, target, WIDTH, 300))
+
+
+def funnel_drawing(
+    chart_id: str,
+    title: str,
+    description: str,
+    benchmark: float,
+    limits: list[tuple[float, float, float, float, float]],
+    dots: list[FunnelDot],
+    x_label: str = "",
+) -> str:
+    """`funnel_plot`'s wide drawing, standing alone."""
+    if not limits or not dots:
+        return ""
+    return standalone(
+        _funnel(chart_id, title, description, benchmark, limits, dots, x_label, WIDTH, 320)
+    )
