@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from pcnkit.errors import NotFoundError, PcnkitError
 from pcnkit.registry import kinds
 from pcnkit.registry.queries import Hierarchy
-from pcnkit.reports.document import Document, Section
+from pcnkit.reports.document import Document, Section, long_date
 from pcnkit.store import Workspace
 from pcnkit.store.models import Membership, Organisation
 
@@ -288,6 +288,14 @@ def context(
     return PackContext(ws, session, request, h, org, rules, assurance)
 
 
+def months_before(day: dt.date, months: int) -> dt.date:
+    """The same day `months` earlier (the month's last day where it is shorter)."""
+    import calendar
+
+    year, month = divmod(day.year * 12 + day.month - 1 - months, 12)
+    return dt.date(year, month + 1, min(day.day, calendar.monthrange(year, month + 1)[1]))
+
+
 def _kind_words(kind: str, as_of: dt.date) -> str:
     found = kinds.KINDS.get(kind)
     return found.label_at(as_of) if found else kind
@@ -296,6 +304,13 @@ def _kind_words(kind: str, as_of: dt.date) -> str:
 def build(ws: Workspace, request: PackRequest, assurance: Assurance | None = None) -> Document:
     """The pack `request` asks for, built from `ws`'s figures."""
     pack = pack_type(request.kind)
+    assumed = ""
+    wants_changes = any(s.key == "changes" for s in chosen_sections(pack, request.sections))
+    if wants_changes and request.previous_as_of is None:
+        # a committee meets quarterly: without the last pack's date, compare with three
+        # months earlier, and say so on the cover
+        request = replace(request, previous_as_of=months_before(request.as_of, 3))
+        assumed = " (assumed: three months earlier; give the last pack's date to change it)"
     with ws.transaction() as session:
         ctx = context(ws, session, request, assurance)
         doc = Document(
@@ -307,7 +322,7 @@ def build(ws: Workspace, request: PackRequest, assurance: Assurance | None = Non
         )
         doc.inputs.append(("Contract year", ctx.year))
         if request.previous_as_of:
-            doc.inputs.append(("Previous pack", f"{request.previous_as_of:%-d %B %Y}"))
+            doc.inputs.append(("Previous pack", long_date(request.previous_as_of) + assumed))
         for s in chosen_sections(pack, request.sections):
             section = s.run(ctx)
             doc.sections.append(section)
