@@ -11,6 +11,7 @@ not have) raises `PcnkitError` before anything is built, so no file is written.
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
@@ -231,16 +232,10 @@ def chosen_sections(pack: PackType, sections: tuple[str, ...] | None) -> list[Se
     return [s for s in pack.sections if s.key in wanted]
 
 
-def contract_year(as_of: dt.date) -> str:
-    """The contract year (April to March) containing `as_of`: "2019/20" for 1 December 2019."""
-    start = as_of.year if as_of.month >= 4 else as_of.year - 1
-    return f"{start}/{(start + 1) % 100:02d}"
-
-
 def _rules(year: str | None, as_of: dt.date) -> YearRules:
-    from pcnkit.funding.rules import rules_for
+    from pcnkit.funding.rules import rules_for, year_of
 
-    return rules_for(year or contract_year(as_of))
+    return rules_for(year or year_of(as_of))
 
 
 def _first_membership(session: Session) -> dt.date | None:
@@ -301,8 +296,23 @@ def _kind_words(kind: str, as_of: dt.date) -> str:
     return found.label_at(as_of) if found else kind
 
 
-def build(ws: Workspace, request: PackRequest, assurance: Assurance | None = None) -> Document:
-    """The pack `request` asks for, built from `ws`'s figures."""
+def generated_time() -> dt.datetime:
+    """When a pack is made: now, or SOURCE_DATE_EPOCH (the reproducible-builds convention) when
+    set, so two runs can be compared byte for byte."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.strip().isdigit():
+        return dt.datetime.fromtimestamp(int(epoch), dt.UTC).replace(tzinfo=None)
+    return dt.datetime.now().replace(microsecond=0)
+
+
+def build(
+    ws: Workspace,
+    request: PackRequest,
+    assurance: Assurance | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
+) -> Document:
+    """The pack `request` asks for, built from `ws`'s figures; `progress(title, done, of)` is
+    told as each section starts (the CLI's progress bar)."""
     pack = pack_type(request.kind)
     assumed = ""
     wants_changes = any(s.key == "changes" for s in chosen_sections(pack, request.sections))
@@ -318,14 +328,18 @@ def build(ws: Workspace, request: PackRequest, assurance: Assurance | None = Non
             title=pack.title,
             organisation=f"{ctx.name} ({ctx.code})",
             as_of=request.as_of,
-            generated=request.generated or dt.datetime.now().replace(microsecond=0),
+            generated=request.generated or generated_time(),
         )
         doc.inputs.append(("Contract year", ctx.year))
         if request.previous_as_of:
             doc.inputs.append(("Previous pack", long_date(request.previous_as_of) + assumed))
-        for s in chosen_sections(pack, request.sections):
-            section = s.run(ctx)
-            doc.sections.append(section)
+        chosen = chosen_sections(pack, request.sections)
+        for i, s in enumerate(chosen):
+            if progress:
+                progress(s.title, i, len(chosen))
+            doc.sections.append(s.run(ctx))
+        if progress:
+            progress("done", len(chosen), len(chosen))
         doc.unconfirmed = list(dict.fromkeys(ctx.memo.get("unconfirmed", [])))  # type: ignore[arg-type]
         doc.synthetic = bool(ctx.memo.get("synthetic"))
         names = ", ".join(s.title for s in doc.sections)
@@ -354,7 +368,6 @@ __all__ = [
     "build",
     "chosen_sections",
     "context",
-    "contract_year",
     "note_synthetic",
     "note_unconfirmed",
     "pack_type",
