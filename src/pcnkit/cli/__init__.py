@@ -8,6 +8,7 @@ from pcnkit.cli.funding import funding_app
 from pcnkit.cli.kpi import kpi_app
 from pcnkit.cli.population import population_app
 from pcnkit.cli.registry import registry_app
+from pcnkit.cli.report import report_app
 from pcnkit.cli.serve import serve_command
 from pcnkit.cli.shell import close_workspaces
 from pcnkit.cli.users import users_app
@@ -25,6 +26,7 @@ app.add_typer(registry_app, name="registry")
 app.add_typer(funding_app, name="funding")
 app.add_typer(population_app, name="population")
 app.add_typer(kpi_app, name="kpi")
+app.add_typer(report_app, name="report")
 app.add_typer(users_app, name="users")
 app.command("demo")(demo)
 app.command("serve")(serve_command)

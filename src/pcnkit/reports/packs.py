@@ -310,9 +310,18 @@ def build(
     request: PackRequest,
     assurance: Assurance | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    session: Session | None = None,
 ) -> Document:
-    """The pack `request` asks for, built from `ws`'s figures; `progress(title, done, of)` is
-    told as each section starts (the CLI's progress bar)."""
+    """The pack `request` asks for, built from `ws`'s figures (read through `session` when
+    given: the web's request session; else a transaction of its own); `progress(title, done,
+    of)` is told as each section starts (the CLI's progress bar)."""
+    if session is None:
+        with ws.transaction() as own:
+            return _build(ws, request, assurance, progress, own)
+    return _build(ws, request, assurance, progress, session)
+
+
+def _build(ws, request, assurance, progress, session) -> Document:
     pack = pack_type(request.kind)
     assumed = ""
     wants_changes = any(s.key == "changes" for s in chosen_sections(pack, request.sections))
@@ -321,29 +330,28 @@ def build(
         # months earlier, and say so on the cover
         request = replace(request, previous_as_of=months_before(request.as_of, 3))
         assumed = " (assumed: three months earlier; give the last pack's date to change it)"
-    with ws.transaction() as session:
-        ctx = context(ws, session, request, assurance)
-        doc = Document(
-            kind=pack.kind,
-            title=pack.title,
-            organisation=f"{ctx.name} ({ctx.code})",
-            as_of=request.as_of,
-            generated=request.generated or generated_time(),
-        )
-        doc.inputs.append(("Contract year", ctx.year))
-        if request.previous_as_of:
-            doc.inputs.append(("Previous pack", long_date(request.previous_as_of) + assumed))
-        chosen = chosen_sections(pack, request.sections)
-        for i, s in enumerate(chosen):
-            if progress:
-                progress(s.title, i, len(chosen))
-            doc.sections.append(s.run(ctx))
+    ctx = context(ws, session, request, assurance)
+    doc = Document(
+        kind=pack.kind,
+        title=pack.title,
+        organisation=f"{ctx.name} ({ctx.code})",
+        as_of=request.as_of,
+        generated=request.generated or generated_time(),
+    )
+    doc.inputs.append(("Contract year", ctx.year))
+    if request.previous_as_of:
+        doc.inputs.append(("Previous pack", long_date(request.previous_as_of) + assumed))
+    chosen = chosen_sections(pack, request.sections)
+    for i, s in enumerate(chosen):
         if progress:
-            progress("done", len(chosen), len(chosen))
-        doc.unconfirmed = list(dict.fromkeys(ctx.memo.get("unconfirmed", [])))  # type: ignore[arg-type]
-        doc.synthetic = bool(ctx.memo.get("synthetic"))
-        names = ", ".join(s.title for s in doc.sections)
-        doc.inputs.append(("Sections", names))
+            progress(s.title, i, len(chosen))
+        doc.sections.append(s.run(ctx))
+    if progress:
+        progress("done", len(chosen), len(chosen))
+    doc.unconfirmed = list(dict.fromkeys(ctx.memo.get("unconfirmed", [])))  # type: ignore[arg-type]
+    doc.synthetic = bool(ctx.memo.get("synthetic"))
+    names = ", ".join(s.title for s in doc.sections)
+    doc.inputs.append(("Sections", names))
     return doc
 
 
