@@ -10,7 +10,16 @@ from pcnkit.web.context import db_slot
 
 
 def register(app: FastAPI) -> None:
-    from pcnkit.web.routes import assurance, auth, funding, help, orgs, population, watchlist
+    from pcnkit.web.routes import (
+        assurance,
+        auth,
+        funding,
+        help,
+        orgs,
+        packs,
+        population,
+        watchlist,
+    )
 
-    for module in (auth, orgs, funding, population, assurance, watchlist, help):
+    for module in (auth, orgs, funding, population, assurance, watchlist, packs, help):
         app.include_router(module.router, dependencies=[Depends(db_slot)])
