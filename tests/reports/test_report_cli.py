@@ -1,0 +1,95 @@
+"""`pcnkit report` end to end on the packs' demo workspace: files written in each format, the
+same inputs giving the same bytes, and bad input refused with a clear message and no file."""
+
+from __future__ import annotations
+
+import io
+
+import pypdf
+import pytest
+from docx import Document as WordDocument
+from typer.testing import CliRunner
+
+from pcnkit.cli import app
+
+runner = CliRunner()
+EPOCH = {"SOURCE_DATE_EPOCH": "1796203800"}  # 2026-12-02 09:30 UTC
+
+
+def _run(pack_demo, *args: str, env: dict | None = None):
+    return runner.invoke(app, ["report", *args, "-w", str(pack_demo.folder)], env=env)
+
+
+def _pdf_text(data: bytes) -> str:
+    reader = pypdf.PdfReader(io.BytesIO(data))
+    return "\n".join(page.extract_text() for page in reader.pages)
+
+
+def test_packs_lists_every_pack_and_its_sections():
+    result = runner.invoke(app, ["report", "packs"])
+    assert result.exit_code == 0, result.output
+    for words in ("assurance-update", "funding-paper", "pcn-pack", "watchlist", "schedule"):
+        assert words in result.output
+
+
+def test_assurance_update_as_pdf_and_word(pack_demo, tmp_path):
+    result = _run(
+        pack_demo, "assurance-update", "BHR", "--as-of", "2026-03-01",
+        "--sections", "structure,assurance", "-f", "pdf", "-f", "docx", "-o", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    pdf = tmp_path / "assurance-update_BHR_2026-03-01.pdf"
+    docx = tmp_path / "assurance-update_BHR_2026-03-01.docx"
+    assert pdf.is_file() and docx.is_file(), sorted(p.name for p in tmp_path.iterdir())
+    text = _pdf_text(pdf.read_bytes())
+    assert "Primary care assurance update" in text and "(BHR)" in text
+    assert "1 March 2026" in text
+    word = WordDocument(str(docx))
+    body = "\n".join(p.text for p in word.paragraphs)
+    assert "Primary care assurance update" in body and "(BHR)" in body
+
+
+def test_the_same_inputs_give_the_same_file(pack_demo, tmp_path):
+    files = []
+    for n in (1, 2):
+        target = tmp_path / f"run{n}.pdf"
+        result = _run(
+            pack_demo, "pcn-pack", "U00367", "--as-of", "2020-01-01", "--sections",
+            "members,funding", "-o", str(target), env=EPOCH,
+        )  # fmt: skip
+        assert result.exit_code == 0, result.output
+        files.append(target.read_bytes())
+    assert files[0] == files[1]
+    assert "2 December 2026 at 09:30" in _pdf_text(files[0])
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (("assurance-update", "NOPE1", "--as-of", "2026-03-01"), "no organisation 'NOPE1'"),
+        (("assurance-update", "BHR", "--as-of", "1990-01-01"), "before the registry's data"),
+        (("funding-paper", "BHR", "--as-of", "2020-01-01", "--year", "2031/32"),
+         "no funding rules for 2031/32"),
+        (("assurance-update", "BHR", "--as-of", "2026-03-01", "--sections", "gossip"),
+         "no section 'gossip'"),
+        (("pcn-pack", "PL-HAV", "--as-of", "2020-01-01"), "written for a PCN"),
+        (("assurance-update", "BHR", "--as-of", "2026-03-01", "--previous", "2026-06-01"),
+         "must be before"),
+        (("assurance-update", "BHR", "--as-of", "2026-03-01", "-f", "odt"), "choose docx"),
+    ],
+)  # fmt: skip
+def test_bad_input_is_refused_and_writes_no_file(pack_demo, tmp_path, args, words):
+    result = _run(pack_demo, *args, "-o", str(tmp_path))
+    assert result.exit_code == 2, result.output
+    assert words in " ".join(result.output.split()), result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_one_file_for_two_formats_is_refused(pack_demo, tmp_path):
+    target = tmp_path / "pack.pdf"
+    result = _run(
+        pack_demo, "pcn-pack", "U00367", "--as-of", "2020-01-01", "-f", "pdf", "-f", "docx",
+        "-o", str(target),
+    )  # fmt: skip
+    assert result.exit_code == 2 and "one file" in result.output
+    assert not target.exists()
