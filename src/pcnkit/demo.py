@@ -55,6 +55,25 @@ def demo_data() -> Path:
 
 ASSURANCE_FOLDER = "assurance"
 
+# The Havering paper's inputs (July 2019), for `pcnkit report funding-paper --statement ...`
+PAPER_FOLDER = "funding"
+PAPER_INPUTS = {
+    "statement": "havering-paper-2019-20-statement.csv",
+    "scenario": "havering-paper-2019-20-scenario.yaml",
+    "lists": "havering-paper-2019-20-lists.csv",
+}
+
+
+def demo_paper_inputs() -> dict[str, Path]:
+    """The Havering paper's published table (`statement`), its rates (`scenario`: the clinical
+    director at £0.514) and the PCN lists derived from the table (`lists`), shipped so a
+    commissioner can make the funding paper from the demo and see it reproduced. The registry
+    load of the demo reads the top level of the data folder only, so these are never loaded
+    as registry files."""
+    folder = demo_data() / PAPER_FOLDER
+    return {key: folder / name for key, name in PAPER_INPUTS.items()}
+
+
 
 def demo_assurance_files() -> list[Path]:
     """What the demo's assurance load reads: the assurance subfolder (online consultation,
