@@ -239,7 +239,7 @@ def _rules(year: str | None, as_of: dt.date) -> YearRules:
 
 
 def _first_membership(session: Session) -> dt.date | None:
-    return session.scalar(select(func.min(Membership.valid_from)))
+    return session.scalar(select(func.min(Membership.start)))
 
 
 def context(
