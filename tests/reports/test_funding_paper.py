@@ -231,3 +231,23 @@ def test_the_registry_version_is_the_engines(pack_demo):
     assert ledger.rows[-1][1] == money(total(lines).amount)
     published = _section(doc, "published")
     assert "No published figures were given" in published.blocks[0].text
+
+
+def test_a_pcn_missing_from_the_lists_says_so(pack_demo, tmp_path):
+    """A PCN of the place that the user's lists leave out is not calculated, and says why (never
+    £0.00)."""
+    lists = tmp_path / "crest-only.csv"
+    lists.write_text("pcn_code,registered,weighted\nU29424,42629,41730.3294\n")
+    doc = build(
+        pack_demo.ws,
+        PackRequest("funding-paper", "PL-HAV", AS_OF, year="2019/20", sections=("table",),
+                    generated=dt.datetime(2020, 1, 1), lists=lists),
+    )  # fmt: skip
+    t = _table(_section(doc, "table"), "Network Contract DES entitlement")
+    rows = _by_pcn(t)
+    assert rows["U29424"][2] == "£63,943.50"
+    for code in ("U00367", "U50107", "U55939"):
+        assert all(
+            c == "not calculated: the PCN is not in the lists supplied" for c in rows[code][2:]
+        )
+    assert "£0.00" not in {c for r in t.rows for c in r}

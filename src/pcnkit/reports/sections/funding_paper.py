@@ -49,6 +49,7 @@ from pcnkit.reports.document import (
     Section,
     Source,
     Table,
+    count,
     long_date,
     money,
     not_calculated,
@@ -282,6 +283,17 @@ def _exact(lines: list[EntitlementLine]) -> str:
     return money(exact_totals(lines)) + ("" if t.complete else " (incomplete)")
 
 
+def _count_months(n: int) -> str:
+    return "1 month" if n == 1 else f"{n} months"
+
+
+def _population(value: Decimal) -> str:
+    """A list as the engine used it: whole numbers without decimals, weighted lists in full."""
+    if value == value.to_integral_value():
+        return count(int(value))
+    return f"{value.normalize():,f}"
+
+
 def _months(first: dt.date, last: dt.date) -> str:
     return f"{first:%b %Y}" if first == last else f"{first:%b %Y} to {last:%b %Y}"
 
@@ -413,9 +425,9 @@ def _detail(paper: _Paper) -> Table:
                         p.place,
                         p.label,
                         _heading(s),
-                        f"{_months(first, last)} ({lines[0].months} months)",
+                        f"{_months(first, last)} ({_count_months(lines[0].months)})",
                         rate,
-                        f"{population:,}",
+                        _population(population),
                         used,
                         _cell(total(lines)),
                     )
