@@ -74,7 +74,6 @@ def demo_paper_inputs() -> dict[str, Path]:
     return {key: folder / name for key, name in PAPER_INPUTS.items()}
 
 
-
 def demo_assurance_files() -> list[Path]:
     """What the demo's assurance load reads: the assurance subfolder (online consultation,
     telephony, CQC, workforce, QOF CVD, PCN data matrix) and the QOF prevalence files the
