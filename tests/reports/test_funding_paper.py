@@ -251,3 +251,13 @@ def test_a_pcn_missing_from_the_lists_says_so(pack_demo, tmp_path):
             c == "not calculated: the PCN is not in the lists supplied" for c in rows[code][2:]
         )
     assert "£0.00" not in {c for r in t.rows for c in r}
+
+
+def test_the_same_inputs_give_the_same_paper(pack_demo, inputs, paper):
+    again = build(
+        pack_demo.ws,
+        PackRequest("funding-paper", "BHR", AS_OF, year="2019/20", sections=SECTIONS,
+                    generated=dt.datetime(2020, 1, 1), statement=inputs["statement"],
+                    scenario=inputs["scenario"], lists=inputs["lists"]),
+    )  # fmt: skip
+    assert again == paper
