@@ -229,9 +229,10 @@ class PackDemo(WebDemo):
 
     def __init__(self, folder: Path) -> None:
         super().__init__(folder)
-        from pcnkit.demo import demo_assurance
+        from pcnkit.demo import demo_assurance, demo_published
 
         demo_assurance(self.ws)
+        demo_published(self.ws)
 
 
 @pytest.fixture(scope="session")

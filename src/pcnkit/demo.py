@@ -74,6 +74,17 @@ def demo_paper_inputs() -> dict[str, Path]:
     return {key: folder / name for key, name in PAPER_INPUTS.items()}
 
 
+DEMO_PAPER = "havering-2019-20"  # the name the web offers the paper's inputs by
+
+
+def demo_published(ws: Workspace) -> None:
+    """Keep the Havering paper's inputs in the workspace as a published paper
+    (`pcnkit.reports.published`), so the funding paper pack can be made "as the paper"."""
+    from pcnkit.reports import published
+
+    published.install(ws, demo_data() / PAPER_FOLDER, DEMO_PAPER)
+
+
 def demo_assurance_files() -> list[Path]:
     """What the demo's assurance load reads: the assurance subfolder (online consultation,
     telephony, CQC, workforce, QOF CVD, PCN data matrix) and the QOF prevalence files the

@@ -44,6 +44,7 @@ def demo(
         demo_assurance,
         demo_funding,
         demo_ledger,
+        demo_published,
         demo_staff,
         demo_users,
     )
@@ -92,6 +93,14 @@ def demo(
     console.print(
         f"Ledger: {paid} payment lines for {DEMO_YEAR} (April 2019 to June 2020 runs); ARRS "
         "roster: ILLUSTRATIVE posts from the Havering paper's planning assumption."
+    )
+    demo_published(ws)
+    console.print(
+        "Committee packs (PDF, Word, HTML): pcnkit report assurance-update "
+        f"{DEMO_AREA} --as-of {DEMO_ASSURANCE_AS_OF} -f pdf -f docx -w {workspace}  |  "
+        f"pcnkit report funding-paper PL-HAV --as-of 2020-01-01 --published havering-2019-20 "
+        f"-w {workspace}  |  pcnkit report pcn-pack U00367 --as-of 2020-01-01 -w {workspace}",
+        markup=False,
     )
     table = Table(title="Demo logins (new passwords on every build; also in demo-logins.txt)")
     for c in ("username", "password", "role", "sees"):

@@ -113,6 +113,13 @@ def _command(pack: PackType):
             help="Funding paper: list sizes (CSV) in place of the registry's.",
             hidden=not paper,
         ),
+        published_name: str | None = typer.Option(
+            None,
+            "--published",
+            help="Funding paper: a published paper's inputs the workspace holds, by name "
+            "(statement, scenario and lists at once).",
+            hidden=not paper,
+        ),
         workspace: Path | None = WorkspaceOpt,
     ) -> None:
         from pcnkit.reports.output import FORMATS, filename, write
@@ -128,6 +135,14 @@ def _command(pack: PackType):
         ):
             if given is not None and not given.is_file():
                 fail(PcnkitError(f"{what} {given}: no such file"))
+        if published_name:
+            from pcnkit.reports import published
+
+            with user_errors():
+                held = published.find(open_workspace(workspace), published_name)
+            statement = statement or held.statement
+            scenario = scenario or held.scenario
+            lists = lists or held.lists
         request = PackRequest(
             kind=pack.kind,
             organisation=code,
