@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from pcnkit import charts
 from pcnkit.assurance import compare, spc
 from pcnkit.assurance.definitions import Indicator, SpcSettings, Target, load_all
 from pcnkit.assurance.observations import ENGLAND
@@ -527,6 +528,33 @@ def charted(t: Tile) -> list[tuple[Figure, spc.Point | None]]:
     too few points, or a thinly covered period)."""
     points = {p.period: p for p in t.chart.points} if t.chart else {}
     return [(f, points.get(f.start)) for f in t.series]
+
+
+def chart_points(chart: spc.Chart) -> list[charts.SpcPoint]:
+    """The chart's points as `pcnkit.charts` draws them (the web page and the packs draw the
+    same chart from here): each month's label, value, lines and how a signal reads."""
+    return [
+        charts.SpcPoint(
+            f"{p.period:%b %Y}" if p.period else str(p.index + 1),
+            p.value,
+            p.centre,
+            p.upper,
+            p.lower,
+            p.near_upper,
+            p.near_lower,
+            p.assessment if p.signal else None,
+        )
+        for p in chart.points
+    ]
+
+
+def chart_description(chart: spc.Chart) -> str:
+    """What the chart shows, in words, for a reader who cannot see it."""
+    signals = sum(1 for p in chart.points if p.signal)
+    return (
+        f"{len(chart.points)} periods; mean {charts._fmt(chart.segments[-1].mean or 0)}; "
+        f"{signals} point(s) with a special-cause signal. The table below gives every point."
+    )
 
 
 def series_records(t: Tile) -> list[dict[str, object]]:

@@ -506,25 +506,9 @@ def _chart(c: Ctx, i: Indicator, t: summary.Tile, org_name: str) -> dict[str, An
             "why": "An SPC chart needs at least two periods with a value.",
         }
     ch = t.chart
-    points = [
-        charts.SpcPoint(
-            f"{p.period:%b %Y}" if p.period else str(p.index + 1),
-            p.value,
-            p.centre,
-            p.upper,
-            p.lower,
-            p.near_upper,
-            p.near_lower,
-            p.assessment if p.signal else None,
-        )
-        for p in ch.points
-    ]
-    signals = sum(1 for p in ch.points if p.signal)
+    points = summary.chart_points(ch)
     trial = any(s.trial for s in ch.segments)
-    description = (
-        f"{len(ch.points)} periods; mean {charts._fmt(ch.segments[-1].mean or 0)}; "
-        f"{signals} point(s) with a special-cause signal. The table below gives every point."
-    )
+    description = summary.chart_description(ch)
     return {
         "svg": charts.spc_chart(
             f"spc-{i.id}",
