@@ -553,7 +553,7 @@ def chart_description(chart: spc.Chart) -> str:
     signals = sum(1 for p in chart.points if p.signal)
     return (
         f"{len(chart.points)} periods; mean {charts._fmt(chart.segments[-1].mean or 0)}; "
-        f"{signals} point(s) with a special-cause signal. The table below gives every point."
+        f"{signals} point(s) with a special-cause signal."
     )
 
 

@@ -508,7 +508,7 @@ def _chart(c: Ctx, i: Indicator, t: summary.Tile, org_name: str) -> dict[str, An
     ch = t.chart
     points = summary.chart_points(ch)
     trial = any(s.trial for s in ch.segments)
-    description = summary.chart_description(ch)
+    description = summary.chart_description(ch) + " The table below gives every point."
     return {
         "svg": charts.spc_chart(
             f"spc-{i.id}",
