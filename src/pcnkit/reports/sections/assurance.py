@@ -53,7 +53,7 @@ def value_words(indicator: Indicator, value: float | None, reason: str = "") -> 
     return f"{value:,.1f} {indicator.unit_words}"
 
 
-def _difference_words(indicator: Indicator, amount: float) -> str:
+def difference_words(indicator: Indicator, amount: float) -> str:
     unit = "percentage points" if indicator.unit == "percent" else indicator.unit_words
     return f"{amount:+,.2f} {unit}".strip()
 
@@ -72,6 +72,19 @@ def figure_sources(t: summary.Tile, who: str) -> tuple[Source, ...]:
             out.append(Source(p.title, detail))
     if t.target is not None:
         out.append(Source(t.target.source, f"target for {t.indicator.title}"))
+    return tuple(dict.fromkeys(out))
+
+
+def publication_sources(found: list[summary.Tile], who: str) -> tuple[Source, ...]:
+    """Each publication behind a table of many indicators' figures, once (the rows are cited
+    under each indicator's chart), and each target's source."""
+    out: list[Source] = []
+    for t in found:
+        for f in (t.figure, t.england):
+            for p in f.provenance if f is not None else ():
+                out.append(Source(p.title, f"figures for {who} and England"))
+        if t.target is not None:
+            out.append(Source(t.target.source, f"target for {t.indicator.title}"))
     return tuple(dict.fromkeys(out))
 
 
@@ -124,7 +137,6 @@ def summary_table(ctx: PackContext, found: list[summary.Tile]) -> Table | Paragr
             f"{long_date(ctx.as_of)}: {_why_none(found)}."
         )
     rows = []
-    sources: list[Source] = []
     for t in with_value:
         variation, assurance = _chart_words(t)
         assert t.figure is not None
@@ -139,7 +151,6 @@ def summary_table(ctx: PackContext, found: list[summary.Tile]) -> Table | Paragr
                 assurance,
             )
         )
-        sources.extend(figure_sources(t, ctx.name))
     return Table(
         f"Assurance indicators for {ctx.name} ({ctx.code}): the latest figure on or before "
         f"{long_date(ctx.as_of)}",
@@ -153,7 +164,7 @@ def summary_table(ctx: PackContext, found: list[summary.Tile]) -> Table | Paragr
             Column("Assurance against the target (SPC)"),
         ),
         tuple(rows),
-        tuple(dict.fromkeys(sources)),
+        publication_sources(with_value, ctx.name),
         notes=(
             "Variation and assurance are NHS England's Making Data Count readings of each "
             "indicator's statistical process control chart. Key to the variation words:",
@@ -191,15 +202,13 @@ def attention_list(ctx: PackContext, found: list[summary.Tile]) -> Bullets | Par
             "worse than England's."
         )
     items = []
-    sources: list[Source] = []
     for t in flagged:
         assert t.figure is not None
         items.append(
             f"{t.indicator.title}: {value_words(t.indicator, t.figure.value)} "
             f"{summary.period_phrase(t.figure)} — {'; '.join(t.attention)}."
         )
-        sources.extend(figure_sources(t, ctx.name))
-    return Bullets(tuple(items), tuple(dict.fromkeys(sources)))
+    return Bullets(tuple(items), publication_sources(flagged, ctx.name))
 
 
 # --- one indicator: chart and members ---------------------------------------------------------
@@ -285,7 +294,7 @@ def members_table(ctx: PackContext, d: summary.Detail) -> Table | Paragraph:
             m.versus_parent.label.replace("the benchmark", ctx.name)
             if m.versus_parent
             else "not compared",
-            _difference_words(i, m.pull or 0.0),
+            difference_words(i, m.pull or 0.0),
         )
         for m in shown
     )
