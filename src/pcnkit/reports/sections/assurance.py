@@ -249,7 +249,8 @@ def _chart_figure(ctx: PackContext, t: summary.Tile) -> Figure | Paragraph:
         )
     notes.append(
         "The solid line is the mean, the dashed lines the process limits, the dotted lines "
-        "two-sigma; orange points are concerning special causes, blue improving ones."
+        "two-sigma; orange points are concerning special causes, blue improving ones, purple "
+        "changes where neither direction is better; grey points are common cause."
     )
     return Figure(
         f"{i.title} for {ctx.name} ({ctx.code}), to {long_date(ctx.as_of)}",
