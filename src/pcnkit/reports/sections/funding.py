@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from pcnkit.dates import contract_year
 from pcnkit.errors import PcnkitError
-from pcnkit.funding import arrs
+from pcnkit.funding import arrs, ledger
 from pcnkit.funding.entitlements import (
     INPUT_NAMES,
     STALE_AFTER_DAYS,
@@ -67,6 +67,7 @@ class Funding:
     lines: list[EntitlementLine]
     paid: list[AsAt]
     problem: str | None = None  # why nothing could be worked out
+    ledger: bool = True  # the ledger holds payments for the year
 
 
 def _load(ctx: PackContext) -> Funding:
@@ -92,7 +93,8 @@ def _load(ctx: PackContext) -> Funding:
         result = Funding(rules, None, [], [], str(exc))
     else:
         paid = as_at(ctx.session, lines, rules, ctx.as_of) if lines else []
-        result = Funding(rules, pops, lines, paid)
+        held = bool(ledger.paid_to_date(ctx.session, rules.year))
+        result = Funding(rules, pops, lines, paid, ledger=held)
     ctx.memo[key] = result
     return result
 
@@ -248,9 +250,12 @@ def _streams(rules: YearRules, lines: list[EntitlementLine]) -> list[Stream]:
     return [s for s in rules.streams.values() if s.id in used]
 
 
-def _paid(rows: list[AsAt], keep: Callable[[AsAt], bool]) -> tuple[str, str]:
-    sums = as_at_totals([r for r in rows if keep(r)])
-    return money(sums.due), money(sums.paid)
+def _paid(f: Funding, keep: Callable[[AsAt], bool], t: Total | None = None) -> tuple[str, str]:
+    """Due and paid by the date for the rows `keep` chooses; what is due on lines that cannot
+    be calculated is not known (`t`, the same lines' total, says why)."""
+    sums = as_at_totals([r for r in f.paid if keep(r)])
+    due = not_calculated(_why(t)) if t is not None and t.amount is None else money(sums.due)
+    return due, money(sums.paid)
 
 
 def _stream_table(ctx: PackContext, f: Funding, rates: bool = False) -> Table:
@@ -272,7 +277,7 @@ def _stream_table(ctx: PackContext, f: Funding, rates: bool = False) -> Table:
         row = [s.name, s.status, s.rate_text]
         if rates:
             row.append(_stream_population(group, s))
-        row += [_amount(group.total), *_paid(f.paid, lambda r, sid=s.id: r.stream == sid)]
+        row += [_amount(group.total), *_paid(f, lambda r, sid=s.id: r.stream == sid, group.total)]
         rows.append(tuple(row))
     known = {s.id for s in streams}
     for sid in sorted({r.stream for r in f.paid if r.stream not in known and r.paid}):
@@ -280,25 +285,25 @@ def _stream_table(ctx: PackContext, f: Funding, rates: bool = False) -> Table:
         row = [f"{name} (paid, not in the {ctx.year} rules)", "", ""]
         if rates:
             row.append("")
-        row += ["none", *_paid(f.paid, lambda r, sid=sid: r.stream == sid)]
+        row += ["none", *_paid(f, lambda r, sid=sid: r.stream == sid)]
         rows.append(tuple(row))
     grand = ["Total", "", ""] + ([""] if rates else [])
-    rows.append((*grand, _amount(total(f.lines)), *_paid(f.paid, lambda r: True)))
+    rows.append((*grand, _amount(total(f.lines)), *_paid(f, lambda r: True)))
     notes = [
         *_status_notes(streams),
         "Entitlement: the whole year's amount, each line rounded to the penny once. Due: what "
-        f"the payment schedule pays in months up to {when}. Paid: what the ledger records for "
-        "those months.",
+        f"the payment schedule pays in months up to {when}."
+        + (" Paid: what the ledger records for those months." if f.ledger else ""),
     ]
     if any(not t.complete for t in (g.total for g in by_stream.values())):
         notes.append("(incomplete): the amount leaves out what cannot be calculated (see above).")
-    return Table(
+    return _table(
+        f,
         f"Network Contract DES entitlement {ctx.year} by stream: {ctx.name} ({ctx.code})",
-        tuple(columns),
-        tuple(rows),
-        (_rules_source(f.rules, streams), *_list_sources(f), _ledger_source(ctx)),
-        tuple(notes),
-        frozenset({len(rows) - 1}),
+        columns,
+        rows,
+        [_rules_source(f.rules, streams), *_list_sources(f), _ledger_source(ctx)],
+        notes,
     )
 
 
@@ -367,7 +372,7 @@ def _group_table(ctx: PackContext, f: Funding) -> Table | None:
                 f"{name} ({code})" if code else name,
                 *(_amount(group.stream(s.id)) for s in streams),
                 _amount(group.total),
-                _paid(f.paid, lambda r, pcns=pcns: r.pcn_code in pcns)[1],
+                _paid(f, lambda r, pcns=pcns: r.pcn_code in pcns)[1],
             )
         )
     rows.append(
@@ -375,21 +380,38 @@ def _group_table(ctx: PackContext, f: Funding) -> Table | None:
             f"{ctx.name} total",
             *(_amount(GroupTotal(f.lines).stream(s.id)) for s in streams),
             _amount(total(f.lines)),
-            _paid(f.paid, lambda r: True)[1],
+            _paid(f, lambda r: True)[1],
         )
     )
     where = "place (borough) at " if by_place else "PCN, as at "
-    return Table(
+    notes = list(_status_notes(streams))
+    if by_place:
+        notes.append("Each PCN is counted in the place it belongs to at the pack's date.")
+    return _table(
+        f,
         f"Network Contract DES entitlement {ctx.year} by {where}{long_date(ctx.as_of)}",
-        columns,
-        tuple(rows),
-        (_rules_source(f.rules, streams), *_list_sources(f), _ledger_source(ctx)),
-        _status_notes(streams)
-        + (
-            ("Each PCN is counted in the place it belongs to at the pack's date.",)
-            if by_place
-            else ()
-        ),
+        list(columns),
+        rows,
+        [_rules_source(f.rules, streams), *_list_sources(f), _ledger_source(ctx)],
+        notes,
+    )
+
+
+def _table(f: Funding, caption: str, columns: list, rows: list, sources: list, notes: list):
+    """A funding table whose last column is what the ledger paid, and whose last row is the
+    total; without any ledger payments for the year that column is left out, and a note says
+    why (rather than a column of £0.00)."""
+    if not f.ledger:
+        columns, rows = columns[:-1], [r[:-1] for r in rows]
+        sources = [s for s in sources if s.title != LEDGER]
+        notes = [*notes, f"The payment ledger records no payments for {f.rules.year}, so what was "
+                 "paid is not shown."]  # fmt: skip
+    return Table(
+        caption,
+        tuple(columns),
+        tuple(tuple(r) for r in rows),
+        tuple(sources),
+        tuple(notes),
         frozenset({len(rows) - 1}),
     )
 
@@ -522,7 +544,10 @@ def _arrs_blocks(ctx: PackContext, f: Funding) -> list:
     why = "the budget is unknown: " + "; ".join(public(n) for n in b.notes) if b.notes else ""
     rows = [
         ("Budget: the most the PCN may reclaim in the year", money(b.amount, why or "unknown")),
-        ("Claimable for staff in post", money(result.total)),
+        (
+            "Claimable for staff in post",
+            money(result.total) + ("" if result.lines else " (no staff recorded)"),
+        ),
         ("Headroom: budget less claimable", money(result.headroom, why or "unknown budget")),
     ]
     if result.planned is not None and result.planned.lines:
@@ -624,11 +649,16 @@ def pcn_section(ctx: PackContext) -> Section:
     out.add(*_unconfirmed_notice(ctx, f.lines), *_gaps_notice(t), *_stale_notice(f))
     out.add(_stream_table(ctx, f, rates=True))
     sums = as_at_totals(f.paid)
+    if f.ledger:
+        paid = (
+            f"the ledger records {money(sums.paid)} paid; {money(sums.outstanding)} of the "
+            "year's calculated entitlement was still to pay"
+        )
+    else:
+        paid = f"the payment ledger records no payments for {ctx.year}"
     out.add(
         Paragraph(
-            f"By {long_date(ctx.as_of)}, {money(sums.due)} was due under the schedule and "
-            f"the ledger records {money(sums.paid)} paid; {money(sums.outstanding)} of the "
-            "year's calculated entitlement was still to pay.",
+            f"By {long_date(ctx.as_of)}, {money(sums.due)} was due under the schedule and {paid}.",
             (_ledger_source(ctx),),
         )
     )
