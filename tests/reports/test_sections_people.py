@@ -286,3 +286,26 @@ def test_the_pcn_pack_builds_with_these_sections(pack_demo):
     for block in doc.blocks():
         if isinstance(block, Table):
             assert block.rows and block.sources
+
+
+def test_funding_lines_without_their_input_say_why_not_zero(pack_demo):
+    """2022/23 pays some streams on the PCN adjusted population and care home beds, which the
+    demo does not hold: those cells say why, the totals say they are incomplete, a notice
+    explains, and without ledger payments for the year no paid column is shown."""
+    with pack_context(pack_demo, "assurance-update", "PL-HAV", dt.date(2022, 6, 1)) as ctx:
+        section = funding.section(ctx)
+        rules = ctx.rules
+        lines = entitlements(from_registry(ctx.session, rules, "PL-HAV"), rules)
+    by_stream = tables(section)[0]
+    entitled = column(by_stream, "Entitlement 2022/23")
+    for sid, t in totals(lines).items():
+        shown = row(by_stream, rules.streams[sid].name)[entitled]
+        if t.amount is None:
+            assert shown.startswith("not calculated: ") and "not loaded" in shown
+        else:
+            assert shown.startswith(money(t.amount))
+    assert row(by_stream, "Total")[entitled] == money(total(lines).amount) + " (incomplete)"
+    assert "£0.00" not in words(section)
+    assert any(isinstance(b, Notice) and "cannot be calculated" in b.text for b in section.walk())
+    assert not any(c.heading.startswith("Paid") for t in tables(section) for c in t.columns)
+    assert any("records no payments for 2022/23" in n for n in by_stream.notes)
