@@ -54,8 +54,10 @@ def section(ctx: PackContext) -> Section:
     for m in sorted(practices, key=lambda m: (m.name, m.code)):
         f = m.registered
         spell = spells.get(m.code)
-        if spell is not None:
-            evidence.update(_evidence(spell.basis))
+        if spell is not None and _evidence(spell.basis):
+            # the first evidence is the statement that set the membership (the registry's
+            # timeline lists the dated or earliest source first, then those that agree)
+            evidence.add(_evidence(spell.basis)[0])
         joined = long_date(spell.start) if spell and spell.start else "not known"
         if f is None:
             size, dated = not_calculated("no list held on or before this date"), ""
@@ -86,8 +88,9 @@ def section(ctx: PackContext) -> Section:
         "Registered patients: each practice's latest count on or before the pack's date (the "
         "organisation page's figure); the funding sections use the lists at the contract year's "
         "reference date instead.",
-        "In the PCN since: the start of the membership that covers the pack's date, from the "
-        "sources listed; 'not known' when no source dates it.",
+        "In the PCN since: the start of the membership that covers the pack's date, as the "
+        "source that set it says (other sources that agree are on the organisation page); "
+        "'not known' when no source dates it.",
     ]
     if averaged:
         notes.append(
