@@ -25,12 +25,27 @@ from pcnkit.reports.document import (
 
 REGISTER = Source("NHS Digital: Patients Registered at a GP Practice", "lists at 1 January 2020")
 RULES = Source("NHS England: Network Contract DES Specification 2019/20", "sections 5 and 7")
-ASSURANCE = Source("NHS England: Appointments in General Practice", "months April 2024 to March 2026")
+ASSURANCE = Source(
+    "NHS England: Appointments in General Practice", "months April 2024 to March 2026"
+)
+UNCONFIRMED = "Care home premium for 2019/20 (status U: unconfirmed)"
 MARKUP = "<script>alert('x')</script> & =SUM(A1:A9)"
-STREAMS = ("Core", "Clinical director", "ARRS", "Extended hours", "IIF", "Care homes",
-           "Participation", "Leadership", "Development", "Other", "Total")  # fmt: skip
-SPC_LABELS = [f"{m} 2025" for m in ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov",
-                                     "Dec")] + ["Jan 2026", "Feb 2026", "Mar 2026"]  # fmt: skip
+STREAMS = (
+    "Core",
+    "Clinical director",
+    "ARRS",
+    "Extended hours",
+    "IIF",
+    "Care homes",
+    "Participation",
+    "Leadership",
+    "Development",
+    "Other",
+    "Total",
+)
+SPC_LABELS = [
+    f"{m} 2025" for m in ("Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+] + ["Jan 2026", "Feb 2026", "Mar 2026"]
 
 
 def spc_points() -> list[SpcPoint]:
@@ -79,22 +94,31 @@ def sample_document(*, synthetic: bool = True, unconfirmed: bool = True) -> Docu
     bars = Figure(
         caption="Registered patients by practice",
         svg=bar_chart_drawing(
-            "bar-1", "Registered patients", "Patients by practice",
+            "bar-1",
+            "Registered patients",
+            "Patients by practice",
             ["The Surgery (F82002)", "Riverside (F82004)", "Mill Lane (F82006)"],
             [Series("Patients", [7312, 5021, "[REDACTED]"])],
-        ),  # fmt: skip
+        ),
         description="The Surgery has 7,312 patients and Riverside 5,021; Mill Lane's count is "
         "withheld.",
         sources=(REGISTER,),
     )
     summary = Section("summary", "Summary").add(
-        Paragraph(f"Funding for the PCN this year, and a name that looks like code: {MARKUP}",
-                  (RULES,)),  # fmt: skip
+        Paragraph(
+            f"Funding for the PCN this year, and a name that looks like code: {MARKUP}", (RULES,)
+        ),
         Notice("Care home funding for 2019/20 is not confirmed by the published specification."),
         Notice("Figures are as at 1 March 2026.", kind="info"),
-        Bullets(("Three practices", f"Recovery shown as {money(Decimal('-120.50'))}",
-                 f"Achievement {percent(76.5)}", not_calculated("the register was not loaded")),
-                (REGISTER,)),  # fmt: skip
+        Bullets(
+            (
+                "Three practices",
+                f"Recovery shown as {money(Decimal('-120.50'))}",
+                f"Achievement {percent(76.5)}",
+                not_calculated("the register was not loaded"),
+            ),
+            (REGISTER,),
+        ),
     )
     money_section = Section("funding", "Funding").add(funding)
     money_section.subsections.append(Section("streams", "Funding streams").add(streams))
@@ -106,8 +130,12 @@ def sample_document(*, synthetic: bool = True, unconfirmed: bool = True) -> Docu
         as_of=dt.date(2026, 3, 1),
         generated=dt.datetime(2026, 3, 2, 9, 30),
         sections=[summary, money_section, charts],
-        inputs=[("Organisation", "BHR"), ("As at", "1 March 2026"), ("Contract year", "2019/20"),
-                ("Note", MARKUP)],  # fmt: skip
-        unconfirmed=["Care home premium for 2019/20 (status U: unconfirmed)"] if unconfirmed else [],
+        inputs=[
+            ("Organisation", "BHR"),
+            ("As at", "1 March 2026"),
+            ("Contract year", "2019/20"),
+            ("Note", MARKUP),
+        ],
+        unconfirmed=[UNCONFIRMED] if unconfirmed else [],
         synthetic=synthetic,
     )

@@ -276,7 +276,7 @@ class _Writer:
         _shade(p, fill, line)
 
     def _caption(self, label: str, caption: str, sources: tuple[Source, ...]) -> None:
-        """"Table 3: caption" in the Caption style, the number a SEQ field (so Word renumbers
+        """ "Table 3: caption" in the Caption style, the number a SEQ field (so Word renumbers
         a caption inserted by hand) whose shown result is the pack's own number."""
         kind, number = label.split(" ")
         p = self.word.add_paragraph(style="Caption")

@@ -58,6 +58,10 @@ def _e(text: str) -> str:
     return escape(text, quote=True)
 
 
+def _num(numeric: bool) -> str:
+    return ' class="num"' if numeric else ""
+
+
 def as_at(doc: Document) -> str:
     return f"As at {long_date(doc.as_of)}"
 
@@ -191,20 +195,17 @@ class _Renderer:
             f'<caption><span class="label">{label}:</span> {_e(t.caption)}'
             f"{self.cite(t.sources)}</caption>"
         )
-        out.append("<thead><tr>")
-        for c in t.columns:
-            cls = ' class="num"' if c.numeric else ""
-            out.append(f'<th scope="col"{cls}>{_e(c.heading)}</th>')
-        out.append("</tr></thead><tbody>")
+        heads = "".join(f'<th scope="col"{_num(c.numeric)}>{_e(c.heading)}</th>' for c in t.columns)
+        out.append(f"<thead><tr>{heads}</tr></thead><tbody>")
         for i, row in enumerate(t.rows):
-            cls = ' class="total"' if i in t.totals else ""
-            out.append(f"<tr{cls}>")
+            cells = []
             for j, (c, cell) in enumerate(zip(t.columns, row, strict=True)):
-                num = ' class="num"' if c.numeric else ""
-                tag = "th" if j == 0 and not c.numeric else "td"
-                scope = ' scope="row"' if tag == "th" else ""
-                out.append(f"<{tag}{scope}{num}>{_e(cell)}</{tag}>")
-            out.append("</tr>")
+                if j == 0 and not c.numeric:  # the row's name
+                    cells.append(f'<th scope="row">{_e(cell)}</th>')
+                else:
+                    cells.append(f"<td{_num(c.numeric)}>{_e(cell)}</td>")
+            cls = ' class="total"' if i in t.totals else ""
+            out.append(f"<tr{cls}>{''.join(cells)}</tr>")
         out.append("</tbody></table>")
         out.append(self.notes_list(t.notes))
         out.append("</div>")
