@@ -164,6 +164,7 @@ def test_pdf_metadata_and_same_bytes(doc, pdf):
     meta = pypdf.PdfReader(io.BytesIO(pdf)).metadata
     assert meta.title.startswith("Assurance update")
     assert meta.author == "pcnkit"
+    assert meta["/CreationDate"] == meta["/ModDate"] == "D:20260302093000Z"
     assert render_pdf(doc) == pdf
     assert render_pdf(sample_document()) == pdf  # a new, equal Document too
 

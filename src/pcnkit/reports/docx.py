@@ -13,7 +13,6 @@ generation time, and the package is rewritten with fixed zip entry times.
 
 from __future__ import annotations
 
-import datetime as dt
 import io
 import re
 import zipfile
@@ -32,7 +31,7 @@ from pcnkit.reports.document import (
     Table,
     long_date,
 )
-from pcnkit.reports.html import ALL_CONFIRMED, MANY_COLUMNS, WIDE_TABLE
+from pcnkit.reports.html import ALL_CONFIRMED, MANY_COLUMNS, WIDE_TABLE, generated_utc
 
 SVG_NS = "http://schemas.microsoft.com/office/drawing/2016/SVG/main"
 SVG_EXT_URI = "{96DAC541-7B7A-43D3-8B79-37D633B846F1}"
@@ -74,9 +73,7 @@ class _Writer:
 
     def _properties(self) -> None:
         p = self.word.core_properties
-        when = self.doc.generated
-        if when.tzinfo is None:
-            when = when.replace(tzinfo=dt.UTC)
+        when = generated_utc(self.doc.generated)
         p.author = "pcnkit"
         p.last_modified_by = "pcnkit"
         p.title = f"{self.doc.title} – {self.doc.organisation}"

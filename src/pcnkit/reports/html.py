@@ -8,6 +8,7 @@ live here so that the PDF and the HTML cannot drift apart.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from html import escape
 
@@ -48,10 +49,20 @@ def render_html(doc: Document, *, for_print: bool = False) -> str:
         f"<title>{_e(doc.title)} – {_e(doc.organisation)}</title>\n"
         '<meta name="author" content="pcnkit">\n'
         '<meta name="generator" content="pcnkit">\n'
-        f'<meta name="dcterms.created" content="{doc.generated.isoformat()}">\n'
-        f'<meta name="dcterms.modified" content="{doc.generated.isoformat()}">\n'
+        f'<meta name="dcterms.created" content="{w3c_time(doc.generated)}">\n'
+        f'<meta name="dcterms.modified" content="{w3c_time(doc.generated)}">\n'
         f"<style>{css}</style>\n</head>\n<body>\n" + "\n".join(body) + "\n</body>\n</html>\n"
     )
+
+
+def generated_utc(when: dt.datetime) -> dt.datetime:
+    """The generation time in UTC, as the PDF and Word metadata need it (a time without a
+    zone is taken as UTC, as the pack states it)."""
+    return when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when.astimezone(dt.UTC)
+
+
+def w3c_time(when: dt.datetime) -> str:
+    return f"{generated_utc(when):%Y-%m-%dT%H:%M:%SZ}"
 
 
 def _e(text: str) -> str:
