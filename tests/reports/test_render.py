@@ -336,3 +336,35 @@ def test_pdf_pages_as_pictures(pdf, pdf_pages, tmp_path):
             check=True,
         )
         assert out.with_suffix(".png").stat().st_size > 10_000
+
+
+def test_killed_write_keeps_the_old_file_and_its_leftover_is_cleared(doc, tmp_path):
+    """kill -9 after the bytes are written but before the rename: the old pack is intact, and
+    the hidden part file left behind is removed by the next write to the same path."""
+    import os
+    import sys
+    import time
+
+    old = tmp_path / "pack.html"
+    old.write_bytes(b"old")
+    script = (
+        "import os, signal, sys\n"
+        "sys.path.insert(0, sys.argv[2])\n"
+        "from render_sample import sample_document\n"
+        "from pcnkit.reports import output\n"
+        "output.os.fsync = lambda fd: os.kill(os.getpid(), signal.SIGKILL)\n"
+        "output.write(sample_document(), output.Path(sys.argv[1]))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(old), str(Path(__file__).parent)], env=env, check=False
+    )
+    assert done.returncode == -9
+    assert old.read_bytes() == b"old"
+    leftovers = [p for p in tmp_path.iterdir() if p != old]
+    assert [p.name.startswith(".pack.html.") and p.suffix == ".part" for p in leftovers] == [True]
+    an_hour_ago = time.time() - output.STALE_PART_SECONDS - 60
+    os.utime(leftovers[0], (an_hour_ago, an_hour_ago))
+    output.write(doc, old)
+    assert [p.name for p in tmp_path.iterdir()] == ["pack.html"]
+    assert old.read_bytes() == output.render(doc, "html")

@@ -1,14 +1,18 @@
 """Writing a committee pack to a file: the format from the file's suffix (or named), the whole
 file rendered in memory first, then put in place in one step. A failed render, a full disk or
-a killed process never leaves half a pack or a stray file, and a pack already at the path is
-only ever replaced by a complete one."""
+a killed process never leaves half a pack at the path, and a pack already there is only ever
+replaced by a complete one. The bytes go first to a hidden `.NAME.*.part` file beside it (the
+same file system, so the final rename is atomic); a process killed outright (kill -9) while
+writing that file can leave it behind, and the next write to the same path removes it."""
 
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
 import re
 import tempfile
+import time
 from pathlib import Path
 
 from pcnkit.errors import PcnkitError
@@ -16,6 +20,8 @@ from pcnkit.reports.document import Document
 
 FORMATS = {"pdf", "docx", "html"}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# a part file older than this is a leftover of a killed write, not one still being written
+STALE_PART_SECONDS = 3600
 
 
 def _choices() -> str:
@@ -64,6 +70,7 @@ def write(doc: Document, path: Path, fmt: str | None = None) -> Path:
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise PcnkitError(f"{folder}: no such folder to write the pack into")
+    _remove_leftovers(folder, path.name)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -77,6 +84,15 @@ def write(doc: Document, path: Path, fmt: str | None = None) -> Path:
             os.unlink(tmp)
         raise
     return path
+
+
+def _remove_leftovers(folder: Path, name: str) -> None:
+    """Delete the part files that killed writes of `name` left behind."""
+    now = time.time()
+    for part in folder.glob(f".{glob.escape(name)}.*.part"):
+        with contextlib.suppress(OSError):
+            if now - part.stat().st_mtime > STALE_PART_SECONDS:
+                part.unlink()
 
 
 def filename(doc: Document, fmt: str) -> str:
