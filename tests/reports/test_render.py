@@ -192,8 +192,11 @@ def test_docx_holds_the_same_figures(doc, word):
     styles = {p.style.name for p in word.paragraphs}
     assert {"Title", "Heading 1", "Heading 2", "Caption", "List Bullet"} <= styles
     body = "\n".join(p.text for p in word.paragraphs)
+    xml = word.element.xml
     for n, source in enumerate(doc.footnotes(), start=1):
         assert f"[{n}] {source.words}" in body
+        # each marker links to its entry in the Sources list
+        assert f'w:anchor="source_{n}"' in xml and f'w:name="source_{n}"' in xml
     assert "Care home premium for 2019/20 (status U: unconfirmed)" in body
 
 

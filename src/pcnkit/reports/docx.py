@@ -206,6 +206,7 @@ class _Writer:
         w.add_heading("Sources", level=1)
         for n, s in enumerate(self.doc.footnotes(), start=1):
             p = w.add_paragraph()
+            _bookmark(p, n, f"source_{n}")
             p.add_run(f"[{n}] ").bold = True
             p.add_run(s.words)
 
@@ -238,8 +239,9 @@ class _Writer:
         self.landscape = landscape
 
     def _cite(self, p, sources: tuple[Source, ...]) -> None:
+        """Superscript [n] markers, each a link to source n in the Sources list."""
         for n in sorted({self.notes[s] for s in sources}):
-            p.add_run(f"[{n}]").font.superscript = True
+            _internal_link(p, f"[{n}]", f"source_{n}")
 
     def _block(self, b: Block) -> None:
         w = self.word
@@ -388,6 +390,41 @@ def _field(paragraph, instruction: str, shown: str) -> None:
     p.append(char("separate"))
     paragraph.add_run(shown)
     p.append(char("end"))
+
+
+def _internal_link(paragraph, text: str, anchor: str) -> None:
+    """A superscript run inside a hyperlink to bookmark `anchor` in this document."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    link = OxmlElement("w:hyperlink")
+    link.set(qn("w:anchor"), anchor)
+    link.set(qn("w:history"), "1")
+    run = OxmlElement("w:r")
+    rpr = OxmlElement("w:rPr")
+    align = OxmlElement("w:vertAlign")
+    align.set(qn("w:val"), "superscript")
+    rpr.append(align)
+    run.append(rpr)
+    t = OxmlElement("w:t")
+    t.text = text
+    run.append(t)
+    link.append(run)
+    paragraph._p.append(link)
+
+
+def _bookmark(paragraph, n: int, name: str) -> None:
+    """Bookmark `name` around the start of `paragraph` (the target of its links)."""
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    start = OxmlElement("w:bookmarkStart")
+    start.set(qn("w:id"), str(n))
+    start.set(qn("w:name"), name)
+    end = OxmlElement("w:bookmarkEnd")
+    end.set(qn("w:id"), str(n))
+    paragraph._p.append(start)
+    paragraph._p.append(end)
 
 
 def _shade(paragraph, fill: str, line: str) -> None:

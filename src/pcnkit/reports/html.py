@@ -46,6 +46,7 @@ def render_html(doc: Document, *, for_print: bool = False) -> str:
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en-GB">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{_e(doc.title)} – {_e(doc.organisation)}</title>\n"
         '<meta name="author" content="pcnkit">\n'
         '<meta name="generator" content="pcnkit">\n'
@@ -276,6 +277,7 @@ table.inputs td {{ padding: 2pt 0; }}
 .synthetic {{ font-weight: bold; }}
 .contents {{ break-after: page; page-break-after: always; }}
 .contents ol {{ padding-left: 1.5em; }}
+.contents ol ol {{ margin: 0; }}
 .contents a {{ text-decoration: none; color: #212b32; }}
 .table-block {{ margin: 1em 0 1.4em; }}
 table.data {{ width: 100%; font-size: 9.5pt; line-height: 1.3; }}
@@ -307,9 +309,11 @@ _SCREEN_CSS = """
 body { max-width: 60em; margin: 0 auto; padding: 1em 2em 3em; }
 .cover { border-bottom: 2px solid #005eb8; padding-bottom: 1.5em; margin-bottom: 1.5em; }
 .contents { border-bottom: 1px solid #aeb7bd; margin-bottom: 1em; }
-.table-block.wide { overflow-x: auto; }
+.table-block { overflow-x: auto; }
+table.data.many { font-size: 0.85em; }
 @page { size: A4; margin: 18mm 16mm; }
-@media print { body { max-width: none; padding: 0; } .cover, .contents { border: 0; } }
+@media print { body { max-width: none; padding: 0; } .cover, .contents { border: 0; }
+  .table-block { overflow: visible; } }
 """
 
 
