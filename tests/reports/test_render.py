@@ -186,6 +186,8 @@ def test_docx_holds_the_same_figures(doc, word):
     assert first[2] == [MARKUP, "5,021", "-£120.50"]
     assert first[4] == ["Total", "12,333", "£13,519.75"]
     assert all(r.bold for r in tables[0].rows[4].cells[2].paragraphs[0].runs)
+    assert not any(r.bold for r in tables[0].rows[1].cells[0].paragraphs[0].runs)
+    assert 'w:firstColumn="0"' in tables[0]._tbl.tblPr.xml  # bold means a total, nothing else
     assert len(tables[1].columns) == 11
     # the header row repeats on every page
     assert tables[0].rows[0]._tr.trPr.xml.count("tblHeader") == 1

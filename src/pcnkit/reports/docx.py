@@ -128,11 +128,15 @@ class _Writer:
         self._footer(section.footer)
 
     def _header(self, header) -> None:
+        from docx.shared import RGBColor
+
         p = header.paragraphs[0]
         p.text = f"{self.doc.organisation} · As at {long_date(self.doc.as_of)}"
         if self.doc.synthetic:
-            label = header.add_paragraph()
-            label.add_run(SYNTHETIC_WORDS).bold = True
+            label = header.add_paragraph(style="Header")
+            run = label.add_run(SYNTHETIC_WORDS)
+            run.bold = True
+            run.font.color.rgb = RGBColor.from_string("8A1538")
 
     def _footer(self, footer) -> None:
         from docx.enum.text import WD_ALIGN_PARAGRAPH
@@ -294,6 +298,7 @@ class _Writer:
         table = self.word.add_table(rows=1, cols=len(t.columns))
         table.style = self.word.styles["Light List Accent 1"]
         table.alignment = WD_TABLE_ALIGNMENT.LEFT
+        _plain_first_column(table)
         header = table.rows[0]
         _repeat_header(header)
         for cell, col in zip(header.cells, t.columns, strict=True):
@@ -309,7 +314,8 @@ class _Writer:
                 p = cell.paragraphs[0]
                 run = p.add_run(text)
                 run.font.size = size
-                run.bold = i in t.totals
+                if i in t.totals:
+                    run.bold = True
                 if col.numeric:
                     p.alignment = WD_ALIGN_PARAGRAPH.RIGHT
         self._notes(t.notes)
@@ -457,6 +463,17 @@ def _shade(paragraph, fill: str, line: str) -> None:
     else:
         ppr.append(borders)
         ppr.append(shd)
+
+
+def _plain_first_column(table) -> None:
+    """The table style's special formatting for the header row only: its first column is not
+    bold, so that bold means a total."""
+    from docx.oxml.ns import qn
+
+    look = table._tbl.tblPr.find(qn("w:tblLook"))
+    if look is not None:
+        look.set(qn("w:firstColumn"), "0")
+        look.set(qn("w:val"), "0420")  # firstRow (0x0020) and noVBand (0x0400)
 
 
 def _repeat_header(row) -> None:
