@@ -373,3 +373,17 @@ def test_killed_write_keeps_the_old_file_and_its_leftover_is_cleared(doc, tmp_pa
     output.write(doc, old)
     assert [p.name for p in tmp_path.iterdir()] == ["pack.html"]
     assert old.read_bytes() == output.render(doc, "html")
+
+
+def test_pdf_never_fetches(doc):
+    """A drawing that refers to something outside the pack stops the PDF: nothing is fetched
+    and no PDF goes out with the chart left out."""
+    import dataclasses
+
+    bad = sample_document()
+    figure = bad.sections[2].blocks[0]
+    svg = figure.svg.replace("</svg>", '<image href="http://127.0.0.1:9/x.png" width="5" '
+                             'height="5"/></svg>')  # fmt: skip
+    bad.sections[2].blocks[0] = dataclasses.replace(figure, svg=svg)
+    with pytest.raises(PcnkitError, match="could not be laid out whole"):
+        render_pdf(bad)
