@@ -341,5 +341,6 @@ def _print_css(doc: Document) -> str:
 @page :first {{ @bottom-right {{ content: none; }} @bottom-left {{ content: none; }} }}
 @page wide {{ size: A4 landscape; }}
 .wide {{ page: wide; }}
+.wide table.data.many {{ font-size: 8.5pt; }}
 .contents a::after {{ content: leader(".") target-counter(attr(href), page); }}
 """
