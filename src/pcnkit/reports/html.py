@@ -272,6 +272,7 @@ table.inputs td {{ padding: 2pt 0; }}
 .notice {{ border: 1.5pt solid #4c6272; border-left-width: 6pt; padding: 6pt 10pt;
   margin: 0 0 1em; break-inside: avoid; page-break-inside: avoid; }}
 .notice p:last-child, .notice ul:last-child {{ margin-bottom: 0; }}
+.notice ul {{ padding-left: 1.2em; }}
 .notice--warning {{ border-color: #ed8b00; background: #fff9e6; }}
 .notice--info {{ border-color: {BLUE}; background: #eef4fa; }}
 .synthetic {{ font-weight: bold; }}
