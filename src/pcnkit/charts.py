@@ -355,7 +355,7 @@ def _spc(chart_id, title, description, points, target, width, height) -> str:
     )
     every = max(1, len(points) // 6)
     labelled = {0, len(points) - 1} | (
-        set() if narrow else set(range(0, len(points) - (every + 1) // 2, every))
+        set() if narrow else set(range(0, len(points) - every, every))
     )
     for i in sorted(labelled):
         anchor = "start" if i == 0 else ("end" if i == len(points) - 1 else "middle")
