@@ -19,6 +19,12 @@ from pcnkit.errors import PcnkitError
 from pcnkit.reports.document import Document
 
 FORMATS = {"pdf", "docx", "html"}
+# each format's media type, for a web download
+MEDIA = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "html": "text/html; charset=utf-8",
+}
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # a part file older than this is a leftover of a killed write, not one still being written
 STALE_PART_SECONDS = 3600
