@@ -16,6 +16,7 @@ from pcnkit.registry import checks, kinds
 from pcnkit.registry.queries import Hierarchy
 from pcnkit.reports.document import Bullets, Figure, Paragraph, Section, Table, percent
 from pcnkit.reports.packs import PackRequest, build
+from pcnkit.reports.sections import watchlist as wl_section
 
 AS_OF = dt.date(2026, 3, 1)
 PREVIOUS = dt.date(2025, 12, 1)
@@ -181,16 +182,24 @@ def test_watchlist_section_flags_the_engines_practices(docs, pack_demo, assuranc
             assert not tables
             assert "No practice of" in _text(section)
             continue
-        rows = tables[0].rows
-        shown = [re.search(r"\((\w+)\)$", r[1]).group(1) for r in rows if r[0]]
+        summary_rows = tables[0].rows
+        shown = [re.search(r"\((\w+)\)$", r[1]).group(1) for r in summary_rows]
         assert shown == [e.practice for e in flagged]
-        assert len(rows) == sum(e.score for e in flagged)
-        # whose threshold: only the CQC criterion is NHS England's
+        assert [int(r[2]) for r in summary_rows] == [e.score for e in flagged]
+        # the evidence of the most flagged practices, each flag saying whose threshold it is:
+        # only the CQC criterion is NHS England's
+        rows = tables[1].rows
+        evidenced = flagged[: wl_section.EVIDENCE_FOR]
+        assert len(rows) == sum(e.score for e in evidenced)
         for row in rows:
-            if row[2].startswith("CQC"):
-                assert row[5].endswith("(NHS England's criterion)")
+            if row[1].startswith("CQC"):
+                assert row[3].endswith("(NHS England's criterion)")
             else:
-                assert row[5].endswith(f"({watchlist.NOT_NHS_ENGLAND})")
+                assert row[3].endswith(f"({watchlist.NOT_NHS_ENGLAND})")
+                assert row[3].count(watchlist.NOT_NHS_ENGLAND) == 1
+        for row, e in zip(summary_rows, flagged, strict=True):
+            marks = row[3].count(wl_section.MARK)
+            assert marks == sum(not f.confirmed for f in e.flags)
         assert tables[0].sources
 
 

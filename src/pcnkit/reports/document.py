@@ -11,6 +11,7 @@ same document apart from the stated generation time.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
@@ -162,6 +163,22 @@ class Document:
     def footnote_numbers(self) -> dict[Source, int]:
         return {s: i for i, s in enumerate(self.footnotes(), start=1)}
 
+    def source_series(self) -> list[SourceSeries]:
+        """The cover's list: each publication once, with the editions cited (a monthly
+        series' months in date order) and its footnote numbers; the numbered list at the end
+        gives each footnote whole."""
+        found: dict[str, tuple[list[str], list[int]]] = {}
+        for n, s in enumerate(self.footnotes(), start=1):
+            series, edition = _edition(s.title)
+            dates, numbers = found.setdefault(series, ([], []))
+            if edition and edition not in dates:
+                dates.append(edition)
+            numbers.append(n)
+        return [
+            SourceSeries(series, tuple(sorted(dates, key=_edition_order)), tuple(numbers))
+            for series, (dates, numbers) in found.items()
+        ]
+
     @property
     def generated_words(self) -> str:
         return (
@@ -169,6 +186,58 @@ class Document:
             "Everything else in this pack depends only on its inputs, so two packs made with "
             "the same inputs differ only here."
         )
+
+
+@dataclass(frozen=True)
+class SourceSeries:
+    """One publication on the cover: its editions cited and its footnotes."""
+
+    title: str
+    editions: tuple[str, ...]
+    footnotes: tuple[int, ...]
+
+    @property
+    def words(self) -> str:
+        editions = f": {', '.join(self.editions)}" if self.editions else ""
+        word = "source" if len(self.footnotes) == 1 else "sources"
+        return f"{self.title}{editions} ({word} {_ranges(self.footnotes)})"
+
+
+_MONTHS = tuple(dt.date(2000, m, 1).strftime("%B") for m in range(1, 13))
+_EDITION = re.compile(
+    r"^(?P<series>.+?)(?:,\s*|\s+)(?P<edition>(?:(?:(?:as )?at )?(?:\d{1,2} )?(?:"
+    + "|".join(_MONTHS)
+    + r") \d{4})|\d{4}/\d{2}|\d{4}-\d{2})$"
+)
+
+
+def _edition(title: str) -> tuple[str, str]:
+    """("NHS Digital, Patients Registered at a GP Practice", "March 2026") from the title of
+    one edition; a title without a trailing date is its own series."""
+    m = _EDITION.match(title.strip())
+    return (m["series"], m["edition"]) if m else (title, "")
+
+
+def _edition_order(edition: str) -> tuple[int, int, str]:
+    words = edition.removeprefix("as ").removeprefix("at ").split()
+    if len(words) >= 2 and words[-2] in _MONTHS and words[-1].isdigit():
+        return (int(words[-1]), _MONTHS.index(words[-2]) + 1, edition)
+    digits = re.match(r"(\d{4})", edition)
+    return (int(digits[1]) if digits else 0, 0, edition)
+
+
+def _ranges(numbers: tuple[int, ...]) -> str:
+    """1, 2, 3, 5 -> "1–3, 5"."""
+    out: list[str] = []
+    start = prev = None
+    for n in (*sorted(numbers), None):
+        if start is not None and (n is None or n != prev + 1):
+            out.append(str(start) if start == prev else f"{start}–{prev}")
+            start = None
+        if n is not None and start is None:
+            start = n
+        prev = n
+    return ", ".join(out)
 
 
 # --- the one way each kind of figure is written -----------------------------------------------
@@ -218,6 +287,7 @@ __all__ = [
     "Paragraph",
     "Section",
     "Source",
+    "SourceSeries",
     "Table",
     "count",
     "long_date",

@@ -173,9 +173,9 @@ class _Writer:
                 cells[0].paragraphs[0].add_run(name).bold = True
                 cells[1].text = value
         w.add_heading("Data sources and their dates", level=2)
-        sources = doc.footnotes()
-        for n, s in enumerate(sources, start=1):
-            w.add_paragraph(f"{n}. {s.words}")
+        sources = doc.source_series()
+        for s in sources:
+            w.add_paragraph(s.words, style="List Bullet")
         if not sources:
             w.add_paragraph("No data source is cited in this pack.")
         w.add_heading("Figures not confirmed", level=2)

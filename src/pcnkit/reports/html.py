@@ -91,11 +91,11 @@ def _cover(doc: Document) -> str:
             out.append(f'<tr><th scope="row">{_e(name)}</th><td>{_e(value)}</td></tr>')
         out.append("</tbody></table>")
     out.append('<h2 class="cover-h">Data sources and their dates</h2>')
-    sources = doc.footnotes()
+    sources = doc.source_series()
     if sources:
-        out.append('<ol class="cover-sources">')
+        out.append('<ul class="cover-sources">')
         out += [f"<li>{_e(s.words)}</li>" for s in sources]
-        out.append("</ol>")
+        out.append("</ul>")
     else:
         out.append("<p>No data source is cited in this pack.</p>")
     out.append('<h2 class="cover-h">Figures not confirmed</h2>')

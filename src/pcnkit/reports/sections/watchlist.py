@@ -25,6 +25,8 @@ from pcnkit.reports.packs import PackContext
 
 NHS_ENGLAND = "NHS England's criterion"
 MOST_NAMED = 5  # practices named under a reason a criterion was not assessed; the rest counted
+EVIDENCE_FOR = 5  # practices whose flags' evidence the pack prints in full (the most flagged)
+MARK = "‡"  # after a flag whose threshold is pcnkit's, not NHS England's
 
 
 def practices_of(ctx: PackContext, h: Hierarchy) -> list[str]:
@@ -115,6 +117,59 @@ def _not_assessed(ctx: PackContext, found: list[watchlist.WatchEntry]) -> Bullet
     return Bullets(tuple(items))
 
 
+def _threshold(f: watchlist.Flag) -> str:
+    """The threshold, saying whose it is once (the engine's words may already say it)."""
+    words = whose(f.confirmed)
+    return f.threshold if words in f.threshold else f"{f.threshold} ({words})"
+
+
+def _summary(ctx, flagged, rules, when) -> Table:
+    """One row per flagged practice: what is flagged, and when."""
+    rows, flags = [], []
+    for rank, e in enumerate(flagged, start=1):
+        labels = "; ".join(f"{f.label}{'' if f.confirmed else ' ' + MARK} ({_period(f)})"
+                           for f in e.flags)  # fmt: skip
+        rows.append((str(rank), practice_words(ctx.hierarchy, e.practice), str(len(e.flags)),
+                     labels))  # fmt: skip
+        flags.extend(e.flags)
+    return Table(
+        f"Practices of {ctx.name} ({ctx.code}) flagged on the watch-list at {when}, most flags "
+        "first",
+        (
+            Column("Rank", numeric=True),
+            Column("Practice"),
+            Column("Flags", numeric=True),
+            Column("What is flagged (period)"),
+        ),
+        tuple(rows),
+        flag_sources(ctx, flags) + _rules_source(rules),
+        notes=(
+            "Practices are ranked by the number of flags, then by the most severe "
+            "(CQC Inadequate first), then by code.",
+            f"{MARK} {watchlist.NOT_NHS_ENGLAND[0].upper()}{watchlist.NOT_NHS_ENGLAND[1:]}: "
+            "NHS England names the factor without a number (or not at all), and the figure is "
+            f"pcnkit's choice. A flag without {MARK} is NHS England's own criterion.",
+            *(f"{r.label}: {' '.join(r.why.split())}" for r in rules.criteria),
+        ),
+    )
+
+
+def _evidence(ctx, entries, when) -> Table:
+    """Each flag of the most flagged practices, with its evidence and threshold."""
+    rows, flags = [], []
+    for e in entries:
+        for i, f in enumerate(e.flags):
+            rows.append((practice_words(ctx.hierarchy, e.practice) if i == 0 else "", f.label,
+                         f.evidence, _threshold(f)))  # fmt: skip
+            flags.append(f)
+    return Table(
+        f"The evidence for the {len(entries)} most flagged practices of {ctx.name} at {when}",
+        (Column("Practice"), Column("Flag"), Column("Evidence"), Column("Threshold")),
+        tuple(rows),
+        flag_sources(ctx, flags),
+    )
+
+
 def section(ctx: PackContext) -> Section:
     """The practices the watch-list flags at the pack's date, and why."""
     out = Section("watchlist", "Vulnerable practices")
@@ -135,46 +190,15 @@ def section(ctx: PackContext) -> Section:
         )
     )
     if flagged:
-        rows = []
-        flags = []
-        for rank, e in enumerate(flagged, start=1):
-            for i, f in enumerate(e.flags):
-                rows.append(
-                    (
-                        str(rank) if i == 0 else "",
-                        practice_words(ctx.hierarchy, e.practice) if i == 0 else "",
-                        f.label,
-                        _period(f),
-                        f.evidence,
-                        f"{f.threshold} ({whose(f.confirmed)})",
-                    )
+        out.add(_summary(ctx, flagged, rules, when), _evidence(ctx, flagged[:EVIDENCE_FOR], when))
+        if len(flagged) > EVIDENCE_FOR:
+            out.add(
+                Paragraph(
+                    f"The evidence for the other {len(flagged) - EVIDENCE_FOR} flagged practices "
+                    f"is on the watch-list page for {ctx.code}, and in `pcnkit kpi watchlist "
+                    f"{ctx.code} --as-of {ctx.as_of}`."
                 )
-                flags.append(f)
-        out.add(
-            Table(
-                f"Practices of {ctx.name} ({ctx.code}) flagged on the watch-list at {when}, "
-                "most flags first",
-                (
-                    Column("Rank", numeric=True),
-                    Column("Practice"),
-                    Column("Flag"),
-                    Column("Period"),
-                    Column("Evidence"),
-                    Column("Threshold"),
-                ),
-                tuple(rows),
-                flag_sources(ctx, flags) + _rules_source(rules),
-                notes=(
-                    "Practices are ranked by the number of flags, then by the most severe "
-                    "(CQC Inadequate first), then by code.",
-                    f"{NHS_ENGLAND}: the threshold is NHS England's own. "
-                    f"{watchlist.NOT_NHS_ENGLAND[0].upper()}{watchlist.NOT_NHS_ENGLAND[1:]}: "
-                    "NHS England names the factor without a number (or not at all), and the "
-                    "figure is pcnkit's choice.",
-                    *(f"{r.label}: {' '.join(r.why.split())}" for r in rules.criteria),
-                ),
             )
-        )
     else:
         out.add(
             Paragraph(
