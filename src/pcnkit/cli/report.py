@@ -135,6 +135,7 @@ def _command(pack: PackType):
         ):
             if given is not None and not given.is_file():
                 fail(PcnkitError(f"{what} {given}: no such file"))
+        inputs_title = None
         if published_name:
             from pcnkit.reports import published
 
@@ -143,6 +144,7 @@ def _command(pack: PackType):
             statement = statement or held.statement
             scenario = scenario or held.scenario
             lists = lists or held.lists
+            inputs_title = held.title
         request = PackRequest(
             kind=pack.kind,
             organisation=code,
@@ -153,6 +155,7 @@ def _command(pack: PackType):
             statement=statement,
             scenario=scenario,
             lists=lists,
+            inputs_title=inputs_title,
         )
         from pcnkit.reports.packs import build
 

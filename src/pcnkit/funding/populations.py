@@ -237,11 +237,17 @@ def _payees(
 
 
 def from_csv(
-    path: Path, year_start: dt.date, reference_date: dt.date, names: dict[str, str] | None = None
+    path: Path,
+    year_start: dt.date,
+    reference_date: dt.date,
+    names: dict[str, str] | None = None,
+    title: str | None = None,
 ) -> Populations:
     """A user's lists: `pcn_code[, practice_code], registered, weighted[, adjusted]`. Without
     practice codes each row is a whole PCN (it is paid as one notional practice). With the
-    registry's PCN names given, an unknown PCN code is an error."""
+    registry's PCN names given, an unknown PCN code is an error. `title` names where the lists
+    come from (a published paper) wherever the figures cite them; by default the file's name."""
+    origin = title or path.name
     header, rows = csv_rows(path, read_text(path), exact=True)
     columns = {h.strip().lower(): h for h in header}
     missing = [c for c in ("pcn_code", "registered") if c not in columns]
@@ -286,7 +292,7 @@ def from_csv(
                     )
                 lists.values[measure] = value
                 lists.dates[measure] = reference_date
-                lists.sources[measure] = Provenance(path.name, r.number, as_of=reference_date)
+                lists.sources[measure] = Provenance(origin, r.number, as_of=reference_date)
         practices[code] = lists
         members[pcn].append(code)
     months = _months(year_start)
@@ -294,7 +300,7 @@ def from_csv(
     pcn_names = {c: (names or {}).get(c, c) for c in members}
     spans = [(pcn, code, months[0], months[-1]) for pcn, codes in members.items() for code in codes]
     return Populations(
-        year_start, reference_date, pcn_names, practices, month_map, origin=path.name, spans=spans
+        year_start, reference_date, pcn_names, practices, month_map, origin=origin, spans=spans
     )
 
 

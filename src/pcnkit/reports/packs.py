@@ -39,7 +39,8 @@ class PackRequest:
     means the contract year containing `as_of`; `previous_as_of` is the date of the last pack
     (the "what has changed" section compares with it). `statement`, `scenario` and `lists` are
     the funding paper's optional inputs: published figures to set beside the engine's, a
-    scenario of rates, and a list-sizes CSV in place of the registry's lists."""
+    scenario of rates, and a list-sizes CSV in place of the registry's lists; `inputs_title`
+    names the published paper they come from."""
 
     kind: str
     organisation: str
@@ -51,6 +52,9 @@ class PackRequest:
     statement: Path | None = None
     scenario: Path | None = None
     lists: Path | None = None
+    # the published paper `statement`, `scenario` and `lists` come from, when they are a
+    # paper's inputs the workspace holds (`reports.published`): named instead of the files
+    inputs_title: str | None = None
 
 
 @dataclass

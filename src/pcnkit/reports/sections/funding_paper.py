@@ -126,8 +126,9 @@ def _read(ctx: PackContext) -> _Paper:
     h = ctx.hierarchy
     wanted = {p.code for p in h.pcns_in(ctx.org)}
     if request.lists is not None:
+        title = f"the lists of {request.inputs_title}" if request.inputs_title else None
         pops = from_csv(
-            request.lists, rules.start, rules.list_reference_date, registry_names(session)
+            request.lists, rules.start, rules.list_reference_date, registry_names(session), title
         )
     else:
         area = ctx.code if ctx.org.kind != kinds.NATION else None
@@ -164,7 +165,7 @@ def _rules_source(rules: YearRules) -> Source:
         "is not confirmed'"
     )
     if rules.scenario:
-        detail += f"; with the scenario '{rules.scenario}' supplied by the user"
+        detail += f"; with the scenario '{rules.scenario}'"
     return Source(
         f"Network Contract DES {rules.year}: rates as pcnkit's funding rules hold them", detail
     )
@@ -177,6 +178,13 @@ def _lists(
     their own), or the registry's publications with their dates."""
     reference = long_date(rules.list_reference_date)
     if ctx.request.lists is not None:
+        paper = ctx.request.inputs_title
+        if paper:
+            return (
+                f"Lists as in {paper}, derived from its published table (one row per PCN, "
+                f"taken as at the {rules.year} list reference date, {reference}).",
+                (Source(paper, f"lists derived from its table, as at {reference}"),),
+            )
         name = ctx.request.lists.name
         return (
             f"Lists supplied by the user: {name} (one row per PCN, taken as at the {rules.year} "
@@ -829,7 +837,12 @@ def published(ctx: PackContext) -> Section:
     found.sort(key=lambda e: (order.get(e.pcn_code, len(order)), streams.index(e.stream)))
     labels = {p.code: p.label for p in paper.pcns}
     names = {sid: s.name for sid, s in rules.streams.items()}
-    source = Source("Published figures supplied by the user", f"{path.name}, {len(mine)} figures")
+    paper_title = ctx.request.inputs_title
+    source = (
+        Source(paper_title, f"its published table, {len(mine)} figures")
+        if paper_title
+        else Source("Published figures supplied by the user", f"{path.name}, {len(mine)} figures")
+    )
     rows = tuple(
         (
             labels.get(e.pcn_code, e.pcn_code),
@@ -852,9 +865,11 @@ def published(ctx: PackContext) -> Section:
             else ", at the official rates"
         )
         + (
-            f" and the lists supplied ({ctx.request.lists.name})"
-            if ctx.request.lists is not None
-            else " and the registry's lists"
+            " and the registry's lists"
+            if ctx.request.lists is None
+            else f" and the lists of {paper_title}"
+            if paper_title
+            else f" and the lists supplied ({ctx.request.lists.name})"
         )
         + "."
     )

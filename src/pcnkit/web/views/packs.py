@@ -126,6 +126,7 @@ def download(
         statement=chosen.statement if chosen else None,
         scenario=chosen.scenario if chosen else None,
         lists=chosen.lists if chosen else None,
+        inputs_title=chosen.title if chosen else None,
     )
     if not _building.acquire(timeout=WAIT):
         raise Busy()
