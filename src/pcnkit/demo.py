@@ -218,6 +218,11 @@ DEMO_ARRS_POSTS = (
     ("clinical_pharmacist", "91868"),
 )
 DEMO_ARRS_START = dt.date(2019, 7, 1)
+DEMO_ROSTER_LABEL = (
+    "ILLUSTRATIVE: the 2019/20 ARRS staff are the Havering paper's planning assumption (a "
+    "social prescribing link worker and a clinical pharmacist in every PCN from 1 July 2019), "
+    "not real staff; the ARRS claims, headroom and roles in post rest on them."
+)
 
 
 def demo_staff(session: Session, folder: Path) -> Path:
@@ -231,8 +236,10 @@ def demo_staff(session: Session, folder: Path) -> Path:
         pcn.code: h.area_list(h.members(pcn, kinds.PRACTICE)).total
         for pcn in h.pcns_in(h.get(DEMO_AREA))
     }
-    target = Layout(Path(folder)).arrs_roster(DEMO_YEAR)
+    layout = Layout(Path(folder))
+    target = layout.arrs_roster(DEMO_YEAR)
     target.parent.mkdir(parents=True, exist_ok=True)
+    layout.arrs_roster_label(DEMO_YEAR).write_text(DEMO_ROSTER_LABEL + "\n", encoding="utf-8")
     with open(target, "w", encoding="utf-8", newline="") as out:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(

@@ -206,6 +206,7 @@ PARAMETERS = {
     "part": "entitlements",
     "year": "2019/20",
     "indicator_id": "telephony_answered",
+    "kind": "assurance-update",  # a committee pack's download
 }
 
 

@@ -145,6 +145,8 @@ def _command(pack: PackType):
             scenario = scenario or held.scenario
             lists = lists or held.lists
             inputs_title = held.title
+            with user_errors():
+                year = published.year_for(held, year)
         request = PackRequest(
             kind=pack.kind,
             organisation=code,

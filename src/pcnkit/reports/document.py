@@ -133,6 +133,11 @@ class Document:
     inputs: list[tuple[str, str]] = field(default_factory=list)
     unconfirmed: list[str] = field(default_factory=list)
     synthetic: bool = False
+    # figures the reader must not take as real (an illustrative roster), said on the cover
+    illustrative: list[str] = field(default_factory=list)
+    # told apart in the file name: "as-published" for a paper made from a published paper's
+    # inputs, so it never overwrites the pack from the registry's
+    variant: str = ""
 
     def blocks(self) -> Iterator[Block]:
         for s in self.sections:

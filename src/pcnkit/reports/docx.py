@@ -165,6 +165,8 @@ class _Writer:
         run.bold, run.font.size = True, Pt(14)
         if doc.synthetic:
             self._notice(SYNTHETIC_WORDS, "warning", word="")
+        for words in doc.illustrative:
+            self._notice(words, "warning", word="")
         if doc.inputs:
             w.add_heading("Inputs", level=2)
             table = w.add_table(rows=0, cols=2)

@@ -85,6 +85,8 @@ def _cover(doc: Document) -> str:
     out.append(f'<p class="cover-date">{_e(as_at(doc))}</p>')
     if doc.synthetic:
         out.append(f'<p class="notice notice--warning synthetic">{_e(SYNTHETIC_WORDS)}</p>')
+    for words in doc.illustrative:
+        out.append(f'<p class="notice notice--warning illustrative">{_e(words)}</p>')
     if doc.inputs:
         out.append('<h2 class="cover-h">Inputs</h2><table class="inputs"><tbody>')
         for name, value in doc.inputs:

@@ -102,10 +102,11 @@ def _remove_leftovers(folder: Path, name: str) -> None:
 
 
 def filename(doc: Document, fmt: str) -> str:
-    """A descriptive default file name: `assurance-update_BHR_2026-03-01.pdf`. The organisation
+    """A descriptive default file name: `assurance-update_BHR_2026-03-01.pdf` (a funding paper
+    from a published paper's inputs ends `_as-published`). The organisation
     is its code (the part in brackets at the end of its name), else its name made safe."""
     code = re.search(r"\(([^()]+)\)\s*$", doc.organisation)
     org = code[1] if code else doc.organisation
-    parts = [doc.kind, org, doc.as_of.isoformat()]
+    parts = [doc.kind, org, doc.as_of.isoformat(), *([doc.variant] if doc.variant else [])]
     stem = "_".join(_UNSAFE.sub("-", p).strip("-.") or "pack" for p in parts)
     return f"{stem}.{_format(fmt)}"

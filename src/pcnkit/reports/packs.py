@@ -343,6 +343,19 @@ def _build(ws, request, assurance, progress, session) -> Document:
         generated=request.generated or generated_time(),
     )
     doc.inputs.append(("Contract year", ctx.year))
+    if request.inputs_title:
+        doc.inputs.append(
+            (
+                "Lists and rates",
+                f"as in {request.inputs_title}, with its figures set beside pcnkit's",
+            )
+        )
+        doc.variant = "as-published"
+    elif request.lists or request.scenario or request.statement:
+        given = [w for w, f in (("lists", request.lists), ("rates (a scenario)", request.scenario),
+                                ("published figures", request.statement)) if f]  # fmt: skip
+        doc.inputs.append(("Supplied by the user", ", ".join(given)))
+        doc.variant = "user-inputs"
     if request.previous_as_of:
         doc.inputs.append(("Previous pack", long_date(request.previous_as_of) + assumed))
     chosen = chosen_sections(pack, request.sections)
@@ -354,6 +367,7 @@ def _build(ws, request, assurance, progress, session) -> Document:
         progress("done", len(chosen), len(chosen))
     doc.unconfirmed = list(dict.fromkeys(ctx.memo.get("unconfirmed", [])))  # type: ignore[arg-type]
     doc.synthetic = bool(ctx.memo.get("synthetic"))
+    doc.illustrative = list(dict.fromkeys(ctx.memo.get("illustrative", [])))  # type: ignore[arg-type]
     names = ", ".join(s.title for s in doc.sections)
     doc.inputs.append(("Sections", names))
     return doc
@@ -364,6 +378,13 @@ def note_unconfirmed(ctx: PackContext, *words: str) -> None:
     found = ctx.memo.setdefault("unconfirmed", [])
     assert isinstance(found, list)
     found.extend(words)
+
+
+def note_illustrative(ctx: PackContext, words: str) -> None:
+    """Figures in the pack are illustrative, not real (a planning roster): the cover says so."""
+    found = ctx.memo.setdefault("illustrative", [])
+    assert isinstance(found, list)
+    found.append(words)
 
 
 def note_synthetic(ctx: PackContext) -> None:
@@ -380,6 +401,7 @@ __all__ = [
     "build",
     "chosen_sections",
     "context",
+    "note_illustrative",
     "note_synthetic",
     "note_unconfirmed",
     "pack_type",

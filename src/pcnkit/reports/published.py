@@ -98,6 +98,17 @@ def find(ws: Workspace, name: str) -> PublishedInputs:
     return _read(path)
 
 
+def year_for(paper: PublishedInputs, year: str | None) -> str:
+    """A paper's inputs are for its own contract year: that year when none is asked for, and a
+    clear refusal when another is."""
+    if year and year.strip() != paper.year:
+        raise PcnkitError(
+            f"{paper.title} is a {paper.year} paper: its lists and rates are for {paper.year}, "
+            f"not {year.strip()[:10]}. Choose contract year {paper.year}, or the registry's lists."
+        )
+    return paper.year
+
+
 def install(ws: Workspace, source: Path, name: str) -> PublishedInputs:
     """Copy a paper's inputs folder (with its inputs.yaml) into the workspace as `name`."""
     if not NAME.match(name):

@@ -48,3 +48,8 @@ class Layout:
     def arrs_roster(self, year: str) -> Path:
         """A contract year's ARRS staff roster: funding/arrs-staff-2019-20.csv."""
         return self.funding / f"arrs-staff-{year_slug(year)}.csv"
+
+    def arrs_roster_label(self, year: str) -> Path:
+        """Words every figure from that roster must carry when its posts are not real staff
+        (the demo's illustrative planning posts): funding/arrs-staff-2019-20.label.txt."""
+        return self.funding / f"arrs-staff-{year_slug(year)}.label.txt"

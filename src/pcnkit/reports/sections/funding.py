@@ -47,7 +47,7 @@ from pcnkit.reports.document import (
     money,
     not_calculated,
 )
-from pcnkit.reports.packs import PackContext, note_unconfirmed
+from pcnkit.reports.packs import PackContext, note_illustrative, note_unconfirmed
 
 LEDGER = "Payments recorded in this workspace's payment ledger"
 ROSTER = "The PCN's ARRS staff roster held in this workspace"
@@ -501,6 +501,19 @@ def _schedule_table(ctx: PackContext, f: Funding) -> Table | Paragraph:
     )
 
 
+def roster_label(ctx: PackContext, year: str) -> list[Notice]:
+    """The roster's own label when its posts are not real staff (the demo's illustrative
+    posts): a Notice where its figures are shown, and the cover's list."""
+    path = ctx.ws.layout.arrs_roster_label(year)
+    if not path.is_file():
+        return []
+    words = " ".join(path.read_text(encoding="utf-8", errors="replace").split())[:400]
+    if not words:
+        return []
+    note_illustrative(ctx, words)
+    return [Notice(words)]
+
+
 def _arrs_blocks(ctx: PackContext, f: Funding) -> list:
     """The PCN's ARRS budget, what its staff in post may claim and the headroom, from
     `arrs.budget` and `arrs.reimbursement` (with the year's roster when the workspace holds
@@ -519,7 +532,7 @@ def _arrs_blocks(ctx: PackContext, f: Funding) -> list:
         ]
     b = result.budget
     mine = [s for s in staff if s.pcn_code.upper() == ctx.code]
-    blocks: list = []
+    blocks: list = roster_label(ctx, rules.year) if mine else []
     if not path.exists() or not mine:
         blocks.append(
             Notice(

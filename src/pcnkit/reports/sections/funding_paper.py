@@ -55,6 +55,7 @@ from pcnkit.reports.document import (
     not_calculated,
 )
 from pcnkit.reports.packs import PackContext, note_unconfirmed
+from pcnkit.reports.sections.funding import roster_label
 from pcnkit.store.models import Organisation
 
 NO_PLACE = "No place recorded"
@@ -481,7 +482,11 @@ def _arrs(ctx: PackContext, paper: _Paper) -> list:
     try:
         staff = arrs.read_staff_csv(path)
     except PcnkitError as exc:
-        return [Notice(f"The ARRS staff roster for {rules.year} cannot be read: {exc}")]
+        shown = f"the {rules.year} ARRS roster"
+        return [
+            Notice(f"The ARRS staff roster cannot be read: {str(exc).replace(str(path), shown)}")
+        ]
+    label = roster_label(ctx, rules.year)
     roles = list(rules.arrs.roles.values())
     rows: list[tuple[str, ...]] = []
     bold: set[int] = set()
@@ -510,7 +515,7 @@ def _arrs(ctx: PackContext, paper: _Paper) -> list:
                 )
             )
     posts = sum(1 for s in staff if not s.planned and s.pcn_code in {p.code for p in paper.pcns})
-    out: list = []
+    out: list = list(label)
     if unconfirmed_roles:
         words = [f"ARRS {rules.year}: {r}" for r in sorted(unconfirmed_roles)]
         note_unconfirmed(ctx, *words)

@@ -27,6 +27,7 @@ from pcnkit.reports.document import (
     not_calculated,
 )
 from pcnkit.reports.packs import PackContext
+from pcnkit.reports.sections.funding import roster_label
 
 # the workforce indicators, in the order a committee reads them
 INDICATORS = (
@@ -258,6 +259,7 @@ def _roster(ctx: PackContext) -> list:
         wte = sum((s.wte for s in posts), Decimal(0))
         rows.append((_role_name(roles, role), count(len(posts)), f"{wte:g}"))
     return [
+        *roster_label(ctx, ctx.year),
         Table(
             f"ARRS roles in post on {long_date(day)}: {whose}",
             (Column("Role"), Column("Posts", numeric=True), Column("WTE", numeric=True)),
@@ -268,7 +270,7 @@ def _roster(ctx: PackContext) -> list:
                 "end before it (the ARRS engine's rule); planned recruits are not counted"
                 + (f" ({count(len(planned))} recorded)." if planned else "."),
             ),
-        )
+        ),
     ]
 
 

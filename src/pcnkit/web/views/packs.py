@@ -53,9 +53,12 @@ class PacksPage(Page):
 
 
 def _offered(c: Ctx, org) -> list[PackType]:
-    return [
+    """The packs for this organisation and user, the one written for its level first (a
+    PCN's pack before the general update)."""
+    found = [
         p for p in PACKS.values() if org.kind in p.levels and c.user.role in WHO.get(p.kind, ())
     ]
+    return sorted(found, key=lambda p: p.levels != (org.kind,))
 
 
 def packs_page(c: Ctx, code: str) -> PacksPage:
@@ -108,6 +111,10 @@ def download(
 ) -> tuple[bytes, str, str]:
     """Build the pack and render it; (content, media type, file name)."""
     org = c.org(code)
+    if c.date_error:
+        # a page shows the default date with the problem above it; a file cannot, so the
+        # download is refused rather than made for another date than the one asked for
+        raise PcnkitError(f"As at: {c.date_error}")
     pack = PACKS.get(kind)
     if pack is None:
         raise PcnkitError(f"There is no pack called '{kind[:40]}'. Choose one on the packs page.")
@@ -116,6 +123,8 @@ def download(
     if fmt not in MEDIA:
         raise PcnkitError(f"Choose PDF, Word or HTML, not '{fmt[:20]}'.")
     chosen = published.find(c.app.ws, inputs) if inputs and kind == "funding-paper" else None
+    if chosen is not None:
+        year = published.year_for(chosen, year or None)
     request = PackRequest(
         kind=kind,
         organisation=org.code,
