@@ -151,19 +151,25 @@ def test_pcn_funding_without_a_roster_shows_the_whole_budget_as_headroom(pack_de
 
 
 @pytest.mark.parametrize("kind,code", [("assurance-update", "BHR"), ("pcn-pack", "U00367")])
-def test_funding_says_the_years_lists_are_not_held_rather_than_showing_nothing(
+def test_funding_says_the_years_lists_are_not_held_and_shows_the_engines_estimate(
     pack_demo, kind, code
 ):
+    """As the funding page and the funding paper do: the engine's figures on the latest lists
+    held, with one notice saying they are an estimate and what to load."""
     with pack_context(pack_demo, kind, code, LATER) as ctx:
         assert ctx.year == "2025/26"
         section = funding.section(ctx) if kind == "assurance-update" else funding.pcn_section(ctx)
+        rules = ctx.rules
+        lines = entitlements(from_registry(ctx.session, rules, code), rules)
     text = words(section)
-    assert not tables(section)
-    assert "£0.00" not in text
     notices = [b.text for b in section.walk() if isinstance(b, Notice)]
-    assert len(notices) == 1
-    assert "1 January 2025" in notices[0] and "holds none at that date" in notices[0]
-    assert "Patients Registered at a GP Practice" in notices[0]
+    held = [n for n in notices if "holds none near that date" in n]
+    assert len(held) == 1
+    assert "1 January 2025" in held[0] and "estimate" in held[0]
+    assert "Patients Registered at a GP Practice" in held[0]
+    assert money(total(lines).amount) in text
+    # the only zero is a true one, and it says why
+    assert "£0.00" not in text.replace("£0.00 (no staff recorded)", "")
 
 
 # --- population -------------------------------------------------------------------------------

@@ -196,7 +196,8 @@ def _gaps_notice(t: Total) -> list[Notice]:
 
 def _lists_missing(ctx: PackContext, f: Funding) -> Notice | None:
     """One notice when the workspace holds no list near the year's reference date for any of
-    the organisation's practices: every line would rest on lists from another year."""
+    the organisation's practices: the engine (and the funding page) then works the year out on
+    the latest lists it holds, and the reader must know the figures are not what is paid."""
     if f.pops is None or not f.pops.practices:
         return None
     ref = f.pops.reference_date
@@ -205,18 +206,18 @@ def _lists_missing(ctx: PackContext, f: Funding) -> Notice | None:
     ]  # fmt: skip
     if any(0 <= (ref - d).days <= STALE_AFTER_DAYS for d in held):
         return None
-    latest = max(held, default=None)
+    used = sorted({d for d in held if d <= ref})
     have = (
-        f"the latest lists it holds are at {long_date(latest)}"
-        if latest
-        else "it holds no practice lists at all"
+        f"so the figures below rest on the latest lists it holds before then "
+        f"({long_date(used[-1])})"
+        if used
+        else "and none before it"
     )
     return Notice(
-        f"The {ctx.year} entitlement is paid on practice lists at {long_date(ref)}, and this "
-        f"workspace holds none at that date for {ctx.name}'s practices ({have}), so the "
-        f"{ctx.year} figures (and the ARRS budget sized on them) are not shown. Load the "
-        f"lists at {long_date(ref)} ({LIST_PUBLICATIONS}"
-        "; `pcnkit registry load`) to calculate them."
+        f"The {ctx.year} entitlement is paid on practice lists at {long_date(ref)}. This "
+        f"workspace holds none near that date for {ctx.name}'s practices, {have}: read them as "
+        f"an estimate, not what NHS England pays. Loading the lists at {long_date(ref)} "
+        f"({LIST_PUBLICATIONS}) makes them exact."
     )
 
 
@@ -445,7 +446,7 @@ def section(ctx: PackContext) -> Section:
         )
     missing = _lists_missing(ctx, f)
     if missing is not None:
-        return out.add(missing)
+        out.add(missing)
     if ctx.org.kind == kinds.PRACTICE:
         pcns = sorted({f"{_pcn_name(ctx, x)} ({x.pcn_code})" for x in f.lines})
         out.add(
@@ -455,7 +456,8 @@ def section(ctx: PackContext) -> Section:
             )
         )
     t = total(f.lines)
-    out.add(*_unconfirmed_notice(ctx, f.lines), *_gaps_notice(t), *_stale_notice(f))
+    stale = [] if missing is not None else _stale_notice(f)  # said once, above
+    out.add(*_unconfirmed_notice(ctx, f.lines), *_gaps_notice(t), *stale)
     out.add(_stream_table(ctx, f))
     grouped = _group_table(ctx, f)
     if grouped is not None:
@@ -656,10 +658,10 @@ def pcn_section(ctx: PackContext) -> Section:
         )
     missing = _lists_missing(ctx, f)
     if missing is not None:
-        # the ARRS budget is sized on the same lists: neither can be shown
-        return out.add(missing)
+        out.add(missing)
     t = total(f.lines)
-    out.add(*_unconfirmed_notice(ctx, f.lines), *_gaps_notice(t), *_stale_notice(f))
+    stale = [] if missing is not None else _stale_notice(f)  # said once, above
+    out.add(*_unconfirmed_notice(ctx, f.lines), *_gaps_notice(t), *stale)
     out.add(_stream_table(ctx, f, rates=True))
     sums = as_at_totals(f.paid)
     if f.ledger:

@@ -278,17 +278,35 @@ def _whose(ctx: PackContext) -> str:
     return f"the PCNs of {ctx.name} ({ctx.code})"
 
 
-def _cell(t: Total) -> str:
+class _Reasons:
+    """Why figures could not be calculated, each said once under the table: a cell says
+    "not calculated (a)" and the note "(a) …" gives the reason (a 2025/26 table would otherwise
+    repeat one long reason in a hundred cells)."""
+
+    def __init__(self) -> None:
+        self.found: dict[str, str] = {}
+
+    def mark(self, reason: str) -> str:
+        key = self.found.setdefault(reason, chr(ord("a") + len(self.found) % 26))
+        return f"not calculated ({key})"
+
+    def notes(self) -> tuple[str, ...]:
+        return tuple(f"({k}) Not calculated: {why}." for why, k in self.found.items())
+
+
+def _cell(t: Total, why: _Reasons | None = None) -> str:
     if t.amount is None:
-        return not_calculated("; ".join(t.gaps))
+        reason = "; ".join(t.gaps)
+        return why.mark(reason) if why is not None else not_calculated(reason)
     return money(t.amount) + ("" if t.complete else " (incomplete)")
 
 
-def _exact(lines: list[EntitlementLine]) -> str:
+def _exact(lines: list[EntitlementLine], why: _Reasons | None = None) -> str:
     """A subtotal as the published table makes it: unrounded amounts summed, rounded once."""
     t = total(lines)
     if t.amount is None:
-        return not_calculated("; ".join(t.gaps) or "no figures")
+        reason = "; ".join(t.gaps) or "no figures"
+        return why.mark(reason) if why is not None else not_calculated(reason)
     return money(exact_totals(lines)) + ("" if t.complete else " (incomplete)")
 
 
@@ -345,25 +363,27 @@ def _summary(ctx: PackContext, paper: _Paper) -> Table:
     bold: set[int] = set()
     places = paper.places()
     many = len(paper.pcns) > 1
+    why = _Reasons()
     for place, pcns in places:
         mine: list[EntitlementLine] = []
         for p in pcns:
             lines = paper.of(p.code)
             mine += lines
             if not lines:
-                why = (
+                reason = (
                     "the PCN is not in the lists supplied"
                     if ctx.request.lists is not None
                     else "no member practices in the year"
                 )
-                rows.append((place, p.label, *[not_calculated(why)] * (len(streams) + 1)))
+                missing = why.mark(reason)
+                rows.append((place, p.label, *[missing] * (len(streams) + 1)))
                 continue
             rows.append(
                 (
                     place,
                     p.label,
-                    *[_cell(total(paper.of(p.code, s.id))) for s in streams],
-                    _cell(total(lines)),
+                    *[_cell(total(paper.of(p.code, s.id)), why) for s in streams],
+                    _cell(total(lines), why),
                 )
             )
         if many and len(places) > 1:
@@ -372,8 +392,8 @@ def _summary(ctx: PackContext, paper: _Paper) -> Table:
                 (
                     place,
                     f"{place} total",
-                    *[_exact([x for x in mine if x.stream == s.id]) for s in streams],
-                    _exact(mine),
+                    *[_exact([x for x in mine if x.stream == s.id], why) for s in streams],
+                    _exact(mine, why),
                 )
             )
     if many:
@@ -383,8 +403,8 @@ def _summary(ctx: PackContext, paper: _Paper) -> Table:
             (
                 "",
                 f"{label} total",
-                *[_exact([x for x in paper.lines if x.stream == s.id]) for s in streams],
-                _exact(paper.lines),
+                *[_exact([x for x in paper.lines if x.stream == s.id], why) for s in streams],
+                _exact(paper.lines, why),
             )
         )
     paid = total(paper.lines)
@@ -397,6 +417,7 @@ def _summary(ctx: PackContext, paper: _Paper) -> Table:
     )
     if not paid.complete:
         notes += ("Incomplete: a figure leaves out practices whose list is not held.",)
+    notes += why.notes()
     return Table(
         f"Network Contract DES entitlement {ctx.year} by PCN"
         + (f" (scenario: {paper.rules.scenario})" if paper.rules.scenario else ""),
@@ -417,6 +438,7 @@ def _detail(paper: _Paper) -> Table:
     """One row per PCN, stream and run of months: the rate, the population the line used (the
     PCN's list on the stream's basis, summed over its practices' lines) and the amount."""
     rows = []
+    why = _Reasons()
     for p in paper.pcns:
         for s in paper.streams:
             runs: dict[tuple[dt.date, dt.date], list[EntitlementLine]] = {}
@@ -438,7 +460,7 @@ def _detail(paper: _Paper) -> Table:
                         rate,
                         _population(population),
                         used,
-                        _cell(total(lines)),
+                        _cell(total(lines), why),
                     )
                 )
     return Table(
@@ -460,6 +482,7 @@ def _detail(paper: _Paper) -> Table:
             "Amount = population x rate x months paid / months of the rate's period, rounded "
             "half-up to the penny once. A practice-level stream's population is the sum of its "
             "member practices' lists.",
+            *why.notes(),
         ),
     )
 
@@ -616,18 +639,25 @@ def rates(ctx: PackContext) -> Section:
             (
                 r.name,
                 f"{(r.reimbursement_rate * 100).normalize():f}% of cost",
-                money(r.max_per_wte, "no maximum configured"),
+                money(r.max_per_wte) if r.max_per_wte is not None else "none set",
                 f"{r.status}: {STATUS_WORDS[r.status]}",
                 public(r.source),
             )
             for r in a.roles.values()
         )
-        unsure = [r.name for r in a.roles.values() if not r.confirmed]
+        unsure = [
+            f"{r.name}'s maximum ("
+            + ("none set" if r.max_per_wte is None else f"{r.status}: {STATUS_WORDS[r.status]}")
+            + ")"
+            for r in a.roles.values()
+            if not r.confirmed
+        ]
         if not a.confirmed:
-            unsure.insert(0, "the ARRS budget rule")
+            unsure.insert(0, f"the ARRS budget rule ({a.status}: {STATUS_WORDS[a.status]})")
         if unsure:
             words = [f"ARRS {rules.year}: {u}" for u in unsure]
-            note_unconfirmed(ctx, *words)
+            # the cover lists them in one line, not one per role
+            note_unconfirmed(ctx, f"ARRS {rules.year}: " + "; ".join(unsure))
             section.add(Notice("Not confirmed by public sources: " + "; ".join(words) + "."))
         section.add(
             Table(
@@ -695,12 +725,16 @@ def schedule(ctx: PackContext) -> Section:
                 money(m.amount),
             )
         )
+    why = _Reasons()
     rows.append(
         (
             f"{rules.year} total",
             "",
-            *[_cell(total([x for x in paper.lines if x.stream == s.id])) for s in paper.streams],
-            _cell(total(paper.lines)),
+            *[
+                _cell(total([x for x in paper.lines if x.stream == s.id]), why)
+                for s in paper.streams
+            ],
+            _cell(total(paper.lines), why),
         )
     )
     section.add(
@@ -725,6 +759,7 @@ def schedule(ctx: PackContext) -> Section:
             (
                 *_status_key(paper.streams),
                 f"{NO_PAYMENT}: nothing paid for that stream that month.",
+                *why.notes(),
             ),
             frozenset({len(rows) - 1}),
         ),
