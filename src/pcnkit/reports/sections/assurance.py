@@ -183,14 +183,21 @@ def _why_none(found: list[summary.Tile]) -> str:
 
 
 def _without_figure(ctx: PackContext, found: list[summary.Tile]) -> Bullets | None:
+    """The indicators with no figure, one line per reason (a PCN pack before the data begins
+    would otherwise list forty indicators with the same reason)."""
     missing = [t for t in found if t.figure is None or t.figure.value is None]
     if not missing:
         return None
-    items = []
+    by_reason: dict[str, list[str]] = {}
     for t in missing:
         reason = t.reason or (t.figure.reason if t.figure else None) or "no value"
-        items.append(f"{t.indicator.title}: no figure ({reason}).")
-    return Bullets(tuple(items))
+        by_reason.setdefault(reason, []).append(t.indicator.title)
+    return Bullets(
+        tuple(
+            f"{reason[:1].upper()}{reason[1:]} ({len(titles)}): {', '.join(titles)}."
+            for reason, titles in by_reason.items()
+        )
+    )
 
 
 def attention_list(ctx: PackContext, found: list[summary.Tile]) -> Bullets | Paragraph:
@@ -370,10 +377,10 @@ def section(ctx: PackContext) -> Section:
         ),
         summary_table(ctx, found),
     )
+    out.add(Paragraph("Needs attention:"), attention_list(ctx, found))
     missing = _without_figure(ctx, found)
     if missing is not None:
         out.add(Paragraph("Indicators without a figure for this organisation, and why:"), missing)
-    out.add(attention_list(ctx, found))
     attention = {t.indicator.id for t in summary.needs_attention(found)}
     chosen = [t for t in found if t.target is not None] + [
         t for t in summary.needs_attention(found) if t.target is None
@@ -392,8 +399,8 @@ def tiles_section(ctx: PackContext) -> Section:
     found = tiles_at(ctx)
     out = Section("assurance", "Assurance")
     out.add(summary_table(ctx, found))
+    out.add(Paragraph("Needs attention:"), attention_list(ctx, found))
     missing = _without_figure(ctx, found)
     if missing is not None:
         out.add(Paragraph("Indicators without a figure for this organisation, and why:"), missing)
-    out.add(attention_list(ctx, found))
     return out
