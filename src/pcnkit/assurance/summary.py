@@ -505,6 +505,8 @@ def coverage_words(f: Figure) -> str | None:
         return f"{f.units} PCN{'' if f.units == 1 else 's'} counted (a PCN-level census)"
     if f.members:
         return f"{f.units} of {f.members} member practices counted"
+    if f.units == 1:
+        return "its own figure"
     return f"{f.units} organisations counted"
 
 

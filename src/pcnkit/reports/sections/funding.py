@@ -12,6 +12,7 @@ table and writes them with `document.money`; a line whose input is not loaded sa
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
@@ -194,6 +195,10 @@ def _gaps_notice(t: Total) -> list[Notice]:
     ]
 
 
+def _whose_lists(ctx: PackContext) -> str:
+    return ctx.name if ctx.org.kind == kinds.PRACTICE else f"{ctx.name}'s practices"
+
+
 def _lists_missing(ctx: PackContext, f: Funding) -> Notice | None:
     """One notice when the workspace holds no list near the year's reference date for any of
     the organisation's practices: the engine (and the funding page) then works the year out on
@@ -215,7 +220,7 @@ def _lists_missing(ctx: PackContext, f: Funding) -> Notice | None:
     )
     return Notice(
         f"The {ctx.year} entitlement is paid on practice lists at {long_date(ref)}. This "
-        f"workspace holds none near that date for {ctx.name}'s practices, {have}: read them as "
+        f"workspace holds none near that date for {_whose_lists(ctx)}, {have}: read them as "
         f"an estimate, not what NHS England pays. Loading the lists at {long_date(ref)} "
         f"({LIST_PUBLICATIONS}) makes them exact."
     )
@@ -503,6 +508,22 @@ def _schedule_table(ctx: PackContext, f: Funding) -> Table | Paragraph:
     )
 
 
+_DAY = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+_MONTH = re.compile(r"\b(\d{4})-(\d{2})\b")
+_AMOUNT = re.compile(r"= (\d+\.\d+)\b")
+
+
+def worded(text: str, rules: YearRules) -> str:
+    """An engine's formula as a paper prints it: role names for role ids, dates in words,
+    the result in pounds ("= 107884.5000" is "= £107,884.50")."""
+    if rules.arrs is not None:
+        for role in rules.arrs.roles.values():
+            text = re.sub(rf"\b{re.escape(role.id)}\b", role.name.lower(), text)
+    text = _DAY.sub(lambda m: long_date(dt.date(int(m[1]), int(m[2]), int(m[3]))), text)
+    text = _MONTH.sub(lambda m: f"{dt.date(int(m[1]), int(m[2]), 1):%B %Y}", text)
+    return _AMOUNT.sub(lambda m: "= " + money(Decimal(m[1])), text)
+
+
 def roster_label(ctx: PackContext, year: str) -> list[Notice]:
     """The roster's own label when its posts are not real staff (the demo's illustrative
     posts): a Notice where its figures are shown, and the cover's list."""
@@ -575,8 +596,8 @@ def _arrs_blocks(ctx: PackContext, f: Funding) -> list:
     if mine:
         sources.append(Source(ROSTER, f"{rules.year}: {len(mine)} post(s) for {ctx.code}"))
     notes = [
-        f"Budget: {b.formula}.",
-        f"Population: {b.inputs}.",
+        f"Budget: {worded(b.formula, rules)}.",
+        f"Population: {worded(b.inputs, rules)}.",
         f"Status {b.status}: {STATUS_WORDS.get(b.status, b.status)}.",
         *(public(n) + "." for n in result.notes),
     ]

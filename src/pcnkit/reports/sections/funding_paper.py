@@ -860,10 +860,9 @@ def published(ctx: PackContext) -> Section:
     if path is None:
         section.add(
             Paragraph(
-                "No published figures were given, so none are set beside the engine's. To "
-                "explain a published table, give it as a CSV (pcn_code and one column per "
-                "stream, e.g. core_pcn_funding, or pcn_code, stream, amount) with the pack's "
-                "statement input (`pcnkit report funding-paper --statement FILE`)."
+                "No published figures were given for this paper, so none are set beside "
+                "pcnkit's. A published paper's table can be set beside them, each difference "
+                "explained, when its inputs are held (see Committee packs in pcnkit's help)."
             )
         )
         return section
@@ -931,7 +930,8 @@ def published(ctx: PackContext) -> Section:
     if ignored:
         section.add(
             Paragraph(
-                f"The published columns {', '.join(ignored)} are not Network Contract DES "
+                f"The published columns {', '.join(c.replace('_', ' ') for c in ignored)} are "
+                "not Network Contract DES "
                 "entitlement streams and are not reconciled here (ARRS reimbursement is shown "
                 "with the funding by PCN)."
             )

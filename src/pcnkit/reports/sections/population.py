@@ -221,7 +221,8 @@ def section(ctx: PackContext) -> Section:
         row = lists[COHORT]
         rows.append(
             (
-                "Rising-risk cohort (proactive care planning)",
+                "Rising-risk cohort (proactive care planning: the highest-risk few of the "
+                "'Rising risk' tier, by the risk model)",
                 _n(row["patients"]),
                 f"{_rate(row['per_10000'], row['patients'])} per 10,000 patients",
             )
@@ -243,7 +244,7 @@ def section(ctx: PackContext) -> Section:
         out.add(
             Paragraph(
                 "The population data has not been stratified, so there are no risk tiers, "
-                "frailty categories or rising-risk cohort: run `pcnkit population stratify`."
+                "frailty categories or rising-risk cohort (stratify it in pcnkit to add them)."
             )
         )
     out.add(_ltc(ctx, t["ltc_count"]))

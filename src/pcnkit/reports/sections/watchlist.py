@@ -180,11 +180,13 @@ def section(ctx: PackContext) -> Section:
         out.add(Paragraph(f"{ctx.name} has no practices in the registry on {when}."))
         return out
     flagged = [e for e in found if e.flags]
+    one = ctx.org.kind == kinds.PRACTICE
+    whom = ctx.name if one else f"the {len(found)} practices of {ctx.name}"
+    verdict = ("flagged" if flagged else "not flagged") if one else f"{len(flagged)} flagged"
     out.add(
         Paragraph(
             f"NHS England's 2015 vulnerable-practice criteria, as far as the files held can "
-            f"assess them, for the {len(found)} practice{'' if len(found) == 1 else 's'} of "
-            f"{ctx.name} on {when}: {len(flagged)} flagged. Only the CQC criterion's threshold "
+            f"assess them, for {whom} on {when}: {verdict}. Only the CQC criterion's threshold "
             f'is NHS England\'s own; every other flag says "{watchlist.NOT_NHS_ENGLAND}".',
             _rules_source(rules),
         )
@@ -195,15 +197,15 @@ def section(ctx: PackContext) -> Section:
             out.add(
                 Paragraph(
                     f"The evidence for the other {len(flagged) - EVIDENCE_FOR} flagged practices "
-                    f"is on the watch-list page for {ctx.code}, and in `pcnkit kpi watchlist "
-                    f"{ctx.code} --as-of {ctx.as_of}`."
+                    f"is on pcnkit's watch-list page for {ctx.name}."
                 )
             )
     else:
         out.add(
             Paragraph(
-                f"No practice of {ctx.name} is flagged at {when} on the criteria the files held "
-                "could assess (those not assessed are listed below)."
+                (f"{ctx.name} is not" if one else f"No practice of {ctx.name} is")
+                + f" flagged at {when} on the criteria the files held could assess (those not "
+                "assessed are listed below)."
             )
         )
     missing = _not_assessed(ctx, found)
