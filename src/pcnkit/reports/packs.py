@@ -148,8 +148,9 @@ PACKS: dict[str, PackType] = {
         PackType(
             "assurance-update",
             "Primary care assurance update",
-            "the shape of the BHR transformation update: structure, assurance indicators "
-            "against the aspirations, the watch-list, funding, workforce and population health",
+            "the paper a primary care committee reads each quarter: structure, the assurance "
+            "indicators against the aspirations, vulnerable practices, funding, workforce and "
+            "population health, and what has changed",
             (
                 SectionType("structure", "Structure and configuration", "structure:section",
                             "the PCNs, their lists and the configuration check's findings"),
@@ -164,8 +165,8 @@ PACKS: dict[str, PackType] = {
                 SectionType("workforce", "Workforce", "workforce:section",
                             "staff in post per 10,000 patients and ARRS roles"),
                 SectionType("population", "Population health", "population:section",
-                            "headline counts from the population store, after disclosure "
-                            "control"),
+                            "headline counts of the registered population, after "
+                            "disclosure control"),
                 SectionType("changes", "What has changed since the last pack", "changes:section",
                             "membership, indicators and the watch-list against the previous "
                             "pack's date"),
@@ -175,9 +176,8 @@ PACKS: dict[str, PackType] = {
         PackType(
             "funding-paper",
             "Network Contract DES funding paper",
-            "the shape of the Havering PCN funding paper: each PCN's streams with rate and "
-            "population, place subtotals, totals, what is not confirmed and the payment "
-            "schedule",
+            "each PCN's Network Contract DES streams with their rates and populations, place "
+            "subtotals and totals, what is not confirmed and the payment schedule",
             (
                 SectionType("table", "Funding by PCN", "funding_paper:table",
                             "each PCN's streams, with place subtotals and the grand total"),
@@ -187,8 +187,8 @@ PACKS: dict[str, PackType] = {
                             "what is paid in each month of the year"),
                 SectionType("published", "Against the published figures",
                             "funding_paper:published",
-                            "each published figure explained against the engine's (needs a "
-                            "statement)"),
+                            "a published paper's figures set beside pcnkit's, each difference "
+                            "explained (when the paper's figures are given)"),
             ),
             (*AREAS, kinds.PCN),
         ),
