@@ -368,11 +368,19 @@ def test_killed_write_keeps_the_old_file_and_its_leftover_is_cleared(doc, tmp_pa
     assert old.read_bytes() == b"old"
     leftovers = [p for p in tmp_path.iterdir() if p != old]
     assert [p.name.startswith(".pack.html.") and p.suffix == ".part" for p in leftovers] == [True]
-    an_hour_ago = time.time() - output.STALE_PART_SECONDS - 60
-    os.utime(leftovers[0], (an_hour_ago, an_hour_ago))
+    # the part names its writer, which is gone: the next write removes it at once
     output.write(doc, old)
     assert [p.name for p in tmp_path.iterdir()] == ["pack.html"]
     assert old.read_bytes() == output.render(doc, "html")
+    # a part whose writer still runs is left alone, until it is an hour old
+    alive = tmp_path / f".pack.html.{os.getppid()}.abc.part"
+    alive.write_bytes(b"being written")
+    output.write(doc, old)
+    assert alive.exists()
+    an_hour_ago = time.time() - output.STALE_PART_SECONDS - 60
+    os.utime(alive, (an_hour_ago, an_hour_ago))
+    output.write(doc, old)
+    assert [p.name for p in tmp_path.iterdir()] == ["pack.html"]
 
 
 def test_pdf_never_fetches(doc):

@@ -53,6 +53,11 @@ def _targets(formats: list[str], output: Path | None, doc, filename) -> list[tup
     """(format, path) for each format: `output` is a file (with one format) or a folder
     (an existing one, or a name without a suffix, made if missing)."""
     wanted = list(dict.fromkeys(formats))
+    if output is not None and output.exists() and not output.is_dir() and not output.suffix:
+        raise PcnkitError(
+            f"--output {output} exists and is not a folder; give a folder, or a file name "
+            "ending .pdf, .docx or .html"
+        )
     if output is None or output.is_dir() or not output.suffix:
         folder = output or Path.cwd()
         folder.mkdir(parents=True, exist_ok=True)
@@ -89,8 +94,12 @@ def _command(pack: PackType):
             help="The last pack's date, for 'what has changed' (default three months earlier).",
             hidden="changes" not in pack.section_keys(),
         ),
-        formats: list[str] = typer.Option(
-            ["pdf"], "--format", "-f", help="pdf, docx or html; repeat for several."
+        formats: list[str] | None = typer.Option(
+            None,
+            "--format",
+            "-f",
+            help="pdf, docx or html; repeat for several (default: the --output file's suffix, "
+            "else pdf).",
         ),
         output: Path | None = typer.Option(
             None, "--output", "-o", help="File to write, or a folder (default: this folder)."
@@ -124,6 +133,9 @@ def _command(pack: PackType):
     ) -> None:
         from pcnkit.reports.output import FORMATS, filename, write
 
+        if not formats:
+            suffix = output.suffix.lower().lstrip(".") if output is not None else ""
+            formats = [suffix if suffix in FORMATS else "pdf"]
         formats = [f.strip().lower().lstrip(".") for f in formats]
         unknown = [f for f in formats if f not in FORMATS]
         if unknown:
@@ -161,7 +173,7 @@ def _command(pack: PackType):
         )
         from pcnkit.reports.packs import build
 
-        with user_errors(fields={"year": "year"}):
+        with user_errors(OSError, fields={"year": "year"}):
             ws = open_workspace(workspace)
             with progress_bar() as bar:
                 task = bar.add_task(pack.title, total=len(pack.sections) + 1)

@@ -2,8 +2,9 @@
 file rendered in memory first, then put in place in one step. A failed render, a full disk or
 a killed process never leaves half a pack at the path, and a pack already there is only ever
 replaced by a complete one. The bytes go first to a hidden `.NAME.*.part` file beside it (the
-same file system, so the final rename is atomic); a process killed outright (kill -9) while
-writing that file can leave it behind, and the next write to the same path removes it."""
+same file system, so the final rename is atomic, and named with the writer's process id); a
+process killed outright (kill -9) while writing that file can leave it behind, and the next
+write to the same path removes it once its writer is gone."""
 
 from __future__ import annotations
 
@@ -77,7 +78,7 @@ def write(doc: Document, path: Path, fmt: str | None = None) -> Path:
     if not folder.is_dir():
         raise PcnkitError(f"{folder}: no such folder to write the pack into")
     _remove_leftovers(folder, path.name)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=folder)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.{os.getpid()}.", suffix=".part", dir=folder)
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
@@ -85,20 +86,44 @@ def write(doc: Document, path: Path, fmt: str | None = None) -> Path:
             os.fsync(f.fileno())
         os.chmod(tmp, 0o644)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise PcnkitError(
+                f"{path}: the pack could not be written ({exc.strerror or exc}); nothing was "
+                "changed there"
+            ) from exc
         raise
     return path
 
 
 def _remove_leftovers(folder: Path, name: str) -> None:
-    """Delete the part files that killed writes of `name` left behind."""
+    """Delete the part files that killed writes of `name` left behind: those whose process
+    (named in the part's name) is gone, and any older than an hour."""
     now = time.time()
     for part in folder.glob(f".{glob.escape(name)}.*.part"):
         with contextlib.suppress(OSError):
-            if now - part.stat().st_mtime > STALE_PART_SECONDS:
+            if not _writer_alive(part.name[len(name) + 2 :]) or (
+                now - part.stat().st_mtime > STALE_PART_SECONDS
+            ):
                 part.unlink()
+
+
+def _writer_alive(rest: str) -> bool:
+    """Whether the process that is writing the part (`<pid>.<random>.part`) still runs."""
+    pid = rest.split(".", 1)[0]
+    if not pid.isdigit():
+        return True  # not ours to judge: left to the age rule
+    if int(pid) == os.getpid():
+        return False  # this process writes one part at a time per path: a left-over
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def filename(doc: Document, fmt: str) -> str:

@@ -224,13 +224,16 @@ def pack_type(kind: str) -> PackType:
 
 def chosen_sections(pack: PackType, sections: tuple[str, ...] | None) -> list[SectionType]:
     """The sections asked for, in the pack's order; an unknown name is refused."""
-    if not sections:
+    wanted = [s.strip().lower().replace("-", "_") for s in sections or () if s.strip()]
+    if not wanted:  # none chosen (or only blanks): the whole pack
         return list(pack.sections)
-    wanted = [s.strip().lower().replace("-", "_") for s in sections if s.strip()]
     unknown = [s for s in wanted if s not in pack.section_keys()]
     if unknown:
+        shown = ", ".join(repr(u[:40]) for u in unknown[:3]) + (
+            f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+        )
         raise PcnkitError(
-            f"the {pack.title} has no section {', '.join(repr(u) for u in unknown)}; "
+            f"the {pack.title} has no section {shown}; "
             f"choose from: {', '.join(pack.section_keys())}"
         )
     return [s for s in pack.sections if s.key in wanted]
@@ -263,6 +266,11 @@ def context(
         raise PcnkitError(
             f"{request.as_of} is before the registry's data (its first membership starts on "
             f"{first}); choose a later --as-of"
+        )
+    if request.previous_as_of is not None and request.previous_as_of < first:
+        raise PcnkitError(
+            f"the previous pack's date ({request.previous_as_of}) is before the registry's data "
+            f"(its first membership starts on {first}); choose a later date"
         )
     if request.previous_as_of is not None and request.previous_as_of >= request.as_of:
         raise PcnkitError(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
 
 from pcnkit.errors import PcnkitError
 from pcnkit.reports.document import Document
@@ -19,12 +20,17 @@ from pcnkit.reports.html import render_html
 
 
 class _Errors(logging.Handler):
+    """WeasyPrint's errors while this thread renders (the web renders two packs at once, and
+    one pack's problem must never fail, or be shown in, another's)."""
+
     def __init__(self) -> None:
         super().__init__(logging.ERROR)
         self.messages: list[str] = []
+        self.thread = threading.get_ident()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.messages.append(record.getMessage())
+        if record.thread == self.thread:
+            self.messages.append(record.getMessage())
 
 
 def render_pdf(doc: Document) -> bytes:

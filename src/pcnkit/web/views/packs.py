@@ -5,7 +5,9 @@ A pack holds aggregates only (population figures after disclosure control), so a
 open the organisation may download its pack; the funding paper and the PCN pack are for
 commissioners and PCN users, as the funding pages' area views are. Building a PDF takes
 seconds of CPU, so at most `BUILDS` packs are built at once per server process; a request that
-cannot start one within `WAIT` seconds is answered 503 with Retry-After (`limits.Busy`).
+cannot start one within `WAIT` seconds is answered 503 with Retry-After (`limits.Busy`) at once,
+rather than holding a database connection other users' pages need. A download starts only from
+pcnkit's own pages or the address bar, never from a link on another site.
 """
 
 from __future__ import annotations
@@ -23,14 +25,17 @@ from pcnkit.funding.rules import known_years, year_of
 from pcnkit.reports import published
 from pcnkit.reports.output import MEDIA, filename, render
 from pcnkit.reports.packs import PACKS, PackRequest, PackType, build
-from pcnkit.web.context import Ctx
+from pcnkit.web.context import Ctx, origin_expected
 from pcnkit.web.limits import Busy
+from pcnkit.web.security import from_this_site
 from pcnkit.web.views.assurance import assurance_of
 from pcnkit.web.views.orgs import org_ref
 from pcnkit.web.views.page import Page
 
 BUILDS = 2  # packs built at once per server process (each takes a CPU for seconds)
-WAIT = 30.0  # seconds a download waits for a free build before it is answered 503
+# seconds a download waits for a free build before it is answered 503 with Retry-After: short,
+# because it holds a database connection meanwhile, and other users' pages need them
+WAIT = 2.0
 _building = threading.BoundedSemaphore(BUILDS)
 
 # who may download each pack (anyone who may open the organisation may have its update)
@@ -110,6 +115,11 @@ def download(
     inputs: str | None,
 ) -> tuple[bytes, str, str]:
     """Build the pack and render it; (content, media type, file name)."""
+    if not from_this_site(c.request, origin_expected(c.request)):
+        raise Forbidden(
+            "A committee pack is made only from pcnkit's own pages, not from a link on another "
+            "website. Open the organisation's packs page and download it there."
+        )
     org = c.org(code)
     if c.date_error:
         # a page shows the default date with the problem above it; a file cannot, so the
