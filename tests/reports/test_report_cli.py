@@ -93,3 +93,64 @@ def test_one_file_for_two_formats_is_refused(pack_demo, tmp_path):
     )  # fmt: skip
     assert result.exit_code == 2 and "one file" in result.output
     assert not target.exists()
+
+
+def test_an_existing_file_without_a_suffix_is_not_a_folder(pack_demo, tmp_path):
+    taken = tmp_path / "existing"
+    taken.write_bytes(b"keep")
+    result = _run(pack_demo, "pcn-pack", "U00367", "--as-of", "2020-01-01", "-o", str(taken))
+    assert result.exit_code == 2 and "is not a folder" in result.output
+    assert taken.read_bytes() == b"keep"
+
+
+def test_the_format_comes_from_the_output_file(pack_demo, tmp_path):
+    target = tmp_path / "members.docx"
+    result = _run(
+        pack_demo, "pcn-pack", "U00367", "--as-of", "2020-01-01", "--sections", "members",
+        "-o", str(target),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert WordDocument(str(target)).paragraphs
+
+
+def test_a_published_paper_sets_its_own_year_and_names_the_file(pack_demo, tmp_path):
+    """The Havering paper's inputs are for 2019/20: asked without a year they give it, with
+    another year a clear refusal; the file is told apart from the registry-based paper."""
+    wrong = _run(
+        pack_demo, "funding-paper", "PL-HAV", "--as-of", "2020-01-01", "--year", "2025/26",
+        "--published", "havering-2019-20", "-o", str(tmp_path),
+    )  # fmt: skip
+    assert wrong.exit_code == 2
+    assert "is a 2019/20 paper" in " ".join(wrong.output.split())
+    assert list(tmp_path.iterdir()) == []
+    result = _run(
+        pack_demo, "funding-paper", "PL-HAV", "--as-of", "2020-01-01", "--sections", "table",
+        "--published", "havering-2019-20", "-o", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    (made,) = tmp_path.iterdir()
+    assert made.name == "funding-paper_PL-HAV_2020-01-01_as-published.pdf"
+    text = _pdf_text(made.read_bytes())
+    assert "Primary Care Network Development in Havering (July 2019)" in text
+    assert "havering-paper-2019-20" not in text  # the paper by its title, not its files
+
+
+def test_a_previous_date_before_the_data_is_refused(pack_demo, tmp_path):
+    result = _run(
+        pack_demo, "assurance-update", "BHR", "--as-of", "2026-03-01", "--previous",
+        "0001-01-01", "-o", str(tmp_path),
+    )  # fmt: skip
+    assert result.exit_code == 2 and "before the registry's data" in result.output
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_illustrative_roster_is_said_on_the_cover(pack_demo, tmp_path):
+    target = tmp_path / "pack.html"
+    result = _run(
+        pack_demo, "pcn-pack", "U00367", "--as-of", "2020-01-01", "--sections", "funding",
+        "-o", str(target),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    html = target.read_text(encoding="utf-8")
+    cover = html[: html.index("</section>")]
+    assert "ILLUSTRATIVE" in cover and "not real staff" in cover

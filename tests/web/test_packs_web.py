@@ -115,3 +115,50 @@ def test_bad_requests_get_a_clear_page_not_a_file(icb, query, words):
     assert "content-disposition" not in got.headers
     assert words in got.text
     assert "<script>" not in got.text
+
+
+@pytest.mark.parametrize("on", ["garbage", "0001-01-01", "2026-02-30"])
+def test_a_download_for_a_bad_date_is_refused_not_made_for_another(icb, on):
+    got = icb.get(f"/packs/BHR/download?kind=assurance-update&format=html&on={on}")
+    assert got.status_code == 400
+    assert "content-disposition" not in got.headers
+    assert "As at" in got.text
+
+
+def test_a_download_from_another_site_is_refused(icb):
+    got = icb.get(
+        "/packs/BHR/download?kind=assurance-update&format=html&on=2026-03-01",
+        headers={"sec-fetch-site": "cross-site"},
+    )
+    assert got.status_code == 403 and "content-disposition" not in got.headers
+
+
+def test_a_published_paper_chosen_on_the_web_sets_its_year(pack_demo):
+    client = pack_demo.client("havering.place")
+    page = client.get("/packs/PL-HAV?on=2020-01-01")
+    assert 'value="havering-2019-20"' in page.text
+    got = client.get(
+        "/packs/PL-HAV/download",
+        params={"on": "2020-01-01", "kind": "funding-paper", "format": "html",
+                "inputs": "havering-2019-20", "sections": "table"},
+    )  # fmt: skip
+    assert got.status_code == 200, got.text[:300]
+    assert "_as-published.html" in got.headers["content-disposition"]
+    assert "Primary Care Network Development in Havering (July 2019)" in got.text
+    wrong = client.get(
+        "/packs/PL-HAV/download",
+        params={"on": "2020-01-01", "kind": "funding-paper", "format": "html",
+                "inputs": "havering-2019-20", "year": "2025/26"},
+    )  # fmt: skip
+    assert wrong.status_code == 400 and "is a 2019/20 paper" in wrong.text
+    assert "/funding/published" not in wrong.text  # no server path
+
+
+def test_blank_sections_give_the_whole_pack(pack_demo):
+    client = pack_demo.client("havering.south")
+    got = client.get(
+        "/packs/U00367/download?on=2020-01-01&kind=pcn-pack&format=html&sections=&sections=+"
+    )
+    assert got.status_code == 200
+    for title in ("Member practices", "Funding and ARRS headroom", "Case-finding list sizes"):
+        assert title in got.text
