@@ -266,7 +266,12 @@ def _scenario_notice(paper: _Paper) -> list[Notice]:
         Notice(
             f"These figures use the scenario '{rules.scenario}', not the official "
             f"{rules.year} rules. It departs from them in: {'; '.join(changed)}. "
-            f"Against the official rates the figures differ by {money(by)} in all.",
+            + (
+                f"At the official rates the figures would be {money(abs(by))} "
+                f"{'higher' if by < 0 else 'lower'} in all."
+                if by
+                else "At the official rates the figures would be the same."
+            ),
             kind="info",
         )
     ]
