@@ -153,7 +153,7 @@ def test_the_published_section_explains_marshall(paper):
     assert len(verdicts) == 60
     assert sorted(v for v in verdicts.values() if v != "agrees") == ["inconsistent"] * 2
     # the ARRS columns of the published table are named, not silently dropped
-    assert any("social_prescriber" in b.text for b in section.blocks if isinstance(b, Paragraph))
+    assert any("social prescriber" in b.text for b in section.blocks if isinstance(b, Paragraph))
 
 
 def test_the_scenario_and_what_is_not_confirmed_are_stated(paper):
