@@ -222,7 +222,7 @@ def test_population_without_a_store_says_how_to_load_one(pack_demo, monkeypatch,
             assert not tables(section)
             (para,) = [b for b in section.walk() if isinstance(b, Paragraph)]
             assert "holds no population data" in para.text
-            assert "pcnkit population import" in para.text
+            assert "Load a GP extract" in para.text
         assert not ctx.memo.get("synthetic")
 
 

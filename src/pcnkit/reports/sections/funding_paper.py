@@ -779,7 +779,7 @@ def _ledger(ctx: PackContext, paper: _Paper) -> list:
         return [
             Paragraph(
                 f"The workspace's payment ledger holds no payments for {rules.year}, so what has "
-                "been paid is not shown (`pcnkit funding run` records each month's payments)."
+                "been paid is not shown (pcnkit's monthly payment runs record them)."
             )
         ]
     if ctx.request.lists is not None:

@@ -37,10 +37,8 @@ from pcnkit.reports.packs import PackContext, note_synthetic
 
 # how to load a population, in the words of the web page's "no population" panel
 LOAD = (
-    "Load one with `pcnkit population import EXTRACT_FOLDER --as-of YYYY-MM-DD -w WORKSPACE` "
-    "(a GP extract), or generate a synthetic one with `pcnkit population generate --area CODE "
-    "--seed N -w WORKSPACE`; then `pcnkit population stratify -w WORKSPACE` for the risk tiers "
-    "and case-finding lists."
+    "Load a GP extract into pcnkit (or generate a synthetic population), then stratify it for "
+    "the risk tiers and case-finding lists (pcnkit's population guide says how)."
 )
 DISCLOSURE_NOTE = (
     f"Counts are after disclosure control: 0 stays 0, counts of 1 to 7 are shown as {REDACTED}, "
@@ -348,7 +346,7 @@ def case_finding(ctx: PackContext) -> Section:
         return out.add(
             Paragraph(
                 "The population data has not been stratified, so the case-finding lists have "
-                "not been drawn: run `pcnkit population stratify` to draw them."
+                "not been drawn (stratify the population in pcnkit to draw them)."
             )
         )
     table = pack.tables["lists"]

@@ -126,8 +126,8 @@ def section(ctx: PackContext) -> Section:
         out.add(
             Paragraph(
                 f"The workspace holds no workforce figures for {ctx.name} on or before {when}: "
-                "load the General Practice Workforce and PCN workforce publications "
-                "(`pcnkit kpi load`)."
+                "load NHS Digital's General Practice Workforce and PCN workforce publications "
+                "into pcnkit to show them."
             )
         )
     else:
