@@ -187,6 +187,7 @@ def _command(pack: PackType):
                 for fmt, path in targets:
                     bar.update(task, description=f"writing {fmt}")
                     written.append(write(doc, path, fmt))
+                bar.update(task, description="written", completed=len(doc.sections) + 1)
         for path in written:
             console.print(styled("wrote {}", path))
         if doc.unconfirmed:
