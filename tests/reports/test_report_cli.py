@@ -4,6 +4,8 @@ same inputs giving the same bytes, and bad input refused with a clear message an
 from __future__ import annotations
 
 import io
+import subprocess
+from pathlib import Path
 
 import pypdf
 import pytest
@@ -13,6 +15,7 @@ from typer.testing import CliRunner
 from pcnkit.cli import app
 
 runner = CliRunner()
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "packs"
 EPOCH = {"SOURCE_DATE_EPOCH": "1796203800"}  # 2026-12-02 09:30 UTC
 
 
@@ -44,6 +47,18 @@ def test_assurance_update_as_pdf_and_word(pack_demo, tmp_path):
     text = _pdf_text(pdf.read_bytes())
     assert "Primary care assurance update" in text and "(BHR)" in text
     assert "1 March 2026" in text
+    # the demo pack's cover and its first chart as pictures (test-artifacts/packs)
+    pages = pypdf.PdfReader(str(pdf)).pages
+    chart = next(i for i, p in enumerate(pages, start=1) if "Figure 1:" in p.extract_text())
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    for page, name in ((1, "cover"), (chart, "chart")):
+        out = ARTIFACTS / f"demo-assurance-update-BHR-{name}"
+        subprocess.run(
+            ["pdftoppm", "-png", "-r", "80", "-singlefile", "-f", str(page), "-l", str(page),
+             str(pdf), str(out)],
+            check=True,
+        )  # fmt: skip
+        assert out.with_suffix(".png").stat().st_size > 10_000
     word = WordDocument(str(docx))
     body = "\n".join(p.text for p in word.paragraphs)
     assert "Primary care assurance update" in body and "(BHR)" in body
