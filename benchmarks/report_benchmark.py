@@ -25,7 +25,6 @@ import time
 from pathlib import Path
 
 from pcnkit.reports.output import render, write
-
 from pcnkit.reports.packs import PackRequest, build
 from pcnkit.store import open_workspace
 
