@@ -167,8 +167,13 @@ def test_recognised_by_content_not_by_name(tmp_path):
 
 @pytest.fixture(scope="module")
 def book():
-    """One editable copy of a workbook; each test edits it, saves it and restores the edit."""
-    return load_workbook(TEL / "cloud_telephony_2025-10.xlsx")
+    """One editable copy of a workbook; each test edits it, saves it and restores the edit.
+    Its pictures (NHS England's logo) are dropped: with Pillow installed (WeasyPrint needs it)
+    openpyxl reads them, and can write a picture read from a file once only."""
+    book = load_workbook(TEL / "cloud_telephony_2025-10.xlsx")
+    for sheet in book.worksheets:
+        sheet._images = []
+    return book
 
 
 def refused(book, tmp_path: Path, sheet: str, cell: str, value) -> InputError:

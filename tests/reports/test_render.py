@@ -295,7 +295,7 @@ def test_failed_disk_write_leaves_no_stray_file(doc, tmp_path, monkeypatch):
         raise OSError(28, "No space left on device")
 
     monkeypatch.setattr(output.os, "replace", full)
-    with pytest.raises(OSError):
+    with pytest.raises(PcnkitError, match=r"No space left on device\); nothing was changed there"):
         output.write(doc, old)
     assert [p.name for p in tmp_path.iterdir()] == ["pack.html"]
     assert old.read_bytes() == b"old"

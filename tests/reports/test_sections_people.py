@@ -200,9 +200,7 @@ def test_population_counts_are_the_packs_and_marked_synthetic(pack_demo, kind, c
         assert shown[1] == ("[REDACTED]" if cell.redacted else count(cell.value))
         assert shown[0].endswith(f"({r['qof_group']})")
     cohort = next(r for r in pack.tables["lists"].rows if r["list"] == "rising_risk_cohort")
-    assert row(headline, "Rising-risk cohort (proactive care planning)")[1] == count(
-        cohort["patients"].value
-    )
+    assert row(headline, population.COHORT_LABEL)[1] == count(cohort["patients"].value)
     for t in tables(section):
         assert t.sources and any("disclosure control" in n for n in t.notes)
 

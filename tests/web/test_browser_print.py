@@ -67,5 +67,5 @@ def test_printed_page_has_content_not_controls(page, server, web_demo):
     text = " ".join(p.extract_text() for p in pypdf.PdfReader(io.BytesIO(pdf)).pages)
     flat = " ".join(text.split())
     assert "(Link:" not in flat
-    assert "Showing the position as at" in flat
+    assert "Date chosen:" in flat
     assert "Find an organisation" not in flat and "Change date" not in flat

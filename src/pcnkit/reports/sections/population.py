@@ -51,6 +51,10 @@ FRAILTY = {"fit": "Fit", "mild": "Mild frailty", "moderate": "Moderate frailty",
 SETTINGS = {"care_home": "Lives in a care home", "housebound": "Housebound"}
 OTHER_GROUPS = {"CVDPP": "Cardiovascular disease primary prevention (2019-20 only)"}
 COHORT = "rising_risk_cohort"
+COHORT_LABEL = (
+    "Rising-risk cohort (proactive care planning: the highest-risk few of the 'Rising risk' "
+    "tier, by the risk model)"
+)
 
 
 @dataclass
@@ -219,8 +223,7 @@ def section(ctx: PackContext) -> Section:
         row = lists[COHORT]
         rows.append(
             (
-                "Rising-risk cohort (proactive care planning: the highest-risk few of the "
-                "'Rising risk' tier, by the risk model)",
+                COHORT_LABEL,
                 _n(row["patients"]),
                 f"{_rate(row['per_10000'], row['patients'])} per 10,000 patients",
             )
