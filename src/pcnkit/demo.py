@@ -61,6 +61,7 @@ PAPER_INPUTS = {
     "statement": "havering-paper-2019-20-statement.csv",
     "scenario": "havering-paper-2019-20-scenario.yaml",
     "lists": "havering-paper-2019-20-lists.csv",
+    "totals": "havering-paper-2019-20-totals.csv",
 }
 
 

@@ -74,6 +74,7 @@ def paper(pack_demo, inputs):
         statement=inputs["statement"],
         scenario=inputs["scenario"],
         lists=inputs["lists"],
+        totals=inputs["totals"],
     )
     return build(pack_demo.ws, request)
 
@@ -100,6 +101,29 @@ def test_the_demo_ships_the_papers_inputs(inputs):
         for r in _rows(inputs["lists"])
     }
     assert shipped == derived
+    # the place subtotals are the paper's, as the engine's paper test reads them
+    assert inputs["totals"].read_bytes() == (FIXTURES / "bhr_2019_20_paper_totals.csv").read_bytes()
+
+
+def test_the_papers_place_subtotals_agree_or_are_traced_to_marshall(paper):
+    """Seed 003's place subtotals beside the engine's: Redbridge's and Barking and Dagenham's
+    all agree to the penny, and so do Havering's core and network participation; Havering's
+    extended hours and clinical director differ by exactly Marshall's two figures (its own
+    columns computed on another list), within a penny of rounding."""
+    section = _section(paper, "published")
+    table = next(
+        b for b in section.blocks if isinstance(b, Table) and "place subtotals" in b.caption
+    )
+    verdicts = {(r[0], r[1]): r[5] for r in table.rows}
+    assert len(verdicts) == 12
+    explained = sorted(k for k, v in verdicts.items() if v != "agrees")
+    assert [place for place, _ in explained] == ["Havering", "Havering"]
+    assert {verdicts[k] for k in explained} == {"explained"}
+    assert {stream.split(" ")[0] for _, stream in explained} == {"Clinical", "Extended"}
+    assert any(
+        isinstance(b, Paragraph) and b.text.startswith("10 of 12 published place subtotals")
+        for b in section.blocks
+    )
 
 
 def test_every_pcn_figure_is_the_papers(paper, paper_rules):
@@ -142,7 +166,7 @@ def test_the_published_section_explains_marshall(paper):
     section = _section(paper, "published")
     summary = next(b for b in section.blocks if isinstance(b, Paragraph))
     assert summary.text.startswith("58 of 60 published figures")
-    (bullets,) = [b for b in section.blocks if isinstance(b, Bullets)]
+    bullets = next(b for b in section.blocks if isinstance(b, Bullets))  # then the subtotals
     assert len(bullets.items) == 2
     for item in bullets.items:
         assert item.startswith("HAVERING MARSHALL PCN (U50107)")
@@ -258,6 +282,6 @@ def test_the_same_inputs_give_the_same_paper(pack_demo, inputs, paper):
         pack_demo.ws,
         PackRequest("funding-paper", "BHR", AS_OF, year="2019/20", sections=SECTIONS,
                     generated=dt.datetime(2020, 1, 1), statement=inputs["statement"],
-                    scenario=inputs["scenario"], lists=inputs["lists"]),
+                    scenario=inputs["scenario"], lists=inputs["lists"], totals=inputs["totals"]),
     )  # fmt: skip
     assert again == paper

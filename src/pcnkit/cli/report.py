@@ -147,7 +147,7 @@ def _command(pack: PackType):
         ):
             if given is not None and not given.is_file():
                 fail(PcnkitError(f"{what} {given}: no such file"))
-        inputs_title = None
+        inputs_title, totals = None, None
         if published_name:
             from pcnkit.reports import published
 
@@ -156,6 +156,7 @@ def _command(pack: PackType):
             statement = statement or held.statement
             scenario = scenario or held.scenario
             lists = lists or held.lists
+            totals = held.totals
             inputs_title = held.title
             with user_errors():
                 year = published.year_for(held, year)
@@ -169,6 +170,7 @@ def _command(pack: PackType):
             statement=statement,
             scenario=scenario,
             lists=lists,
+            totals=totals,
             inputs_title=inputs_title,
         )
         from pcnkit.reports.packs import build

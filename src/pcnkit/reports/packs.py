@@ -52,6 +52,8 @@ class PackRequest:
     statement: Path | None = None
     scenario: Path | None = None
     lists: Path | None = None
+    # the published paper's place subtotals (`borough`/`place` and one column per stream)
+    totals: Path | None = None
     # the published paper `statement`, `scenario` and `lists` come from, when they are a
     # paper's inputs the workspace holds (`reports.published`): named instead of the files
     inputs_title: str | None = None

@@ -7,6 +7,7 @@
     statement: statement.csv   # the paper's published figures (`pcn_code, stream...`)
     scenario: scenario.yaml    # the rates the paper used, where they depart from the DES
     lists: lists.csv           # the lists the paper used (`pcn_code, registered, weighted`)
+    totals: totals.csv         # the paper's place subtotals (`borough` or `place`, streams...)
 
 Only `title`, `year` and `statement` are required. The web offers these by name (never a path a
 user types), and the CLI's `--statement/--scenario/--lists` take the files directly.
@@ -36,6 +37,7 @@ class PublishedInputs:
     statement: Path
     scenario: Path | None
     lists: Path | None
+    totals: Path | None = None
 
 
 def folder(ws: Workspace) -> Path:
@@ -70,6 +72,7 @@ def _read(path: Path) -> PublishedInputs:
         statement=statement,
         scenario=file("scenario"),
         lists=file("lists"),
+        totals=file("totals"),
     )
 
 

@@ -145,6 +145,7 @@ def download(
         statement=chosen.statement if chosen else None,
         scenario=chosen.scenario if chosen else None,
         lists=chosen.lists if chosen else None,
+        totals=chosen.totals if chosen else None,
         inputs_title=chosen.title if chosen else None,
     )
     if not _building.acquire(timeout=WAIT):
