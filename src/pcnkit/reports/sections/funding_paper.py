@@ -945,15 +945,7 @@ def published(ctx: PackContext) -> Section:
     section.add(
         Table(
             f"Published figures against the engine's, {rules.year}",
-            (
-                Column("PCN"),
-                Column("Stream"),
-                Column("Published", numeric=True),
-                Column("Engine", numeric=True),
-                Column("Difference", numeric=True),
-                Column("Verdict"),
-                Column("Explanation"),
-            ),
+            _against_columns("PCN"),
             rows,
             (source, *paper.sources),
             (
@@ -964,6 +956,19 @@ def published(ctx: PackContext) -> Section:
     )
     section.add(*_place_totals(ctx, paper, found, source))
     return section
+
+
+def _against_columns(first: str) -> tuple[Column, ...]:
+    """The columns of a published-against-engine table (PCN figures, place subtotals)."""
+    return (
+        Column(first),
+        Column("Stream"),
+        Column("Published", numeric=True),
+        Column("Engine", numeric=True),
+        Column("Difference", numeric=True),
+        Column("Verdict"),
+        Column("Explanation"),
+    )
 
 
 def _place_key(name: str) -> str:
@@ -1041,18 +1046,12 @@ def _place_totals(ctx: PackContext, paper: _Paper, found, source: Source) -> lis
     blocks.append(
         Table(
             f"Published place subtotals against the engine's, {rules.year}",
-            (
-                Column("Place"),
-                Column("Stream"),
-                Column("Published", numeric=True),
-                Column("Engine", numeric=True),
-                Column("Difference", numeric=True),
-                Column("Verdict"),
-                Column("Explanation"),
-            ),
+            _against_columns("Place"),
             tuple(out_rows),
             (Source(source.title, "its place subtotals"), *paper.sources),
             (
+                "agrees: the published subtotal is the engine's to the penny.",
+                "differs: the difference is not traced to a PCN figure.",
                 "explained: the subtotal differs by exactly the PCN figures in it that the "
                 "reconciliation explains (to within a penny of rounding).",
                 "Difference: published less the engine's.",
