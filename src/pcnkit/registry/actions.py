@@ -21,6 +21,7 @@ from pcnkit.registry import kinds, timeline
 from pcnkit.registry import sources as source_titles
 from pcnkit.registry.importers.base import Batch, FactRecord, ListBasis
 from pcnkit.store.models import (
+    ActualPayment,
     ListSize,
     Membership,
     MembershipFact,
@@ -50,6 +51,7 @@ class LoadReport:
     coordinates_unmatched: int = 0
     roles: int = 0
     exceptions: int = 0
+    payments: int = 0
     status: str = "loaded"
     # what the file's list figures are (a count, or NHS Payments' quarter averages)
     list_basis: ListBasis | None = None
@@ -316,6 +318,24 @@ def _insert_list_sizes(session, orgs, batch, source, report) -> None:
     report.list_sizes = len(rows)
 
 
+def _insert_payments(session, batch, source, report) -> None:
+    """Actual payments, keyed by codes as the file gives them (see `ActualPayment`)."""
+    rows = [
+        {
+            "source_id": source.id,
+            "source_row": rec.row,
+            "year_start": batch.payment_year,
+            "practice_code": rec.practice,
+            "pcn_code": rec.pcn,
+            "heading": rec.heading,
+            "amount": rec.amount,
+        }
+        for rec in batch.payments
+    ]
+    _insert_rows(session, ActualPayment.__table__, rows)
+    report.payments = len(rows)
+
+
 def _attach_coordinates(session, orgs, batch, source, report) -> None:
     practices = [o for o in orgs.by_code.values() if o.kind == kinds.PRACTICE]
     by_postcode: dict[str, list[OrgRow]] = defaultdict(list)
@@ -377,6 +397,7 @@ def _insert_roles(session, orgs, batch, source, report) -> None:
                 start=rec.start,
                 end=rec.end,
                 source_id=source.id,
+                evidence=rec.evidence,
             )
         )
     for rec in batch.exceptions:
@@ -507,7 +528,9 @@ def _apply_batches(session, batches, progress) -> list[LoadReport]:
         )
         report.list_basis = batch.list_basis if batch.list_sizes else None
         report.findings = [
-            f"{f.where or batch.file}, rows {' and '.join(map(str, f.rows))}: {f.text}"
+            f"{f.where or batch.file}"
+            + (f", rows {' and '.join(map(str, f.rows))}" if f.rows else "")
+            + f": {f.text}"
             for f in batch.findings
         ]
         reports.append(report)
@@ -534,6 +557,7 @@ def _apply_batches(session, batches, progress) -> list[LoadReport]:
             _insert_list_sizes(session, orgs, batch, source, report)
             _attach_coordinates(session, orgs, batch, source, report)
             _insert_roles(session, orgs, batch, source, report)
+            _insert_payments(session, batch, source, report)
         except InputError as exc:
             exc.batch_file = batch.file  # which file to leave out under --skip-bad
             raise

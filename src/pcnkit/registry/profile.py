@@ -153,7 +153,8 @@ def describe(session: Session, code: str, as_of: dt.date) -> Profile:
         profile.total = h.area_patients(practices)
     if org.kind == kinds.PCN:
         for role in queries.roles_at(session, [org.id], as_of).get(org.id, []):
-            profile.roles.append((role.role.replace("_", " "), role.holder))
+            held = f"{role.holder}. {role.evidence}" if role.evidence else role.holder
+            profile.roles.append((role.role.replace("_", " "), held))
     history = queries.member_history(session, org.code)
     profile.empty_state = _empty_state(org, label, as_of, began, history, members)
     return profile

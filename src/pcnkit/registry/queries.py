@@ -566,12 +566,20 @@ class Hierarchy:
 
 
 def roles_at(session: Session, pcn_ids: list[int], as_of: dt.date) -> dict[int, list[PcnRole]]:
+    """Each PCN's roles on `as_of`. A role someone recorded (a definitions file) takes
+    precedence over one pcnkit inferred (a payee read from the payments files, which carries
+    its `evidence`): the inferred one is left out while a recorded one of the same kind holds."""
     rows = session.scalars(
-        select(PcnRole).where(PcnRole.pcn_id.in_(pcn_ids), _valid_at(PcnRole, as_of))
+        select(PcnRole)
+        .where(PcnRole.pcn_id.in_(pcn_ids), _valid_at(PcnRole, as_of))
+        .order_by(PcnRole.id)
     )
     out: dict[int, list[PcnRole]] = defaultdict(list)
     for role in rows:
         out[role.pcn_id].append(role)
+    for pcn_id, roles in out.items():
+        recorded = {r.role for r in roles if not r.evidence}
+        out[pcn_id] = [r for r in roles if not r.evidence or r.role not in recorded]
     return out
 
 

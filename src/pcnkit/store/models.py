@@ -215,6 +215,31 @@ class PcnRole(Base):
     start: Mapped[dt.date | None] = mapped_column(Date)
     end: Mapped[dt.date | None] = mapped_column(Date)
     source_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"))
+    # why pcnkit believes it when no one recorded it (a payee inferred from the payments files)
+    evidence: Mapped[str | None] = mapped_column(Text)
+
+
+class ActualPayment(Base):
+    """What NHS England actually paid through one practice for its PCN in one financial year,
+    in one column of "NHS Payments to General Practice" (`PCN Support`, `PCN Workforce` ...): a
+    payment fact, not a list size. Keyed by codes as the file gives them (like `Observation`),
+    because the files cover every practice in England while a registry may hold one area.
+    Whole pence, like the ledger."""
+
+    __tablename__ = "actual_payment"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    source_id: Mapped[int] = mapped_column(ForeignKey("source_file.id"))
+    source_row: Mapped[int | None] = mapped_column(Integer)
+    year_start: Mapped[dt.date] = mapped_column(Date)
+    practice_code: Mapped[str] = mapped_column(String(20))
+    pcn_code: Mapped[str | None] = mapped_column(String(20))
+    heading: Mapped[str] = mapped_column(String(80))  # the file's column
+    amount: Mapped[Decimal] = mapped_column(Pence)
+
+    __table_args__ = (
+        UniqueConstraint("source_id", "practice_code", "heading"),
+        Index("ix_actual_payment_year", "year_start", "pcn_code"),
+    )
 
 
 class PracticeMerger(Base):

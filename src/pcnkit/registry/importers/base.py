@@ -78,6 +78,18 @@ class RoleRecord:
     start: dt.date | None
     end: dt.date | None
     row: int | None = None
+    evidence: str | None = None  # why, when the file infers the role rather than records it
+
+
+@dataclass
+class PaymentRecord:
+    """What was paid through one practice for its PCN in the batch's year, in one column."""
+
+    practice: str
+    pcn: str | None
+    heading: str
+    amount: Decimal
+    row: int | None = None
 
 
 @dataclass
@@ -139,6 +151,8 @@ class Batch:
     roles: list[RoleRecord] = field(default_factory=list)
     exceptions: list[ExceptionRecord] = field(default_factory=list)
     mergers: list[MergerRecord] = field(default_factory=list)
+    payments: list[PaymentRecord] = field(default_factory=list)
+    payment_year: dt.date | None = None  # the financial year's 1 April, for `payments`
     findings: list[Finding] = field(default_factory=list)
     # what the list figures are, from the importer (see importers.list_basis)
     list_basis: ListBasis | None = None

@@ -1,27 +1,41 @@
-"""NHS Payments to General Practice, 2018/19 to 2022/23: registered and weighted lists, PCNs.
+"""NHS Payments to General Practice, 2018/19 to 2022/23: registered and weighted lists, PCNs,
+what was actually paid through each practice for its PCN, and the nominated payees that shows.
 
 Column names change by year. The 'Last Known Figure' lists are often fractional (averages over
 the final quarter), so they are dated 1 January of that quarter; PCN membership is read as at
 the year end. In 2022/23 'Code' and 'CCG NAME' hold the PCN code and name (the sub-ICB is in
 'CCG Code' and 'Sub ICB NAME').
+
+Every `PCN ...` column (PCN Participation, Leadership, Support, Workforce ...) is kept as an actual
+payment (non-zero amounts only; blank and 0 mean nothing was paid). The practice that received a
+PCN's network-level columns (`funding.columns`) is its nominated payee for the year: recorded as a
+dated role with that evidence, unless several practices or none received them (then a finding).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import defaultdict
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 from pcnkit.dates import contract_year, financial_year_start, year_label
 from pcnkit.errors import InputError
+from pcnkit.funding import columns as payment_columns
+from pcnkit.funding.money import money
 from pcnkit.registry import kinds, plausible
 from pcnkit.registry.importers.base import (
     NO_PCN,
     Batch,
     FactRecord,
+    Finding,
     ListBasis,
     ListRecord,
     OrgRecord,
+    PaymentRecord,
+    RoleRecord,
+    Row,
     csv_rows,
     duplicate,
 )
@@ -72,6 +86,8 @@ def parse(path: Path, text: str, sha: str) -> Batch:
         pcn_code, pcn_name, ccg_name = "PCN Code", "PCN Name", "CCG NAME"
     label = f"{description} {year_label(year)}"
     batch = Batch(str(path), file_type, label, sha, year_end, publisher)
+    batch.payment_year = year
+    paid_columns = [h for h in header if h.startswith("PCN ") and h not in (pcn_code, pcn_name)]
     first_row: dict[str, int] = {}
     for r in rows:
         batch.rows += 1
@@ -97,10 +113,17 @@ def parse(path: Path, text: str, sha: str) -> Batch:
             batch.add_org(OrgRecord(ccg, kinds.SUB_ICB, r.text(ccg_name), row=r.number))
             batch.facts.append(FactRecord(code, ccg, dated=False, row=r.number))
         pcn = r.text(pcn_code).upper()
-        if pcn_code in r.cells and pcn not in NO_PCN:
+        in_pcn = pcn_code in r.cells and pcn not in NO_PCN
+        if in_pcn:
             pcn = r.code(pcn_code, "a PCN code")
             batch.add_org(OrgRecord(pcn, kinds.PCN, r.text(pcn_name), row=r.number))
             batch.facts.append(FactRecord(code, pcn, dated=False, row=r.number))
+        for heading in paid_columns:
+            amount = _amount(r, heading)
+            if amount:
+                batch.payments.append(
+                    PaymentRecord(code, pcn if in_pcn else None, heading, amount, r.number)
+                )
         for measure, column, bounds in (
             ("registered", REGISTERED, plausible.PRACTICE_REGISTERED_AVERAGE),
             ("weighted", WEIGHTED, plausible.PRACTICE_WEIGHTED),
@@ -108,4 +131,109 @@ def parse(path: Path, text: str, sha: str) -> Batch:
             value = r.count(column, bounds)
             if value is not None:
                 batch.list_sizes.append(ListRecord(code, measure, list_date, value, r.number))
+    infer_payees(batch, {c: o.name or "" for c, o in batch.organisations.items()})
     return batch
+
+
+def _amount(r: Row, heading: str) -> Decimal | None:
+    """A payment in pounds: blank is None; it must be a number in whole pence."""
+    text = r.text(heading).replace(",", "").lstrip("£")
+    if not text:
+        return None
+    try:
+        value = Decimal(text)
+    except InvalidOperation as exc:
+        raise r.error(heading, f"'{text}' is not an amount", "Give pounds, e.g. 1234.56.") from exc
+    if not value.is_finite() or value != value.quantize(Decimal("0.01")) or abs(value) > 10**9:
+        raise r.error(
+            heading, f"'{text}' is not an amount in pounds and pence", "Correct the amount."
+        )
+    return value
+
+
+def infer_payees(batch: Batch, names: dict[str, str]) -> None:
+    """Each PCN's nominated payee for the batch's year: the practice that received its
+    network-level payments (`funding.columns`). Several receivers: the one that received more
+    than half, if any, with the split in its evidence; none: no role. Both are findings."""
+    year = batch.payment_year
+    network = {c.column for c in payment_columns.columns_for(year_label(year)) if c.network}
+    received: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
+    rows: dict[str, int] = {}
+    for p in batch.payments:
+        if p.pcn and p.heading in network:
+            received[p.pcn][p.practice] += p.amount
+            rows.setdefault(p.practice, p.row)
+    if not network:
+        return
+    pcns = sorted(c for c, o in batch.organisations.items() if o.kind == kinds.PCN)
+    label = f"{description} {year_label(year)}"
+    several, none = [], []
+    for pcn in pcns:
+        by_practice = {k: v for k, v in received.get(pcn, {}).items() if v > 0}
+        total = sum(by_practice.values(), Decimal(0))
+        if not by_practice:
+            none.append(pcn)
+            batch.roles.append(
+                RoleRecord(
+                    pcn,
+                    "nominated_payee",
+                    "Not a GP practice (the published payments name none)",
+                    None,
+                    year,
+                    contract_year(year).end,
+                    None,
+                    f"Inferred from {label}: none of the PCN's practices received a network "
+                    f"payment ({', '.join(sorted(network))}), so they were paid outside GP "
+                    "practices, e.g. to a GP federation. Name the payee in a local definitions "
+                    "file; it takes precedence.",
+                )
+            )
+            continue
+        ranked = sorted(by_practice.items(), key=lambda kv: (-kv[1], kv[0]))
+        code, amount = ranked[0]
+        if len(ranked) > 1:
+            several.append(pcn)
+            if amount * 2 <= total:
+                continue
+        others = "; ".join(f"{c} {money(a)}" for c, a in ranked[1:])
+        evidence = (
+            f"Inferred from {label}: received {money(amount)} of the {money(total)} network "
+            f"payments ({', '.join(sorted(network))}) made through practices"
+            + (f"; also received: {others}" if others else "")
+            + ". A nominated payee in a local definitions file takes precedence."
+        )
+        batch.roles.append(
+            RoleRecord(
+                pcn,
+                "nominated_payee",
+                f"{names.get(code) or code} ({code})",
+                code,
+                year,
+                contract_year(year).end,
+                rows.get(code),
+                evidence,
+            )
+        )
+    if several:
+        batch.findings.append(
+            Finding(
+                f"{_pcns(several, 'was', 'were')} paid their network payments through more "
+                f"than one practice in {year_label(year)} (e.g. {', '.join(several[:5])}); the payee is "
+                "the practice that received more than half, where one did"
+            )
+        )
+    if none:
+        batch.findings.append(
+            Finding(
+                f"{_pcns(none, 'received')} no network payment through any practice in "
+                f"{year_label(year)} (e.g. {', '.join(none[:5])}): paid outside GP practices, "
+                "e.g. to a federation, recorded as such"
+            )
+        )
+
+
+def _pcns(codes: list[str], verb: str, verb_many: str | None = None) -> str:
+    """'1 PCN was' / '3 PCNs were'."""
+    if len(codes) == 1:
+        return f"1 PCN {verb}"
+    return f"{len(codes)} PCNs {verb_many or verb}"
