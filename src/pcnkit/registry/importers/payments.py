@@ -218,8 +218,8 @@ def infer_payees(batch: Batch, names: dict[str, str]) -> None:
         batch.findings.append(
             Finding(
                 f"{_pcns(several, 'was', 'were')} paid their network payments through more "
-                f"than one practice in {year_label(year)} (e.g. {', '.join(several[:5])}); the payee is "
-                "the practice that received more than half, where one did"
+                f"than one practice in {year_label(year)} (e.g. {', '.join(several[:5])}); "
+                "the payee is the practice that received more than half, where one did"
             )
         )
     if none:
