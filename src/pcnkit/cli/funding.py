@@ -17,11 +17,13 @@ from pcnkit.cli.shell import (
     console,
     date_option,
     open_workspace,
+    progress_bar,
     styled,
     user_errors,
 )
 from pcnkit.errors import InputError
-from pcnkit.funding import allocations, arrs, export, ledger
+from pcnkit.funding import actuals as actual_payments
+from pcnkit.funding import against_actuals, allocations, arrs, export, ledger
 from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total
 from pcnkit.funding.export import (
     ARRS_COLUMNS,
@@ -34,7 +36,14 @@ from pcnkit.funding.export import (
 from pcnkit.funding.money import decimal, money
 from pcnkit.funding.populations import Populations, from_csv, from_registry, registry_names
 from pcnkit.funding.reconcile import as_at, as_at_totals, read_statement, reconcile
-from pcnkit.funding.rules import STATUS_WORDS, YearRules, apply_scenario, month, rules_for
+from pcnkit.funding.rules import (
+    STATUS_WORDS,
+    YearRules,
+    apply_scenario,
+    known_years,
+    month,
+    rules_for,
+)
 from pcnkit.funding.schedule import monthly, schedule
 from pcnkit.funding.summary import GroupTotal, by_pcn, group_totals, unconfirmed
 from pcnkit.store.db import workspace_path
@@ -317,8 +326,18 @@ def _unknown_stream(rules: YearRules, stream: str) -> None:
 
 @funding_app.command("reconcile")
 def funding_reconcile(
-    year: str = YearOpt,
+    year: str | None = typer.Option(
+        None, "--year", help="Contract year, e.g. 2019/20 (with --actuals: default every year)."
+    ),
     area: str | None = AreaOpt,
+    actuals: bool = typer.Option(
+        False,
+        "--actuals",
+        help="Against what NHS England actually paid (NHS Payments to General Practice).",
+    ),
+    largest: int = typer.Option(
+        10, "--largest", min=0, help="With --actuals: how many of the largest differences."
+    ),
     lists: Path | None = ListsOpt,
     statement: Path | None = typer.Option(
         None, "--statement", help="CSV of published figures to explain."
@@ -333,8 +352,13 @@ def funding_reconcile(
     output: Path | None = OutputOpt,
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
-    """Entitlement against the ledger as at a date, or against a published statement with
-    explanations."""
+    """Entitlement against the ledger as at a date, against a published statement with
+    explanations, or (--actuals) against what NHS England actually paid every PCN."""
+    if actuals:
+        _reconcile_actuals(year, area, largest, fmt, output, workspace)
+        return
+    if year is None:
+        raise typer.BadParameter("give --year (e.g. 2019/20), or --actuals", param_hint="--year")
     when = date_option(as_of, dt.date.today())
     with user_errors():
         official, pops = _inputs(year, area, lists, None, workspace)
@@ -395,6 +419,114 @@ def funding_reconcile(
             f"{agreed} of {len(rows)} published figures agree to the penny; "
             "the others are explained above."
         )
+
+
+def _reconcile_actuals(year, area, largest, fmt, output, workspace) -> None:
+    with user_errors():
+        years = [rules_for(year).year] if year else None
+        with open_workspace(workspace).sessions() as session:
+            loaded = actual_payments.loaded_years(session)
+            if not loaded:
+                raise InputError(
+                    "workspace",
+                    "holds no actual payments",
+                    "Load NHS Payments to General Practice (2019/20 to 2022/23) with "
+                    "`pcnkit registry load`.",
+                )
+            todo = years or [y for y in loaded if y in known_years()]
+            with progress_bar() as bar:
+                task = bar.add_task("reconciling", total=len(todo))
+                found = against_actuals.reconcile(
+                    session, years, area, lambda y: bar.update(task, advance=1, description=y)
+                )
+    if found.missing_years:
+        raise InputError(
+            "--year",
+            f"no payments file is loaded for {', '.join(found.missing_years)}",
+            f"Years loaded: {', '.join(loaded)}.",
+        )
+    rows = [c.as_row() for c in found.comparisons]
+    summary = [_summary_row(s) for s in found.summary()]
+    sheets = {"against-actuals": (rows, list(rows[0]) if rows else ["year"])}
+    if fmt is ExportFormat.xlsx:
+        sheets["national"] = (summary, list(summary[0]) if summary else ["year"])
+    if _write(fmt, output, sheets, {"summary": summary, "rows": rows}):
+        return
+    where = f"the PCNs of {area}" if area else "every PCN in England"
+    table = Table(
+        title=f"Entitled against actually paid, {where}: how many PCNs agree, by payments column"
+    )
+    for c in ("year", "column", "PCNs", "within 1%", "within 5%", "explained", "paid", "entitled"):
+        table.add_column(c, justify="left" if c in ("year", "column") else "right")
+    for s in found.summary():
+        table.add_row(
+            s.year,
+            s.heading + ("" if s.confirmed else " *"),
+            str(s.pcns) if s.pcns else "-",
+            _share(s, s.within_1),
+            _share(s, s.within_5),
+            _share(s, s.explained),
+            money(s.paid),
+            money(s.entitled) if s.pcns else _not_compared(s),
+        )
+    console.print(table)
+    console.print(
+        "PCNs: those with an entitlement calculated to compare. * a rate not confirmed. "
+        "'-' and 'not compared': the column is not an entitlement pcnkit calculates, or its "
+        "input is not held (see the categories below)."
+    )
+    cats = Table(title="What explains the differences (paid - entitled)")
+    for c in ("year", "column", "explanation", "PCNs", "difference"):
+        cats.add_column(c, justify="right" if c in ("PCNs", "difference") else "left")
+    for s in found.summary():
+        for key, words in against_actuals.CATEGORIES.items():
+            if key in s.by_category and key != "agrees":
+                cats.add_row(
+                    s.year, s.heading, words, str(s.counts[key]), money(s.by_category[key])
+                )
+    console.print(cats)
+    if largest:
+        big = Table(title=f"The {largest} largest differences, and why")
+        for c in ("year", "PCN", "column", "entitled", "paid", "explanation"):
+            big.add_column(c, overflow="fold")
+        for c in found.largest(largest):
+            big.add_row(
+                c.year,
+                f"{c.pcn_name} ({c.pcn_code})",
+                c.heading,
+                money(c.entitled),
+                money(c.paid),
+                f"{against_actuals.CATEGORIES[c.category]}: {c.explanation}",
+            )
+        console.print(big)
+    titles = "; ".join(found.titles[y] for y in found.years)
+    console.print(f"Paid: {titles}. Entitled: pcnkit's funding rules for each year.")
+
+
+def _share(s, n: int) -> str:
+    pct = s.pct(n)
+    return "-" if pct is None else f"{n} ({pct:.0f}%)"
+
+
+def _not_compared(s) -> str:
+    return "not compared"
+
+
+def _summary_row(s) -> dict:
+    return {
+        "year": s.year,
+        "column": s.heading,
+        "kind": s.kind,
+        "pcns_compared": s.pcns,
+        "within_1pct": s.within_1,
+        "within_5pct": s.within_5,
+        "explained": s.explained,
+        "paid": s.paid,
+        "entitled": s.entitled if s.pcns else None,
+        "rate_confirmed": s.confirmed,
+        **{f"diff_{k}": s.by_category.get(k) for k in against_actuals.CATEGORIES if k != "agrees"},
+        **{f"pcns_{k}": s.counts.get(k, 0) for k in against_actuals.CATEGORIES},
+    }
 
 
 @funding_app.command("allocate")

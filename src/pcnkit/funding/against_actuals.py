@@ -1,0 +1,400 @@
+"""Entitlement against what NHS England actually paid: per PCN, payments column and year, what
+the engine says was owed, what the payments file says was paid, the difference, and the one
+category that explains it (or says it is unexplained).
+
+Categories are tried in a fixed order, so each difference has exactly one (`CATEGORIES`). The
+tests each uses are stated in its explanation: a later list (the year's own 1 January list
+within the year) reproducing the payment; membership that changed in the year, or a file that
+places different practices in the PCN; a payment that is a whole number of twelfths of the
+entitlement; a rate not confirmed whose paid-to-owed ratio is the stream's national one; the
+network payments split over several practices. Within 1% needs no explanation.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from statistics import median
+
+from sqlalchemy.orm import Session
+
+from pcnkit.bulk import bulk
+from pcnkit.funding import actuals as actual_payments
+from pcnkit.funding import columns as payment_columns
+from pcnkit.funding.entitlements import EntitlementLine, entitlements
+from pcnkit.funding.money import money
+from pcnkit.funding.populations import Populations, _from_registry, from_registry
+from pcnkit.funding.rules import YearRules, known_years, rules_for
+
+# id -> what users read; the order is the order they are tried in
+CATEGORIES = {
+    "agrees": "Within 1%",
+    "not_modelled": "Stream not modelled",
+    "input_missing": "Input not held",
+    "paid_outside": "Paid outside GP practices",
+    "part_year": "Part-year membership or opt-out",
+    "list_reference_date": "List reference date",
+    "unconfirmed_rate": "Rate not confirmed",
+    "payee_split": "Payee split across practices",
+    "unexplained": "Unexplained",
+}
+CLOSE = Decimal("0.01")  # within 1%
+NEAR = Decimal("0.05")  # within 5% (reported, not a verdict)
+
+
+@dataclass
+class Comparison:
+    year: str
+    pcn_code: str
+    pcn_name: str
+    heading: str  # the payments file's column
+    streams: tuple[str, ...]
+    entitled: Decimal | None
+    paid: Decimal
+    category: str
+    explanation: str
+    confirmed: bool = True
+    practices: int = 0  # practices the payment went through
+
+    @property
+    def difference(self) -> Decimal | None:
+        return None if self.entitled is None else self.paid - self.entitled
+
+    @property
+    def share(self) -> Decimal | None:
+        """The difference as a fraction of the entitlement (None when nothing was owed)."""
+        if not self.entitled:
+            return None
+        return (self.paid - self.entitled) / self.entitled
+
+    @property
+    def compared(self) -> bool:
+        """An entitlement was calculated to set against the payment."""
+        return self.entitled is not None and self.category not in ("not_modelled", "paid_outside")
+
+    def as_row(self) -> dict:
+        share = self.share
+        return {
+            "year": self.year,
+            "pcn_code": self.pcn_code,
+            "pcn_name": self.pcn_name,
+            "column": self.heading,
+            "streams": " + ".join(self.streams),
+            "entitled": self.entitled,
+            "paid": self.paid,
+            "difference": self.difference,
+            "difference_pct": None if share is None else round(share * 100, 2),
+            "category": CATEGORIES[self.category],
+            "explanation": self.explanation,
+            "confirmed": self.confirmed,
+        }
+
+
+@dataclass
+class ColumnSummary:
+    """One year's column over every PCN compared: the national agreement table's row."""
+
+    year: str
+    heading: str
+    kind: str
+    pcns: int = 0  # PCNs with an entitlement calculated to compare
+    within_1: int = 0
+    within_5: int = 0
+    explained: int = 0  # within 1% or with an explanation other than "unexplained"
+    paid: Decimal = Decimal(0)
+    entitled: Decimal = Decimal(0)
+    by_category: dict[str, Decimal] = field(default_factory=dict)  # £ difference
+    counts: dict[str, int] = field(default_factory=dict)
+    confirmed: bool = True
+
+    def pct(self, n: int) -> Decimal | None:
+        return None if not self.pcns else Decimal(n * 100) / self.pcns
+
+
+@dataclass
+class Reconciliation:
+    comparisons: list[Comparison]
+    titles: dict[str, str]  # year -> the payments publication's title
+    years: list[str]
+    missing_years: list[str]  # asked for, but no payments file loaded
+
+    def summary(self) -> list[ColumnSummary]:
+        out: dict[tuple[str, str], ColumnSummary] = {}
+        for c in self.comparisons:
+            col = payment_columns.column(c.year, c.heading)
+            s = out.setdefault(
+                (c.year, c.heading),
+                ColumnSummary(c.year, c.heading, col.kind if col else "entitlement"),
+            )
+            s.paid += c.paid
+            s.counts[c.category] = s.counts.get(c.category, 0) + 1
+            s.confirmed = s.confirmed and c.confirmed
+            if not c.compared:
+                continue
+            s.pcns += 1
+            s.entitled += c.entitled
+            share = abs(c.share) if c.share is not None else None
+            s.within_1 += share is not None and share <= CLOSE
+            s.within_5 += share is not None and share <= NEAR
+            s.explained += c.category != "unexplained"
+            s.by_category[c.category] = s.by_category.get(c.category, Decimal(0)) + (
+                c.difference or Decimal(0)
+            )
+        return [out[k] for k in sorted(out)]
+
+    def largest(self, n: int = 10, category: str | None = None) -> list[Comparison]:
+        """The n largest differences (in pounds) among those compared."""
+        rows = [
+            c
+            for c in self.comparisons
+            if c.compared
+            and c.category != "agrees"
+            and (category is None or c.category == category)
+        ]
+        return sorted(rows, key=lambda c: (-abs(c.difference), c.year, c.pcn_code, c.heading))[:n]
+
+
+def reconcile(
+    session: Session,
+    years: list[str] | None = None,
+    area: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> Reconciliation:
+    """Every PCN (of `area`, or all England) x payments column x year with a payments file
+    loaded (or `years`), set against the engine's entitlement for the year."""
+    loaded = set(actual_payments.loaded_years(session))
+    wanted = years or sorted(loaded & set(known_years()))
+    out = Reconciliation([], {}, [], [y for y in wanted if y not in loaded])
+    with bulk():
+        for year in wanted:
+            if year in loaded:
+                _year(session, year, area, out)
+            if progress:
+                progress(year)
+    return out
+
+
+def _year(session: Session, year: str, area: str | None, out: Reconciliation) -> None:
+    rules = rules_for(year)
+    pops = from_registry(session, rules, area)
+    lines = entitlements(pops, rules)
+    pcns = set(pops.pcn_codes())
+    found = actual_payments.load(session, year, pcns if area else None)
+    if found is None:
+        return
+    out.years.append(year)
+    out.titles[year] = found.title
+    if not area:
+        pcns |= found.pcn_codes()
+    by_stream: dict[tuple[str, str], list[EntitlementLine]] = defaultdict(list)
+    for line in lines:
+        by_stream[(line.pcn_code, line.stream)].append(line)
+    later = _later_list(session, rules, area, pops)
+    later_by: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
+    for line in entitlements(later, rules) if later else []:
+        if line.amount is not None:
+            later_by[(line.pcn_code, line.stream)] += line.amount
+    columns = payment_columns.columns_for(year)
+    network = {c.column for c in columns if c.network}
+    received = actual_payments.receivers(found, network)
+    changed = _membership_changes(pops)
+    in_file = _file_members(found)
+    ctx = _Year(year, rules, pops, by_stream, later_by, received, changed, in_file, found)
+    rows = [row for column in columns for pcn in sorted(pcns) if (row := ctx.compare(column, pcn))]
+    _rate_test(rows, rules)
+    out.comparisons.extend(rows)
+
+
+def _later_list(session, rules, area, pops: Populations) -> Populations | None:
+    """The same memberships with each practice's list on 1 January within the contract year
+    (the newest list before the year's final quarter) instead of the one before it."""
+    day = dt.date(pops.year_start.year + 1, 1, 1)
+    if day == pops.reference_date:
+        return None
+    return _from_registry(session, rules.start, day, area, rules.membership_from)
+
+
+def _membership_changes(pops: Populations) -> dict[str, str]:
+    """PCN -> how its membership changed during the year (PCNs whose did)."""
+    months = sorted(pops.members)
+    out: dict[str, str] = {}
+    for pcn in pops.pcn_codes():
+        sets = [frozenset(pops.members[m].get(pcn, ())) for m in months]
+        if len(set(sets)) <= 1:
+            continue
+        first, last = sets[0], sets[-1]
+        joined, left = sorted(last - first), sorted(first - last)
+        words = []
+        if left:
+            words.append(f"{', '.join(left)} left")
+        if joined:
+            words.append(f"{', '.join(joined)} joined")
+        if not sets[0]:
+            words.append(f"the PCN began in {_first_month(pops, pcn):%B %Y}")
+        out[pcn] = "; ".join(words) or "its members changed during the year"
+    return out
+
+
+def _first_month(pops: Populations, pcn: str) -> dt.date:
+    return min(m for m, v in pops.members.items() if v.get(pcn))
+
+
+def _file_members(found: actual_payments.YearActuals) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for (pcn, _), p in found.paid.items():
+        out[pcn] |= set(p.practices)
+    return out
+
+
+@dataclass
+class _Year:
+    year: str
+    rules: YearRules
+    pops: Populations
+    by_stream: dict
+    later_by: dict
+    received: dict[str, dict[str, Decimal]]
+    changed: dict[str, str]
+    in_file: dict[str, set[str]]
+    found: actual_payments.YearActuals
+
+    def compare(self, column: payment_columns.PaymentColumn, pcn: str) -> Comparison | None:
+        paid_for = self.found.paid.get((pcn, column.column))
+        paid = paid_for.amount if paid_for else Decimal(0)
+        name = self.pops.pcn_names.get(pcn, pcn)
+        row = Comparison(
+            self.year, pcn, name, column.column, column.streams, None, paid, "unexplained", ""
+        )
+        row.practices = len([v for v in (paid_for.practices if paid_for else {}).values() if v])
+        if column.kind != "entitlement":
+            if not paid:
+                return None
+            row.category = "not_modelled"
+            row.explanation = payment_columns.KIND_WORDS[column.kind] + "."
+            return row
+        streams = [s for s in column.streams if s in self.rules.streams]
+        absent = [s for s in column.streams if s not in self.rules.streams]
+        lines = [x for s in streams for x in self.by_stream.get((pcn, s), [])]
+        row.confirmed = all(self.rules.streams[s].confirmed for s in streams)
+        if not streams:
+            if not paid:
+                return None
+            row.category = "not_modelled"
+            row.explanation = (
+                f"The {self.year} rules hold no stream for this column ({', '.join(absent)}): "
+                "its rate is not confirmed, so pcnkit does not calculate it."
+            )
+            return row
+        if not lines and not paid:
+            return None
+        if not lines:
+            row.category = "part_year"
+            row.explanation = (
+                "Paid, but the registry holds no member practices for this PCN in the months "
+                "the stream covers: a PCN that began, ended or was re-coded during the year."
+            )
+            return row
+        dead = [x for x in lines if x.amount is None]
+        if dead:
+            row.category = "input_missing"
+            row.explanation = f"{dead[0].stream_name}: {dead[0].gap}."
+            return row
+        entitled = sum((x.amount for x in lines), Decimal(0))
+        row.entitled = entitled
+        if absent:
+            row.explanation = f"Not calculated here: {', '.join(absent)}. "
+        if column.network and not self.received.get(pcn) and not paid:
+            row.category = "paid_outside"
+            row.explanation += (
+                "None of the PCN's practices received a network payment this year: it was paid "
+                "outside GP practices (e.g. to a federation), so the file cannot show it."
+            )
+            return row
+        share = row.share
+        if share is not None and abs(share) <= CLOSE:
+            row.category = "agrees"
+            row.explanation += f"Paid {_pct(share)} of the entitlement."
+            return row
+        if pcn in self.changed or self._file_differs(pcn):
+            row.category = "part_year"
+            row.explanation += self._membership_words(pcn)
+            return row
+        later = sum((self.later_by.get((pcn, s), Decimal(0)) for s in streams), Decimal(0))
+        if later and abs(paid - later) <= CLOSE * later:
+            row.category = "list_reference_date"
+            row.explanation += (
+                f"On each practice's list at 1 January {int(self.year[:4]) + 1} (within the "
+                f"year) instead of {self.pops.reference_date:%-d %B %Y}, the entitlement is "
+                f"{money(later)}, within 1% of what was paid."
+            )
+            return row
+        twelfths = paid * 12 / entitled
+        whole = twelfths.to_integral_value()
+        if 1 <= whole <= 11 and abs(twelfths - whole) <= CLOSE * whole:
+            row.category = "part_year"
+            row.explanation += (
+                f"Paid {whole} twelfths of the year's entitlement: {int(whole)} months' payments, "
+                "as for a PCN that joined, left or opted out part-way."
+            )
+            return row
+        if len(self.received.get(pcn, {})) > 1 and column.network:
+            row.category = "payee_split"
+            row.explanation += (
+                f"Network payments went through {len(self.received[pcn])} practices ("
+                + ", ".join(sorted(self.received[pcn]))
+                + "); some may have been paid to a practice the file places in another PCN."
+            )
+            return row
+        row.explanation += f"Paid {_pct(share)} of the entitlement; no test explains it."
+        return row
+
+    def _file_differs(self, pcn: str) -> bool:
+        """The file's practices for the PCN are not the engine's year-end members."""
+        file_members = self.in_file.get(pcn, set())
+        last = self.pops.members[max(self.pops.members)].get(pcn, [])
+        return bool(file_members) and not file_members <= set(last) | set(self.pops.absorbed)
+
+    def _membership_words(self, pcn: str) -> str:
+        if pcn in self.changed:
+            return f"Membership changed during the year: {self.changed[pcn]}."
+        extra = sorted(
+            self.in_file.get(pcn, set())
+            - set(self.pops.members[max(self.pops.members)].get(pcn, []))
+        )
+        return (
+            "The payments file places practices in this PCN that the registry does not have "
+            f"in it at the year end ({', '.join(extra[:6])}): a move the registry does not hold."
+        )
+
+
+def _rate_test(rows: list[Comparison], rules) -> None:
+    """Unexplained differences on a rate not confirmed: when the stream's paid-to-owed ratio
+    is within 1% of its national median, the rate paid was probably another."""
+    ratios: dict[str, list[Decimal]] = defaultdict(list)
+    for r in rows:
+        if r.entitled and r.paid > 0 and r.category not in ("not_modelled", "paid_outside"):
+            ratios[r.heading].append(r.paid / r.entitled)
+    middle = {h: median(v) for h, v in ratios.items() if len(v) >= 5}
+    for r in rows:
+        if r.category != "unexplained" or r.confirmed or r.heading not in middle:
+            continue
+        m = middle[r.heading]
+        if r.entitled and abs(r.paid / r.entitled - m) <= CLOSE * m:
+            statuses = ", ".join(
+                f"{rules.streams[s].name} ({rules.streams[s].status})"
+                for s in r.streams
+                if s in rules.streams and not rules.streams[s].confirmed
+            )
+            r.category = "unconfirmed_rate"
+            r.explanation = (
+                f"{statuses}: rate not confirmed. Paid {m:.3f} times the entitlement, as at "
+                f"the median PCN ({len(ratios[r.heading])} compared): the rate actually paid "
+                "was probably that multiple of the configured one."
+            )
+
+
+def _pct(share: Decimal) -> str:
+    return f"{(1 + share) * 100:.1f}%"
