@@ -306,12 +306,21 @@ class _Year:
         row.entitled = entitled
         if absent:
             row.explanation = f"Not calculated here: {', '.join(absent)}. "
-        if column.network and not self.received.get(pcn) and not paid:
-            row.category = "paid_outside"
-            row.explanation += (
-                "None of the PCN's practices received a network payment this year: it was paid "
-                "outside GP practices (e.g. to a federation), so the file cannot show it."
-            )
+        if not paid and entitled:
+            if column.network and self.received.get(pcn):
+                row.category = "part_year"
+                row.explanation += (
+                    "Nothing was paid in this column although the PCN's other network payments "
+                    "were: it opted out of the stream, or was paid it another way."
+                )
+            else:
+                row.category = "paid_outside"
+                row.explanation += (
+                    "None of the PCN's practices received this payment"
+                    + (" or any other network payment" if column.network else "")
+                    + " this year: it was paid outside GP practices (e.g. to a federation or "
+                    "by the commissioner locally), so the file cannot show it."
+                )
             return row
         share = row.share
         if share is not None and abs(share) <= CLOSE:

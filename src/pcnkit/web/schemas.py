@@ -357,6 +357,54 @@ class FundingArea(FundingCommon):
     by_stream: dict[str, Total]
 
 
+class ActualsRow(Model):
+    column: str = Field(description="The column of NHS Payments to General Practice.")
+    entitled: DecimalStr | None
+    paid: DecimalStr
+    difference: DecimalStr | None
+    percent: str | None = Field(description="Paid as a percentage of the entitlement.")
+    category: str
+    category_label: str
+    explanation: str
+    confirmed: bool
+
+
+class ActualsArrs(Model):
+    budget: DecimalStr | None
+    paid: DecimalStr | None = Field(description="ARRS reimbursement actually paid.")
+    unclaimed: DecimalStr | None = Field(description="Budget less paid; negative above it.")
+    used: str | None
+    why: str | None = Field(description="Why unclaimed cannot be calculated, if it cannot.")
+    confirmed: bool
+
+
+class ActualsPcn(Model):
+    code: str
+    name: str
+    funding: str
+    entitled: DecimalStr | None
+    paid: DecimalStr | None
+    difference: DecimalStr | None
+    agree: int
+    compared: int
+    columns: list[ActualsRow]
+    arrs: ActualsArrs
+
+
+class ActualsPage(Model):
+    """Entitled against what NHS England actually paid, PCN by PCN, with ARRS unclaimed."""
+
+    org: OrgRef
+    year: str
+    years: list[str]
+    source: str
+    pcns: list[ActualsPcn]
+    summary: list[Row]
+    categories: list[dict[str, str]]
+    arrs_total: Row
+    note: str | None
+
+
 # --- population -----------------------------------------------------------------------------
 
 

@@ -11,6 +11,7 @@ from pcnkit.web.context import db_slot
 
 def register(app: FastAPI) -> None:
     from pcnkit.web.routes import (
+        actuals,
         assurance,
         auth,
         funding,
@@ -21,5 +22,5 @@ def register(app: FastAPI) -> None:
         watchlist,
     )
 
-    for module in (auth, orgs, funding, population, assurance, watchlist, packs, help):
+    for module in (auth, orgs, actuals, funding, population, assurance, watchlist, packs, help):
         app.include_router(module.router, dependencies=[Depends(db_slot)])

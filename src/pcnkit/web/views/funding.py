@@ -679,3 +679,8 @@ def download(c: Ctx, code: str, year: str | None, part: str | None) -> tuple[byt
         )
     rows, columns = sheets[part]
     return spreadsheet.csv_download(columns, rows), "text/csv; charset=utf-8", f"{stem}-{part}.csv"
+
+
+# For the page of entitled against actually paid (views.actuals), which shares these.
+check_year_scope = _in_scope_that_year
+area_entitlements = _entitlements

@@ -1,0 +1,204 @@
+"""Entitled against actually paid, for each PCN of an area (or one PCN), in a year NHS England's
+payments files cover, with ARRS money left unclaimed: a thin shell over
+`funding.against_actuals.reconcile` and `funding.arrs.budget` with `funding.actuals.paid`.
+Nothing here decides an amount or a category; the view groups them by PCN for display.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+from fastapi import HTTPException
+
+from pcnkit.funding import actuals as actual_payments
+from pcnkit.funding import against_actuals, arrs
+from pcnkit.funding import columns as payment_columns
+from pcnkit.funding.rules import known_years, rules_for
+from pcnkit.registry import kinds
+from pcnkit.web.context import Ctx
+from pcnkit.web.views import funding as funding_views
+from pcnkit.web.views.orgs import org_ref
+from pcnkit.web.views.page import Page
+
+# What each explanation category means, for the page's key.
+MEANINGS = {
+    "agrees": "What was paid is within 1% of the entitlement.",
+    "not_modelled": "A payment pcnkit does not calculate as an entitlement (the Investment and "
+    "Impact Fund's achievement, or a stream whose rate is not confirmed).",
+    "input_missing": "The stream is paid on an input no open data file holds (care home beds, "
+    "the PCN adjusted population): load it to compare.",
+    "paid_outside": "None of the PCN's practices received a network payment: it went to a body "
+    "outside GP practices, such as a federation, which the payments file does not show.",
+    "part_year": "The PCN's membership changed during the year, or it was paid for only some "
+    "months (joined, left or opted out part-way).",
+    "list_reference_date": "The payment matches the lists of 1 January within the year, not "
+    "the list date the rules name.",
+    "unconfirmed_rate": "The rate is not confirmed, and the PCN was paid the same multiple of "
+    "its entitlement as the median PCN: the rate actually paid was probably different.",
+    "payee_split": "The network's payments went through several practices; part may have been "
+    "paid to a practice the file places in another PCN.",
+    "unexplained": "No test explains the difference: check the PCN's inputs and payments.",
+}
+
+
+@dataclass(frozen=True)
+class ActualsPage(Page):
+    """Entitled against actually paid, PCN by PCN, and ARRS money left unclaimed."""
+
+    org: dict[str, Any]
+    year: str
+    years: list[str]
+    source: str  # the payments publication's title
+    pcns: list[dict[str, Any]]
+    summary: list[dict[str, Any]]
+    categories: list[dict[str, str]]
+    arrs_total: dict[str, Any]
+    note: str | None
+
+
+def _years(c: Ctx) -> list[str]:
+    return [y for y in actual_payments.loaded_years(c.db) if y in known_years()]
+
+
+def actuals_page(c: Ctx, code: str, year: str | None) -> ActualsPage:
+    org = c.org(code)  # 403 outside the user's scope, before anything is computed
+    years = _years(c)
+    if not years:
+        raise HTTPException(
+            404,
+            "No actual payments are loaded: load NHS Payments to General Practice (2019/20 to "
+            "2022/23) into the workspace to compare entitlement with what was paid.",
+        )
+    if org.kind == kinds.PRACTICE:
+        raise HTTPException(404, "Payments are compared for PCNs and areas, not practices.")
+    chosen = year or years[-1]
+    if chosen not in years:
+        raise HTTPException(
+            404, f"No payments file is loaded for {chosen}; years loaded: {', '.join(years)}."
+        )
+    rules = rules_for(chosen)
+    funding_views.check_year_scope(c, org, rules)
+    key = ("actuals", org.code, rules.year)
+    return c.memo(key, lambda: _build(c, org, rules, years), per_user=False, dated=False)
+
+
+def _build(c: Ctx, org, rules, years: list[str]) -> ActualsPage:
+    found = against_actuals.reconcile(c.db, [rules.year], org.code)
+    pops, _lines = funding_views.area_entitlements(c, rules, org.code)
+    workforce = actual_payments.paid(c.db, rules.year, "PCN Workforce", set(pops.pcn_codes()))
+    by_pcn: dict[str, list[against_actuals.Comparison]] = {}
+    for row in found.comparisons:
+        by_pcn.setdefault(row.pcn_code, []).append(row)
+    has_arrs = any(col.kind == "arrs" for col in payment_columns.columns_for(rules.year))
+    pcns, budget_sum, paid_sum, unclaimed_sum = [], Decimal(0), Decimal(0), Decimal(0)
+    counted = left_out = 0
+    for code in sorted(by_pcn):
+        rows = by_pcn[code]
+        compared = [r for r in rows if r.compared]
+        entitled = sum((r.entitled for r in compared), Decimal(0))
+        paid = sum((r.paid for r in compared), Decimal(0))
+        pcn_arrs = _arrs(rules, code, pops, workforce, rows, has_arrs)
+        if pcn_arrs["unclaimed"] is not None:
+            counted += 1
+            budget_sum += pcn_arrs["budget"]
+            paid_sum += pcn_arrs["paid"]
+            unclaimed_sum += pcn_arrs["unclaimed"]
+        else:
+            left_out += 1
+        pcns.append(
+            {
+                "code": code,
+                "name": rows[0].pcn_name,
+                "funding": c.url(f"/funding/{code}", year=rules.year),
+                "entitled": entitled if compared else None,
+                "paid": paid if compared else None,
+                "difference": paid - entitled if compared else None,
+                "agree": sum(1 for r in compared if r.category == "agrees"),
+                "compared": len(compared),
+                "columns": [_row(r) for r in rows],
+                "arrs": pcn_arrs,
+            }
+        )
+    summary = [
+        {
+            "column": s.heading,
+            "pcns": s.pcns,
+            "within_1": s.within_1,
+            "explained": s.explained,
+            "paid": s.paid,
+            "entitled": s.entitled if s.pcns else None,
+            "confirmed": s.confirmed,
+        }
+        for s in found.summary()
+    ]
+    used = {r.category for rows in by_pcn.values() for r in rows}
+    return ActualsPage(
+        org=org_ref(c, org),
+        year=rules.year,
+        years=years,
+        source=found.titles.get(rules.year, ""),
+        pcns=pcns,
+        summary=summary,
+        categories=[
+            {"id": k, "label": v, "meaning": MEANINGS[k]}
+            for k, v in against_actuals.CATEGORIES.items()
+            if k in used
+        ],
+        arrs_total={
+            "budget": budget_sum if counted else None,
+            "paid": paid_sum if counted else None,
+            "unclaimed": unclaimed_sum if counted else None,
+            "counted": counted,
+            "left_out": left_out,
+            "why": None if counted else _why_none(pcns),
+        },
+        note=None if has_arrs else f"The {rules.year} payments file has no ARRS column.",
+    )
+
+
+def _why_none(pcns: list[dict[str, Any]]) -> str:
+    reasons = sorted({p["arrs"]["why"] for p in pcns if p["arrs"]["why"]})
+    return "; ".join(reasons) or "no PCN to count"
+
+
+def _row(r: against_actuals.Comparison) -> dict[str, Any]:
+    share = r.share
+    return {
+        "column": r.heading,
+        "entitled": r.entitled,
+        "paid": r.paid,
+        "difference": r.difference,
+        "percent": None if share is None else f"{(1 + share) * 100:.1f}%",
+        "category": r.category,
+        "category_label": against_actuals.CATEGORIES[r.category],
+        "explanation": r.explanation,
+        "confirmed": r.confirmed,
+    }
+
+
+def _arrs(rules, code: str, pops, workforce, rows, has_arrs: bool) -> dict[str, Any]:
+    """The PCN's ARRS budget, what was reimbursed and what was left unclaimed; unclaimed
+    cannot be calculated when its network payments went outside GP practices."""
+    budget = arrs.budget(rules, code, pops) if rules.arrs is not None else None
+    amount = budget.amount if budget else None
+    paid = (workforce or {}).get(code)
+    outside = any(r.category == "paid_outside" for r in rows)
+    why = None
+    if amount is None:
+        why = "the ARRS budget cannot be calculated for this year"
+    elif not has_arrs:
+        why = "the payments file for this year has no ARRS column"
+    elif paid is None and outside:
+        why = "its network payments went outside GP practices, so the file does not show them"
+    paid = paid or Decimal(0)
+    unclaimed = None if why else amount - paid
+    return {
+        "budget": amount,
+        "paid": paid if not why else None,
+        "unclaimed": unclaimed,
+        "used": None if why or not amount else f"{paid * 100 / amount:.0f}%",
+        "why": why,
+        "confirmed": budget.confirmed if budget else True,
+    }
