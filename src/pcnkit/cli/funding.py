@@ -439,12 +439,12 @@ def _reconcile_actuals(year, area, largest, fmt, output, workspace) -> None:
                 found = against_actuals.reconcile(
                     session, years, area, lambda y: bar.update(task, advance=1, description=y)
                 )
-    if found.missing_years:
-        raise InputError(
-            "--year",
-            f"no payments file is loaded for {', '.join(found.missing_years)}",
-            f"Years loaded: {', '.join(loaded)}.",
-        )
+        if found.missing_years:
+            raise InputError(
+                "--year",
+                f"no payments file is loaded for {', '.join(found.missing_years)}",
+                f"Years loaded: {', '.join(loaded)}.",
+            )
     rows = [c.as_row() for c in found.comparisons]
     summary = [_summary_row(s) for s in found.summary()]
     sheets = {"against-actuals": (rows, list(rows[0]) if rows else ["year"])}
@@ -456,7 +456,17 @@ def _reconcile_actuals(year, area, largest, fmt, output, workspace) -> None:
     table = Table(
         title=f"Entitled against actually paid, {where}: how many PCNs agree, by payments column"
     )
-    for c in ("year", "column", "PCNs", "within 1%", "within 5%", "explained", "paid", "entitled"):
+    for c in (
+        "year",
+        "column",
+        "PCNs",
+        "within 1%",
+        "within 5%",
+        "explained",
+        "entitled",
+        "paid to them",
+        "paid to all",
+    ):
         table.add_column(c, justify="left" if c in ("year", "column") else "right")
     for s in found.summary():
         table.add_row(
@@ -466,14 +476,16 @@ def _reconcile_actuals(year, area, largest, fmt, output, workspace) -> None:
             _share(s, s.within_1),
             _share(s, s.within_5),
             _share(s, s.explained),
+            money(s.entitled) if s.pcns else "not compared",
+            money(s.paid_compared) if s.pcns else "-",
             money(s.paid),
-            money(s.entitled) if s.pcns else _not_compared(s),
         )
     console.print(table)
     console.print(
-        "PCNs: those with an entitlement calculated to compare. * a rate not confirmed. "
-        "'-' and 'not compared': the column is not an entitlement pcnkit calculates, or its "
-        "input is not held (see the categories below)."
+        "PCNs: those with an entitlement calculated to compare; explained: within 1% or with "
+        "an explanation other than 'unexplained'. * a rate not confirmed. '-' and 'not "
+        "compared': the column is not an entitlement pcnkit calculates, or its input is not "
+        "held. Paid to all: every PCN the file names, compared or not."
     )
     cats = Table(title="What explains the differences (paid - entitled)")
     for c in ("year", "column", "explanation", "PCNs", "difference"):
@@ -508,10 +520,6 @@ def _share(s, n: int) -> str:
     return "-" if pct is None else f"{n} ({pct:.0f}%)"
 
 
-def _not_compared(s) -> str:
-    return "not compared"
-
-
 def _summary_row(s) -> dict:
     return {
         "year": s.year,
@@ -521,8 +529,9 @@ def _summary_row(s) -> dict:
         "within_1pct": s.within_1,
         "within_5pct": s.within_5,
         "explained": s.explained,
-        "paid": s.paid,
         "entitled": s.entitled if s.pcns else None,
+        "paid_to_pcns_compared": s.paid_compared if s.pcns else None,
+        "paid_to_all": s.paid,
         "rate_confirmed": s.confirmed,
         **{f"diff_{k}": s.by_category.get(k) for k in against_actuals.CATEGORIES if k != "agrees"},
         **{f"pcns_{k}": s.counts.get(k, 0) for k in against_actuals.CATEGORIES},

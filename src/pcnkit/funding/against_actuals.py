@@ -104,7 +104,8 @@ class ColumnSummary:
     within_1: int = 0
     within_5: int = 0
     explained: int = 0  # within 1% or with an explanation other than "unexplained"
-    paid: Decimal = Decimal(0)
+    paid: Decimal = Decimal(0)  # to every PCN in the file
+    paid_compared: Decimal = Decimal(0)  # to the PCNs compared
     entitled: Decimal = Decimal(0)
     by_category: dict[str, Decimal] = field(default_factory=dict)  # £ difference
     counts: dict[str, int] = field(default_factory=dict)
@@ -136,6 +137,7 @@ class Reconciliation:
                 continue
             s.pcns += 1
             s.entitled += c.entitled
+            s.paid_compared += c.paid
             share = abs(c.share) if c.share is not None else None
             s.within_1 += share is not None and share <= CLOSE
             s.within_5 += share is not None and share <= NEAR
