@@ -26,7 +26,7 @@ from pcnkit.funding import actuals as actual_payments
 from pcnkit.funding import columns as payment_columns
 from pcnkit.funding.entitlements import EntitlementLine, entitlements
 from pcnkit.funding.money import money
-from pcnkit.funding.populations import Populations, _from_registry, from_registry
+from pcnkit.funding.populations import Populations, from_registry, relisted
 from pcnkit.funding.rules import YearRules, known_years, rules_for
 
 # id -> what users read; the order is the order they are tried in
@@ -194,7 +194,7 @@ def _year(session: Session, year: str, area: str | None, out: Reconciliation) ->
     by_stream: dict[tuple[str, str], list[EntitlementLine]] = defaultdict(list)
     for line in lines:
         by_stream[(line.pcn_code, line.stream)].append(line)
-    later = _later_list(session, rules, area, pops)
+    later = _later_list(session, pops)
     later_by: dict[tuple[str, str], Decimal] = defaultdict(Decimal)
     for line in entitlements(later, rules) if later else []:
         if line.amount is not None:
@@ -210,13 +210,13 @@ def _year(session: Session, year: str, area: str | None, out: Reconciliation) ->
     out.comparisons.extend(rows)
 
 
-def _later_list(session, rules, area, pops: Populations) -> Populations | None:
+def _later_list(session: Session, pops: Populations) -> Populations | None:
     """The same memberships with each practice's list on 1 January within the contract year
     (the newest list before the year's final quarter) instead of the one before it."""
     day = dt.date(pops.year_start.year + 1, 1, 1)
     if day == pops.reference_date:
         return None
-    return _from_registry(session, rules.start, day, area, rules.membership_from)
+    return relisted(session, pops, day)
 
 
 def _membership_changes(pops: Populations) -> dict[str, str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -140,21 +140,9 @@ def _from_registry(
             select(Organisation).where(Organisation.code.in_(list(practice_names)))
         )
     }
-    practices = {code: PracticeLists(code, name) for code, name in practice_names.items()}
-    titles = _source_titles(session)
-    for measure in LIST_MEASURES:
-        figures = queries.list_sizes_at(session, list(ids.values()), reference_date, measure)
-        by_id = {v: k for k, v in ids.items()}
-        for pid, fig in figures.items():
-            p = practices[by_id[pid]]
-            p.values[measure], p.dates[measure], p.sources[measure] = (
-                fig.value,
-                fig.as_of,
-                Provenance(titles.get(fig.source, fig.source), fig.source_row, as_of=fig.as_of),
-            )
-    payees, payee_names = _payees(
-        session, [pcn_orgs[c].id for c in pcn_orgs if c in _all(members)], months
-    )
+    practices = _lists(session, practice_names, ids, reference_date)
+    paid = _all(members)
+    payees, payee_names = _payees(session, [pcn_orgs[c].id for c in pcn_orgs if c in paid], months)
     return Populations(
         year_start,
         reference_date,
@@ -165,6 +153,39 @@ def _from_registry(
         spans=spans,
         absorbed=absorbed,
         payee_names=payee_names,
+    )
+
+
+def _lists(
+    session: Session, names: dict[str, str], ids: dict[str, int], reference_date: dt.date
+) -> dict[str, PracticeLists]:
+    """Each practice's lists, the latest on or before `reference_date`, with their sources."""
+    practices = {code: PracticeLists(code, name) for code, name in names.items()}
+    titles = _source_titles(session)
+    by_id = {v: k for k, v in ids.items()}
+    for measure in LIST_MEASURES:
+        figures = queries.list_sizes_at(session, list(ids.values()), reference_date, measure)
+        for pid, fig in figures.items():
+            p = practices[by_id[pid]]
+            p.values[measure], p.dates[measure], p.sources[measure] = (
+                fig.value,
+                fig.as_of,
+                Provenance(titles.get(fig.source, fig.source), fig.source_row, as_of=fig.as_of),
+            )
+    return practices
+
+
+def relisted(session: Session, pops: Populations, reference_date: dt.date) -> Populations:
+    """The same memberships and payees with every practice's lists at another date (what a
+    payment made on a later list would have been)."""
+    names = {code: p.name for code, p in pops.practices.items()}
+    ids = dict(
+        session.execute(
+            select(Organisation.code, Organisation.id).where(Organisation.code.in_(list(names)))
+        ).all()
+    )
+    return replace(
+        pops, reference_date=reference_date, practices=_lists(session, names, ids, reference_date)
     )
 
 
@@ -221,18 +242,25 @@ def _payees(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Each PCN's nominated payee on the first day of the year's last month it had one, and
     the payees' names."""
-    out: dict[str, str] = {}
-    names: dict[str, str] = {}
     if not pcn_ids:
-        return out, names
+        return {}, {}
+    chosen: dict[int, int] = {}  # pcn id -> payee id, the last month's wins
     for when in months:
         for pcn_id, roles in queries.roles_at(session, pcn_ids, when).items():
             for role in roles:
                 if role.role == "nominated_payee" and role.payee_id:
-                    payee = session.get(Organisation, role.payee_id)
-                    pcn = session.get(Organisation, pcn_id)
-                    out[pcn.code] = payee.code
-                    names[payee.code] = payee.name
+                    chosen[pcn_id] = role.payee_id
+    ids = set(chosen) | set(chosen.values())
+    orgs = {
+        o.id: (o.code, o.name)
+        for o in session.execute(
+            select(Organisation.id, Organisation.code, Organisation.name).where(
+                Organisation.id.in_(ids)
+            )
+        )
+    }
+    out = {orgs[pcn][0]: orgs[payee][0] for pcn, payee in chosen.items()}
+    names = {orgs[payee][0]: orgs[payee][1] for payee in chosen.values()}
     return out, names
 
 
