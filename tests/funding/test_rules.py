@@ -360,7 +360,7 @@ IIF = [
     ("2022/23", (None, None, "U")),
     ("2023/24", (None, None, "U")),
     ("2024/25", (58, "198", "C2")),
-    ("2025/26", None),
+    ("2025/26", (None, None, "U")),  # an IIF ran (CAN-04 is sourced); its point value is U
 ]
 
 

@@ -11,11 +11,18 @@ import typer
 from rich.table import Table
 
 from pcnkit.cli.funding import AreaOpt, FormatOpt, OutputOpt, YearOpt, _write, funding_app
-from pcnkit.cli.shell import ExportFormat, WorkspaceOpt, console, open_workspace, user_errors
+from pcnkit.cli.shell import (
+    ExportFormat,
+    WorkspaceOpt,
+    console,
+    open_workspace,
+    styled,
+    user_errors,
+)
 from pcnkit.errors import BadValue
 from pcnkit.funding import obligations as obl
 from pcnkit.funding.iif import iif_what_if, parse_pairs
-from pcnkit.funding.money import decimal, money
+from pcnkit.funding.money import decimal, figure, money
 from pcnkit.funding.populations import from_registry
 from pcnkit.funding.rules import STATUS_WORDS, STATUSES, month, rules_for
 
@@ -24,6 +31,10 @@ STATUS_KEY = "Status key: " + "; ".join(f"{k} = {v}" for k, v in STATUS_WORDS.it
 
 def _m(value: Decimal | None, why: str = "cannot be calculated") -> str:
     return why if value is None else money(value)
+
+
+def _p(value: Decimal | None) -> str:
+    return "—" if value is None else figure(value)
 
 
 def _n(value) -> str:
@@ -84,10 +95,15 @@ def funding_iif(
     if _write(fmt, output, {f"iif-{pcn}": (rows, columns)}, payload):
         return
     console.print(
-        f"[bold]Investment and Impact Fund {result.year}: {result.pcn_name} ({result.pcn_code})[/]"
+        styled(
+            "[bold]Investment and Impact Fund {}: {} ({})[/]",
+            result.year,
+            result.pcn_name,
+            result.pcn_code,
+        )
     )
     reg = result.registered
-    console.print(f"Registered list: {_n(reg.value)} — {reg.inputs}", highlight=False)
+    console.print(f"Registered list: {_p(reg.value)} — {reg.inputs}", highlight=False)
     point = (
         "not confirmed"
         if result.point_value is None
@@ -97,6 +113,7 @@ def funding_iif(
     console.print(f"List-size adjustment: {result.list_size.text}", highlight=False)
     for note in result.notes:
         console.print(f"[yellow]Note:[/] {note}", highlight=False)
+    est = result.list_size.estimate
     if result.indicators:
         table = Table(title="IIF indicators (what-if)")
         for col in (
@@ -116,23 +133,31 @@ def funding_iif(
             table.add_column(col, justify="left" if col in ("indicator", "status") else "right")
         for i in result.indicators:
             ind = i.indicator
+            star = "*" if i.at_stake is not None and (est or i.prevalence.estimate) else ""
             table.add_row(
                 ind.id,
                 _n(ind.lower),
                 _n(ind.upper),
                 _n(ind.points),
                 _n(i.prevalence.value) + ("*" if i.prevalence.estimate else ""),
-                _m(i.at_stake),
+                _m(i.at_stake) + star,
                 _n(i.achievement),
                 "—" if i.points is None else f"{i.points.quantize(Decimal('0.01'))}",
-                _m(i.earned, "—" if i.achievement is None else "cannot be calculated"),
+                _m(i.earned, "—" if i.achievement is None else "cannot be calculated")
+                + (star if i.earned is not None else ""),
                 _n(i.denominator),
                 _n(i.needed),
                 ind.status + ("" if ind.confirmed else " (unconfirmed)"),
             )
         console.print(table)
         total = result.total_at_stake
-        console.print(f"Total at stake: {_m(total)}", highlight=False)
+        flags = []
+        if total is not None:
+            flags = [w for w, on in (("estimate", est), ("unconfirmed", result.unconfirmed)) if on]
+        console.print(
+            f"Total at stake: {_m(total)}" + (f" ({', '.join(flags)})" if flags else ""),
+            highlight=False,
+        )
         for i in result.indicators:
             ind = i.indicator
             extra = f" — {'; '.join(i.reasons)}" if i.reasons else ""
@@ -213,7 +238,7 @@ def funding_obligations(
             x.pcn_name,
             o.name + ("" if o.confirmed else " *"),
             f"{o.start:%b %Y} - {o.end:%b %Y}",
-            _n(x.population.value),
+            _p(x.population.value),
             _n(x.minutes) if x.minutes is not None else x.reason,
             obl.hours_text(x.minutes) if x.minutes is not None else "—",
         )

@@ -126,6 +126,12 @@ class IifWhatIf:
     adjusted: PcnPopulation | None = None
 
     @property
+    def unconfirmed(self) -> bool:
+        """Whether any rule behind the money is not confirmed (status not C, C2 or D)."""
+        rules = [i.indicator.status for i in self.indicators]
+        return any(not STATUSES[s] for s in rules) or bool(self.notes)
+
+    @property
     def total_at_stake(self) -> Decimal | None:
         figures = [i.at_stake for i in self.indicators]
         if not figures or any(f is None for f in figures):
@@ -174,7 +180,7 @@ def list_size_adjustment(
         f"{value.quantize(Decimal('0.0001'))} ({how}; rule: PCN list / national average PCN list"
         f"{rule_note})"
     )
-    return Adjustment(value, text, est or (size is not None and not STATUSES[size.status]))
+    return Adjustment(value, text, est)
 
 
 def prevalence_adjustment(ind: IifIndicator, given: Decimal | None) -> Adjustment:
@@ -234,6 +240,9 @@ def iif_what_if(
     if iif is not None and not iif.indicators:
         notes.append(f"no {rules.year} indicator's points and thresholds were found in the sources")
     size = list_size_adjustment(rules, registered, national, average_list)
+    rule = iif.list_size if iif else None
+    if rule is not None and not STATUSES[rule.status]:
+        notes.append(f"the list-size adjustment rule ({rule.rule}) is {STATUS_WORDS[rule.status]}")
     results = []
     for ind in iif.indicators if iif else ():
         prev = prevalence_adjustment(ind, prevalence.get(ind.id))
