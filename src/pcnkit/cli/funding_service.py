@@ -112,7 +112,7 @@ def funding_iif(
     console.print(f"Point value: {point}", highlight=False)
     console.print(f"List-size adjustment: {result.list_size.text}", highlight=False)
     for note in result.notes:
-        console.print(f"[yellow]Note:[/] {note}", highlight=False)
+        console.print(styled("[yellow]Note:[/] {}", note), highlight=False)
     est = result.list_size.estimate
     if result.indicators:
         table = Table(title="IIF indicators (what-if)")
