@@ -22,7 +22,7 @@ def obligations_block(session, rules: YearRules, pcn: str) -> list[dict[str, Any
                 "months": f"{o.start:%B %Y} to {o.end:%B %Y}",
                 "minutes": line.minutes,
                 "hours": obl.hours_text(line.minutes) if line.minutes is not None else None,
-                "reason": line.reason,
+                "reason": line.population.reason,  # the page says "Cannot be calculated"
                 "population": line.population.value,
                 "inputs": line.population.inputs,
                 "formula": line.formula,
@@ -34,7 +34,7 @@ def obligations_block(session, rules: YearRules, pcn: str) -> list[dict[str, Any
                 "status": o.status,
                 "confirmed": o.confirmed,
                 "source": o.source,
-                "unconfirmed": line.unconfirmed,
+                "unconfirmed": [u.rstrip(".") for u in line.unconfirmed],
             }
         )
     return rows
