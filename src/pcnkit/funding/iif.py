@@ -270,6 +270,8 @@ def iif_what_if(
         if ind.upper is None:
             reasons.append("upper threshold not found")
         elif den is not None:
+            if ach is None:
+                reasons.append("no achievement given: patients needed are counted from 0%")
             needed = patients_needed(ind.upper, ach if ach is not None else Decimal(0), den)
         results.append(
             IndicatorWhatIf(ind, prev, at_stake, ach, pts, earned, den, needed, tuple(reasons))
