@@ -38,6 +38,8 @@ TOP_KEYS = {
     "streams",
     "arrs",
     "iif",
+    "caip",
+    "obligations",
 }
 STREAM_KEYS = {
     "id",
@@ -70,7 +72,15 @@ ARRS_KEYS = {
     "roles",
 }
 ROLE_KEYS = {"id", "name", "reimbursement_rate", "max_per_wte", "status", "source"}
-IIF_KEYS = {"max_points", "point_value", "status", "source", "note"}
+IIF_KEYS = {
+    "max_points",
+    "point_value",
+    "status",
+    "source",
+    "note",
+    "list_size_adjustment",
+    "indicators",
+}
 
 
 def raw(year: str) -> dict:
@@ -350,7 +360,7 @@ IIF = [
     ("2022/23", (None, None, "U")),
     ("2023/24", (None, None, "U")),
     ("2024/25", (58, "198", "C2")),
-    ("2025/26", None),
+    ("2025/26", (None, None, "U")),  # an IIF ran (CAN-04 is sourced); its point value is U
 ]
 
 

@@ -5,6 +5,7 @@ import typer
 
 from pcnkit.cli.demo import demo
 from pcnkit.cli.funding import funding_app
+from pcnkit.cli.funding_service import funding_iif, funding_obligations  # noqa: F401 (registers)
 from pcnkit.cli.kpi import kpi_app
 from pcnkit.cli.population import population_app
 from pcnkit.cli.registry import registry_app

@@ -171,6 +171,9 @@ class IifRules:
     status: str
     source: str
     note: str = ""
+    # Per-indicator figures and the list-size adjustment (read by `iif_details`).
+    indicators: tuple[IifIndicator, ...] = ()
+    list_size: ListSizeAdjustment | None = None
 
     @property
     def confirmed(self) -> bool:
@@ -219,6 +222,8 @@ class YearRules:
     review: Review | None = None  # every shipped rules file has one
     scenario: str | None = None
     official: YearRules | None = None
+    caip: CaipRules | None = None
+    obligations: tuple[Obligation, ...] = ()
 
     def stream(self, stream_id: str) -> Stream:
         if stream_id not in self.streams:
@@ -349,6 +354,7 @@ def parse_rules(text: str, file: str) -> YearRules:
             i.choice("status", STATUSES),
             str(i.get("source")),
             str(i.get("note", "")),
+            *iif_details(file, i),
         )
     membership_from = top.date("membership_from", None)
     return YearRules(
@@ -363,6 +369,8 @@ def parse_rules(text: str, file: str) -> YearRules:
         file,
         membership_from,
         _review(file, top),
+        caip=caip_rules(file, doc.get("caip")),
+        obligations=obligation_rules(file, doc.get("obligations"), start, end),
     )
 
 
@@ -474,3 +482,207 @@ def apply_scenario(official: YearRules, path: Path) -> YearRules:
         update["note"] = f"scenario '{top.get('name')}': {note or 'overridden'}"
         streams[sid] = replace(streams[sid], **update)
     return replace(official, streams=streams, scenario=str(top.get("name")), official=official)
+
+
+# --- IIF indicators, CAIP and service obligations ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class IifIndicator:
+    """One IIF indicator: points earned linearly between the lower and upper thresholds (%).
+    A figure not found in any source is None, and whatever depends on it cannot be calculated."""
+
+    id: str
+    name: str
+    lower: Decimal | None
+    upper: Decimal | None
+    points: int | None
+    prevalence_adjusted: bool | None  # None: not confirmed either way
+    status: str
+    source: str
+    note: str = ""
+
+    @property
+    def confirmed(self) -> bool:
+        return STATUSES[self.status]
+
+
+@dataclass(frozen=True)
+class ListSizeAdjustment:
+    """How IIF money scales with a PCN's list; the national average list may be unknown."""
+
+    rule: str
+    national_average_list: Decimal | None
+    status: str
+    source: str
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class CaipComponent:
+    id: str
+    name: str
+    share: Decimal
+    share_text: str
+    status: str
+    source: str
+
+
+@dataclass(frozen=True)
+class CaipRules:
+    """Capacity and access improvement payment: its maximum is a stream's rate (a share of the
+    capacity and access payment), paid on assessment or declaration, split into components."""
+
+    improvement_stream: str
+    support_stream: str
+    improvement_share: Decimal | None
+    status: str
+    source: str
+    payment: str
+    note: str
+    components: tuple[CaipComponent, ...]
+
+    @property
+    def confirmed(self) -> bool:
+        return STATUSES[self.status]
+
+
+ROUNDINGS = ("nearest_quarter_hour", "up_to_minute")
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """What a PCN must provide for a stream: minutes a week per 1,000 patients of a basis."""
+
+    id: str
+    name: str
+    basis: str
+    minutes_per_1000: Decimal
+    start: dt.date
+    end: dt.date
+    list_date: dt.date | None  # None: the year's list reference date (an assumption)
+    list_date_status: str
+    hours: str
+    rounding: str
+    rounding_status: str
+    rounding_source: str
+    status: str
+    source: str
+    note: str = ""
+
+    @property
+    def confirmed(self) -> bool:
+        return STATUSES[self.status]
+
+
+def _fraction(r: _Reader, key: str) -> tuple[Decimal, str]:
+    """A share written "1/3" or "0.5": exact division, kept unrounded until money is rounded."""
+    text = str(r.get(key)).strip()
+    m = re.fullmatch(r"(\d+)\s*/\s*(\d+)", text)
+    if m:
+        if int(m[2]) == 0:
+            raise r.fail(key, f"'{text}' divides by zero")
+        return Decimal(m[1]) / Decimal(m[2]), text
+    return r.number(key), text
+
+
+def iif_details(
+    file: str, i: _Reader
+) -> tuple[tuple[IifIndicator, ...], ListSizeAdjustment | None]:
+    indicators = []
+    for n, data in enumerate(i.get("indicators", []) or []):
+        r = _Reader(file, data, f"iif.indicators[{n}]")
+        prevalence = r.data.get("prevalence_adjusted")
+        if prevalence not in (True, False, None):
+            raise r.fail("prevalence_adjusted", "must be true, false or null (not confirmed)")
+        lower, upper = r.number("lower", None), r.number("upper", None)
+        if lower is not None and upper is not None and not lower < upper:
+            raise r.fail("upper", f"{upper} is not above the lower threshold {lower}")
+        points = r.get("points", None)
+        indicators.append(
+            IifIndicator(
+                str(r.get("id")),
+                str(r.get("name")),
+                lower,
+                upper,
+                int(points) if points is not None else None,
+                prevalence,
+                r.choice("status", STATUSES),
+                str(r.get("source")),
+                str(r.get("note", "")),
+            )
+        )
+    size = None
+    if i.data.get("list_size_adjustment"):
+        r = _Reader(file, i.data["list_size_adjustment"], "iif.list_size_adjustment")
+        size = ListSizeAdjustment(
+            str(r.get("rule")),
+            r.number("national_average_list", None),
+            r.choice("status", STATUSES),
+            str(r.get("source")),
+            str(r.get("note", "")),
+        )
+    return tuple(indicators), size
+
+
+def caip_rules(file: str, data: object) -> CaipRules | None:
+    if not data:
+        return None
+    r = _Reader(file, data, "caip")
+    components = []
+    for n, item in enumerate(r.get("components", []) or []):
+        c = _Reader(file, item, f"caip.components[{n}]")
+        share, text = _fraction(c, "share")
+        components.append(
+            CaipComponent(
+                str(c.get("id")),
+                str(c.get("name")),
+                share,
+                text,
+                c.choice("status", STATUSES),
+                str(c.get("source")),
+            )
+        )
+    if components and sum(c.share for c in components).quantize(Decimal("0.000001")) != 1:
+        raise r.fail("components", "the components' shares do not add up to 1")
+    return CaipRules(
+        str(r.get("improvement_stream")),
+        str(r.get("support_stream")),
+        r.number("improvement_share", None),
+        r.choice("status", STATUSES),
+        str(r.get("source")),
+        str(r.get("payment")),
+        str(r.get("note", "")),
+        tuple(components),
+    )
+
+
+def obligation_rules(
+    file: str, data: object, start: dt.date, end: dt.date
+) -> tuple[Obligation, ...]:
+    out = []
+    for n, item in enumerate(data or []):
+        r = _Reader(file, item, f"obligations[{n}]")
+        o_start, o_end = r.month("start", start), r.month("end", end)
+        if not (start <= o_start <= o_end <= end):
+            raise r.fail("end", f"months {o_start:%Y-%m}..{o_end:%Y-%m} fall outside the year")
+        out.append(
+            Obligation(
+                str(r.get("id")),
+                str(r.get("name")),
+                r.choice("basis", ("registered", "adjusted")),
+                r.number("minutes_per_1000"),
+                o_start,
+                o_end,
+                r.date("list_date", None),
+                r.choice("list_date_status", STATUSES),
+                str(r.get("hours", "")),
+                r.choice("rounding", ROUNDINGS),
+                r.choice("rounding_status", STATUSES),
+                str(r.get("rounding_source")),
+                r.choice("status", STATUSES),
+                str(r.get("source")),
+                str(r.get("note", "")),
+            )
+        )
+    return tuple(out)

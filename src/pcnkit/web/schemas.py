@@ -308,6 +308,28 @@ class Arrs(Model):
     payments: list[Row]
 
 
+class Obligation(Model):
+    """What a PCN must provide for the money: minutes a week (None: cannot be calculated)."""
+
+    name: str
+    months: str
+    minutes: int | None
+    hours: str | None
+    reason: str
+    population: DecimalStr | None
+    inputs: str
+    formula: str
+    worked: str
+    rounding: str
+    rounding_source: str
+    rounding_confirmed: bool
+    hours_rule: str
+    status: str
+    confirmed: bool
+    source: str
+    unconfirmed: list[str]
+
+
 class FundingPage(FundingCommon):
     """A PCN's or a practice's money for a contract year."""
 
@@ -318,6 +340,7 @@ class FundingPage(FundingCommon):
     reconciliation: Reconciliation
     pcn: PcnLink | None
     arrs: Arrs | None
+    obligations: list[Obligation] | None = None  # a PCN's service obligations
 
 
 class AreaStream(Model):
