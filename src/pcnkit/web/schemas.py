@@ -227,6 +227,9 @@ class Links(Model):
     api: str
     xlsx: str
     csv: dict[str, str]
+    actuals: str | None = Field(
+        description="Entitled against actually paid (when payments files are loaded)."
+    )
 
 
 class FundingCommon(Model):

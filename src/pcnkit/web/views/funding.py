@@ -25,6 +25,7 @@ from pcnkit.access import scope
 from pcnkit.access.users import COMMISSIONER
 from pcnkit.dates import contract_year
 from pcnkit.errors import PcnkitError
+from pcnkit.funding import actuals as actual_payments
 from pcnkit.funding import arrs, ledger
 from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total, totals
 from pcnkit.funding.export import (
@@ -133,13 +134,16 @@ def _kind(org: Organisation) -> str:
     return "area"
 
 
-def _links(c: Ctx, code: str, year: str, parts) -> dict:
+def _links(c: Ctx, code: str, year: str, parts, kind: str = "area") -> dict:
     base = f"/funding/{code}"
+    paid = actual_payments.loaded_years(c.db) if kind != "practice" else []
     return {
         "page": c.url(base, year=year),
         "api": c.url(f"/api{base}", year=year),
         "xlsx": c.url(f"{base}/download.xlsx", year=year),
         "csv": {p: c.url(f"{base}/download.csv", part=p, year=year) for p in parts},
+        # entitled against actually paid, in the year shown if its payments file is loaded
+        "actuals": c.url(f"{base}/actuals", year=year if year in paid else None) if paid else None,
     }
 
 
@@ -603,7 +607,7 @@ def _build(c: Ctx, code: str, year: str | None) -> tuple[FundingPageBase, dict]:
         list_reference_date=rules.list_reference_date,
         as_of=c.as_of,
         year_note=None if year else _default_year(c.as_of)[1],
-        links=_links(c, org.code, rules.year, sheets),
+        links=_links(c, org.code, rules.year, sheets, kind),
         **data,
     )
     return page, sheets
