@@ -245,7 +245,7 @@ def parse_scheme(doc: object, file: str) -> Scheme:
         if shares != 1:
             raise c.fail(
                 "targets",
-                f"the targets' shares add up to {figure(shares)}, not 1 (each share is the "
+                f"the targets' shares add up to {_num(shares)}, not 1 (each share is the "
                 "fraction of the collective payment its target releases)",
             )
     budget = None
@@ -412,13 +412,23 @@ def _assurance_values(session: Session, scheme: Scheme, pcns: list[str], wanted:
                     cited = "; ".join(p.cite() for p in f.provenance) or "assurance figures"
                     out.setdefault((pcn, indicator.id), []).append(
                         Value(
-                            Decimal(repr(f.value)),
+                            _exact(f, indicator.multiplier),
                             summary.period_words(f),
                             f.end,
                             f"{indicator.title} ({cited})",
                         )
                     )
     return out, titles, sorted(wanted - set(known))
+
+
+def _exact(f, multiplier: Decimal) -> Decimal:
+    """An assurance value worked again in decimals from its numerator and denominator (sums of
+    counts), so a threshold is compared with 55, not the float 55.00000000000001."""
+    if f.numerator is not None and f.denominator is not None and f.denominator > 0:
+        return Decimal(repr(f.numerator)) / Decimal(repr(f.denominator)) * multiplier
+    if f.numerator is not None and f.denominator is None:
+        return Decimal(repr(f.numerator)) * multiplier
+    return Decimal(repr(f.value))
 
 
 # --- results -------------------------------------------------------------------------------
@@ -871,7 +881,7 @@ def _day(day: dt.date) -> str:
 def _num(value: Decimal) -> str:
     """An indicator value or threshold: at most two decimal places, no trailing zeros."""
     rounded = value.quantize(Decimal("0.01")) if value.as_tuple().exponent < -2 else value
-    return figure(rounded.normalize() if rounded == rounded.to_integral_value() else rounded)
+    return f"{rounded.normalize():,f}"
 
 
 def _unit(unit: str) -> str:
