@@ -15,7 +15,6 @@ not £0.00; a threshold not met releases nothing, and says by how much it was mi
 from __future__ import annotations
 
 import datetime as dt
-import math
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -394,6 +393,8 @@ def _assurance_values(session: Session, scheme: Scheme, pcns: list[str], wanted:
     """Each wanted assurance indicator's values for the PCNs, read the way the assurance pages
     read an organisation's series (`assurance.summary.series`), with their provenance. Returns
     the values, the indicators' titles and units, and the ids no assurance indicator has."""
+    import pandas as pd  # only here: the funding commands need not load pandas
+
     from pcnkit.assurance import definitions, summary
     from pcnkit.assurance.values import Assurance
 
@@ -403,21 +404,23 @@ def _assurance_values(session: Session, scheme: Scheme, pcns: list[str], wanted:
     out: Values = {}
     if chosen:
         assurance = Assurance.load(session, chosen)
-        last = max(t.window.end for t in scheme.targets)
+        first = pd.Timestamp(min(t.window.start for t in scheme.targets))
+        last = pd.Timestamp(max(t.window.end for t in scheme.targets))
         for indicator in chosen:
-            for pcn in pcns:
-                for f in summary.series(assurance, indicator, pcn, last):
-                    if f.value is None or (isinstance(f.value, float) and math.isnan(f.value)):
-                        continue
-                    cited = "; ".join(p.cite() for p in f.provenance) or "assurance figures"
-                    out.setdefault((pcn, indicator.id), []).append(
-                        Value(
-                            _exact(f, indicator.multiplier),
-                            summary.period_words(f),
-                            f.end,
-                            f"{indicator.title} ({cited})",
-                        )
+            v = assurance.values(indicator)
+            v = v[v["org"].isin(set(pcns)) & (v["end"] >= first) & (v["end"] <= last)]
+            for row in v[v["value"].notna()].itertuples():
+                # the figure exactly as the assurance pages read it (`summary.series`)
+                f = summary._figure(row, assurance, indicator)
+                cited = "; ".join(p.cite() for p in f.provenance) or "assurance figures"
+                out.setdefault((f.org, indicator.id), []).append(
+                    Value(
+                        _exact(f, indicator.multiplier),
+                        summary.period_words(f),
+                        f.end,
+                        f"{indicator.title} ({cited})",
                     )
+                )
     return out, titles, sorted(wanted - set(known))
 
 
