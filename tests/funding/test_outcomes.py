@@ -393,3 +393,16 @@ def test_a_bad_values_file_names_the_row_and_column(tmp_path, text, row, column,
     err = caught.value
     assert (err.row, err.column) == (row, column)
     assert problem in str(err)
+
+
+def test_a_list_much_older_than_the_reference_date_is_noted(ws, tmp_path):
+    text = SCHEME.replace("list_reference_date: 2024-04-01", "list_reference_date: 2024-12-01")
+    found = run(ws, tmp_path, text)
+    alpha = line(found, "sign_up", "A00001")
+    # the 15 January 2024 list is still used (the latest held), but the line says it is old
+    assert alpha.amount == D("1500.00")
+    assert (
+        "1 list(s) dated more than six months before the list reference date 1 December 2024"
+        in (alpha.note)
+    )
+    assert "2 list(s) dated more than six months" in line(found, "collective", "U00001").note

@@ -547,6 +547,8 @@ def funding_outcomes(
     rows = [line.as_row() for line in found.lines]
     payload = {
         "scheme": chosen.name,
+        "description": chosen.description,
+        "source": chosen.source,
         "area": found.area,
         "as_of": found.as_of,
         "total": found.total.amount,

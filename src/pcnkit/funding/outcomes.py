@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from pcnkit.dates import parse_iso
 from pcnkit.errors import InputError
-from pcnkit.funding.entitlements import INPUT_NAMES, NO_PAYEE, Total
+from pcnkit.funding.entitlements import INPUT_NAMES, NO_PAYEE, STALE_AFTER_DAYS, Total
 from pcnkit.funding.money import decimal, figure, money, money_figure, to_pence
 from pcnkit.funding.rules import STATUS_WORDS, STATUSES
 from pcnkit.registry import kinds, queries
@@ -81,14 +81,6 @@ class Payment:
     @property
     def confirmed(self) -> bool:
         return STATUSES[self.status]
-
-    @property
-    def rate_text(self) -> str:
-        if self.basis == "fixed":
-            return f"a fixed {money_figure(self.rate)}"
-        return (
-            f"{money_figure(self.rate)} per {INPUT_NAMES[self.basis].replace(' list', '')} patient"
-        )
 
 
 @dataclass(frozen=True)
@@ -528,7 +520,7 @@ class OutcomeLine:
             "basis": self.basis,
             "population": self.population,
             "rate": self.rate,
-            "share": self.share,
+            "share": None if self.share is None else self.share.normalize(),
             "amount": self.amount,
             "calculated": self.amount is not None,
             "reason": self.reason,
@@ -683,7 +675,7 @@ def evaluate(
         line = _collective(
             scheme, pcn.code, name, mine, lists, held, titles, unknown, as_of, payee, payee_name
         )
-        line.note = "; ".join(x for x in (line.note, payee_note) if x)
+        line.note = _join(line.note, payee_note)
         lines.append(line)
         pot = _pot(scheme.collective, line)
         most = None if most is None or pot is None else most + to_pence(pot)
@@ -759,6 +751,7 @@ def _sign_up(scheme, pcn, pcn_name, practice, practice_name, lists) -> OutcomeLi
             return line
         line.population = f.value
         line.inputs = f"{what} as at {_day(f.as_of)} ({_cite(f)})"
+        line.note = _join(line.note, _stale([f], scheme.list_reference_date))
     line.exact = line.population * pay.rate
     line.amount = to_pence(line.exact)
     return line
@@ -789,7 +782,11 @@ def _collective(
         confirmed,
         "",
         "; ".join(dict.fromkeys([pay.source, *(t.source for t in scheme.targets)])),
-        note=pay.note,
+        note="; ".join(
+            x
+            for x in (pay.note, *(f"{r.title}: {r.target.note}" for r in results if r.target.note))
+            if x
+        ),
         targets=results,
     )
     if pay.confirmed and not confirmed:  # the rate is confirmed, a threshold is not
@@ -817,11 +814,8 @@ def _collective(
             f"{', '.join(_day(d) for d in dates)} ({'; '.join(sources)})"
         )
         if line.left_out:
-            line.note = "; ".join(
-                x
-                for x in (line.note, f"leaves out {', '.join(line.left_out)} ({what} not held)")
-                if x
-            )
+            line.note = _join(line.note, f"leaves out {', '.join(line.left_out)} ({what} not held)")
+        line.note = _join(line.note, _stale(found, scheme.list_reference_date))
     missing = [r for r in results if r.value is None]
     if missing:
         line.reason = "cannot be calculated: " + "; ".join(r.reason for r in missing)
@@ -841,6 +835,21 @@ def _collective(
         unmet = ", ".join(r.title for r in results if not r.met)
         line.reason = f"part released: not met for {unmet}"
     return line
+
+
+def _stale(figures, reference: dt.date) -> str:
+    """A note on lists much older than the reference date (as entitlement lines carry)."""
+    old = [f for f in figures if (reference - f.as_of).days > STALE_AFTER_DAYS]
+    if not old:
+        return ""
+    return (
+        f"{len(old)} list(s) dated more than six months before the list reference date "
+        f"{_day(reference)}"
+    )
+
+
+def _join(*notes: str) -> str:
+    return "; ".join(x for x in notes if x)
 
 
 def _pot(pay: Payment, line: OutcomeLine) -> Decimal | None:
