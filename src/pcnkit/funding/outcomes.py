@@ -51,6 +51,8 @@ TARGET_KEYS = {"indicator", "title", "unit", "share", "status", "source", "note"
 TARGET_KEYS |= set(COMPARISONS)
 BUDGET_KEYS = {"amount", "period", "status", "source", "note", "programme_total", "programme"}
 VALUE_COLUMNS = ("org_code", "indicator", "period_end", "value")
+# Where a workspace keeps the schemes its PCN funding pages show: funding/outcome-schemes/*.yaml
+SCHEMES_FOLDER = "outcome-schemes"
 
 
 # --- the scheme ----------------------------------------------------------------------------
@@ -318,6 +320,13 @@ def _target(t: _Fields, period: Window, release: str) -> Target:
 def read_scheme(path: Path) -> Scheme:
     """The scheme in a YAML file (pcnkit's YAML reader: errors name the file and line or key)."""
     return parse_scheme(read_yaml(path), str(path))
+
+
+def workspace_schemes(funding: Path) -> list[Path]:
+    """The scheme files a workspace keeps in its funding folder (funding/outcome-schemes), by
+    name."""
+    folder = funding / SCHEMES_FOLDER
+    return sorted(folder.glob("*.yaml")) if folder.is_dir() else []
 
 
 # --- indicator values ----------------------------------------------------------------------

@@ -308,6 +308,55 @@ class Arrs(Model):
     payments: list[Row]
 
 
+class OutcomeTarget(Model):
+    short: str
+    text: str
+    met: bool | None  # None: the indicator has no value
+
+
+class OutcomePayment(Model):
+    """One line of an outcome scheme: a practice's aspiration payment or the PCN's collective
+    payment (amount None: it cannot be calculated, and `reason` says why)."""
+
+    payment: str
+    payment_name: str
+    practice_code: str | None
+    practice_name: str
+    payee_code: str
+    payee_name: str
+    amount: DecimalStr | None
+    reason: str
+    formula: str
+    targets: list[OutcomeTarget]
+    inputs: str
+    source: str
+    status: str
+    status_words: str
+    confirmed: bool
+    note: str
+
+
+class OutcomeUnconfirmed(Model):
+    figure: str
+    status: str
+    status_words: str
+
+
+class OutcomeScheme(Model):
+    """A local outcome scheme (funding/outcome-schemes/*.yaml) applied to the PCN at the date;
+    `error` names the file and key when the scheme cannot be read."""
+
+    file: str
+    name: str
+    source: str | None
+    error: str | None
+    total: Total | None
+    lines: list[OutcomePayment]
+    unconfirmed: list[OutcomeUnconfirmed]
+    budget: str | None
+    notes: list[str]
+
+
 class FundingPage(FundingCommon):
     """A PCN's or a practice's money for a contract year."""
 
@@ -318,6 +367,7 @@ class FundingPage(FundingCommon):
     reconciliation: Reconciliation
     pcn: PcnLink | None
     arrs: Arrs | None
+    outcomes: list[OutcomeScheme] = []  # a PCN's local outcome schemes
 
 
 class AreaStream(Model):
