@@ -264,7 +264,7 @@ def test_a_fixed_sum_per_practice_and_a_pcn_area(ws, tmp_path):
 
 def test_unconfirmed_figures_are_named(ws, tmp_path):
     found = run(ws, tmp_path)
-    assert found.unconfirmed == [("frail_admissions threshold", "U")]
+    assert found.unconfirmed == [("Emergency admissions of frail patients threshold", "U")]
     north = line(found, "collective", "U00001")
     assert north.confirmed is False and north.status == "U"
     assert line(found, "sign_up", "A00001").confirmed is True

@@ -579,6 +579,8 @@ class Outcomes:
     notes: list[str] = field(default_factory=list)
     # what the payments would come to were every target met (None: a list not held)
     most: Decimal | None = None
+    # each target's indicator by its title (the assurance indicator's, or the scheme's)
+    titles: dict[str, str] = field(default_factory=dict)
 
     @property
     def total(self) -> Total:
@@ -603,7 +605,11 @@ class Outcomes:
         """Each figure of the scheme that is not confirmed, (what, status)."""
         s = self.scheme
         found = [(p.name + " rate", p.status) for p in (s.sign_up, s.collective) if not p.confirmed]
-        found += [(f"{t.indicator} threshold", t.status) for t in s.targets if not t.confirmed]
+        found += [
+            (f"{self.titles.get(t.indicator, t.title or t.indicator)} threshold", t.status)
+            for t in s.targets
+            if not t.confirmed
+        ]
         return found
 
     def budget_words(self) -> str | None:
@@ -690,7 +696,8 @@ def evaluate(
         most = None if most is None or pot is None else most + to_pence(pot)
     if not pcns:
         notes.append(f"{area} has no PCNs on {_day(as_of)}")
-    return Outcomes(scheme, org.code, h.name(org), as_of, lines, notes, most)
+    named = {r.target.indicator: r.title for x in lines for r in x.targets}
+    return Outcomes(scheme, org.code, h.name(org), as_of, lines, notes, most, named)
 
 
 def _lists(session: Session, practices, scheme: Scheme) -> dict[str, dict]:
