@@ -23,7 +23,7 @@ from pcnkit.cli.shell import (
 )
 from pcnkit.errors import InputError
 from pcnkit.funding import actuals as actual_payments
-from pcnkit.funding import against_actuals, allocations, arrs, export, ledger
+from pcnkit.funding import against_actuals, allocations, arrs, export, ledger, outcomes
 from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total
 from pcnkit.funding.export import (
     ARRS_COLUMNS,
@@ -659,6 +659,92 @@ def funding_arrs(
         console.print(
             Text("Some ARRS figures used are not confirmed; see --format csv notes.", "yellow")
         )
+
+
+@funding_app.command("outcomes")
+def funding_outcomes(
+    scheme: Path = typer.Option(
+        ..., "--scheme", help="The outcome scheme (pcnkit: outcome-scheme)."
+    ),
+    area: str = typer.Option(..., "--area", help="ICB, CCG, place, grouping or PCN code."),
+    as_of: str = typer.Option(
+        ..., "--as-of", help="Membership and indicator values as at, YYYY-MM-DD."
+    ),
+    values: Path | None = typer.Option(
+        None, "--values", help="CSV of indicator values: org_code,indicator,period_end,value."
+    ),
+    fmt: ExportFormat = FormatOpt,
+    output: Path | None = OutputOpt,
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """Outcome payments for groups of practices: each practice's aspiration payment for signing
+    up, and each network's collective payment for the targets it meets."""
+    when = date_option(as_of)
+    with user_errors():
+        chosen = outcomes.read_scheme(scheme)
+        held = outcomes.read_values(values) if values else None
+        with open_workspace(workspace).sessions() as session:
+            found = outcomes.evaluate(session, chosen, area, when, held)
+    rows = [line.as_row() for line in found.lines]
+    payload = {
+        "scheme": chosen.name,
+        "description": chosen.description,
+        "source": chosen.source,
+        "area": found.area,
+        "as_of": found.as_of,
+        "total": found.total.amount,
+        "incomplete": list(found.total.gaps),
+        "unconfirmed": [{"figure": f, "status": s} for f, s in found.unconfirmed],
+        "budget": found.budget_words(),
+        "notes": found.notes,
+        "lines": rows,
+    }
+    sheets = {"outcomes": (rows, outcomes.OUTCOME_COLUMNS)}
+    if _write(fmt, output, sheets, payload):
+        return
+    table = Table(
+        title=f"{chosen.name}: {found.area_name} ({found.area}) as at {when:%-d %B %Y}",
+        show_lines=True,
+    )
+    for c in ("PCN", "payee", "payment", "amount", "working"):
+        table.add_column(c, justify="right" if c == "amount" else "left", overflow="fold")
+    for line in found.lines:
+        working = [line.formula if line.amount is not None else line.reason]
+        if line.reason and line.amount is not None:
+            working.append(line.reason)
+        working += [f"- {t.short}" for t in line.targets]
+        if line.payment == "collective" and line.inputs:
+            working.append(f"Inputs: {line.inputs}")
+        table.add_row(
+            f"{line.pcn_code}\n{line.pcn_name}",
+            f"{line.payee_code}\n{line.payee_name}",
+            line.payment_name + ("" if line.confirmed else " *"),
+            _m(line.amount) if line.amount is not None else "cannot be calculated",
+            Text("\n".join(working)),
+        )
+    console.print(table)
+    for payment, name in (
+        ("sign_up", chosen.sign_up.name),
+        ("collective", chosen.collective.name),
+    ):
+        console.print(f"{name}: {_figure(found.subtotal(payment))}", highlight=False)
+    console.print(Text(f"Total: {_figure(found.total)}", style="bold"))
+    console.print(
+        "* not confirmed: a rate or threshold whose source does not confirm it. "
+        "--format csv gives each line's inputs, sources and notes in full."
+    )
+    if found.unconfirmed:
+        console.print(
+            styled("[yellow]Figures not confirmed:[/] ")
+            + "; ".join(f"{f} ({STATUS_WORDS[s]})" for f, s in found.unconfirmed)
+            + ".",
+            highlight=False,
+        )
+    _incomplete(found.total.gaps)
+    for note in found.notes:
+        console.print(f"Note: {note}.", highlight=False)
+    if found.budget_words():
+        console.print(found.budget_words(), highlight=False)
 
 
 def _m(value) -> str:

@@ -333,6 +333,55 @@ class Obligation(Model):
     unconfirmed: list[str]
 
 
+class OutcomeTarget(Model):
+    short: str
+    text: str
+    met: bool | None  # None: the indicator has no value
+
+
+class OutcomePayment(Model):
+    """One line of an outcome scheme: a practice's aspiration payment or the PCN's collective
+    payment (amount None: it cannot be calculated, and `reason` says why)."""
+
+    payment: str
+    payment_name: str
+    practice_code: str | None
+    practice_name: str
+    payee_code: str
+    payee_name: str
+    amount: DecimalStr | None
+    reason: str
+    formula: str
+    targets: list[OutcomeTarget]
+    inputs: str
+    source: str
+    status: str
+    status_words: str
+    confirmed: bool
+    note: str
+
+
+class OutcomeUnconfirmed(Model):
+    figure: str
+    status: str
+    status_words: str
+
+
+class OutcomeScheme(Model):
+    """A local outcome scheme (funding/outcome-schemes/*.yaml) applied to the PCN at the date;
+    `error` names the file and key when the scheme cannot be read."""
+
+    file: str
+    name: str
+    source: str | None
+    error: str | None
+    total: Total | None
+    lines: list[OutcomePayment]
+    unconfirmed: list[OutcomeUnconfirmed]
+    budget: str | None
+    notes: list[str]
+
+
 class FundingPage(FundingCommon):
     """A PCN's or a practice's money for a contract year."""
 
@@ -344,6 +393,7 @@ class FundingPage(FundingCommon):
     pcn: PcnLink | None
     arrs: Arrs | None
     obligations: list[Obligation] | None = None  # a PCN's service obligations
+    outcomes: list[OutcomeScheme] = []  # a PCN's local outcome schemes
 
 
 class AreaStream(Model):

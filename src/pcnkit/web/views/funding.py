@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -51,6 +51,7 @@ from pcnkit.registry.queries import Hierarchy
 from pcnkit.store.layout import year_slug
 from pcnkit.store.models import Organisation
 from pcnkit.web.context import Ctx
+from pcnkit.web.views import funding_outcomes
 from pcnkit.web.views.funding_obligations import obligations_block
 from pcnkit.web.views.orgs import org_ref
 from pcnkit.web.views.page import Page
@@ -382,6 +383,7 @@ def _pcn_or_practice(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict,
     if org.kind == kinds.PCN:
         data["arrs"] = _arrs(c, rules, org.code, pops)
         data["obligations"] = obligations_block(c.db, rules, org.code)
+        data["outcomes"] = funding_outcomes.section(c, org.code)
     else:
         # The PCN the year's lines were paid through (a practice that has since moved PCN
         # was paid through its old one that year), else the PCN it belongs to on the date.
@@ -574,6 +576,8 @@ class FundingPage(FundingPageBase):
     pcn: dict[str, Any] | None  # a practice's PCN
     arrs: dict[str, Any] | None  # a PCN's ARRS
     obligations: list[dict[str, Any]] | None = None  # a PCN's service obligations
+    # a PCN's local outcome schemes (`funding_outcomes.section`)
+    outcomes: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
