@@ -12,6 +12,7 @@ from typing import Any
 
 from fastapi import HTTPException
 
+from pcnkit.dates import financial_year_start, year_label
 from pcnkit.funding import actuals as actual_payments
 from pcnkit.funding import against_actuals, arrs
 from pcnkit.funding import columns as payment_columns
@@ -58,6 +59,14 @@ class ActualsPage(Page):
     note: str | None
 
 
+def _label(year: str) -> str:
+    """'2021-22' or '21/22' as '2021/22'; anything else as given (then refused)."""
+    try:
+        return year_label(financial_year_start(year))
+    except ValueError:
+        return year.strip()[:20]
+
+
 def _years(c: Ctx) -> list[str]:
     return [y for y in actual_payments.loaded_years(c.db) if y in known_years()]
 
@@ -73,7 +82,7 @@ def actuals_page(c: Ctx, code: str, year: str | None) -> ActualsPage:
         )
     if org.kind == kinds.PRACTICE:
         raise HTTPException(404, "Payments are compared for PCNs and areas, not practices.")
-    chosen = year or years[-1]
+    chosen = _label(year) if year else years[-1]
     if chosen not in years:
         raise HTTPException(
             404, f"No payments file is loaded for {chosen}; years loaded: {', '.join(years)}."
