@@ -601,7 +601,7 @@ def _claims(
 
     # one rounding step: running totals, month by month, line by line
     rounded: list[dict[dt.date, Decimal]] = [{} for _ in members]
-    running, paid = Decimal(0), Decimal(0)
+    running, paid = Decimal(0), Decimal("0.00")  # money: "0.00" when nothing is claimed
     for month in months:
         for i, c in enumerate(claims):
             if month in c:
