@@ -681,11 +681,24 @@ def funding_arrs_utilisation(
     if pcns:
         _utilisation_pcns(found)
     n = found.national
-    console.print(
-        f"{n.name[0].upper() + n.name[1:]}: {n.pcns} PCNs counted, used {percent(n.used)} "
-        f"of {money(n.budget)}; {money(n.unclaimed)} left unclaimed{census_note}.",
-        highlight=False,
-    )
+    who = n.name[0].upper() + n.name[1:]
+    if n.pcns:
+        console.print(
+            f"{who}: {n.pcns} PCNs counted, used {percent(n.used)} of {money(n.budget)}; "
+            f"{money(n.unclaimed)} left unclaimed{census_note}. PCN Workforce paid to every "
+            f"PCN whose payment is known, counted or not: {money(n.paid_all)}.",
+            highlight=False,
+        )
+    else:
+        console.print(
+            styled(
+                "[bold red]{}: utilisation cannot be calculated for any PCN[/] (see why below);"
+                " PCN Workforce paid to PCNs whose payment is known: {}.",
+                who,
+                money(n.paid_all),
+            ),
+            highlight=False,
+        )
     if n.left_out:
         console.print(
             "Left out of the sums (their share cannot be calculated): "

@@ -111,6 +111,7 @@ class Rollup:
     over_claims: int  # PCNs paid more than their budget
     arrs_fte: Decimal | None  # census FTE in ARRS roles of the counted PCNs it lists, if any
     in_census: int = 0  # PCNs counted that the census lists
+    paid_all: Decimal = Decimal("0.00")  # paid to every PCN whose payment is known, counted or not
 
     @property
     def left_out_total(self) -> int:
@@ -128,6 +129,7 @@ class Rollup:
             "unclaimed": self.unclaimed,
             "over_claimed": self.over,
             "over_claims": self.over_claims,
+            "paid_all_pcns": self.paid_all,
             "arrs_fte_in_post": self.arrs_fte,
             "pcns_in_census": self.in_census,
             "left_out": "; ".join(f"{k}: {v}" for k, v in sorted(self.left_out.items())),
@@ -306,6 +308,7 @@ def _rollup(code: str, name: str, rows: list[PcnUtilisation], census: bool) -> R
         over_claims=sum(1 for r in counted if r.over),
         arrs_fte=fte,
         in_census=sum(1 for r in counted if r.in_post),
+        paid_all=sum((r.paid for r in rows if r.paid is not None), NIL),
     )
 
 
