@@ -531,6 +531,9 @@ def every_pcn(
         members = [m for m in members if m.pcn_code.upper() in inside]
     rostered = {m.pcn_code.upper() for m in members}
     months = months_between(arrs.start, arrs.end)
+    by_pcn: dict[str, list[StaffMember]] = defaultdict(list)
+    for m in members:  # each PCN reads only its own rows: a national roster stays fast
+        by_pcn[m.pcn_code.upper()].append(m)
     results, left_out = [], {}
     for pcn in sorted(set(pops.pcn_codes()) | rostered):
         if pcn not in rostered and not any(pops.members.get(m, {}).get(pcn) for m in months):
@@ -539,7 +542,9 @@ def every_pcn(
                 "the ARRS months of the year"
             )
             continue
-        results.append(reimbursement(rules, members, pcn, pops, include_planned=include_planned))
+        results.append(
+            reimbursement(rules, by_pcn.get(pcn, []), pcn, pops, include_planned=include_planned)
+        )
     return ArrsArea(rules.year, results, left_out, staff is not None, ignored)
 
 
