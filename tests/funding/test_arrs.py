@@ -29,8 +29,10 @@ import pytest
 from pcnkit.dates import months_between
 from pcnkit.errors import InputError
 from pcnkit.funding.arrs import (
+    NO_STAFF,
     StaffMember,
     budget,
+    every_pcn,
     read_staff_csv,
     reimbursement,
     schedule,
@@ -580,3 +582,62 @@ def test_read_staff_csv_truncated_row_is_located(tmp_path):
     with pytest.raises(InputError) as err:
         read_staff_csv(write(tmp_path, HEADER + "P1,clinical_pharmacist,1\n"))
     assert err.value.row == 2 and err.value.column == "start"
+
+
+# --- every PCN, with or without staff recorded -----------------------------------------------
+
+
+def test_every_pcn_without_a_roster_has_its_whole_budget_as_headroom():
+    pops = populations(Y1920, {"P1": {"P1A": (49477, None)}, "P2": {"P2A": (120000, None)}})
+    found = every_pcn(rules_for("2019/20"), pops, None)
+    assert not found.roster and found.left_out == {}
+    by = {r.pcn_code: r for r in found.results}
+    assert set(by) == {"P1", "P2"}
+    assert by["P1"].budget.amount == D("53942.25") and by["P1"].headroom == D("53942.25")
+    assert by["P2"].headroom == D("107884.50")  # over 100,000: two of each
+    for r in found.results:
+        assert r.total == 0 and r.lines == [] and not r.staff_recorded
+        assert r.staff_text == NO_STAFF and any("does not mean no staff" in n for n in r.notes)
+
+
+def test_every_pcn_keeps_the_claims_of_pcns_with_staff():
+    pops = populations(Y1920, {"P1": {"P1A": (49477, None)}, "P2": {"P2A": (30000, None)}})
+    rules = rules_for("2019/20")
+    staff = [member(SPLW, "34113"), member(CP, "91868")]
+    found = every_pcn(rules, pops, staff)
+    by = {r.pcn_code: r for r in found.results}
+    alone = reimbursement(rules, staff, "P1", pops)
+    assert by["P1"].total == alone.total == D("53942.25") and by["P1"].headroom == 0
+    assert by["P1"].staff_recorded and by["P1"].staff_text == "2 posts recorded"
+    assert by["P2"].total == 0 and by["P2"].headroom == D("53942.25")
+    assert found.roster and not by["P2"].staff_recorded
+
+
+def test_every_pcn_roster_pcn_outside_the_populations():
+    pops = one_pcn()
+    staff = [member(SPLW, "34113", pcn="ELSEWHERE")]
+    with pytest.raises(InputError, match="ELSEWHERE has no member practices"):
+        every_pcn(rules_for("2019/20"), pops, staff)
+    found = every_pcn(rules_for("2019/20"), pops, staff, area_only=True)
+    assert found.outside == 1 and [r.pcn_code for r in found.results] == ["P1"]
+    assert found.results[0].headroom == D("53942.25")
+
+
+def test_every_pcn_leaves_out_a_pcn_with_no_members_in_the_scheme_months():
+    pops = one_pcn()
+    # P9's only practice left before July 2019, when the 2019/20 scheme began
+    pops.practices["P9A"] = pops.practices["P1A"]
+    for month in pops.members:
+        if month < JUL19:
+            pops.members[month]["P9"] = ["P9A"]
+    found = every_pcn(rules_for("2019/20"), pops)
+    assert [r.pcn_code for r in found.results] == ["P1"]
+    assert "no member practices between 2019-07 and 2020-03" in found.left_out["P9"]
+
+
+def test_a_roster_with_only_a_header_is_a_roster_with_no_staff(tmp_path):
+    path = write(tmp_path, HEADER)
+    assert read_staff_csv(path) == []
+    found = every_pcn(rules_for("2019/20"), one_pcn(), read_staff_csv(path))
+    assert found.roster and found.results[0].headroom == D("53942.25")
+    assert found.results[0].staff_text == NO_STAFF

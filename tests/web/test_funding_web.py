@@ -355,3 +355,61 @@ def test_the_ledger_sheet_shows_the_ledgers_columns_with_each_code_named():
     assert after == {"payee_code": "payee_name", "stream": "stream_name"}
     assert len(LEDGER_COLUMNS) == len(LINE_COLUMNS) + 2
     assert [c for c in LEDGER_COLUMNS if not c.endswith("_name")] == list(LINE_COLUMNS)
+
+
+def test_area_shows_every_pcns_arrs_budget_and_headroom_without_staff(demo, engine):
+    """A roster with staff for one PCN only: the commissioner's area page still shows all 15
+    PCNs' budgets, and each PCN without staff has its whole budget as headroom."""
+    rules, pops, _ = engine
+    path = demo.folder / "funding" / "arrs-staff-2019-20.csv"
+    good = path.read_text()
+    only_south = "".join(
+        line for line in good.splitlines(keepends=True) if line.startswith(("pcn_code", PCN))
+    )
+    client = demo.client("nel.icb")
+    try:
+        path.write_text(only_south)
+        page = client.get("/funding/QMF")
+        assert page.status_code == 200
+        staff = arrs.read_staff_csv(path)
+        found = arrs.every_pcn(rules, pops, staff)
+        assert len(found.results) == 15
+        for r in found.results:
+            assert element_text(page.text, f"arrs-budget-{r.pcn_code}") == money(r.budget.amount)
+            assert element_text(page.text, f"arrs-headroom-{r.pcn_code}") == money(r.headroom)
+            if r.pcn_code != PCN:
+                assert r.headroom == r.budget.amount and not r.staff_recorded
+        assert element_text(page.text, "arrs-no-staff-count") == "14 of 15"
+        data = client.get("/api/funding/QMF").json()["arrs"]
+        south = next(p for p in data["pcns"] if p["pcn_code"] == PCN)
+        assert south["staff_recorded"] and south["claimable"] is not None
+        others = [p for p in data["pcns"] if p["pcn_code"] != PCN]
+        assert all(p["headroom"] == p["budget"] and p["claimable"] is None for p in others)
+        csv_text = client.get("/funding/QMF/download.csv?part=arrs-budgets").text
+        assert len(list(csv.DictReader(io.StringIO(csv_text.lstrip("\ufeff"))))) == 15
+        # no roster at all: the same budgets, every headroom the whole budget
+        path.unlink()
+        page = client.get("/funding/QMF")
+        assert element_text(page.text, "arrs-no-staff-count") == "15 of 15"
+        assert "no staff roster is loaded" in page.text
+    finally:
+        path.write_text(good)
+
+
+def test_pcn_without_a_roster_has_its_whole_budget_as_headroom(pcn_client, demo):
+    path = demo.folder / "funding" / "arrs-staff-2019-20.csv"
+    good = path.read_text()
+    try:
+        path.write_text(good.splitlines()[0] + "\n")  # a header only: no staff recorded
+        page = pcn_client.get(f"/funding/{PCN}")
+        assert page.status_code == 200
+        budget = element_text(page.text, "arrs-budget")
+        assert element_text(page.text, "arrs-headroom") == budget
+        assert element_text(page.text, "arrs-claimable") == "No staff recorded"
+        assert "arrs-no-staff" in page.text
+        path.unlink()
+        page = pcn_client.get(f"/funding/{PCN}")
+        assert element_text(page.text, "arrs-headroom") == budget
+        assert "No staff roster is loaded" in page.text
+    finally:
+        path.write_text(good)

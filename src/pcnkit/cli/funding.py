@@ -16,14 +16,16 @@ from pcnkit.cli.shell import (
     WorkspaceOpt,
     console,
     date_option,
+    fail,
     open_workspace,
     progress_bar,
     styled,
     user_errors,
 )
-from pcnkit.errors import InputError
+from pcnkit.errors import InputError, PcnkitError
 from pcnkit.funding import actuals as actual_payments
 from pcnkit.funding import against_actuals, allocations, arrs, export, ledger, outcomes
+from pcnkit.funding.census import read_census
 from pcnkit.funding.entitlements import EntitlementLine, Total, entitlements, total
 from pcnkit.funding.export import (
     ARRS_COLUMNS,
@@ -46,6 +48,8 @@ from pcnkit.funding.rules import (
 )
 from pcnkit.funding.schedule import monthly, schedule
 from pcnkit.funding.summary import GroupTotal, by_pcn, group_totals, unconfirmed
+from pcnkit.funding.utilisation import ROW_COLUMNS as UTILISATION_COLUMNS
+from pcnkit.funding.utilisation import Utilisation, ics_groups, percent, utilisation
 from pcnkit.store.db import workspace_path
 from pcnkit.store.layout import year_slug
 
@@ -598,8 +602,11 @@ def _top_slice(text: str) -> allocations.TopSlice:
 @funding_app.command("arrs")
 def funding_arrs(
     year: str = YearOpt,
-    staff: Path = typer.Option(
-        ..., "--staff", help="CSV: pcn_code,role,wte,start,end,annual_cost[,name][,planned]"
+    staff: Path | None = typer.Option(
+        None,
+        "--staff",
+        help="CSV: pcn_code,role,wte,start,end,annual_cost[,name][,planned]. Without it every "
+        "PCN is shown with no staff recorded: its headroom is its whole budget.",
     ),
     area: str | None = AreaOpt,
     lists: Path | None = ListsOpt,
@@ -608,14 +615,14 @@ def funding_arrs(
     output: Path | None = OutputOpt,
     workspace: Path | None = WorkspaceOpt,
 ) -> None:
-    """ARRS: each PCN's budget, what its staff may reclaim, and the headroom it would lose."""
+    """ARRS: every PCN's budget, what its staff may reclaim, and the headroom it would lose."""
     with user_errors():
         rules, pops = _inputs(year, area, lists, None, workspace)
-        members = arrs.read_staff_csv(staff)
-        results = [
-            arrs.reimbursement(rules, members, pcn, pops, include_planned=planned)
-            for pcn in sorted({m.pcn_code for m in members})
-        ]
+        members = arrs.read_staff_csv(staff) if staff else None
+        found = arrs.every_pcn(
+            rules, pops, members, include_planned=planned, area_only=bool(area) and not lists
+        )
+    results = found.results
     rows = []
     for result in results:
         for line in result.lines + (result.planned.lines if result.planned else []):
@@ -624,41 +631,99 @@ def funding_arrs(
     summary = [
         {
             "pcn_code": r.pcn_code,
+            "pcn_name": pops.pcn_names.get(r.pcn_code, r.pcn_code),
             "budget": r.budget.amount,
             "claimable": r.total,
             "headroom": r.headroom,
             "planned_adds": r.planned.adds if r.planned else None,
+            "staff": r.staff_text,
             "budget_formula": r.budget.formula,
             "confirmed": r.confirmed,
+            "status": r.budget.status,
         }
         for r in results
     ]
     label = f"arrs-{year_slug(rules.year)}"
-    sheets = {
-        label: (rows, ARRS_COLUMNS),
-        "budgets": (summary, list(summary[0]) if summary else ["pcn_code"]),
+    budgets = (summary, list(summary[0]) if summary else ["pcn_code"])
+    # without a roster there are no staff lines: the budgets are the table asked for
+    sheets = (
+        {label: (rows, ARRS_COLUMNS), "budgets": budgets}
+        if staff
+        else {f"{label}-budgets": budgets, "staff": (rows, ARRS_COLUMNS)}
+    )
+    payload = {
+        "year": rules.year,
+        "roster": str(staff) if staff else None,
+        "staff": rows,
+        "pcns": summary,
+        "left_out": found.left_out,
     }
-    if _write(fmt, output, sheets, {"year": rules.year, "staff": rows, "pcns": summary}):
+    if _write(fmt, output, sheets, payload):
         return
     table = Table(title=f"ARRS {rules.year}")
-    for c in ("PCN", "budget", "claimable", "headroom", "planned recruits add", "budget rule"):
+    columns = ("PCN", "budget", "claimable", "headroom", "staff", "planned recruits add")
+    for c in (*columns, "budget rule"):
         table.add_column(
-            c, justify="left" if c in ("PCN", "budget rule") else "right", overflow="fold"
+            c, justify="left" if c in ("PCN", "staff", "budget rule") else "right", overflow="fold"
         )
     for s in summary:
         table.add_row(
             s["pcn_code"],
             _m(s["budget"]),
-            _m(s["claimable"]),
+            _m(s["claimable"]) if s["staff"] != arrs.NO_STAFF else "-",
             _m(s["headroom"]),
+            s["staff"],
             _m(s["planned_adds"]),
             s["budget_formula"],
         )
+    known = [s["budget"] for s in summary if s["budget"] is not None]
+    table.add_row(
+        Text("total", style="bold"),
+        money(sum(known, Decimal(0))) + ("" if len(known) == len(summary) else " (incomplete)"),
+        money(sum((s["claimable"] for s in summary), Decimal(0))),
+        money(sum((s["headroom"] for s in summary if s["headroom"] is not None), Decimal(0))),
+        f"{sum(1 for s in summary if s['staff'] == arrs.NO_STAFF)} of {len(summary)} PCNs "
+        "with no staff recorded",
+        "",
+        "",
+    )
     console.print(table)
-    if not all(s["confirmed"] for s in summary):
+    if not staff:
         console.print(
-            Text("Some ARRS figures used are not confirmed; see --format csv notes.", "yellow")
+            "No staff roster given: no staff are recorded for any PCN, so each headroom is the "
+            "whole budget (this does not say no staff are in post). Give --staff to count claims."
         )
+    if len(known) < len(summary):
+        console.print(
+            styled(
+                "[bold red]Budgets of {} PCN(s) cannot be calculated[/]: see the budget rule.",
+                len(summary) - len(known),
+            ),
+            highlight=False,
+        )
+    if found.outside:
+        console.print(
+            f"{found.outside} roster row(s) name PCNs outside {area}: not counted here.",
+            highlight=False,
+        )
+    for code, why in sorted(found.left_out.items()):
+        console.print(f"{code} has no ARRS budget in {rules.year}: {why}.", highlight=False)
+    _arrs_unconfirmed(rules, summary)
+
+
+def _arrs_unconfirmed(rules: YearRules, summary: list[dict]) -> None:
+    if rules.arrs is None or all(s["confirmed"] for s in summary):
+        return
+    a = rules.arrs
+    console.print(
+        styled(
+            "[yellow]Some ARRS figures used are not confirmed[/] (budget rule: {}{}); see "
+            "--format csv notes.",
+            STATUS_WORDS.get(a.status, a.status),
+            f": {a.note}" if a.note and not a.confirmed else "",
+        ),
+        highlight=False,
+    )
 
 
 @funding_app.command("outcomes")
@@ -749,3 +814,155 @@ def funding_outcomes(
 
 def _m(value) -> str:
     return "-" if value is None else money(value)
+
+
+@funding_app.command("arrs-utilisation")
+def funding_arrs_utilisation(
+    year: str = YearOpt,
+    area: str | None = AreaOpt,
+    census: Path | None = typer.Option(
+        None,
+        "--census",
+        help="NHS Digital PCN Workforce individual-level CSV: roles in post beside each PCN.",
+    ),
+    pcns: bool = typer.Option(False, "--pcns", help="List every PCN, not only the ICS sums."),
+    fmt: ExportFormat = FormatOpt,
+    output: Path | None = OutputOpt,
+    workspace: Path | None = WorkspaceOpt,
+) -> None:
+    """ARRS utilisation: what NHS England actually paid each PCN for additional roles (PCN
+    Workforce) against its ARRS budget: share used and money left unclaimed, per ICS and for
+    England."""
+    try:
+        from pcnkit.funding.actuals import paid as actual_paid
+    except ImportError:
+        fail(
+            PcnkitError(
+                "actual payments are not loaded: this pcnkit cannot read the NHS Payments to "
+                "General Practice figures yet. Load them, then run this again."
+            )
+        )
+    with user_errors():
+        rules = rules_for(year)
+        in_post = read_census(census) if census else None
+        with open_workspace(workspace).sessions() as session:
+            pops = from_registry(session, rules, area)
+            paid = actual_paid(session, rules.year, column="PCN Workforce", area=area)
+            if not paid:
+                raise PcnkitError(
+                    f"actual payments are not loaded for {rules.year}: no PCN Workforce "
+                    "payments are held for it. Load that year's NHS Payments to General "
+                    "Practice file."
+                )
+            if area:  # only the area's PCNs, whatever the actuals hold
+                inside = set(pops.pcn_codes())
+                paid = {code: amount for code, amount in paid.items() if code in inside}
+            codes = sorted(set(pops.pcn_codes()) | set(paid))
+            end = rules.arrs.end if rules.arrs else rules.start
+            groups, names = ics_groups(session, codes, [end, rules.start])
+        scope = (area.upper(), f"all PCNs of {area.upper()}") if area else ("ENG", "England")
+        found = utilisation(rules, pops, paid, in_post, groups, names, total=scope)
+    pcn_rows = [p.as_row() for p in found.pcns]
+    ics_rows = [g.as_row() for g in found.groups.values()] + [found.national.as_row()]
+    label = f"arrs-utilisation-{year_slug(rules.year)}"
+    sheets = {label: (pcn_rows, UTILISATION_COLUMNS), "ics": (ics_rows, list(ics_rows[0]))}
+    payload = {
+        "year": rules.year,
+        "status": found.status,
+        "confirmed": found.confirmed,
+        "census_date": found.census_date,
+        "census_note": found.census_note,
+        "pcns": pcn_rows,
+        "ics": ics_rows,
+    }
+    if _write(fmt, output, sheets, payload):
+        return
+    census_note = ""
+    if found.census_date:
+        n = found.national
+        census_note = (
+            f"; ARRS FTE from the workforce census ({found.census_note}; "
+            f"{n.in_census} of the {n.pcns} PCNs counted are in it)"
+        )
+    table = Table(title=f"ARRS utilisation {rules.year}: PCN Workforce paid against budget")
+    heads = ["ICS", "PCNs", "left out", "budget", "paid", "used", "unclaimed", "over-claimed"]
+    if found.census_date:
+        heads.append("ARRS FTE in post (PCNs)")
+    for h in heads:
+        table.add_column(h, justify="left" if h == "ICS" else "right", overflow="fold")
+    for g in [*found.groups.values(), found.national]:
+        cells = [
+            Text(f"{g.name} ({g.code})", style="bold" if g is found.national else ""),
+            str(g.pcns),
+            str(g.left_out_total),
+            money(g.budget),
+            money(g.paid),
+            percent(g.used),
+            money(g.unclaimed),
+            f"{money(g.over)} ({g.over_claims})" if g.over_claims else "-",
+        ]
+        if found.census_date:
+            cells.append("-" if g.arrs_fte is None else f"{g.arrs_fte:,.1f} ({g.in_census})")
+        table.add_row(*cells)
+    console.print(table)
+    if pcns:
+        _utilisation_pcns(found)
+    n = found.national
+    who = n.name[0].upper() + n.name[1:]
+    if n.pcns:
+        console.print(
+            f"{who}: {n.pcns} PCNs counted, used {percent(n.used)} of {money(n.budget)}; "
+            f"{money(n.unclaimed)} left unclaimed{census_note}. PCN Workforce paid to every "
+            f"PCN whose payment is known, counted or not: {money(n.paid_all)}.",
+            highlight=False,
+        )
+    else:
+        console.print(
+            styled(
+                "[bold red]{}: utilisation cannot be calculated for any PCN[/] (see why below);"
+                " PCN Workforce paid to PCNs whose payment is known: {}.",
+                who,
+                money(n.paid_all),
+            ),
+            highlight=False,
+        )
+    if n.left_out:
+        console.print(
+            "Left out of the sums (their share cannot be calculated): "
+            + "; ".join(f"{why}: {count}" for why, count in sorted(n.left_out.items()))
+            + ". See --format csv for each PCN's reason.",
+            highlight=False,
+        )
+    if n.over_claims:
+        console.print(
+            f"{n.over_claims} PCN(s) were paid more than their calculated budget "
+            f"({money(n.over)} in all): counted as fully used, the excess shown as over-claimed.",
+            highlight=False,
+        )
+    if not found.confirmed:
+        console.print(
+            styled(
+                "[yellow]The {} ARRS budget is not confirmed[/] ({}){}",
+                rules.year,
+                STATUS_WORDS.get(found.status, found.status),
+                f": {found.note}" if found.note else ".",
+            ),
+            highlight=False,
+        )
+
+
+def _utilisation_pcns(found: Utilisation) -> None:
+    table = Table(title=f"ARRS utilisation {found.year} by PCN")
+    for h in ("PCN", "ICS", "budget", "paid", "used", "unclaimed", "note"):
+        table.add_column(h, justify="left" if h in ("PCN", "ICS", "note") else "right")
+    for p in found.pcns:
+        table.add_row(
+            f"{p.pcn_name} ({p.pcn_code})",
+            p.group or "",
+            _m(p.budget),
+            _m(p.paid),
+            percent(p.used),
+            _m(p.unclaimed),
+            p.reason or "; ".join(p.notes),
+        )
+    console.print(table)

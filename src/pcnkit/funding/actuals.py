@@ -15,8 +15,10 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from pcnkit.dates import financial_year_start, year_label
+from pcnkit.dates import contract_year, financial_year_start, year_label
+from pcnkit.funding import columns as payment_columns
 from pcnkit.provenance import Provenance
+from pcnkit.registry import queries
 from pcnkit.registry import sources as source_titles
 from pcnkit.store.models import ActualPayment, SourceFile
 
@@ -98,15 +100,30 @@ def load(session: Session, year: str, pcn_codes: set[str] | None = None) -> Year
 
 
 def paid(
-    session: Session, year: str, column: str = "PCN Workforce", pcn_codes: set[str] | None = None
-) -> dict[str, Decimal] | None:
-    """PCN code -> what was paid in one column for the year (None when the year's file is not
-    loaded). A PCN the file shows nothing for is absent: it may have been paid outside GP
-    practices, which the caller must say rather than count as 0."""
-    found = load(session, year, pcn_codes)
+    session: Session, year: str, column: str = "PCN Workforce", area: str | None = None
+) -> dict[str, Decimal | None]:
+    """PCN code -> what was paid in one column for the year, for every PCN the year's file
+    names (of `area`, if given: its PCNs at the year's end). A PCN none of whose practices
+    received any network payment maps to None: it was paid outside GP practices, so the file
+    cannot say what it was paid (never 0). Empty when the year's file is not loaded."""
+    found = load(session, year, _area_pcns(session, year, area) if area else None)
     if found is None:
-        return None
-    return {pcn: p.amount for (pcn, heading), p in found.paid.items() if heading == column}
+        return {}
+    network = {c.column for c in payment_columns.columns_for(year) if c.network}
+    through = receivers(found, network)
+    out: dict[str, Decimal | None] = {}
+    for pcn in found.pcn_codes():
+        out[pcn] = found.amount(pcn, column) if through.get(pcn) else None
+    return out
+
+
+def _area_pcns(session: Session, year: str, area: str) -> set[str]:
+    start = financial_year_start(year)
+    out: set[str] = set()
+    for day in (start, contract_year(start).end):
+        h = queries.Hierarchy.at(session, day)
+        out |= {p.code for p in h.pcns_in(h.get(area))}
+    return out
 
 
 def receivers(found: YearActuals, headings: set[str]) -> dict[str, dict[str, Decimal]]:

@@ -85,9 +85,10 @@ class StaffMember:
 def read_staff_csv(path: Path | str) -> list[StaffMember]:
     """Staff from `pcn_code,role,wte,start,end,annual_cost[,name][,planned]`; a bad cell is
     reported by file, row and column. Roles are checked against a year's rules later, because
-    one staff list serves several years."""
+    one staff list serves several years. A header with no rows is a roster with no staff yet:
+    every PCN then has its whole budget as headroom."""
     path = Path(path)
-    header, rows = csv_rows(path, read_text(path), exact=True)
+    header, rows = csv_rows(path, read_text(path), exact=True, empty_ok=True)
     columns = {h.strip().lower(): h for h in header}
     missing = [c for c in REQUIRED if c not in columns]
     if missing:
@@ -194,6 +195,7 @@ class Budget:
     source: str
     note: str = ""  # the rules file's ARRS note (why a status is not confirmed)
     notes: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)  # member practices with no list held
 
 
 def _arrs(rules: YearRules) -> ArrsRules:
@@ -208,7 +210,7 @@ def _arrs(rules: YearRules) -> ArrsRules:
 
 def _population(
     arrs: ArrsRules, pcn_code: str, pops: Populations, basis: str
-) -> tuple[Decimal, str, list[str]]:
+) -> tuple[Decimal, str, list[str], list[str]]:
     """The PCN's list on `basis` summed over its members in the scheme's first month it has any
     (a PCN formed mid-year is sized when it starts)."""
     for month in months_between(arrs.start, arrs.end):
@@ -233,7 +235,7 @@ def _population(
     notes = [f"no {basis} list held for {', '.join(missing)}"] if missing else []
     span = ", ".join(sorted(str(d) for d in dates if d)) or "unknown dates"
     inputs = f"{basis} list {total:,} of {len(codes)} practice(s) in {month:%Y-%m}, as at {span}"
-    return total, inputs, notes
+    return total, inputs, notes, missing
 
 
 def budget(rules: YearRules, pcn_code: str, pops: Populations) -> Budget:
@@ -243,7 +245,7 @@ def budget(rules: YearRules, pcn_code: str, pops: Populations) -> Budget:
     n = len(months)
     if arrs.method == "roles_per_pcn":
         basis = "registered"
-        population, inputs, notes = _population(arrs, pcn_code, pops, basis)
+        population, inputs, notes, missing = _population(arrs, pcn_code, pops, basis)
         # the rules reader keeps double_above as written; compare it as a number
         above = None if arrs.double_above is None else decimal(arrs.double_above, "double_above")
         double = above is not None and population > above
@@ -278,7 +280,7 @@ def budget(rules: YearRules, pcn_code: str, pops: Populations) -> Budget:
         )
     else:
         basis = "weighted"
-        population, inputs, notes = _population(arrs, pcn_code, pops, basis)
+        population, inputs, notes, missing = _population(arrs, pcn_code, pops, basis)
         limits = {}
         if arrs.rate_per_weighted_patient is None:
             exact = None
@@ -315,6 +317,7 @@ def budget(rules: YearRules, pcn_code: str, pops: Populations) -> Budget:
         source=arrs.source,
         note=arrs.note,
         notes=notes,
+        missing=missing,
     )
 
 
@@ -382,9 +385,33 @@ class ArrsResult:
     confirmed: bool
     planned: PlannedEffect | None = None
     notes: list[str] = field(default_factory=list)
+    staff_recorded: bool = True  # False: the roster has no rows for the PCN, or there is none
 
     def schedule(self) -> list[Payment]:
         return schedule(self)
+
+    @property
+    def staff_text(self) -> str:
+        """What the claims rest on, for people: "no staff recorded" is not "no staff in post"."""
+        if not self.staff_recorded:
+            return NO_STAFF
+        posts = len(self.lines) + (len(self.planned.lines) if self.planned else 0)
+        return f"{posts} post{'s' if posts != 1 else ''} recorded"
+
+
+NO_STAFF = "no staff recorded"
+
+
+@dataclass
+class ArrsArea:
+    """Every PCN's ARRS for a year: its budget and full headroom even when no staff are recorded
+    for it, and the PCNs whose budget could not be worked out, with why."""
+
+    year: str
+    results: list[ArrsResult]
+    left_out: dict[str, str]  # PCN code -> why it has no budget this year
+    roster: bool  # a staff roster was given (possibly empty)
+    outside: int = 0  # roster rows of PCNs outside the area, ignored (`area_only`)
 
 
 def schedule(result: ArrsResult) -> list[Payment]:
@@ -459,6 +486,11 @@ def reimbursement(
         notes.append(f"{len(recruits)} planned recruit(s) not counted (include_planned=False)")
     if b.amount is None:
         notes.append("the budget is unknown, so the total is not capped and has no headroom")
+    if not mine:
+        notes.append(
+            f"{NO_STAFF}: no claims are counted, so the headroom is the whole budget "
+            "(this does not mean no staff are in post)"
+        )
     return ArrsResult(
         year=rules.year,
         pcn_code=pcn_code,
@@ -471,7 +503,49 @@ def reimbursement(
         confirmed=b.confirmed and all(line.confirmed for line in lines),
         planned=planned,
         notes=notes,
+        staff_recorded=bool(mine),
     )
+
+
+def every_pcn(
+    rules: YearRules,
+    pops: Populations,
+    staff: list[StaffMember] | None = None,
+    *,
+    include_planned: bool = False,
+    area_only: bool = False,
+) -> ArrsArea:
+    """ARRS for every PCN of `pops` and every PCN the roster names: a PCN with no staff rows
+    (or no roster at all, `staff=None`) gets its budget with no claims, so its headroom is the
+    whole budget. A roster PCN outside the populations is an error, as in `reimbursement`; a
+    PCN of the populations with no member practice in the scheme's months is left out, with
+    why (it closed before the scheme started, or opened after it ended). With `area_only` (the
+    populations are one area's), roster rows of PCNs outside the populations are ignored and
+    counted instead."""
+    arrs = _arrs(rules)
+    members = staff or []
+    ignored = 0
+    if area_only:
+        inside = set(pops.pcn_codes())
+        ignored = sum(1 for m in members if m.pcn_code.upper() not in inside)
+        members = [m for m in members if m.pcn_code.upper() in inside]
+    rostered = {m.pcn_code.upper() for m in members}
+    months = months_between(arrs.start, arrs.end)
+    by_pcn: dict[str, list[StaffMember]] = defaultdict(list)
+    for m in members:  # each PCN reads only its own rows: a national roster stays fast
+        by_pcn[m.pcn_code.upper()].append(m)
+    results, left_out = [], {}
+    for pcn in sorted(set(pops.pcn_codes()) | rostered):
+        if pcn not in rostered and not any(pops.members.get(m, {}).get(pcn) for m in months):
+            left_out[pcn] = (
+                f"no member practices between {arrs.start:%Y-%m} and {arrs.end:%Y-%m}, "
+                "the ARRS months of the year"
+            )
+            continue
+        results.append(
+            reimbursement(rules, by_pcn.get(pcn, []), pcn, pops, include_planned=include_planned)
+        )
+    return ArrsArea(rules.year, results, left_out, staff is not None, ignored)
 
 
 def _claims(
@@ -532,7 +606,7 @@ def _claims(
 
     # one rounding step: running totals, month by month, line by line
     rounded: list[dict[dt.date, Decimal]] = [{} for _ in members]
-    running, paid = Decimal(0), Decimal(0)
+    running, paid = Decimal(0), Decimal("0.00")  # money: "0.00" when nothing is claimed
     for month in months:
         for i, c in enumerate(claims):
             if month in c:
@@ -626,6 +700,8 @@ def _line(
 
 
 __all__ = [
+    "NO_STAFF",
+    "ArrsArea",
     "ArrsLine",
     "ArrsResult",
     "Budget",
@@ -633,6 +709,7 @@ __all__ = [
     "PlannedEffect",
     "StaffMember",
     "budget",
+    "every_pcn",
     "read_staff_csv",
     "reimbursement",
     "role_id",

@@ -448,7 +448,8 @@ class ActualsRow(Model):
 class ActualsArrs(Model):
     budget: DecimalStr | None
     paid: DecimalStr | None = Field(description="ARRS reimbursement actually paid.")
-    unclaimed: DecimalStr | None = Field(description="Budget less paid; negative above it.")
+    unclaimed: DecimalStr | None = Field(description="Budget less paid, never below 0.")
+    over: DecimalStr | None = Field(description="Paid above the budget.")
     used: str | None
     why: str | None = Field(description="Why unclaimed cannot be calculated, if it cannot.")
     confirmed: bool

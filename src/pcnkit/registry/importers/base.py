@@ -295,12 +295,14 @@ def csv_rows(
     header: list[str] | None = None,
     expected_fields: int | None = None,
     exact: bool = False,
+    empty_ok: bool = False,
 ) -> tuple[list[str], Iterator[Row]]:
     """The header and an iterator of Rows; rows whose field count is wrong are reported as
     truncation, and a file with a header but no data rows is reported as empty. With `exact`
     (a file people write by hand), a row with a value beyond the header's columns is refused
     too: `U00367,F82002,1,000,6000` (a number written with an unquoted thousands comma) would
-    otherwise shift every later value one column along and load as 1 patient."""
+    otherwise shift every later value one column along and load as 1 patient. With `empty_ok`
+    a header alone is a valid file with no rows (a list that may rightly be empty)."""
     # newline=None reads CRLF, LF and old Mac CR-only line endings alike
     reader = csv.reader(io.StringIO(text, newline=None), delimiter=delimiter, strict=True)
     name = str(path)
@@ -356,7 +358,7 @@ def csv_rows(
                 "Re-download or re-export the whole file.",
                 row=number + 1,
             ) from exc
-        if not seen:
+        if not seen and not empty_ok:
             raise InputError(name, "has a header but no data rows", "Check the export.")
 
     return header, generate()

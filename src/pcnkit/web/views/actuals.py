@@ -14,9 +14,10 @@ from fastapi import HTTPException
 
 from pcnkit.dates import financial_year_start, year_label
 from pcnkit.funding import actuals as actual_payments
-from pcnkit.funding import against_actuals, arrs
+from pcnkit.funding import against_actuals
 from pcnkit.funding import columns as payment_columns
 from pcnkit.funding.rules import known_years, rules_for
+from pcnkit.funding.utilisation import percent, utilisation
 from pcnkit.registry import kinds
 from pcnkit.web.context import Ctx
 from pcnkit.web.views import funding as funding_views
@@ -96,26 +97,27 @@ def actuals_page(c: Ctx, code: str, year: str | None) -> ActualsPage:
 def _build(c: Ctx, org, rules, years: list[str]) -> ActualsPage:
     found = against_actuals.reconcile(c.db, [rules.year], org.code)
     pops, _lines = funding_views.area_entitlements(c, rules, org.code)
-    workforce = actual_payments.paid(c.db, rules.year, "PCN Workforce", set(pops.pcn_codes()))
+    has_arrs = any(col.kind == "arrs" for col in payment_columns.columns_for(rules.year))
+    inside = set(pops.pcn_codes())
+    workforce = actual_payments.paid(c.db, rules.year, "PCN Workforce") if has_arrs else {}
+    reasons = (
+        {}
+        if has_arrs
+        else dict.fromkeys(inside, f"the {rules.year} payments file has no ARRS column")
+    )
+    used = utilisation(
+        rules, pops, {k: v for k, v in workforce.items() if k in inside}, paid_reasons=reasons
+    )
+    by_use = {u.pcn_code: u for u in used.pcns}
     by_pcn: dict[str, list[against_actuals.Comparison]] = {}
     for row in found.comparisons:
         by_pcn.setdefault(row.pcn_code, []).append(row)
-    has_arrs = any(col.kind == "arrs" for col in payment_columns.columns_for(rules.year))
-    pcns, budget_sum, paid_sum, unclaimed_sum = [], Decimal(0), Decimal(0), Decimal(0)
-    counted = left_out = 0
+    pcns = []
     for code in sorted(by_pcn):
         rows = by_pcn[code]
         compared = [r for r in rows if r.compared]
         entitled = sum((r.entitled for r in compared), Decimal(0))
         paid = sum((r.paid for r in compared), Decimal(0))
-        pcn_arrs = _arrs(rules, code, pops, workforce, rows, has_arrs)
-        if pcn_arrs["unclaimed"] is not None:
-            counted += 1
-            budget_sum += pcn_arrs["budget"]
-            paid_sum += pcn_arrs["paid"]
-            unclaimed_sum += pcn_arrs["unclaimed"]
-        else:
-            left_out += 1
         pcns.append(
             {
                 "code": code,
@@ -127,41 +129,42 @@ def _build(c: Ctx, org, rules, years: list[str]) -> ActualsPage:
                 "agree": sum(1 for r in compared if r.category == "agrees"),
                 "compared": len(compared),
                 "columns": [_row(r) for r in rows],
-                "arrs": pcn_arrs,
+                "arrs": _arrs(by_use.get(code)),
             }
         )
-    summary = [
-        {
-            "column": s.heading,
-            "pcns": s.pcns,
-            "within_1": s.within_1,
-            "explained": s.explained,
-            "paid": s.paid,
-            "entitled": s.entitled if s.pcns else None,
-            "confirmed": s.confirmed,
-        }
-        for s in found.summary()
-    ]
-    used = {r.category for rows in by_pcn.values() for r in rows}
+    total = used.national
     return ActualsPage(
         org=org_ref(c, org),
         year=rules.year,
         years=years,
         source=found.titles.get(rules.year, ""),
         pcns=pcns,
-        summary=summary,
+        summary=[
+            {
+                "column": s.heading,
+                "pcns": s.pcns,
+                "within_1": s.within_1,
+                "explained": s.explained,
+                "paid": s.paid,
+                "entitled": s.entitled if s.pcns else None,
+                "confirmed": s.confirmed,
+            }
+            for s in found.summary()
+        ],
         categories=[
             {"id": k, "label": v, "meaning": MEANINGS[k]}
             for k, v in against_actuals.CATEGORIES.items()
-            if k in used
+            if any(r.category == k for rows in by_pcn.values() for r in rows)
         ],
         arrs_total={
-            "budget": budget_sum if counted else None,
-            "paid": paid_sum if counted else None,
-            "unclaimed": unclaimed_sum if counted else None,
-            "counted": counted,
-            "left_out": left_out,
-            "why": None if counted else _why_none(pcns),
+            "budget": total.budget if total.pcns else None,
+            "paid": total.paid if total.pcns else None,
+            "unclaimed": total.unclaimed if total.pcns else None,
+            "over": total.over if total.pcns else None,
+            "counted": total.pcns,
+            "left_out": sum(total.left_out.values()),
+            "why": None if total.pcns else _why_none(pcns),
+            "confirmed": used.confirmed,
         },
         note=None if has_arrs else f"The {rules.year} payments file has no ARRS column.",
     )
@@ -187,27 +190,26 @@ def _row(r: against_actuals.Comparison) -> dict[str, Any]:
     }
 
 
-def _arrs(rules, code: str, pops, workforce, rows, has_arrs: bool) -> dict[str, Any]:
-    """The PCN's ARRS budget, what was reimbursed and what was left unclaimed; unclaimed
-    cannot be calculated when its network payments went outside GP practices."""
-    budget = arrs.budget(rules, code, pops) if rules.arrs is not None else None
-    amount = budget.amount if budget else None
-    paid = (workforce or {}).get(code)
-    outside = any(r.category == "paid_outside" for r in rows)
-    why = None
-    if amount is None:
-        why = "the ARRS budget cannot be calculated for this year"
-    elif not has_arrs:
-        why = "the payments file for this year has no ARRS column"
-    elif paid is None and outside:
-        why = "its network payments went outside GP practices, so the file does not show them"
-    paid = paid or Decimal(0)
-    unclaimed = None if why else amount - paid
+def _arrs(u) -> dict[str, Any]:
+    """The PCN's ARRS budget, what was reimbursed and what was left unclaimed
+    (`funding.utilisation`); unclaimed is not known when it cannot be calculated, with why."""
+    if u is None:
+        return {
+            "budget": None,
+            "paid": None,
+            "unclaimed": None,
+            "over": None,
+            "used": None,
+            "why": "the PCN has no ARRS budget this year",
+            "confirmed": True,
+        }
+    known = u.used is not None
     return {
-        "budget": amount,
-        "paid": paid if not why else None,
-        "unclaimed": unclaimed,
-        "used": None if why or not amount else f"{paid * 100 / amount:.0f}%",
-        "why": why,
-        "confirmed": budget.confirmed if budget else True,
+        "budget": u.budget,
+        "paid": u.paid if known else None,
+        "unclaimed": u.unclaimed if known else None,
+        "over": u.over if known else None,
+        "used": percent(u.used) if known else None,
+        "why": None if known else (u.reason or "it cannot be calculated"),
+        "confirmed": u.confirmed,
     }

@@ -73,6 +73,18 @@ BUDGET_COLUMNS = [
     "confirmed",
     "source",
     "roster",
+    "staff",
+]
+AREA_ARRS_COLUMNS = [
+    "pcn_code",
+    "pcn_name",
+    "budget",
+    "claimable",
+    "headroom",
+    "staff",
+    "budget_formula",
+    "status",
+    "confirmed",
 ]
 AREA_COLUMNS_BEFORE = ["pcn_code", "pcn_name"]
 # Money columns of every sheet (a £ number format in the workbook).
@@ -294,6 +306,8 @@ def _arrs(c: Ctx, rules: YearRules, code: str, pops: Populations) -> dict:
     out: dict = {
         "roster": shown,
         "roster_loaded": False,
+        "staff_recorded": False,
+        "staff": arrs.NO_STAFF,
         "error": None,
         "budget": None,
         "claims": [],
@@ -317,16 +331,16 @@ def _arrs(c: Ctx, rules: YearRules, code: str, pops: Populations) -> dict:
             out["budget"][key] = public(out["budget"][key])
     out["confirmed"] = budget.confirmed
     out["notes"] = [public(n) for n in budget.notes]
-    if not path.exists():
-        return out
     try:
-        staff = arrs.read_staff_csv(path)
+        staff = arrs.read_staff_csv(path) if path.exists() else []
         result = arrs.reimbursement(rules, staff, code, pops, include_planned=True)
     except PcnkitError as exc:
         out["error"] = str(exc).replace(str(path), shown)
         return out
     out.update(
-        roster_loaded=True,
+        roster_loaded=path.exists(),
+        staff_recorded=result.staff_recorded,
+        staff=result.staff_text,
         claims=[_claim(x) for x in result.lines],
         planned=[_claim(x) for x in result.planned.lines] if result.planned else [],
         total=result.total,
@@ -346,6 +360,63 @@ def _arrs(c: Ctx, rules: YearRules, code: str, pops: Populations) -> dict:
             for p in result.schedule()
         ],
     )
+    return out
+
+
+def _area_arrs(c: Ctx, rules: YearRules, pops: Populations, names: dict[str, str]) -> dict:
+    """Every PCN of the area's ARRS budget, claims and headroom (`arrs.every_pcn`), whether or
+    not the roster has staff for it: a PCN with no staff recorded has its whole budget as
+    headroom. A bad roster is reported and the budgets are still shown, without claims."""
+    path = roster_path(c, rules.year)
+    shown = f"funding/{path.name}"
+    out: dict = {"roster": shown, "roster_loaded": path.exists(), "error": None, "pcns": []}
+    if rules.arrs is None:
+        out["error"] = f"{rules.year} has no ARRS rules."
+        return out
+    staff = None
+    try:
+        staff = arrs.read_staff_csv(path) if path.exists() else None
+        found = arrs.every_pcn(rules, pops, staff, area_only=True)
+    except PcnkitError as exc:
+        out["error"] = str(exc).replace(str(path), shown)
+        out["roster_loaded"] = False
+        found = arrs.every_pcn(rules, pops, None)
+    for r in found.results:
+        out["pcns"].append(
+            {
+                "pcn_code": r.pcn_code,
+                "pcn_name": names.get(r.pcn_code) or pops.pcn_names.get(r.pcn_code, r.pcn_code),
+                "budget": r.budget.amount,
+                "claimable": r.total if r.staff_recorded else None,
+                "headroom": r.headroom,
+                "staff": r.staff_text,
+                "staff_recorded": r.staff_recorded,
+                "budget_formula": r.budget.formula,
+                "status": r.budget.status,
+                "confirmed": r.confirmed,
+            }
+        )
+    budgets = [p["budget"] for p in out["pcns"]]
+    known = [b for b in budgets if b is not None]
+    out["budget"] = {
+        "amount": sum(known, Decimal(0)) if known else None,
+        "complete": len(known) == len(budgets),
+        "gaps": [] if len(known) == len(budgets) else ["a PCN's ARRS budget is unknown"],
+    }
+    out["claimable"] = sum((r.total for r in found.results), Decimal(0))
+    out["headroom"] = sum(
+        (p["headroom"] for p in out["pcns"] if p["headroom"] is not None), Decimal(0)
+    )
+    out["no_staff"] = sum(1 for p in out["pcns"] if not p["staff_recorded"])
+    out["left_out"] = [{"pcn_code": k, "why": v} for k, v in sorted(found.left_out.items())]
+    a = rules.arrs
+    out["rule"] = {
+        "status": a.status,
+        "status_words": STATUS_WORDS[a.status],
+        "confirmed": a.confirmed,
+        "source": public(a.source),
+        "note": public(a.note),
+    }
     return out
 
 
@@ -440,6 +511,7 @@ def _pcn_or_practice(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict,
                     "confirmed": a["confirmed"],
                     "source": b.get("source"),
                     "roster": a["roster"] if a["roster_loaded"] else "no roster loaded",
+                    "staff": a["staff"],
                 }
             ]
             if b
@@ -465,7 +537,7 @@ def _place(c: Ctx, code: str) -> tuple[str, str]:
 def _area(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
     """Per-PCN totals by stream for the PCNs of an area, grouped by place (borough) with a
     subtotal for each, and the area's totals."""
-    _pops, lines = _entitlements(c, rules, org.code)
+    pops, lines = _entitlements(c, rules, org.code)
     streams = [
         {
             "stream": s.id,
@@ -522,6 +594,7 @@ def _area(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
         "by_stream": grand["by_stream"],
         "total": grand["total"],
         "unconfirmed": _unconfirmed(lines),
+        "arrs": _area_arrs(c, rules, pops, {p["code"]: p["name"] for p in pcns}),
     }
     columns = ["place", "pcn_code", "pcn_name", *ids, "total", "missing"]
 
@@ -542,6 +615,7 @@ def _area(c: Ctx, org: Organisation, rules: YearRules) -> tuple[dict, dict]:
         "entitlements": (lambda: [x.as_row() for x in lines], ENTITLEMENT_COLUMNS),
         "pcn-totals": (summary, columns),
         "schedule": (lambda: [p.as_row() for p in schedule(lines, rules)], PAYMENT_COLUMNS),
+        "arrs-budgets": (data["arrs"]["pcns"], AREA_ARRS_COLUMNS),
     }
     return data, sheets
 
@@ -590,6 +664,7 @@ class FundingAreaPage(FundingPageBase):
     by_stream: dict[str, dict[str, Any]]
     total: dict[str, Any]
     unconfirmed: list[dict[str, str]]
+    arrs: dict[str, Any]  # `_area_arrs`: every PCN's ARRS budget and headroom
 
 
 def _build(c: Ctx, code: str, year: str | None) -> tuple[FundingPageBase, dict]:
@@ -666,7 +741,7 @@ def _cover(page: FundingPageBase, rules: YearRules) -> list[tuple[str, object]]:
 
 # Sheets whose money columns end with a totals row in the workbook ("pcn-totals" carries its
 # own place subtotals and grand total).
-TOTAL_SHEETS = {"entitlements", "schedule", "ledger", "reconciliation", "arrs"}
+TOTAL_SHEETS = {"entitlements", "schedule", "ledger", "reconciliation", "arrs", "arrs-budgets"}
 
 
 def download(c: Ctx, code: str, year: str | None, part: str | None) -> tuple[bytes, str, str]:
