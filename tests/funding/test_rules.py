@@ -23,11 +23,12 @@ from pcnkit.funding.rules import (
 )
 
 YEARS = ["2019/20", "2020/21", "2021/22", "2022/23", "2023/24", "2024/25", "2025/26"]
-DECIMAL_KEYS = {"rate", "max_per_wte", "rate_per_weighted_patient", "point_value"}
+DECIMAL_KEYS = {"rate", "max_per_wte", "rate_per_weighted_patient", "point_value", "ratio"}
 UNCONFIRMED = {status for status, confirmed in STATUSES.items() if not confirmed}
 
 # Keys the loader reads; anything else in a rules file is a typo it would silently ignore.
 TOP_KEYS = {
+    "estimates",
     "year",
     "version",
     "authored_by",
@@ -81,6 +82,7 @@ IIF_KEYS = {
     "list_size_adjustment",
     "indicators",
 }
+ESTIMATE_KEYS = {"from", "ratio", "status", "source", "note"}
 
 
 def raw(year: str) -> dict:
@@ -169,6 +171,8 @@ def test_rules_files_use_only_keys_the_loader_reads(year):
     for role in doc["arrs"]["roles"]:
         assert set(role) <= ROLE_KEYS, role["id"]
     assert set(doc.get("iif") or {}) <= IIF_KEYS
+    for estimate in (doc.get("estimates") or {}).values():
+        assert set(estimate) <= ESTIMATE_KEYS
 
 
 @pytest.mark.parametrize("year", YEARS[1:])
@@ -198,6 +202,9 @@ STREAMS = [
     ("2020/21", "network_participation", "1.761", "annual", "C", "weighted", None),
     ("2021/22", "extended_hours", "1.44", "annual", "X", "registered", None),
     ("2021/22", "care_home_premium", "120", "annual", "C", "beds", None),
+    # derived from what NHS England paid (issue 14): NHS Payments to General Practice
+    ("2021/22", "leadership_management", "0.719", "annual", "D", "registered", None),
+    ("2022/23", "clinical_director", "0.72963", "annual", "D", "registered", None),
     ("2022/23", "extended_hours", "0.720", "period", "C2", "registered", "2022-04..2022-09"),
     ("2022/23", "enhanced_access", "7.46", "annual", "X", "adjusted", "2022-10..2023-03"),
     ("2022/23", "leadership_management", "0.699", "annual", "X", "adjusted", None),
@@ -281,9 +288,7 @@ def test_2024_25_backdated_uplifts_are_derived_streams():
 
 
 def test_streams_without_a_figure_are_left_out():
-    assert "clinical_director" not in rules_for("2022/23").streams
     assert "capacity_access_support" not in rules_for("2022/23").streams
-    assert "leadership_management" not in rules_for("2021/22").streams
     assert "extended_hours" not in rules_for("2023/24").streams  # replaced by enhanced access
     assert "pcn_support" not in rules_for("2021/22").streams
 

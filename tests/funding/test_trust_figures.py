@@ -32,7 +32,8 @@ def _lists(tmp_path, rows, header=("pcn_code", "practice_code", "registered", "w
 @pytest.fixture
 def year_2022(tmp_path):
     """2022/23 for two PCNs with registered and weighted lists but no adjusted population and
-    no care home beds (neither is loaded anywhere in the registry)."""
+    no care home beds (neither is loaded anywhere in the registry): the adjusted population is
+    the rules' stated estimate, the beds cannot be calculated."""
     rules = rules_for("2022/23")
     path = _lists(
         tmp_path,
@@ -42,9 +43,29 @@ def year_2022(tmp_path):
     return rules, entitlements(pops, rules)
 
 
-def test_missing_inputs_cannot_be_calculated_not_zero(year_2022):
-    _rules, lines = year_2022
+@pytest.fixture
+def year_2023(tmp_path):
+    """2023/24: no adjusted population loaded and no estimate stated for it."""
+    rules = rules_for("2023/24")
+    path = _lists(tmp_path, [("P1", "A1", 10000, "9500.5"), ("P2", "B1", 30000, "29000")])
+    pops = from_csv(path, rules.start, rules.list_reference_date)
+    return rules, entitlements(pops, rules)
+
+
+def test_missing_inputs_cannot_be_calculated_not_zero(year_2022, year_2023):
+    _rules, lines = year_2023
     for stream in ("leadership_management", "enhanced_access", "care_home_premium"):
+        mine = [x for x in lines if x.stream == stream]
+        assert mine
+        assert all(x.amount is None and x.exact is None for x in mine), stream
+        assert all(x.gap.startswith("cannot be calculated") for x in mine)
+        assert all("not loaded" in x.formula for x in mine)
+    # 2022/23 states an estimate of the adjusted population (issue 14); beds have none
+    _rules, lines = year_2022
+    for stream in ("leadership_management", "enhanced_access"):
+        mine = [x for x in lines if x.stream == stream]
+        assert mine and all(x.amount is not None and "ESTIMATED" in x.inputs for x in mine)
+    for stream in ("care_home_premium",):
         mine = [x for x in lines if x.stream == stream]
         assert mine
         assert all(x.amount is None and x.exact is None for x in mine), stream
@@ -53,14 +74,14 @@ def test_missing_inputs_cannot_be_calculated_not_zero(year_2022):
     assert all(x.amount is not None for x in lines if x.stream == "core_pcn_funding")
 
 
-def test_totals_say_they_are_incomplete(year_2022):
+def test_totals_say_they_are_incomplete(year_2022, year_2023):
     _rules, lines = year_2022
     t = total(lines)
     assert not t.complete
     assert t.amount == sum(x.amount for x in lines if x.amount is not None)
     joined = " ".join(t.gaps)
     assert "Care home premium: cannot be calculated, care home bed count not loaded" in joined
-    assert "PCN adjusted population not loaded" in joined
+    assert "PCN adjusted population not loaded" in " ".join(total(year_2023[1]).gaps)
     by_stream = totals(lines)
     assert by_stream["care_home_premium"].amount is None  # not £0.00
     assert by_stream["core_pcn_funding"].complete

@@ -76,9 +76,11 @@ def test_reconciliation_csv_is_as_at_the_date(pcn_client):
 
 def test_missing_inputs_say_cannot_be_calculated(pcn_client):
     page = pcn_client.get(f"/funding/{PCN}", params=YEAR_2223).text
-    for stream in ("care_home_premium", "leadership_management", "enhanced_access"):
-        assert element_text(page, f"stream-amount-{stream}") == "Cannot be calculated"
-        assert "not loaded" in element_text(page, f"gaps-{stream}")
+    assert element_text(page, "stream-amount-care_home_premium") == "Cannot be calculated"
+    assert "not loaded" in element_text(page, "gaps-care_home_premium")
+    # the adjusted population is the 2022/23 rules' stated estimate (issue 14): calculated
+    for stream in ("leadership_management", "enhanced_access"):
+        assert element_text(page, f"stream-amount-{stream}").startswith("£")
     assert element_text(page, "stream-amount-core_pcn_funding").startswith("£")
     streams = tables_of(page)["streams-table"]
     care = next(r for r in streams if r[0] == "Care home premium")
@@ -87,7 +89,7 @@ def test_missing_inputs_say_cannot_be_calculated(pcn_client):
     assert "Incomplete" in streams[-1][1]
     listed = unescape(page[page.index('id="incomplete-list"') :].split("</ul>")[0])
     assert "Care home premium: cannot be calculated, care home bed count not loaded" in listed
-    assert "PCN adjusted population not loaded" in listed
+    assert "PCN adjusted population not loaded" not in listed
 
 
 def test_missing_inputs_in_json_csv_and_xlsx(pcn_client):
@@ -102,6 +104,8 @@ def test_missing_inputs_in_json_csv_and_xlsx(pcn_client):
     care_rows = [r for r in rows if r["stream"] == "care_home_premium"]
     assert care_rows and all(r["amount"] == "" for r in care_rows)
     assert all("cannot be calculated" in r["missing"] for r in care_rows)
+    estimated = [r for r in rows if r["stream"] == "leadership_management"]
+    assert estimated and all("ESTIMATED as registered list" in r["inputs"] for r in estimated)
     book = load_workbook(
         io.BytesIO(pcn_client.get(f"/funding/{PCN}/download.xlsx", params=YEAR_2223).content)
     )

@@ -121,6 +121,12 @@ def _practice_figures(pops: Populations, basis: str, cache: dict) -> dict:
                     p.sources[basis].title,
                     (pops.reference_date - date).days > STALE_AFTER_DAYS,
                 )
+        estimate = cache.get(("estimate", basis))
+        if estimate is not None:  # a stated stand-in, only where no figure is loaded
+            base = _practice_figures(pops, estimate.from_basis, cache)
+            for code, (value, date, _title, stale) in base.items():
+                if code not in figures:
+                    figures[code] = (value * estimate.ratio, date, estimate.label, stale)
         cache[key] = figures
     return cache[key]
 
@@ -244,6 +250,8 @@ def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[
     out: list[EntitlementLine] = []
     cache: dict = {}
     run_cache: dict = {}
+    for basis, estimate in rules.estimates.items():
+        cache[("estimate", basis)] = estimate
     for stream in rules.streams.values():
         if only and stream.id not in only:
             continue
@@ -254,10 +262,19 @@ def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[
         per_month = {"annual": Decimal(12), "period": Decimal(len(months)), "monthly": Decimal(1)}
         divisor = per_month[stream.rate_period]
         fixed = _StreamFacts(rules, stream, divisor)
+        estimate = rules.estimates.get(stream.basis)
         for run in run_cache[key]:
             basis = _population(pops, run.codes, stream.basis, cache)
-            out.append(_line(pops, fixed, run, basis))
+            line = _line(pops, fixed, run, basis)
+            if estimate is not None and estimate.label in line.inputs:
+                line.note = "; ".join(filter(None, [line.note, _estimated(estimate)]))
+            out.append(line)
     return out
+
+
+def _estimated(estimate) -> str:
+    """The note on a line whose population is (partly) the stated estimate."""
+    return f"ESTIMATE (status {estimate.status}): {estimate.label}. Source: {estimate.source}"
 
 
 class _StreamFacts:

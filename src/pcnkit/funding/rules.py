@@ -208,6 +208,43 @@ class Review:
 
 
 @dataclass(frozen=True)
+class Estimate:
+    """A stated stand-in for a population basis open data does not hold (the PCN adjusted
+    population): `from_basis` x `ratio`, used only for practices whose own figure is not
+    loaded, so a user's loaded list always wins. Every line that uses it says so."""
+
+    basis: str
+    from_basis: str
+    ratio: Decimal
+    status: str
+    source: str
+    note: str = ""
+
+    @property
+    def confirmed(self) -> bool:
+        return STATUSES[self.status]
+
+    @property
+    def label(self) -> str:
+        """How a line that uses the estimate names its input."""
+        what, of = ESTIMATED_NAMES[self.basis], ESTIMATED_NAMES[self.from_basis]
+        why = f"; {self.note}" if self.note else ""
+        return (
+            f"{what} ESTIMATED as {of} x {self.ratio}{why}; "
+            f"load {what} figures to replace this estimate"
+        )
+
+
+# The bases an estimate may stand in for or be computed from, in words.
+ESTIMATED_NAMES = {
+    "registered": "registered list",
+    "weighted": "contractor weighted list",
+    "adjusted": "PCN adjusted population",
+    "beds": "care home bed count",
+}
+
+
+@dataclass(frozen=True)
 class YearRules:
     year: str
     start: dt.date
@@ -224,6 +261,8 @@ class YearRules:
     official: YearRules | None = None
     caip: CaipRules | None = None
     obligations: tuple[Obligation, ...] = ()
+    # basis -> its stated estimate, for inputs open data does not hold (`estimates:` block)
+    estimates: dict[str, Estimate] = field(default_factory=dict)
 
     def stream(self, stream_id: str) -> Stream:
         if stream_id not in self.streams:
@@ -357,6 +396,19 @@ def parse_rules(text: str, file: str) -> YearRules:
             *iif_details(file, i),
         )
     membership_from = top.date("membership_from", None)
+    estimates = {}
+    for basis, data in (doc.get("estimates") or {}).items():
+        e = _Reader(file, data, f"estimates.{basis}")
+        if basis not in ESTIMATED_NAMES:
+            raise top.fail(f"estimates.{basis}", f"is not a basis (use {sorted(ESTIMATED_NAMES)})")
+        estimates[basis] = Estimate(
+            basis,
+            e.choice("from", tuple(b for b in ESTIMATED_NAMES if b != basis)),
+            e.number("ratio"),
+            e.choice("status", STATUSES),
+            str(e.get("source")),
+            str(e.get("note", "")),
+        )
     return YearRules(
         year_label(start),
         start,
@@ -371,6 +423,7 @@ def parse_rules(text: str, file: str) -> YearRules:
         _review(file, top),
         caip=caip_rules(file, doc.get("caip")),
         obligations=obligation_rules(file, doc.get("obligations"), start, end),
+        estimates=estimates,
     )
 
 
