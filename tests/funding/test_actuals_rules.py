@@ -109,7 +109,7 @@ def test_every_line_that_uses_the_estimate_says_so():
         assert x.amount is not None and not x.missing
         assert x.population == registered * Decimal("1.006")
         assert "ESTIMATED as registered list x 1.006" in x.inputs
-        assert x.note.startswith("ESTIMATE (status D)") or "; ESTIMATE (status D)" in x.note
+        assert "ESTIMATE (derived by arithmetic from confirmed figures)" in x.note
         assert "load PCN adjusted population figures to replace" in x.note
 
 

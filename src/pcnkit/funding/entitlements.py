@@ -23,7 +23,7 @@ from pcnkit.bulk import bulk
 from pcnkit.dates import month_from_index, month_index
 from pcnkit.funding.money import to_pence
 from pcnkit.funding.populations import Populations
-from pcnkit.funding.rules import Stream, YearRules
+from pcnkit.funding.rules import STATUS_WORDS, Stream, YearRules
 
 # A list more than about six months older than the reference date is noted as stale.
 STALE_AFTER_DAYS = 190
@@ -274,7 +274,8 @@ def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[
 
 def _estimated(estimate) -> str:
     """The note on a line whose population is (partly) the stated estimate."""
-    return f"ESTIMATE (status {estimate.status}): {estimate.label}. Source: {estimate.source}"
+    status = STATUS_WORDS[estimate.status]
+    return f"ESTIMATE ({status}): {estimate.label}. Source: {estimate.source}"
 
 
 class _StreamFacts:
