@@ -10,10 +10,12 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+import yaml
 
+from pcnkit.errors import InputError
 from pcnkit.funding.entitlements import entitlements
 from pcnkit.funding.populations import from_csv
-from pcnkit.funding.rules import rules_for
+from pcnkit.funding.rules import parse_rules, rules_file, rules_for
 
 FIXTURES = Path(__file__).parents[1] / "fixtures" / "funding" / "actuals"
 with (FIXTURES / "actuals.csv").open(newline="") as _f:
@@ -142,3 +144,42 @@ def test_care_home_premium_stays_not_calculable():
     """Bed counts are not open data and no estimate is stated for them: not £0.00."""
     care = [x for x in _lines("2022/23", "U05885") if x.stream == "care_home_premium"]
     assert care and all(x.amount is None for x in care)
+
+
+def test_an_estimate_from_an_unknown_basis_is_refused():
+    text = rules_file("2022/23").read_text(encoding="utf-8")
+    bad = text.replace("    from: registered\n    ratio:", "    from: beds_and_more\n    ratio:")
+    assert bad != text
+    with pytest.raises(InputError, match="beds_and_more"):
+        parse_rules(bad, "2022-23.yaml")
+
+
+MAPPING = Path(__file__).parents[2] / "src" / "pcnkit" / "funding" / "payments_columns.yaml"
+
+
+def test_the_payments_columns_name_streams_the_rules_have():
+    doc = yaml.safe_load(MAPPING.read_text(encoding="utf-8"))
+    for year, columns in doc["years"].items():
+        rules = rules_for(year)
+        for spec in columns:
+            assert set(spec) <= {
+                "column",
+                "kind",
+                "level",
+                "streams",
+                "note",
+                "source",
+                "status",
+                "paid_months",
+            }, spec
+            for sid in spec["streams"]:
+                assert sid in rules.streams, (year, spec["column"], sid)
+            if "paid_months" in spec:
+                first = dt.date.fromisoformat(f"{spec['paid_months']['from']}-01")
+                last = dt.date.fromisoformat(f"{spec['paid_months']['to']}-01")
+                assert rules.start <= first <= last <= rules.end
+    # 2022/23's network columns hold April - September only; 2021/22 leadership mixes streams
+    lead = {c["column"]: c for c in doc["years"]["2022/23"]}["PCN Leadership"]
+    assert lead["paid_months"] == {"from": "2022-04", "to": "2022-09"}
+    lead21 = {c["column"]: c for c in doc["years"]["2021/22"]}["PCN Leadership"]
+    assert lead21["streams"] == ["clinical_director", "leadership_management"]
