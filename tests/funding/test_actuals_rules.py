@@ -183,3 +183,17 @@ def test_the_payments_columns_name_streams_the_rules_have():
     assert lead["paid_months"] == {"from": "2022-04", "to": "2022-09"}
     lead21 = {c["column"]: c for c in doc["years"]["2021/22"]}["PCN Leadership"]
     assert lead21["streams"] == ["clinical_director", "leadership_management"]
+
+
+def test_the_reconciler_reads_the_months_a_column_holds():
+    from pcnkit.funding import columns
+    from pcnkit.funding.against_actuals import _in_months
+
+    lead = columns.column("2022/23", "PCN Leadership")
+    assert lead.paid_months == (dt.date(2022, 4, 1), dt.date(2022, 9, 1))
+    assert columns.column("2021/22", "PCN Leadership").paid_months is None
+    lines = _lines("2022/23", "U05885")
+    cd = next(x for x in lines if x.stream == "clinical_director")
+    assert _in_months(cd, lead.paid_months) == cd.amount * 6 / 12
+    ea = next(x for x in lines if x.stream == "enhanced_access")  # October - March: none
+    assert _in_months(ea, lead.paid_months) == 0

@@ -25,7 +25,7 @@ from pcnkit.bulk import bulk
 from pcnkit.funding import actuals as actual_payments
 from pcnkit.funding import columns as payment_columns
 from pcnkit.funding.entitlements import EntitlementLine, entitlements
-from pcnkit.funding.money import money
+from pcnkit.funding.money import money, to_pence
 from pcnkit.funding.populations import Populations, from_registry, relisted
 from pcnkit.funding.rules import YearRules, known_years, rules_for
 
@@ -305,9 +305,19 @@ class _Year:
             row.explanation = f"{dead[0].stream_name}: {dead[0].gap}."
             return row
         entitled = sum((x.amount for x in lines), Decimal(0))
-        row.entitled = entitled
         if absent:
             row.explanation = f"Not calculated here: {', '.join(absent)}. "
+        part = 1
+        if column.paid_months:  # the file holds part of the year: compare those months only
+            whole_year = entitled
+            entitled = to_pence(sum((_in_months(x, column.paid_months) for x in lines), Decimal(0)))
+            part = entitled / whole_year if whole_year else Decimal(0)
+            first, last = column.paid_months
+            row.explanation += (
+                f"The payments file holds {first:%B %Y} - {last:%B %Y} only for this column: "
+                "compared with those months' entitlement. "
+            )
+        row.entitled = entitled
         if not paid and entitled:
             if column.network and self.received.get(pcn):
                 row.category = "part_year"
@@ -334,6 +344,7 @@ class _Year:
             row.explanation += self._membership_words(pcn)
             return row
         later = sum((self.later_by.get((pcn, s), Decimal(0)) for s in streams), Decimal(0))
+        later *= part
         if later and abs(paid - later) <= CLOSE * later:
             row.category = "list_reference_date"
             row.explanation += (
@@ -379,6 +390,15 @@ class _Year:
             "The payments file places practices in this PCN that the registry does not have "
             f"in it at the year end ({', '.join(extra[:6])}): a move the registry does not hold."
         )
+
+
+def _in_months(line: EntitlementLine, months: tuple[dt.date, dt.date]) -> Decimal:
+    """The line's amount for the months it shares with `months`, pro rata by month."""
+    first, last = max(line.first_month, months[0]), min(line.last_month, months[1])
+    if first > last or line.amount is None:
+        return Decimal(0)
+    inside = (last.year - first.year) * 12 + last.month - first.month + 1
+    return line.amount * inside / line.months
 
 
 def _rate_test(rows: list[Comparison], rules) -> None:

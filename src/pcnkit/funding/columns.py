@@ -6,6 +6,7 @@ nominated payee. Data, not code, so a corrected reading is a change to the file 
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -34,6 +35,8 @@ class PaymentColumn:
     note: str = ""
     source: str = ""
     status: str = ""
+    # first and last month the column holds, when the file holds less than the whole year
+    paid_months: tuple[dt.date, dt.date] | None = None
 
     @property
     def network(self) -> bool:
@@ -82,10 +85,26 @@ def parse(path: Path) -> dict[str, tuple[PaymentColumn, ...]]:
                     str(f.get("note", "")),
                     str(f.get("source", "")),
                     str(f.get("status", "")),
+                    _paid_months(f, label),
                 )
             )
         out[label] = tuple(cols)
     return out
+
+
+def _paid_months(f: Fields, label: str) -> tuple[dt.date, dt.date] | None:
+    """`paid_months: {from: YYYY-MM, to: YYYY-MM}`, inside the contract year."""
+    data = f.get("paid_months", None)
+    if data is None:
+        return None
+    start = financial_year_start(label)
+    try:
+        first, last = (dt.date.fromisoformat(f"{data[k]}-01") for k in ("from", "to"))
+    except (KeyError, TypeError, ValueError) as exc:
+        raise f.fail("paid_months", "must be {from: YYYY-MM, to: YYYY-MM}") from exc
+    if not (start <= first <= last <= dt.date(start.year + 1, 3, 1)):
+        raise f.fail("paid_months", f"months fall outside {label}")
+    return first, last
 
 
 def columns_for(year: str) -> tuple[PaymentColumn, ...]:
