@@ -28,7 +28,8 @@ def test_extended_hours_minutes_beside_the_2019_20_money(client, web_demo):
         (line,) = obl.obligation_lines(obl.load(session, rules, PCN), rules, pcns=[PCN])
     rows = tables_of(html)["obligations-table"]
     assert any(f"({line.minutes} minutes)" in cell for row in rows for cell in row)
-    assert "nearest quarter hour" in html and "[S8]" in html
+    assert "nearest quarter hour" in html and "BHNC, extended hour access" in html
+    assert "[S8]" not in html  # sources by public title
 
 
 def test_enhanced_access_without_adjusted_population_says_why(client):

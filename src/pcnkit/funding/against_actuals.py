@@ -274,8 +274,10 @@ class _Year:
         if column.kind != "entitlement":
             if not paid:
                 return None
-            row.category = "not_modelled"
-            row.explanation = payment_columns.KIND_WORDS[column.kind] + "."
+            row.category = "input_missing" if column.kind == "incomplete" else "not_modelled"
+            row.explanation = payment_columns.KIND_WORDS[column.kind].capitalize() + "."
+            if column.note and column.kind == "incomplete":
+                row.explanation += f" {column.note}"
             return row
         streams = [s for s in column.streams if s in self.rules.streams]
         absent = [s for s in column.streams if s not in self.rules.streams]
@@ -318,7 +320,16 @@ class _Year:
                 "compared with those months' entitlement. "
             )
         row.entitled = entitled
-        if not paid and entitled:
+        if not entitled:
+            if not paid:
+                return None
+            row.category = "part_year"
+            row.explanation += (
+                "Paid although nothing is owed in the months compared (the stream starts or "
+                "ends within the year): a payment for other months, or a local arrangement."
+            )
+            return row
+        if not paid:
             if column.network and self.received.get(pcn):
                 row.category = "part_year"
                 row.explanation += (

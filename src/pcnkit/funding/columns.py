@@ -16,12 +16,13 @@ from pcnkit.dates import financial_year_start, year_label
 from pcnkit.errors import InputError
 from pcnkit.yamlfile import Fields, read_yaml
 
-KINDS = ("entitlement", "arrs", "iif")
+KINDS = ("entitlement", "arrs", "iif", "incomplete")
 LEVELS = ("network", "practice")
 KIND_WORDS = {
     "entitlement": "compared with the engine's entitlement",
     "arrs": "ARRS reimbursement: compared with the ARRS budget",
     "iif": "Investment and Impact Fund achievement: not modelled",
+    "incomplete": "the payments file does not hold this column's months for most PCNs",
 }
 
 

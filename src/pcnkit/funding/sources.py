@@ -17,6 +17,7 @@ TITLES = {
     "S5": "Pulse Intelligence, social prescribing link worker guide",
     "S6": "Practice Index, a brief guide to PCN finance",
     "S7": "Management in Practice, 15 March 2019",
+    "S8": "BHNC, extended hour access (quoting the Network Contract DES 2019/20, section 4.6)",
     "S9": "Pulse Intelligence, extended hours under networks",
     "S10": "Pulse, networks to receive 45p per patient less",
     "S11": "Ockham Healthcare, the challenge of being a PCN clinical director",
@@ -66,6 +67,7 @@ TITLES = {
     "S56": "North East and North Cumbria primary care roles, social prescribing link worker",
     "S57c": "Chartered Society of Physiotherapy, fully funded FCP roles",
     "S58": "Primary Care IT, QOF 2024/25 overview",
+    "S59": "Doncaster LMC, enhanced access",
     "S60": "Ockham Healthcare, are PCN clinical directors due a pay rise?",
 }
 _TAG = re.compile(r"\[(S\d+[a-z]?(?:-[A-Za-z0-9]+)?)\]")

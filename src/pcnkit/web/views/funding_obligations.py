@@ -7,6 +7,7 @@ from typing import Any
 
 from pcnkit.funding import obligations as obl
 from pcnkit.funding.rules import STATUSES, YearRules
+from pcnkit.funding.sources import public
 
 
 def obligations_block(session, rules: YearRules, pcn: str) -> list[dict[str, Any]]:
@@ -28,13 +29,13 @@ def obligations_block(session, rules: YearRules, pcn: str) -> list[dict[str, Any
                 "formula": line.formula,
                 "worked": line.worked,
                 "rounding": obl.ROUNDING_WORDS[o.rounding],
-                "rounding_source": o.rounding_source,
+                "rounding_source": public(o.rounding_source),
                 "rounding_confirmed": STATUSES[o.rounding_status],
                 "hours_rule": o.hours,
                 "status": o.status,
                 "confirmed": o.confirmed,
-                "source": o.source,
-                "unconfirmed": [u.rstrip(".") for u in line.unconfirmed],
+                "source": public(o.source),
+                "unconfirmed": [public(u.rstrip(".")) for u in line.unconfirmed],
             }
         )
     return rows
