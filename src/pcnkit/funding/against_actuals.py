@@ -13,21 +13,26 @@ network payments split over several practices. Within 1% needs no explanation.
 from __future__ import annotations
 
 import datetime as dt
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from statistics import median
 
-from sqlalchemy.orm import Session
+from sqlalchemy import select
+from sqlalchemy.orm import Session, aliased
 
 from pcnkit.bulk import bulk
+from pcnkit.dates import contract_year, valid_on
 from pcnkit.funding import actuals as actual_payments
 from pcnkit.funding import columns as payment_columns
 from pcnkit.funding.entitlements import EntitlementLine, entitlements
 from pcnkit.funding.money import money, to_pence
 from pcnkit.funding.populations import Populations, from_registry, relisted
 from pcnkit.funding.rules import YearRules, known_years, rules_for
+from pcnkit.registry import kinds
+from pcnkit.store.models import Membership, Organisation
 
 # id -> what users read; the order is the order they are tried in
 CATEGORIES = {
@@ -36,6 +41,7 @@ CATEGORIES = {
     "input_missing": "Input not held",
     "paid_outside": "Paid outside GP practices",
     "part_year": "Part-year membership or opt-out",
+    "timing": "Months paid in another year",
     "list_reference_date": "List reference date",
     "unconfirmed_rate": "Rate not confirmed",
     "payee_split": "Payee split across practices",
@@ -207,6 +213,7 @@ def _year(session: Session, year: str, area: str | None, out: Reconciliation) ->
     ctx = _Year(year, rules, pops, by_stream, later_by, received, changed, in_file, found)
     rows = [row for column in columns for pcn in sorted(pcns) if (row := ctx.compare(column, pcn))]
     _rate_test(rows, rules)
+    _paid_for_another(rows, _commissioners(session, pcns, rules.start))
     out.comparisons.extend(rows)
 
 
@@ -356,22 +363,41 @@ class _Year:
             return row
         later = sum((self.later_by.get((pcn, s), Decimal(0)) for s in streams), Decimal(0))
         later *= part
+        within = f"1 January {int(self.year[:4]) + 1} (within the year)"
         if later and abs(paid - later) <= CLOSE * later:
             row.category = "list_reference_date"
             row.explanation += (
-                f"On each practice's list at 1 January {int(self.year[:4]) + 1} (within the "
-                f"year) instead of {self.pops.reference_date:%-d %B %Y}, the entitlement is "
-                f"{money(later)}, within 1% of what was paid."
+                f"On each practice's list at {within} instead of "
+                f"{self.pops.reference_date:%-d %B %Y}, the entitlement is {money(later)}, "
+                "within 1% of what was paid."
+            )
+            return row
+        middle = (entitled + later) / 2
+        if later and abs(paid - middle) <= CLOSE * middle:
+            row.category = "list_reference_date"
+            row.explanation += (
+                f"Half the year on the lists of {self.pops.reference_date:%-d %B %Y} and half "
+                f"on those of {within} gives {money(to_pence(middle))}, within 1% of what was "
+                "paid: the payments followed the lists as they changed during the year."
             )
             return row
         twelfths = paid * 12 / entitled
         whole = twelfths.to_integral_value()
-        if 1 <= whole <= 11 and abs(twelfths - whole) <= CLOSE * whole:
-            row.category = "part_year"
-            row.explanation += (
-                f"Paid {whole} twelfths of the year's entitlement: {int(whole)} months' payments, "
-                "as for a PCN that joined, left or opted out part-way."
-            )
+        if 1 <= whole <= 15 and whole != 12 and abs(twelfths - whole) <= CLOSE * whole:
+            if whole < 12:
+                row.category = "part_year"
+                row.explanation += (
+                    f"Paid {whole} twelfths of the year's entitlement: {int(whole)} months' "
+                    "payments, as for a PCN that joined, left or opted out part-way, or whose "
+                    "last months were paid in the next year."
+                )
+            else:
+                row.category = "timing"
+                row.explanation += (
+                    f"Paid {whole} twelfths of the year's entitlement: the file counts payments "
+                    f"made in the year, and {int(whole) - 12} month(s) due in another year were "
+                    "paid in this one."
+                )
             return row
         if len(self.received.get(pcn, {})) > 1 and column.network:
             row.category = "payee_split"
@@ -410,6 +436,70 @@ def _in_months(line: EntitlementLine, months: tuple[dt.date, dt.date]) -> Decima
         return Decimal(0)
     inside = (last.year - first.year) * 12 + last.month - first.month + 1
     return line.amount * inside / line.months
+
+
+def _commissioners(session: Session, pcns: set[str], start: dt.date) -> dict[str, str]:
+    """PCN -> the sub-ICB location (CCG) it was in at the year's end."""
+    child, parent = aliased(Organisation), aliased(Organisation)
+    rows = session.execute(
+        select(child.code, parent.code)
+        .select_from(Membership)
+        .join(child, child.id == Membership.child_id)
+        .join(parent, parent.id == Membership.parent_id)
+        .where(
+            child.kind == kinds.PCN,
+            parent.kind == kinds.SUB_ICB,
+            valid_on(Membership.start, Membership.end, contract_year(start).end),
+        )
+        .order_by(Membership.id)
+    )
+    return {pcn: ccg for pcn, ccg in rows if pcn in pcns}
+
+
+def _paid_for_another(rows: list[Comparison], commissioner: dict[str, str]) -> None:
+    """A payee that received another PCN's money: this PCN was paid more than its entitlement
+    by, within 1%, the entitlement of a PCN of the same commissioner (sub-ICB location) that
+    shows nothing paid in the same column (the file puts both under the payee's own PCN).
+    Each PCN with nothing paid is matched once."""
+    empty: dict[tuple[str, str], list[Comparison]] = defaultdict(list)
+    for r in rows:
+        if (
+            not r.paid
+            and r.entitled
+            and r.category in ("paid_outside", "part_year")
+            and r.pcn_code in commissioner
+        ):
+            empty[(r.heading, commissioner[r.pcn_code])].append(r)
+    for column in empty.values():
+        column.sort(key=lambda r: r.entitled)
+    keys = {h: [r.entitled for r in v] for h, v in empty.items()}
+    for r in rows:
+        if r.category not in ("unexplained", "payee_split") or not r.entitled:
+            continue
+        excess = r.paid - r.entitled
+        key = (r.heading, commissioner.get(r.pcn_code, ""))
+        if excess <= 0 or key not in empty:
+            continue
+        column, values = empty[key], keys[key]
+        i = bisect_left(values, excess / (1 + CLOSE))
+        while i < len(values) and values[i] <= excess / (1 - CLOSE):
+            other = column[i]
+            if other.category != "payee_split" and abs(excess - other.entitled) <= (
+                CLOSE * other.entitled
+            ):
+                r.category = other.category = "payee_split"
+                r.explanation = (
+                    f"The {money(excess)} above the entitlement is, within 1%, the entitlement "
+                    f"of {other.pcn_name} ({other.pcn_code}), which shows nothing paid in this "
+                    "column: its money went through this PCN's payee."
+                )
+                other.explanation = (
+                    f"Nothing paid through its own practices, but {r.pcn_name} ({r.pcn_code}) "
+                    "was paid its entitlement as well as its own: paid through that PCN's "
+                    "payee."
+                )
+                break
+            i += 1
 
 
 def _rate_test(rows: list[Comparison], rules) -> None:

@@ -35,6 +35,8 @@ MEANINGS = {
     "outside GP practices, such as a federation, which the payments file does not show.",
     "part_year": "The PCN's membership changed during the year, or it was paid for only some "
     "months (joined, left or opted out part-way).",
+    "timing": "The file counts payments made in the year: more than twelve months' worth "
+    "means months due in another year were paid in this one.",
     "list_reference_date": "The payment matches the lists of 1 January within the year, not "
     "the list date the rules name.",
     "unconfirmed_rate": "The rate is not confirmed, and the PCN was paid the same multiple of "
