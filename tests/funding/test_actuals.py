@@ -203,3 +203,27 @@ def test_a_copy_of_the_payments_file_loads_once(bhr, tmp_path):
     load(bhr, copy)
     with bhr.sessions() as s:
         assert actuals.load(s, "2021/22").amount("U26744", "PCN Leadership") == before
+
+
+def _row(pcn, entitled, paid, category="unexplained"):
+    return against_actuals.Comparison(
+        "2021/22", pcn, f"PCN {pcn}", "PCN Leadership", ("x",), entitled, paid, category, ""
+    )
+
+
+def test_a_payee_paid_for_a_neighbouring_pcn_explains_both():
+    """B was paid its own £10,000 and, within 1%, A's £5,000; A (same commissioner) shows
+    nothing. C, with nothing paid too but under another commissioner, is not matched."""
+    a = _row("A", Decimal(5000), Decimal(0), "paid_outside")
+    b = _row("B", Decimal(10000), Decimal(15020))
+    c = _row("C", Decimal(5010), Decimal(0), "paid_outside")
+    against_actuals._paid_for_another([a, b, c], {"A": "07L", "B": "07L", "C": "08F"})
+    assert (a.category, b.category, c.category) == ("payee_split", "payee_split", "paid_outside")
+    assert "PCN A (A)" in b.explanation and "PCN B (B)" in a.explanation
+
+
+def test_a_match_outside_one_percent_is_no_explanation():
+    a = _row("A", Decimal(5000), Decimal(0), "paid_outside")
+    b = _row("B", Decimal(10000), Decimal(15200))
+    against_actuals._paid_for_another([a, b], {"A": "07L", "B": "07L"})
+    assert (a.category, b.category) == ("paid_outside", "unexplained")
