@@ -18,7 +18,6 @@ import itertools
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import NamedTuple
 
 from pcnkit.bulk import bulk
 from pcnkit.dates import month_from_index, month_index
@@ -127,6 +126,24 @@ def _practice_figures(pops: Populations, basis: str, cache: dict) -> dict:
     return figures
 
 
+def _own_bases(pops: Populations, basis: str, cache: dict) -> dict[str, _Basis]:
+    """Per practice with a figure: its basis on its own (practice-level streams), worked out
+    once per basis; the words for a figure's date and source are shared by the practices with
+    the same."""
+    key = ("own", basis)
+    own = cache.get(key)
+    if own is None:
+        own, said = {}, {}
+        none: frozenset = frozenset()
+        for code, (value, date, title, stale) in _practice_figures(pops, basis, cache).items():
+            inputs = said.get((date, title))
+            if inputs is None:
+                inputs = said[date, title] = f"{INPUT_NAMES[basis]} as at {_day(date)} ({title})"
+            own[code] = (value, (), inputs, frozenset((code,)) if stale else none)
+        cache[key] = own
+    return own
+
+
 @functools.cache
 def _day(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
@@ -142,19 +159,13 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
     if basis == "fixed":
         cache[key] = (Decimal(1), (), "a fixed sum per payee", frozenset())
         return cache[key]
-    figures = _practice_figures(pops, basis, cache)
     if len(codes) == 1:  # practice-level streams: one practice, no sums or sorting
-        figure = figures.get(codes[0])
-        if figure is None:
-            cache[key] = (Decimal(0), codes, f"{INPUT_NAMES[basis]}: not loaded", frozenset())
-        else:
-            # the words for a figure's date and source, shared by every practice with them
-            said = (basis, figure[1], figure[2])
-            inputs = cache.get(said)
-            if inputs is None:
-                inputs = cache[said] = f"{INPUT_NAMES[basis]} as at {_day(figure[1])} ({figure[2]})"
-            cache[key] = (figure[0], (), inputs, frozenset(codes) if figure[3] else frozenset())
-        return cache[key]
+        hit = _own_bases(pops, basis, cache).get(codes[0])
+        if hit is None:
+            hit = (Decimal(0), codes, f"{INPUT_NAMES[basis]}: not loaded", frozenset())
+        cache[key] = hit
+        return hit
+    figures = _practice_figures(pops, basis, cache)
     found, missing, dates, sources, stale = Decimal(0), [], set(), set(), set()
     for code in codes:
         figure = figures.get(code)
@@ -186,23 +197,45 @@ def entitlements(
     return lines
 
 
-def _grouped_spans(pops: Populations) -> list[tuple[str, list[tuple[str, int, int]], bool]]:
+def _grouped_spans(pops: Populations) -> list[_Member]:
     """The membership spans as month indices, per PCN in code order, each PCN's spans in
-    practice order, and whether a practice recurs in the PCN: worked out once per Populations."""
+    practice order, and what lets a window skip clipping them: worked out once per
+    Populations."""
     cached = getattr(pops, "_grouped", None)
     if cached is None or cached[0] is not pops.spans or cached[1] != len(pops.spans):
+        index: dict[dt.date, int] = {}
         by_pcn: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
         for pcn, code, a, b in pops.spans:
-            by_pcn[pcn].append((code, month_index(a), month_index(b)))
+            i = index.get(a)
+            if i is None:
+                i = index[a] = month_index(a)
+            j = index.get(b)
+            if j is None:
+                j = index[b] = month_index(b)
+            by_pcn[pcn].append((code, i, j))
         grouped = []
         for pcn in sorted(by_pcn):
             spans = sorted(by_pcn[pcn])
-            grouped.append((pcn, spans, len({c for c, _, _ in spans}) < len(spans)))
+            codes = tuple(c for c, _, _ in spans)
+            grouped.append(
+                (
+                    pcn,
+                    spans,
+                    len(set(codes)) < len(codes),
+                    max(a for _, a, _ in spans),
+                    min(b for _, _, b in spans),
+                    codes,
+                )
+            )
         cached = (pops.spans, len(pops.spans), grouped)
         object.__setattr__(pops, "_grouped", cached)
     return cached[2]
 
 
+# One PCN's memberships (`_grouped_spans`): the PCN, its spans (practice, first and last month
+# index) in order, whether a practice recurs, the latest first month and earliest last month
+# (a window inside both has every member all through), and the member codes in order.
+_Member = tuple[str, list[tuple[str, int, int]], bool, int, int, tuple[str, ...]]
 _month = functools.cache(month_from_index)
 
 
@@ -211,8 +244,17 @@ def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> 
     (PCN, practice); every stream paid over the same months shares them. Built from membership
     spans, so the cost follows the number of memberships, not months x practices."""
     lo, hi = month_index(months[0]), month_index(months[-1])
+    first, last, whole = _month(lo), _month(hi), hi - lo + 1
+    out: list[_Run] = []
     segments: list[list] = []  # [pcn, practice, first, last, codes, months], in output order
-    for pcn, spans, recurs in _grouped_spans(pops):
+    for pcn, spans, recurs, latest_start, earliest_end, codes in _grouped_spans(pops):
+        if latest_start <= lo and earliest_end >= hi:  # every member all through the window
+            if by_practice:
+                out.extend((pcn, c, first, last, (c,), whole) for c in codes)
+            else:
+                out.append((pcn, None, first, last, codes, whole))
+            continue
+        segments.clear()
         clipped = []
         for code, a, b in spans:
             a, b = max(a, lo), min(b, hi)
@@ -231,26 +273,22 @@ def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> 
                 else:
                     segments.append([pcn, code, a, b, (code,), b - a + 1])
                 last_code = code
-            continue
-        starts, ends = {a for _, a, _ in clipped}, {b for _, _, b in clipped}
-        if len(starts) == 1 and len(ends) == 1:  # unchanged all window: one run
-            a, b = next(iter(starts)), next(iter(ends))
-            codes = tuple(sorted(c for c, _, _ in clipped))
-            segments.append([pcn, None, a, b, codes, b - a + 1])
-            continue
-        cuts = sorted(starts | {b + 1 for b in ends})
-        mine = None
-        for a, b_next in itertools.pairwise(cuts):
-            codes = tuple(sorted(c for c, s, e in clipped if s <= a and e >= b_next - 1))
-            if not codes:
-                continue
-            if mine is not None and mine[4] == codes and mine[3] == a - 1:
-                mine[3] = b_next - 1
-                mine[5] += b_next - a
-            else:
-                mine = [pcn, None, a, b_next - 1, codes, b_next - a]
-                segments.append(mine)
-    return [_Run(pcn, p, _month(a), _month(b), codes, n) for pcn, p, a, b, codes, n in segments]
+        else:
+            starts, ends = {a for _, a, _ in clipped}, {b for _, _, b in clipped}
+            cuts = sorted(starts | {b + 1 for b in ends})
+            mine = None
+            for a, b_next in itertools.pairwise(cuts):
+                members = tuple(sorted(c for c, s, e in clipped if s <= a and e >= b_next - 1))
+                if not members:
+                    continue
+                if mine is not None and mine[4] == members and mine[3] == a - 1:
+                    mine[3] = b_next - 1
+                    mine[5] += b_next - a
+                else:
+                    mine = [pcn, None, a, b_next - 1, members, b_next - a]
+                    segments.append(mine)
+        out.extend((pcn, p, _month(a), _month(b), c, n) for pcn, p, a, b, c, n in segments)
+    return out
 
 
 def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[EntitlementLine]:
@@ -308,16 +346,10 @@ class _StreamFacts:
         return note
 
 
-class _Run(NamedTuple):
-    """A run of consecutive months one line covers: the PCN, the practice (practice-level
-    streams), the first and last month, the practices whose lists count and the months."""
-
-    pcn: str
-    practice: str | None
-    first: dt.date
-    last: dt.date
-    codes: tuple[str, ...]
-    count: int
+# A run of consecutive months one line covers: the PCN, the practice (practice-level streams)
+# or None, the first and last month, the practices whose lists count and the number of months.
+# A plain tuple, like `_Basis`: tens of thousands are made a year.
+_Run = tuple[str, str | None, dt.date, dt.date, tuple[str, ...], int]
 
 
 # A run's basis (`_population`): its sum, the practices lacking it, where the figures came from,
@@ -342,9 +374,12 @@ class _Window:
         """Each run's population on `basis`, worked out once for every stream on it."""
         column = self.by_basis.get(basis)
         if column is None:
-            column = self.by_basis[basis] = [
-                _population(pops, run.codes, basis, cache) for run in self.runs
-            ]
+            own = _own_bases(pops, basis, cache)
+            column = self.by_basis[basis] = []
+            for run in self.runs:
+                codes = run[4]
+                hit = own.get(codes[0]) if len(codes) == 1 else None
+                column.append(hit if hit is not None else _population(pops, codes, basis, cache))
         return column
 
 
@@ -352,6 +387,10 @@ def _payee(pops: Populations, run: _Run) -> tuple[str, str, str, str, str]:
     """Who is paid for a run, whatever the stream: (payee, payee name, PCN name, practice name,
     what is said of the run: lists taken on in a merger, no nominated payee)."""
     pcn, practice, _first, _last, codes, _count = run
+    if practice and not pops.absorbed:  # a practice-level run: the practice is paid
+        name = pops.practices[practice].name if practice in pops.practices else ""
+        payee_name = pops.pcn_names.get(practice) or name or pops.payee_names.get(practice, "")
+        return (practice, payee_name, pops.pcn_names.get(pcn, pcn), name, "")
     payee = practice or pops.payees.get(pcn)
     if practice is not None and pops.absorbed and practice in pops.absorbed:
         payee = pops.absorbed[practice][0]
