@@ -109,8 +109,7 @@ class EntitlementLine:
 def _practice_figures(pops: Populations, basis: str, cache: dict) -> dict:
     """Per practice: (value, date, source file, stale?) for one basis, computed once."""
     key = ("figures", basis)
-    figures = cache.get(key)
-    if figures is None:
+    if key not in cache:
         figures = {}
         for code, p in pops.practices.items():
             value = p.values.get(basis)
@@ -123,7 +122,7 @@ def _practice_figures(pops: Populations, basis: str, cache: dict) -> dict:
                     (pops.reference_date - date).days > STALE_AFTER_DAYS,
                 )
         cache[key] = figures
-    return figures
+    return cache[key]
 
 
 def _own_bases(pops: Populations, basis: str, cache: dict) -> dict[str, _Basis]:
