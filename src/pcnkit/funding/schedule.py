@@ -126,8 +126,9 @@ def _table(lines: list[EntitlementLine], rules: YearRules) -> dict[tuple, dict]:
         num, den = line.exact.as_integer_ratio()
         last = line.months
         num200, den2, half = 200 * num, 2 * den * last, den * last
-        whole, part = amount.as_integer_ratio()  # part divides 100: amount is whole pence
-        final, paid = whole * (100 // part), 0
+        whole, part = amount.as_integer_ratio()  # whole pence: part divides 100
+        final = whole * 100 // part if not 100 % part else int(amount * 100)
+        paid = 0
         row: dict[dt.date, int] = {}
         for when, k in plan[0]:
             pence = final if k == last else (num200 * k + half) // den2
