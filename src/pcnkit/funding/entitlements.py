@@ -13,11 +13,11 @@ Sums of lines are `Total`s, which say when they are incomplete and why.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import itertools
 from collections import defaultdict
 from dataclasses import dataclass, fields
 from decimal import Decimal
-from typing import NamedTuple
 
 from pcnkit.bulk import bulk
 from pcnkit.dates import month_from_index, month_index
@@ -131,6 +131,25 @@ def _practice_figures(pops: Populations, basis: str, cache: dict) -> dict:
     return cache[key]
 
 
+def _own_bases(pops: Populations, basis: str, cache: dict) -> dict[str, _Basis]:
+    """Per practice with a figure: its basis on its own (practice-level streams), worked out
+    once per basis; the words for a figure's date and source are shared by the practices with
+    the same."""
+    key = ("own", basis)
+    own = cache.get(key)
+    if own is None:
+        own, said = {}, {}
+        none: frozenset = frozenset()
+        for code, (value, date, title, stale) in _practice_figures(pops, basis, cache).items():
+            inputs = said.get((date, title))
+            if inputs is None:
+                inputs = said[date, title] = f"{INPUT_NAMES[basis]} as at {_day(date)} ({title})"
+            own[code] = (value, (), inputs, frozenset((code,)) if stale else none)
+        cache[key] = own
+    return own
+
+
+@functools.cache
 def _day(day: dt.date) -> str:
     return f"{day.day} {day:%B %Y}"
 
@@ -143,21 +162,15 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
     if hit is not None:
         return hit
     if basis == "fixed":
-        cache[key] = (Decimal(1), [], "a fixed sum per payee", frozenset())
+        cache[key] = (Decimal(1), (), "a fixed sum per payee", frozenset())
         return cache[key]
-    figures = cache.get(("figures", basis)) or _practice_figures(pops, basis, cache)
     if len(codes) == 1:  # practice-level streams: one practice, no sums or sorting
-        figure = figures.get(codes[0])
-        if figure is None:
-            cache[key] = (Decimal(0), [codes[0]], f"{INPUT_NAMES[basis]}: not loaded", frozenset())
-        else:
-            cache[key] = (
-                figure[0],
-                [],
-                f"{INPUT_NAMES[basis]} as at {_day(figure[1])} ({figure[2]})",
-                frozenset(codes) if figure[3] else frozenset(),
-            )
-        return cache[key]
+        hit = _own_bases(pops, basis, cache).get(codes[0])
+        if hit is None:
+            hit = (Decimal(0), codes, f"{INPUT_NAMES[basis]}: not loaded", frozenset())
+        cache[key] = hit
+        return hit
+    figures = _practice_figures(pops, basis, cache)
     found, missing, dates, sources, stale = Decimal(0), [], set(), set(), set()
     for code in codes:
         figure = figures.get(code)
@@ -174,7 +187,7 @@ def _population(pops: Populations, codes: tuple[str, ...], basis: str, cache: di
     else:
         span = ", ".join(_day(d) for d in sorted(dates))
         inputs = f"{INPUT_NAMES[basis]} as at {span} ({'; '.join(sorted(sources))})"
-    cache[key] = (found, missing, inputs, frozenset(stale))
+    cache[key] = (found, tuple(missing), inputs, frozenset(stale))
     return cache[key]
 
 
@@ -189,13 +202,46 @@ def entitlements(
     return lines
 
 
-def _indexed_spans(pops: Populations) -> list[tuple[str, str, int, int]]:
-    cached = getattr(pops, "_indexed", None)
-    if cached is None or cached[0] is not pops.spans:
-        spans = [(pcn, code, month_index(a), month_index(b)) for pcn, code, a, b in pops.spans]
-        cached = (pops.spans, spans)
-        object.__setattr__(pops, "_indexed", cached)
-    return cached[1]
+def _grouped_spans(pops: Populations) -> list[_Member]:
+    """The membership spans as month indices, per PCN in code order, each PCN's spans in
+    practice order, and what lets a window skip clipping them: worked out once per
+    Populations."""
+    cached = getattr(pops, "_grouped", None)
+    if cached is None or cached[0] is not pops.spans or cached[1] != len(pops.spans):
+        index: dict[dt.date, int] = {}
+        by_pcn: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
+        for pcn, code, a, b in pops.spans:
+            i = index.get(a)
+            if i is None:
+                i = index[a] = month_index(a)
+            j = index.get(b)
+            if j is None:
+                j = index[b] = month_index(b)
+            by_pcn[pcn].append((code, i, j))
+        grouped = []
+        for pcn in sorted(by_pcn):
+            spans = sorted(by_pcn[pcn])
+            codes = tuple(c for c, _, _ in spans)
+            grouped.append(
+                (
+                    pcn,
+                    spans,
+                    len(set(codes)) < len(codes),
+                    max(a for _, a, _ in spans),
+                    min(b for _, _, b in spans),
+                    codes,
+                )
+            )
+        cached = (pops.spans, len(pops.spans), grouped)
+        object.__setattr__(pops, "_grouped", cached)
+    return cached[2]
+
+
+# One PCN's memberships (`_grouped_spans`): the PCN, its spans (practice, first and last month
+# index) in order, whether a practice recurs, the latest first month and earliest last month
+# (a window inside both has every member all through), and the member codes in order.
+_Member = tuple[str, list[tuple[str, int, int]], bool, int, int, tuple[str, ...]]
+_month = functools.cache(month_from_index)
 
 
 def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> list[_Run]:
@@ -203,53 +249,60 @@ def _runs(pops: Populations, months: tuple[dt.date, ...], by_practice: bool) -> 
     (PCN, practice); every stream paid over the same months shares them. Built from membership
     spans, so the cost follows the number of memberships, not months x practices."""
     lo, hi = month_index(months[0]), month_index(months[-1])
-    clipped: dict[str, list[tuple[str, int, int]]] = defaultdict(list)
-    for pcn, code, first, last in _indexed_spans(pops):
-        a, b = max(first, lo), min(last, hi)
-        if a <= b:
-            clipped[pcn].append((code, a, b))
-    runs: dict[tuple[str, str | None], list[list]] = {}
-    for pcn, spans in clipped.items():
-        if by_practice:
-            for code, a, b in sorted(spans) if len(spans) > 1 else spans:
-                segments = runs.setdefault((pcn, code), [])
-                if segments and month_index(segments[-1][1]) == a - 1:
-                    segments[-1][1] = month_from_index(b)
-                    segments[-1][3] += b - a + 1
-                else:
-                    segments.append([month_from_index(a), month_from_index(b), (code,), b - a + 1])
-            continue
-        segments = runs.setdefault((pcn, None), [])
-        starts, ends = {a for _, a, _ in spans}, {b for _, _, b in spans}
-        if len(starts) == 1 and len(ends) == 1:  # unchanged all window: one run
-            a, b = next(iter(starts)), next(iter(ends))
-            codes = tuple(sorted(c for c, _, _ in spans))
-            segments.append([month_from_index(a), month_from_index(b), codes, b - a + 1])
-            continue
-        cuts = sorted(starts | {b + 1 for b in ends})
-        for a, b_next in itertools.pairwise(cuts):
-            codes = tuple(sorted(c for c, s, e in spans if s <= a and e >= b_next - 1))
-            if not codes:
-                continue
-            if segments and segments[-1][2] == codes and month_index(segments[-1][1]) == a - 1:
-                segments[-1][1] = month_from_index(b_next - 1)
-                segments[-1][3] += b_next - a
+    first, last, whole = _month(lo), _month(hi), hi - lo + 1
+    out: list[_Run] = []
+    segments: list[list] = []  # [pcn, practice, first, last, codes, months], in output order
+    for pcn, spans, recurs, latest_start, earliest_end, codes in _grouped_spans(pops):
+        if latest_start <= lo and earliest_end >= hi:  # every member all through the window
+            if by_practice:
+                out.extend((pcn, c, first, last, (c,), whole) for c in codes)
             else:
-                segments.append(
-                    [month_from_index(a), month_from_index(b_next - 1), codes, b_next - a]
-                )
-    items = sorted(runs.items()) if by_practice else sorted(runs.items(), key=_pcn_key)
-    return [_Run(pcn, practice, *segment) for (pcn, practice), segs in items for segment in segs]
-
-
-def _pcn_key(item) -> str:
-    return item[0][0]
+                out.append((pcn, None, first, last, codes, whole))
+            continue
+        segments.clear()
+        clipped = []
+        for code, a, b in spans:
+            a, b = max(a, lo), min(b, hi)
+            if a <= b:
+                clipped.append((code, a, b))
+        if not clipped:
+            continue
+        if by_practice:
+            if recurs:  # a practice twice in the PCN: its clipped spans in order
+                clipped.sort()
+            last_code = None
+            for code, a, b in clipped:
+                if code == last_code and segments[-1][3] == a - 1:
+                    segments[-1][3] = b
+                    segments[-1][5] += b - a + 1
+                else:
+                    segments.append([pcn, code, a, b, (code,), b - a + 1])
+                last_code = code
+        else:
+            starts, ends = {a for _, a, _ in clipped}, {b for _, _, b in clipped}
+            cuts = sorted(starts | {b + 1 for b in ends})
+            mine = None
+            for a, b_next in itertools.pairwise(cuts):
+                members = tuple(sorted(c for c, s, e in clipped if s <= a and e >= b_next - 1))
+                if not members:
+                    continue
+                if mine is not None and mine[4] == members and mine[3] == a - 1:
+                    mine[3] = b_next - 1
+                    mine[5] += b_next - a
+                else:
+                    mine = [pcn, None, a, b_next - 1, members, b_next - a]
+                    segments.append(mine)
+        out.extend((pcn, p, _month(a), _month(b), c, n) for pcn, p, a, b, c, n in segments)
+    return out
 
 
 def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[EntitlementLine]:
+    """The lines stream by stream, in columns: the runs of months and who is paid for each are
+    worked out once per span of months, and the population sums once per basis, then every
+    stream sharing them only multiplies by its rate."""
     out: list[EntitlementLine] = []
     cache: dict = {}
-    run_cache: dict = {}
+    windows: dict[tuple, _Window] = {}
     for basis, estimate in rules.estimates.items():
         cache[("estimate", basis)] = estimate
     for stream in rules.streams.values():
@@ -257,18 +310,14 @@ def _lines(pops: Populations, rules: YearRules, only: list[str] | None) -> list[
             continue
         months = tuple(stream.months)
         key = (months, stream.payee == "practice")
-        if key not in run_cache:
-            run_cache[key] = _runs(pops, months, stream.payee == "practice")
+        window = windows.get(key)
+        if window is None:
+            window = windows[key] = _Window(pops, _runs(pops, months, key[1]))
         per_month = {"annual": Decimal(12), "period": Decimal(len(months)), "monthly": Decimal(1)}
         divisor = per_month[stream.rate_period]
         fixed = _StreamFacts(rules, stream, divisor)
-        estimate = rules.estimates.get(stream.basis)
-        for run in run_cache[key]:
-            basis = _population(pops, run.codes, stream.basis, cache)
-            line = _line(pops, fixed, run, basis)
-            if estimate is not None and estimate.label in line.inputs:
-                line.note = "; ".join(filter(None, [line.note, _estimated(estimate)]))
-            out.append(line)
+        bases = window.bases(pops, stream.basis, cache)
+        _stream_lines(out, pops, fixed, window, bases, rules.estimates.get(stream.basis))
     return out
 
 
@@ -281,7 +330,7 @@ def _estimated(estimate) -> str:
 class _StreamFacts:
     """What every line of a stream shares, worked out once per stream."""
 
-    __slots__ = ("base_notes", "divisor", "plain_note", "rule_id", "rules", "stream")
+    __slots__ = ("base_notes", "divisor", "notes", "plain_note", "rule_id", "rules", "stream")
 
     def __init__(self, rules: YearRules, stream: Stream, divisor: Decimal) -> None:
         self.rules, self.stream, self.divisor = rules, stream, divisor
@@ -292,93 +341,174 @@ class _StreamFacts:
                 "bed counts are not held in the registry; load them to calculate this"
             )
         self.plain_note = "; ".join(self.base_notes)
+        self.notes: dict[tuple[int, str], str] = {}
+
+    def note(self, pops: Populations, stale: int, about_run: str) -> str:
+        """The stream's notes, then how many lists are stale, then what is said of the run."""
+        key = (stale, about_run)
+        note = self.notes.get(key)
+        if note is None:
+            parts = [self.plain_note] if self.plain_note else []
+            if stale:
+                parts.append(
+                    f"{stale} list(s) dated more than six months before the reference date "
+                    f"{pops.reference_date}"
+                )
+            if about_run:
+                parts.append(about_run)
+            note = self.notes[key] = "; ".join(parts)
+        return note
 
 
-class _Run(NamedTuple):
-    """A run of consecutive months one line covers: the PCN, the practice (practice-level
-    streams), the first and last month, the practices whose lists count and the months."""
-
-    pcn: str
-    practice: str | None
-    first: dt.date
-    last: dt.date
-    codes: tuple[str, ...]
-    count: int
+# A run of consecutive months one line covers: the PCN, the practice (practice-level streams)
+# or None, the first and last month, the practices whose lists count and the number of months.
+# A plain tuple, like `_Basis`: tens of thousands are made a year.
+_Run = tuple[str, str | None, dt.date, dt.date, tuple[str, ...], int]
 
 
 # A run's basis (`_population`): its sum, the practices lacking it, where the figures came from,
 # and the practices whose lists are stale. A plain tuple: one is made per practice and basis,
 # thousands a year, where a named tuple costs ten times as much to build.
-_Basis = tuple[Decimal, list[str], str, frozenset]
+_Basis = tuple[Decimal, tuple[str, ...], str, frozenset]
 
 
-def _line(pops: Populations, fixed: _StreamFacts, run: _Run, basis: _Basis) -> EntitlementLine:
-    """One entitlement line: a stream's amount for one run of months, with its working."""
-    pcn, practice, first, last, codes, count = run
-    population, missing, inputs, stale = basis
-    stream = fixed.stream
+class _Window:
+    """The runs of one span of months (per PCN or per practice) and, for each, who is paid and
+    what is said of it whatever the stream: the columns every stream over those months shares.
+    The population sums are added per basis as streams ask for them."""
+
+    __slots__ = ("by_basis", "paid", "runs")
+
+    def __init__(self, pops: Populations, runs: list[_Run]) -> None:
+        self.runs = runs
+        self.paid = [_payee(pops, run) for run in runs]
+        self.by_basis: dict[str, list[_Basis]] = {}
+
+    def bases(self, pops: Populations, basis: str, cache: dict) -> list[_Basis]:
+        """Each run's population on `basis`, worked out once for every stream on it."""
+        column = self.by_basis.get(basis)
+        if column is None:
+            own = _own_bases(pops, basis, cache)
+            column = self.by_basis[basis] = []
+            for run in self.runs:
+                codes = run[4]
+                hit = own.get(codes[0]) if len(codes) == 1 else None
+                column.append(hit if hit is not None else _population(pops, codes, basis, cache))
+        return column
+
+
+def _payee(pops: Populations, run: _Run) -> tuple[str, str, str, str, str]:
+    """Who is paid for a run, whatever the stream: (payee, payee name, PCN name, practice name,
+    what is said of the run: lists taken on in a merger, no nominated payee)."""
+    pcn, practice, _first, _last, codes, _count = run
+    if practice and not pops.absorbed:  # a practice-level run: the practice is paid
+        name = pops.practices[practice].name if practice in pops.practices else ""
+        payee_name = pops.pcn_names.get(practice) or name or pops.payee_names.get(practice, "")
+        return (practice, payee_name, pops.pcn_names.get(pcn, pcn), name, "")
     payee = practice or pops.payees.get(pcn)
     if practice is not None and pops.absorbed and practice in pops.absorbed:
         payee = pops.absorbed[practice][0]
-    if not (missing or stale or pops.absorbed) and payee is not None:
-        note = fixed.plain_note  # the common case: nothing line-specific to say
-    else:
-        notes = list(fixed.base_notes)
-        if stale:
+    notes = []
+    for code in codes if pops.absorbed else ():
+        if code in pops.absorbed:
+            successor, when, why = pops.absorbed[code]
             notes.append(
-                f"{len(stale)} list(s) dated more than six months before the reference date "
-                f"{pops.reference_date}"
+                f"includes the list of {code}, taken on by {successor} on {when}"
+                + (f" ({why})" if why else "")
             )
-        for code in codes if pops.absorbed else ():
-            if code in pops.absorbed:
-                successor, when, why = pops.absorbed[code]
-                notes.append(
-                    f"includes the list of {code}, taken on by {successor} on {when}"
-                    + (f" ({why})" if why else "")
-                )
-        if payee is None:
-            payee = pcn
-            notes.append(NO_PAYEE)
-        note = "; ".join(notes)
-    if missing and len(missing) >= len(codes):
-        exact = amount = None  # no input for any practice: not calculable, not £0.00
-    else:
-        exact = population * stream.rate * count / fixed.divisor
-        amount = to_pence(exact)
+    if payee is None:
+        payee = pcn
+        notes.append(NO_PAYEE)
     payee_name = (
         pops.pcn_names.get(payee)
         or (pops.practices[payee].name if payee in pops.practices else "")
         or pops.payee_names.get(payee, "")
     )
-    return EntitlementLine(
-        fixed.rules.year,
-        pcn,
-        pops.pcn_names.get(pcn, pcn),
+    return (
         payee,
-        practice,
+        payee_name,
+        pops.pcn_names.get(pcn, pcn),
+        pops.practices[practice].name if practice in pops.practices else "",
+        "; ".join(notes),
+    )
+
+
+def _stream_lines(
+    out: list[EntitlementLine],
+    pops: Populations,
+    fixed: _StreamFacts,
+    window: _Window,
+    bases: list[_Basis],
+    estimate=None,
+) -> None:
+    """One stream's lines, one per run of the window: its amount for the run, with its working.
+    The stream's own fields are read once here, not per line."""
+    stream = fixed.stream
+    year, rule_id, divisor, plain_note = (
+        fixed.rules.year,
+        fixed.rule_id,
+        fixed.divisor,
+        fixed.plain_note,
+    )
+    sid, name, basis_name, rate, rate_period = (
         stream.id,
         stream.name,
         stream.basis,
-        population,
         stream.rate,
         stream.rate_period,
-        count,
-        first,
-        last,
-        exact,
-        amount,
-        fixed.rule_id,
+    )
+    version, confirmed, status, period_months, source = (
         stream.version,
         stream.confirmed,
         stream.status,
         len(stream.months),
-        inputs,
         stream.source,
-        note,
-        missing=tuple(missing),
-        payee_name=payee_name,
-        practice_name=pops.practices[practice].name if practice in pops.practices else "",
     )
+    append = out.append
+    for run, paid, basis in zip(window.runs, window.paid, bases, strict=True):
+        pcn, practice, first, last, codes, count = run
+        payee, payee_name, pcn_name, practice_name, about_run = paid
+        population, missing, inputs, stale = basis
+        # the common case has nothing line-specific to say
+        note = fixed.note(pops, len(stale), about_run) if stale or about_run else plain_note
+        if estimate is not None and estimate.label in inputs:  # (partly) the stated estimate
+            note = "; ".join(filter(None, [note, _estimated(estimate)]))
+        if missing and len(missing) >= len(codes):
+            exact = amount = None  # no input for any practice: not calculable, not £0.00
+        else:
+            exact = population * rate * count / divisor
+            amount = to_pence(exact)
+        append(
+            EntitlementLine(
+                year,
+                pcn,
+                pcn_name,
+                payee,
+                practice,
+                sid,
+                name,
+                basis_name,
+                population,
+                rate,
+                rate_period,
+                count,
+                first,
+                last,
+                exact,
+                amount,
+                rule_id,
+                version,
+                confirmed,
+                status,
+                period_months,
+                inputs,
+                source,
+                note,
+                missing=missing,
+                payee_name=payee_name,
+                practice_name=practice_name,
+            )
+        )
 
 
 def _compare(lines: list[EntitlementLine], official: list[EntitlementLine]) -> None:

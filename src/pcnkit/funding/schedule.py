@@ -106,28 +106,49 @@ def schedule_table(lines: list[EntitlementLine], rules: YearRules) -> dict[tuple
 
 def _table(lines: list[EntitlementLine], rules: YearRules) -> dict[tuple, dict]:
     plans: dict = {}
-    slots: dict[dt.date, int] = {}
-    rows: dict[tuple, list[int]] = {}
+    slots: dict[dt.date, int] = {}  # payment months, in the order they first come
+    rows: dict[tuple, dict[dt.date, int]] = {}
+    shared: set[tuple] = set()  # rows more than one line pays into
     for line in lines:
-        if line.amount is None:
+        amount = line.amount
+        if amount is None:
             continue
         shape = (line.stream, line.first_month, line.last_month)
         plan = plans.get(shape)
         if plan is None:
             groups = _plan(rules.stream(line.stream), line.first_month, line.last_month)
-            plan = plans[shape] = (
-                [slots.setdefault(w, len(slots)) for w, _m, _k in groups],
-                [k for _w, _m, k in groups],
-            )
+            seen = [slots.setdefault(w, len(slots)) for w, _m, _k in groups]
+            # a row lists its months in the order they first came in the year's lines:
+            # this plan's order, unless a month it pays in came first with another plan
+            plan = plans[shape] = ([(w, k) for w, _m, k in groups], seen != sorted(seen))
+        # `_steps` inlined (a million payments): the running total in pence at each k,
+        # round_half_up(exact x k / months), and the line's rounded amount at the last month
+        num, den = line.exact.as_integer_ratio()
+        last = line.months
+        num200, den2, half = 200 * num, 2 * den * last, den * last
+        whole, part = amount.as_integer_ratio()  # whole pence: part divides 100
+        final = whole * 100 // part if not 100 % part else int(amount * 100)
+        paid = 0
+        row: dict[dt.date, int] = {}
+        for when, k in plan[0]:
+            pence = final if k == last else (num200 * k + half) // den2
+            if pence != paid:
+                row[when] = pence - paid
+                paid = pence
+        if plan[1]:
+            row = {w: row[w] for w in sorted(row, key=slots.get)}
         key = (line.payee_code, line.pcn_code, line.practice_code, line.stream)
-        row = rows.get(key)
-        if row is None:
-            row = rows[key] = [0] * 24
-        for slot, step in zip(plan[0], _steps(line, plan[1]), strict=True):
-            row[slot] += step
-    months = sorted(slots, key=slots.get)
-    order = [(w, slots[w]) for w in months]
-    return {key: {w: row[i] for w, i in order if row[i]} for key, row in rows.items()}
+        mine = rows.get(key)
+        if mine is None:
+            rows[key] = row
+            continue
+        shared.add(key)
+        for when, step in row.items():
+            mine[when] = mine.get(when, 0) + step
+    for key in shared:  # in the year's month order again, without months that add up to 0
+        mine = rows[key]
+        rows[key] = {w: mine[w] for w in sorted(mine, key=slots.get) if mine[w]}
+    return rows
 
 
 def pounds(pence: int) -> Decimal:
