@@ -11,7 +11,7 @@ streams only (the rest paid outside practices), median actual / entitlement, £ 
 £ entitled (over the PCNs compared). PCNs paid outside GP practices (about 300 a year, e.g. to
 a federation) show £0 and are left out.
 
-    PYTHONPATH=$PWD/src .venv/bin/python benchmarks/actuals_agreement.py -w /work/eng-base
+    PYTHONPATH=$PWD/src .venv/bin/python benchmarks/actuals_agreement.py -w ENGLAND_WORKSPACE
     ... --entitlements-dir /tmp/rules/before   # read entitlements_<yyyy-yy>.csv saved earlier
     ... --save-dir /tmp/rules/after            # keep the engine's CSVs for another run
 
@@ -33,7 +33,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 MAPPING = ROOT / "src" / "pcnkit" / "funding" / "payments_columns.yaml"
-PAYMENTS = Path("/work/shared/data/payments")
+PAYMENTS = ROOT.parent / "shared" / "data" / "payments"
 YEARS = {"2019/20": "19-20", "2020/21": "20-21", "2021/22": "21-22", "2022/23": "22-23"}
 
 
@@ -154,7 +154,7 @@ def compare(year: str, paid: pd.DataFrame, lines: pd.DataFrame, spec: dict) -> d
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("-w", "--workspace", default="/work/eng-base")
+    ap.add_argument("-w", "--workspace", required=True, help="an England workspace")
     ap.add_argument("--entitlements-dir", type=Path, default=None)
     ap.add_argument("--save-dir", type=Path, default=None)
     ap.add_argument("--years", nargs="*", default=list(YEARS))

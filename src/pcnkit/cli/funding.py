@@ -895,10 +895,10 @@ def funding_arrs_utilisation(
             Text(f"{g.name} ({g.code})", style="bold" if g is found.national else ""),
             str(g.pcns),
             str(g.left_out_total),
-            money(g.budget),
-            money(g.paid),
+            money(g.budget) if g.pcns else "-",
+            money(g.paid) if g.pcns else "-",
             percent(g.used),
-            money(g.unclaimed),
+            money(g.unclaimed) if g.pcns else "-",
             f"{money(g.over)} ({g.over_claims})" if g.over_claims else "-",
         ]
         if found.census_date:

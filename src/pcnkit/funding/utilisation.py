@@ -118,16 +118,18 @@ class Rollup:
         return sum(self.left_out.values())
 
     def as_row(self) -> dict:
+        """Sums over no PCN are not £0.00: they are blank (cannot be calculated)."""
+        some = self.pcns > 0
         return {
             "ics": self.code,
             "ics_name": self.name,
             "pcns_counted": self.pcns,
             "pcns_left_out": self.left_out_total,
-            "budget": self.budget,
-            "paid": self.paid,
+            "budget": self.budget if some else None,
+            "paid": self.paid if some else None,
             "used": self.used,
-            "unclaimed": self.unclaimed,
-            "over_claimed": self.over,
+            "unclaimed": self.unclaimed if some else None,
+            "over_claimed": self.over if some else None,
             "over_claims": self.over_claims,
             "paid_all_pcns": self.paid_all,
             "arrs_fte_in_post": self.arrs_fte,
