@@ -227,3 +227,19 @@ def test_a_match_outside_one_percent_is_no_explanation():
     b = _row("B", Decimal(10000), Decimal(15200))
     against_actuals._paid_for_another([a, b], {"A": "07L", "B": "07L"})
     assert (a.category, b.category) == ("paid_outside", "unexplained")
+
+
+def test_the_payee_check_before_the_payments_names_the_later_payee(bhr):
+    """2019/20's file shows no network payment, so no payee is inferred for December 2019; the
+    finding says which practice the 2020/21 file shows receiving them."""
+    from pcnkit.registry.checks import run_checks
+
+    with bhr.sessions() as s:
+        found = run_checks(s, dt.date(2019, 12, 1), "U26744").findings
+    (payee,) = [f for f in found if f.check == "nominated_payee"]
+    (first,) = _roles(bhr, "U26744", dt.date(2020, 6, 1))
+    assert first.evidence.startswith("Inferred from NHS Payments to General Practice 2020/21")
+    assert f"{first.holder} receiving its network payments from 1 April 2020" in payee.text
+    with bhr.sessions() as s:
+        later = run_checks(s, dt.date(2021, 6, 1), "U26744").findings
+    assert not [f for f in later if f.check == "nominated_payee"]

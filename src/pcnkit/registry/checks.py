@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from pcnkit.dates import Period
 from pcnkit.registry import kinds
 from pcnkit.registry.queries import AreaList, Hierarchy, is_closed, is_open, roles_at, whole
-from pcnkit.store.models import Organisation, RegistryException
+from pcnkit.store.models import Organisation, PcnRole, RegistryException
 
 LIST_MINIMUM = 30_000
 LIST_MAXIMUM = 50_000
@@ -185,6 +185,8 @@ class Scene:
     as_of: dt.date
     waivers: dict[tuple[int, str], RegistryException]
     roles: dict
+    # PCN id -> the first payee inferred from the payments files after the date, if any
+    later_payees: dict = field(default_factory=dict)
 
     @property
     def when(self) -> str:
@@ -326,12 +328,20 @@ def _clinical_director(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
 
 @check("nominated_payee")
 def _nominated_payee(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
+    later = s.later_payees.get(pcn.org.id)
+    hint = (
+        f" The payments files show {later.holder} receiving its network payments from "
+        f"{long_date(later.start)}; if it was the payee on {s.when} too, record it in a "
+        "definitions file."
+        if later
+        else ""
+    )
     return _unless_held(
         s,
         pcn,
         "nominated_payee",
         f"No nominated payee is recorded for {s.label(pcn.org)} on {s.when}; Network Contract "
-        "DES payments cannot be made until one is named.",
+        "DES payments cannot be made until one is named." + hint,
     )
 
 
@@ -390,13 +400,37 @@ def _cross_border(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
 # --- running them ------------------------------------------------------------------------------
 
 
+def _later_payees(session: Session, pcn_ids: list[int], as_of: dt.date) -> dict[int, PcnRole]:
+    """Each PCN's first payee inferred from the payments files (a practice) after `as_of`."""
+    rows = session.scalars(
+        select(PcnRole)
+        .where(
+            PcnRole.pcn_id.in_(pcn_ids),
+            PcnRole.role == "nominated_payee",
+            PcnRole.evidence.is_not(None),
+            PcnRole.payee_id.is_not(None),
+            PcnRole.start > as_of,
+        )
+        .order_by(PcnRole.start, PcnRole.id)
+    )
+    out: dict[int, PcnRole] = {}
+    for role in rows:
+        out.setdefault(role.pcn_id, role)
+    return out
+
+
 def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -> CheckResult:
     """All configuration checks (CHECKS) for an area (or the whole registry) as at a date."""
     h = Hierarchy.at(session, as_of)
     area_code, area_name, practices, pcns = _area(h, area_code)
     pcns = [p for p in pcns if is_open(p, as_of)]
+    ids = [p.id for p in pcns]
     scene = Scene(
-        h, as_of, _exceptions(session, as_of), roles_at(session, [p.id for p in pcns], as_of)
+        h,
+        as_of,
+        _exceptions(session, as_of),
+        roles_at(session, ids, as_of),
+        _later_payees(session, ids, as_of),
     )
     open_practices = [p for p in practices if is_open(p, as_of)]
     pcn_scenes = [_pcn_scene(h, pcn, as_of) for pcn in pcns]
