@@ -20,10 +20,18 @@ class Loader(yaml.SafeLoader):
 Loader.add_constructor("tag:yaml.org,2002:timestamp", yaml.SafeLoader.construct_scalar)
 
 
+# pcnkit's YAML files are a few kilobytes; a file far larger is not one of them.
+MAX_BYTES = 5_000_000
+
+
 def parse_yaml(text: str, file: str, loader: type[yaml.SafeLoader] = Loader) -> object:
     """The document in `text` (read from `file`, which errors name)."""
     try:
         return yaml.load(text, Loader=loader)
+    except (RecursionError, MemoryError) as exc:
+        raise InputError(
+            file, "is nested too deeply or too large to be a pcnkit file", "Check the file."
+        ) from exc
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
         raise InputError(
@@ -38,6 +46,12 @@ def read_yaml(path: Path, loader: type[yaml.SafeLoader] = Loader) -> object:
     """The document in the UTF-8 file at `path`; errors name the path."""
     name = str(path)
     try:
+        if not path.is_file():
+            raise InputError(name, "is not a file", "Give the path of a YAML file.")
+        if path.stat().st_size > MAX_BYTES:
+            raise InputError(
+                name, f"is larger than {MAX_BYTES:,} bytes", "Give the pcnkit YAML file itself."
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(name, f"cannot be read ({exc})", "Check the path.") from exc

@@ -109,7 +109,7 @@ def paid(
     found = load(session, year, _area_pcns(session, year, area) if area else None)
     if found is None:
         return {}
-    network = {c.column for c in payment_columns.columns_for(year) if c.network}
+    network = payment_columns.payee_headings(year)
     through = receivers(found, network)
     out: dict[str, Decimal | None] = {}
     for pcn in found.pcn_codes():

@@ -206,7 +206,7 @@ def _year(session: Session, year: str, area: str | None, out: Reconciliation) ->
         if line.amount is not None:
             later_by[(line.pcn_code, line.stream)] += line.amount
     columns = payment_columns.columns_for(year)
-    network = {c.column for c in columns if c.network}
+    network = payment_columns.payee_headings(year)
     received = actual_payments.receivers(found, network)
     changed = _membership_changes(pops)
     in_file = _file_members(found)
@@ -282,7 +282,7 @@ class _Year:
             if not paid:
                 return None
             row.category = "input_missing" if column.kind == "incomplete" else "not_modelled"
-            row.explanation = payment_columns.KIND_WORDS[column.kind].capitalize() + "."
+            row.explanation = payment_columns.KIND_WORDS[column.kind] + "."
             if column.note and column.kind == "incomplete":
                 row.explanation += f" {column.note}"
             return row
@@ -336,18 +336,23 @@ class _Year:
                 "ends within the year): a payment for other months, or a local arrangement."
             )
             return row
-        if not paid:
+        if paid <= 0:
+            net = (
+                f"Only recoveries or corrections ({money(paid)} net) were made through the "
+                "PCN's practices in this column"
+                if paid
+                else "Nothing was paid through the PCN's practices in this column"
+            )
+            row.category = "paid_outside"
             if column.network and self.received.get(pcn):
-                row.category = "part_year"
                 row.explanation += (
-                    "Nothing was paid in this column although the PCN's other network payments "
-                    "were: it opted out of the stream, or was paid it another way."
+                    f"{net}, although its other network payments were: paid another way (to "
+                    "another body, or in another year) or not at all."
                 )
             else:
-                row.category = "paid_outside"
                 row.explanation += (
-                    "None of the PCN's practices received this payment"
-                    + (" or any other network payment" if column.network else "")
+                    f"{net}"
+                    + (" and no other network payment" if column.network else "")
                     + " this year: it was paid outside GP practices (e.g. to a federation or "
                     "by the commissioner locally), so the file cannot show it."
                 )
@@ -466,7 +471,7 @@ def _paid_for_another(rows: list[Comparison], commissioner: dict[str, str]) -> N
         if (
             not r.paid
             and r.entitled
-            and r.category in ("paid_outside", "part_year")
+            and r.category == "paid_outside"
             and r.pcn_code in commissioner
         ):
             empty[(r.heading, commissioner[r.pcn_code])].append(r)

@@ -19,10 +19,11 @@ from pcnkit.yamlfile import Fields, read_yaml
 KINDS = ("entitlement", "arrs", "iif", "incomplete")
 LEVELS = ("network", "practice")
 KIND_WORDS = {
-    "entitlement": "compared with the engine's entitlement",
-    "arrs": "ARRS reimbursement: compared with the ARRS budget",
-    "iif": "Investment and Impact Fund achievement: not modelled",
-    "incomplete": "the payments file does not hold this column's months for most PCNs",
+    "entitlement": "Compared with the engine's entitlement",
+    "arrs": "ARRS reimbursement, set against the ARRS budget under ARRS utilisation rather "
+    "than an entitlement",
+    "iif": "Investment and Impact Fund achievement, which pcnkit does not calculate",
+    "incomplete": "The payments file does not hold this column's months for most PCNs",
 }
 
 
@@ -111,6 +112,13 @@ def _paid_months(f: Fields, label: str) -> tuple[dt.date, dt.date] | None:
 def columns_for(year: str) -> tuple[PaymentColumn, ...]:
     """The year's PCN columns; none for a year the files do not cover."""
     return all_columns().get(year, ())
+
+
+def payee_headings(year: str) -> set[str]:
+    """The columns whose receiving practice is the PCN's nominated payee: network-level
+    entitlements. Not ARRS reimbursement (it may go to the practice employing the staff) nor the
+    IIF: a practice receiving only those is not thereby the payee."""
+    return {c.column for c in columns_for(year) if c.network and c.kind not in ("arrs", "iif")}
 
 
 def column(year: str, name: str) -> PaymentColumn | None:

@@ -24,16 +24,30 @@ def to_unit(value: Decimal, unit: Decimal) -> Decimal:
     return ((value / unit).quantize(Decimal(1), rounding=ROUND_HALF_UP) * unit).quantize(PENNY)
 
 
+# No figure pcnkit reads (a rate, a list, an amount of money) has more digits than this, or is
+# larger than FIGURE_LIMIT: anything beyond is a broken input, refused before any arithmetic.
+FIGURE_DIGITS = 40
+FIGURE_LIMIT = Decimal("1e15")
+
+
 def decimal(text: object, what: str) -> Decimal:
-    """Parse a figure written in a rule or input file; floats are refused (they are inexact)."""
+    """Parse a figure written in a rule or input file; floats are refused (they are inexact),
+    and so is anything that is not a plain number of sensible size (a list, 1e999999)."""
     if isinstance(text, float):
         raise ValueError(f'{what}: write {text} in quotes so it is read exactly, e.g. "{text}"')
+    if isinstance(text, bool) or not isinstance(text, str | int | Decimal):
+        raise ValueError(f"{what}: is not a number")
+    written = str(text).strip().replace(",", "").lstrip("£")
+    if len(written) > FIGURE_DIGITS:
+        raise ValueError(f"{what}: '{written[:20]}...' is too long to be a figure")
     try:
-        value = Decimal(str(text).strip().replace(",", "").lstrip("£"))
-    except InvalidOperation as exc:
+        value = Decimal(written)
+    except (InvalidOperation, ArithmeticError) as exc:
         raise ValueError(f"{what}: '{text}' is not a number") from exc
     if not value.is_finite():
         raise ValueError(f"{what}: '{text}' is not a number")
+    if abs(value) >= FIGURE_LIMIT:
+        raise ValueError(f"{what}: '{text}' is beyond any real figure (1,000,000,000,000,000)")
     return value
 
 

@@ -185,8 +185,10 @@ class Scene:
     as_of: dt.date
     waivers: dict[tuple[int, str], RegistryException]
     roles: dict
-    # PCN id -> the first payee inferred from the payments files after the date, if any
+    # PCN id -> the first payee inferred from the payments files after the date, if any, and
+    # the last one before it
     later_payees: dict = field(default_factory=dict)
+    earlier_payees: dict = field(default_factory=dict)
 
     @property
     def when(self) -> str:
@@ -328,14 +330,24 @@ def _clinical_director(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
 
 @check("nominated_payee")
 def _nominated_payee(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
-    later = s.later_payees.get(pcn.org.id)
-    hint = (
-        f" The payments files show {later.holder} receiving its network payments from "
-        f"{long_date(later.start)}; if it was the payee on {s.when} too, record it in a "
-        "definitions file."
-        if later
-        else ""
-    )
+    held = [r for r in s.roles.get(pcn.org.id, []) if r.role == "nominated_payee"]
+    inferred = [r for r in held if r.evidence]
+    if held and len(inferred) < len(held):
+        return []  # recorded by someone
+    if inferred:
+        return _inferred_payee(s, pcn, inferred[0])
+    later, earlier = s.later_payees.get(pcn.org.id), s.earlier_payees.get(pcn.org.id)
+    hint = ""
+    if later:
+        hint = (
+            f" The payments files show {later.holder} receiving its network payments from "
+            f"{long_date(later.start)}; if it was the payee on {s.when} too, record it."
+        )
+    elif earlier:
+        hint = (
+            f" The payments files last show {earlier.holder} receiving its network payments, "
+            f"to {long_date(earlier.end)}; if it is still the payee, record it."
+        )
     return _unless_held(
         s,
         pcn,
@@ -343,6 +355,25 @@ def _nominated_payee(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
         f"No nominated payee is recorded for {s.label(pcn.org)} on {s.when}; Network Contract "
         "DES payments cannot be made until one is named." + hint,
     )
+
+
+def _inferred_payee(s: Scene, pcn: PcnScene, role) -> list[Finding]:
+    """A payee read from the payments files, not recorded: flagged when they name no practice
+    or several."""
+    if role.payee_id is None:
+        text = (
+            f"No GP practice received {s.label(pcn.org)}'s network payments in the year to "
+            f"{long_date(role.end)} (NHS Payments to General Practice): it was paid outside GP "
+            "practices, e.g. through a federation. Record the payee by name."
+        )
+    elif "also received" in (role.evidence or ""):
+        text = (
+            f"{s.label(pcn.org)}'s network payments in the year to {long_date(role.end)} went "
+            f"through several practices; {role.holder} received most. Confirm the payee."
+        )
+    else:
+        return []
+    return [s.finding("nominated_payee", REVIEW, pcn.org, pcn.org.code, text)]
 
 
 def _unless_held(s: Scene, pcn: PcnScene, role: str, text: str) -> list[Finding]:
@@ -400,8 +431,11 @@ def _cross_border(s: Scene, pcn: PcnScene) -> Iterable[Finding]:
 # --- running them ------------------------------------------------------------------------------
 
 
-def _later_payees(session: Session, pcn_ids: list[int], as_of: dt.date) -> dict[int, PcnRole]:
-    """Each PCN's first payee inferred from the payments files (a practice) after `as_of`."""
+def _inferred_payees(
+    session: Session, pcn_ids: list[int], as_of: dt.date
+) -> tuple[dict[int, PcnRole], dict[int, PcnRole]]:
+    """Each PCN's first payee (a practice) inferred from the payments files after `as_of`, and
+    its last one before it."""
     rows = session.scalars(
         select(PcnRole)
         .where(
@@ -409,14 +443,17 @@ def _later_payees(session: Session, pcn_ids: list[int], as_of: dt.date) -> dict[
             PcnRole.role == "nominated_payee",
             PcnRole.evidence.is_not(None),
             PcnRole.payee_id.is_not(None),
-            PcnRole.start > as_of,
         )
         .order_by(PcnRole.start, PcnRole.id)
     )
-    out: dict[int, PcnRole] = {}
+    later: dict[int, PcnRole] = {}
+    earlier: dict[int, PcnRole] = {}
     for role in rows:
-        out.setdefault(role.pcn_id, role)
-    return out
+        if role.start and role.start > as_of:
+            later.setdefault(role.pcn_id, role)
+        elif role.end and role.end < as_of:
+            earlier[role.pcn_id] = role
+    return later, earlier
 
 
 def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -> CheckResult:
@@ -430,7 +467,7 @@ def run_checks(session: Session, as_of: dt.date, area_code: str | None = None) -
         as_of,
         _exceptions(session, as_of),
         roles_at(session, ids, as_of),
-        _later_payees(session, ids, as_of),
+        *_inferred_payees(session, ids, as_of),
     )
     open_practices = [p for p in practices if is_open(p, as_of)]
     pcn_scenes = [_pcn_scene(h, pcn, as_of) for pcn in pcns]

@@ -14,9 +14,10 @@ from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from pcnkit.errors import InputError
+from pcnkit.errors import InputError, PcnkitError
 from pcnkit.registry.actions import LoadReport, apply_batches
 from pcnkit.registry.importers import Sniffed, expand, parse_file
 from pcnkit.registry.importers.base import Batch
@@ -69,6 +70,14 @@ def load_paths(
             with transaction() as session:
                 result.reports = apply_batches(session, batches, tick)
             return result
+        except IntegrityError as exc:
+            if "sha256" not in str(exc.orig):
+                raise
+            raise PcnkitError(
+                "Another load stored the same file while this one ran, so nothing of this load "
+                "was stored (each file is kept once). Run it again: the file shows as already "
+                "loaded and the rest is stored."
+            ) from exc
         except InputError as exc:
             if not skip_bad or exc.batch_file is None:
                 raise

@@ -568,7 +568,8 @@ class Hierarchy:
 def roles_at(session: Session, pcn_ids: list[int], as_of: dt.date) -> dict[int, list[PcnRole]]:
     """Each PCN's roles on `as_of`. A role someone recorded (a definitions file) takes
     precedence over one pcnkit inferred (a payee read from the payments files, which carries
-    its `evidence`): the inferred one is left out while a recorded one of the same kind holds."""
+    its `evidence`): the inferred one is left out while a recorded one of the same kind holds,
+    and of several inferred ones (the same year's file loaded twice) the newest file's holds."""
     rows = session.scalars(
         select(PcnRole)
         .where(PcnRole.pcn_id.in_(pcn_ids), _valid_at(PcnRole, as_of))
@@ -579,7 +580,13 @@ def roles_at(session: Session, pcn_ids: list[int], as_of: dt.date) -> dict[int, 
         out[role.pcn_id].append(role)
     for pcn_id, roles in out.items():
         recorded = {r.role for r in roles if not r.evidence}
-        out[pcn_id] = [r for r in roles if not r.evidence or r.role not in recorded]
+        # of the inferred ones, the newest file's (a corrected file for the same year wins)
+        newest = {}
+        for r in roles:
+            newer = r.role not in newest or r.source_id > newest[r.role].source_id
+            if r.evidence and r.role not in recorded and newer:
+                newest[r.role] = r
+        out[pcn_id] = [r for r in roles if not r.evidence] + list(newest.values())
     return out
 
 

@@ -298,6 +298,10 @@ class PcnLink(OrgRef):
 class Arrs(Model):
     roster: str
     roster_loaded: bool
+    staff_recorded: bool = Field(
+        description="Whether the roster has posts for this PCN (without: headroom = budget)."
+    )
+    staff: str | None = Field(None, description="The posts recorded, in words.")
     error: str | None
     budget: Row | None
     claims: list[Row]
@@ -431,6 +435,10 @@ class FundingArea(FundingCommon):
     places: list[Place]
     pcns: list[AreaPcn]
     by_stream: dict[str, Total]
+    arrs: Row = Field(
+        description="Every PCN's ARRS budget, claimable and headroom (roster, pcns, budget, "
+        "claimable, headroom, no_staff, left_out, rule)."
+    )
 
 
 class ActualsRow(Model):
@@ -476,6 +484,7 @@ class ActualsPage(Model):
     years: list[str]
     source: str
     pcns: list[ActualsPcn]
+    totals: dict[str, DecimalStr] = Field(description="Over the PCNs compared.")
     summary: list[Row]
     categories: list[dict[str, str]]
     arrs_total: Row

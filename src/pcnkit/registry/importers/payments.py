@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import defaultdict
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 
 from pcnkit.dates import contract_year, financial_year_start, year_label
@@ -135,20 +135,23 @@ def parse(path: Path, text: str, sha: str) -> Batch:
     return batch
 
 
+# Pounds and pence as the payments files write them: 1234.5, 1,234.56, -0.06, £12 (no
+# exponents, underscores or misplaced commas, which Decimal would read as something else).
+AMOUNT = re.compile(r"-?£?(?:\d{1,3}(?:,\d{3})+|\d{1,12})(?:\.\d{1,2})?")
+
+
 def _amount(r: Row, heading: str) -> Decimal | None:
-    """A payment in pounds: blank is None; it must be a number in whole pence."""
-    text = r.text(heading).replace(",", "").lstrip("£")
+    """A payment in pounds: blank is None; it must be pounds and (at most two places) pence."""
+    text = r.text(heading)
     if not text:
         return None
-    try:
-        value = Decimal(text)
-    except InvalidOperation as exc:
-        raise r.error(heading, f"'{text}' is not an amount", "Give pounds, e.g. 1234.56.") from exc
-    if not value.is_finite() or value != value.quantize(Decimal("0.01")) or abs(value) > 10**9:
+    if not AMOUNT.fullmatch(text):
         raise r.error(
-            heading, f"'{text}' is not an amount in pounds and pence", "Correct the amount."
+            heading,
+            f"'{text[:40]}' is not an amount in pounds and pence",
+            "Give pounds, e.g. 1234.56 (thousands commas allowed, no exponents).",
         )
-    return value
+    return Decimal(text.replace(",", "").replace("£", ""))
 
 
 def infer_payees(batch: Batch, names: dict[str, str]) -> None:
@@ -156,7 +159,7 @@ def infer_payees(batch: Batch, names: dict[str, str]) -> None:
     network-level payments (`funding.columns`). Several receivers: the one that received more
     than half, if any, with the split in its evidence; none: no role. Both are findings."""
     year = batch.payment_year
-    network = {c.column for c in payment_columns.columns_for(year_label(year)) if c.network}
+    network = payment_columns.payee_headings(year_label(year))
     received: dict[str, dict[str, Decimal]] = defaultdict(lambda: defaultdict(Decimal))
     rows: dict[str, int] = {}
     for p in batch.payments:
@@ -184,8 +187,8 @@ def infer_payees(batch: Batch, names: dict[str, str]) -> None:
                     None,
                     f"Inferred from {label}: none of the PCN's practices received a network "
                     f"payment ({', '.join(sorted(network))}), so they were paid outside GP "
-                    "practices, e.g. to a GP federation. Name the payee in a local definitions "
-                    "file; it takes precedence.",
+                    "practices, e.g. to a GP federation. A payee recorded in the registry (a "
+                    "local definitions file) takes precedence.",
                 )
             )
             continue
@@ -200,7 +203,7 @@ def infer_payees(batch: Batch, names: dict[str, str]) -> None:
             f"Inferred from {label}: received {money(amount)} of the {money(total)} network "
             f"payments ({', '.join(sorted(network))}) made through practices"
             + (f"; also received: {others}" if others else "")
-            + ". A nominated payee in a local definitions file takes precedence."
+            + ". A payee recorded in the registry (a local definitions file) takes precedence."
         )
         batch.roles.append(
             RoleRecord(

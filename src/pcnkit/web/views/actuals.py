@@ -31,8 +31,9 @@ MEANINGS = {
     "Impact Fund's achievement, or a stream whose rate is not confirmed).",
     "input_missing": "The stream is paid on an input no open data file holds (care home beds, "
     "the PCN adjusted population): load it to compare.",
-    "paid_outside": "None of the PCN's practices received a network payment: it went to a body "
-    "outside GP practices, such as a federation, which the payments file does not show.",
+    "paid_outside": "Nothing (or only recoveries) was paid through the PCN's practices in this "
+    "column: it went to a body outside GP practices, such as a federation, or in another year, "
+    "which the payments file does not show.",
     "part_year": "The PCN's membership changed during the year, or it was paid for only some "
     "months (joined, left or opted out part-way).",
     "timing": "The file counts payments made in the year: more than twelve months' worth "
@@ -56,6 +57,7 @@ class ActualsPage(Page):
     years: list[str]
     source: str  # the payments publication's title
     pcns: list[dict[str, Any]]
+    totals: dict[str, Any]  # entitled, paid and difference over the PCNs compared
     summary: list[dict[str, Any]]
     categories: list[dict[str, str]]
     arrs_total: dict[str, Any]
@@ -93,7 +95,7 @@ def actuals_page(c: Ctx, code: str, year: str | None) -> ActualsPage:
     rules = rules_for(chosen)
     funding_views.check_year_scope(c, org, rules)
     key = ("actuals", org.code, rules.year)
-    return c.memo(key, lambda: _build(c, org, rules, years), per_user=False, dated=False)
+    return c.memo(key, lambda: _build(c, org, rules, years))
 
 
 def _build(c: Ctx, org, rules, years: list[str]) -> ActualsPage:
@@ -110,7 +112,7 @@ def _build(c: Ctx, org, rules, years: list[str]) -> ActualsPage:
     used = utilisation(
         rules, pops, {k: v for k, v in workforce.items() if k in inside}, paid_reasons=reasons
     )
-    by_use = {u.pcn_code: u for u in used.pcns}
+    by_use = {u.pcn_code: u for u in used.pcns} if has_arrs else {}
     by_pcn: dict[str, list[against_actuals.Comparison]] = {}
     for row in found.comparisons:
         by_pcn.setdefault(row.pcn_code, []).append(row)
@@ -131,16 +133,22 @@ def _build(c: Ctx, org, rules, years: list[str]) -> ActualsPage:
                 "agree": sum(1 for r in compared if r.category == "agrees"),
                 "compared": len(compared),
                 "columns": [_row(r) for r in rows],
-                "arrs": _arrs(by_use.get(code)),
+                "arrs": _arrs(by_use.get(code), None if has_arrs else reasons.get(code)),
             }
         )
     total = used.national
+    compared = [p for p in pcns if p["entitled"] is not None]
+    totals = {
+        key: sum((p[key] for p in compared), Decimal(0))
+        for key in ("entitled", "paid", "difference")
+    }
     return ActualsPage(
         org=org_ref(c, org),
         year=rules.year,
         years=years,
         source=found.titles.get(rules.year, ""),
         pcns=pcns,
+        totals=totals,
         summary=[
             {
                 "column": s.heading,
@@ -192,7 +200,7 @@ def _row(r: against_actuals.Comparison) -> dict[str, Any]:
     }
 
 
-def _arrs(u) -> dict[str, Any]:
+def _arrs(u, why: str | None = None) -> dict[str, Any]:
     """The PCN's ARRS budget, what was reimbursed and what was left unclaimed
     (`funding.utilisation`); unclaimed is not known when it cannot be calculated, with why."""
     if u is None:
@@ -202,7 +210,7 @@ def _arrs(u) -> dict[str, Any]:
             "unclaimed": None,
             "over": None,
             "used": None,
-            "why": "the PCN has no ARRS budget this year",
+            "why": why or "the PCN has no ARRS budget this year",
             "confirmed": True,
         }
     known = u.used is not None
@@ -212,6 +220,12 @@ def _arrs(u) -> dict[str, Any]:
         "unclaimed": u.unclaimed if known else None,
         "over": u.over if known else None,
         "used": percent(u.used) if known else None,
-        "why": None if known else (u.reason or "it cannot be calculated"),
+        "why": None if known else _sentence(u.reason or "it cannot be calculated"),
         "confirmed": u.confirmed,
     }
+
+
+def _sentence(reason: str) -> str:
+    """utilisation's 'kind: detail' reason as words for the page's key."""
+    kind, _, detail = reason.partition(": ")
+    return f"{kind} ({detail})" if detail else kind
