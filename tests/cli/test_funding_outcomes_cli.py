@@ -115,7 +115,7 @@ def test_the_table_shows_each_payment_its_working_and_the_total(folder):
     assert result.exit_code == 0, result.output
     out = " ".join(result.output.split())
     assert "£1,500.00" in out and "£13,500.00" in out and "£10,000.00" in out
-    assert "Calls answered 55%, February 2025 (at least 60%): not met (-5)" in out
+    assert "Calls answered 55%, February 2025 (at least 60%): not met, short by 5" in out
     assert "Total: £25,000.00" in out
     assert "Figures not confirmed: Collective outcome payment rate" in out
 

@@ -96,7 +96,8 @@ def test_obligations_by_month_across_the_october_2022_change(ws):
         "-w",
         ws,
     ).output
-    assert "cannot be calculated: PCN adjusted population not loaded" in rows
+    # 2022/23 states an estimate of the adjusted population (as the entitlement lines use it)
+    assert "PCN adjusted population ESTIMATED as registered list x 1.006" in rows
     assert all(",0," not in line for line in rows.splitlines()[1:])  # never zero minutes
     bad = invoke("funding", "obligations", "--year", "2022/23", "--month", "2023-05", "-w", ws)
     assert bad.exit_code == 2

@@ -38,7 +38,7 @@ def _p(value: Decimal | None) -> str:
 
 
 def _n(value) -> str:
-    return "—" if value is None else f"{value}"
+    return "—" if value is None else f"{value:,}"
 
 
 @funding_app.command("iif")
@@ -154,8 +154,12 @@ def funding_iif(
         flags = []
         if total is not None:
             flags = [w for w, on in (("estimate", est), ("unconfirmed", result.unconfirmed)) if on]
+        held = len(result.indicators)
         console.print(
-            f"Total at stake: {_m(total)}" + (f" ({', '.join(flags)})" if flags else ""),
+            f"Total at stake: {_m(total)}"
+            + (f" ({', '.join(flags)})" if flags else "")
+            + f", over the {held} indicator{'s' if held != 1 else ''} whose figures pcnkit "
+            f"holds for {rules.year}: not the whole of the year's IIF.",
             highlight=False,
         )
         for i in result.indicators:

@@ -32,6 +32,9 @@ from pcnkit.funding.rules import STATUS_WORDS, STATUSES, IifIndicator, YearRules
 
 HUNDRED = Decimal(100)
 
+# England has about 1,250 PCNs: a workspace with far fewer holds an area, not the country.
+ENGLAND_PCNS_AT_LEAST = 1000
+
 
 def points_earned(ind: IifIndicator, achievement: Decimal) -> Decimal | None:
     """Points for an achievement % on the linear scale between the thresholds."""
@@ -169,9 +172,14 @@ def list_size_adjustment(
                 "cannot be calculated: the national average PCN list is not in the rules; "
                 "give it (--average-list)",
             )
+        partial = (
+            f" — only {count} PCNs, not all England, so this is not a national average"
+            if count < ENGLAND_PCNS_AT_LEAST
+            else ""
+        )
         how = (
             f"ESTIMATE: mean registered list of the {count} PCNs loaded in this workspace "
-            f"({figure(avg.quantize(Decimal('0.1')))}); replace it with --average-list"
+            f"({figure(avg.quantize(Decimal('0.1')))}){partial}; replace it with --average-list"
         )
         est = True
     value = registered.value / avg
@@ -297,7 +305,7 @@ def _caip(pops: Populations, rules: YearRules, pcn: str):
     c = rules.caip
     if c is None:
         return None, [], ""
-    adjusted = pcn_population(pops, pcn, "adjusted", rules.start)
+    adjusted = pcn_population(pops, pcn, "adjusted", rules.start, rules.estimates.get("adjusted"))
     lines = []
     for sid, conditional in ((c.support_stream, False), (c.improvement_stream, True)):
         s = rules.streams.get(sid)

@@ -142,7 +142,7 @@ def obligation_lines(
     for o in in_force(rules, month):
         pops = pops_at[population_date(rules, o)]
         for pcn in pcns or pops.pcn_codes():
-            pop = pcn_population(pops, pcn, o.basis, month or o.start)
+            pop = pcn_population(pops, pcn, o.basis, month or o.start, rules.estimates.get(o.basis))
             exact = minutes = None
             if pop.value is not None:
                 exact, minutes = weekly_minutes(pop.value, o)

@@ -456,10 +456,12 @@ class TargetResult:
         want = f"{COMPARISONS[t.comparison]} {_num(t.threshold)}{_unit(self.unit)}"
         if self.value is None:
             return f"{self.title} ({want}): no value"
-        verdict = "met" if self.met else "not met"
-        sign = "+" if self.margin >= 0 else "-"
+        gap = f"{_num(abs(self.margin))}{_points(self.unit)}"
+        verdict = f"met by {gap}" if self.met else f"not met, short by {gap}"
+        if self.met and self.margin == 0:
+            verdict = "met exactly"
         got = f"{_num(self.value.value)}{_unit(self.unit)}, {self.value.period}"
-        return f"{self.title} {got} ({want}): {verdict} ({sign}{_num(abs(self.margin))})"
+        return f"{self.title} {got} ({want}): {verdict}"
 
     @property
     def text(self) -> str:

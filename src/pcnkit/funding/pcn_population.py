@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from pcnkit.funding.entitlements import INPUT_NAMES
 from pcnkit.funding.populations import Populations
+from pcnkit.funding.rules import Estimate
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,25 @@ def member_month(pops: Populations, pcn: str, month: dt.date) -> dt.date | None:
     return None
 
 
-def pcn_population(pops: Populations, pcn: str, basis: str, month: dt.date) -> PcnPopulation:
-    """The PCN's `basis` population from its members on the first of `month`."""
+def pcn_population(
+    pops: Populations, pcn: str, basis: str, month: dt.date, estimate: Estimate | None = None
+) -> PcnPopulation:
+    """The PCN's `basis` population from its members on the first of `month`; with the year's
+    stated `estimate` for the basis, a practice without its own figure counts as estimated
+    (as on the entitlement lines), and the inputs say so."""
     when = member_month(pops, pcn, month)
     codes = sorted(pops.members.get(when, {}).get(pcn, [])) if when else []
     total, missing, dates, sources = Decimal(0), [], set(), set()
     for code in codes:
         p = pops.practices.get(code)
         value = p.values.get(basis) if p else None
+        if value is None and estimate is not None and p is not None:
+            base = p.values.get(estimate.from_basis)
+            if base is not None:
+                total += base * estimate.ratio
+                dates.add(p.dates[estimate.from_basis])
+                sources.add(estimate.label)
+                continue
         if value is None:
             missing.append(code)
             continue
