@@ -891,8 +891,9 @@ def funding_arrs_utilisation(
     for h in heads:
         table.add_column(h, justify="left" if h == "ICS" else "right", overflow="fold")
     for g in [*found.groups.values(), found.national]:
+        part = f", its PCNs in {area.upper()}" if area and g is not found.national else ""
         cells = [
-            Text(f"{g.name} ({g.code})", style="bold" if g is found.national else ""),
+            Text(f"{g.name} ({g.code}{part})", style="bold" if g is found.national else ""),
             str(g.pcns),
             str(g.left_out_total),
             money(g.budget) if g.pcns else "-",
