@@ -460,6 +460,7 @@ class ActualsArrs(Model):
     over: DecimalStr | None = Field(description="Paid above the budget.")
     used: str | None
     why: str | None = Field(description="Why unclaimed cannot be calculated, if it cannot.")
+    detail: str | None = Field(None, description="The same, with this PCN's figures.")
     confirmed: bool
 
 

@@ -17,7 +17,16 @@ from pcnkit.funding import actuals as actual_payments
 from pcnkit.funding import against_actuals
 from pcnkit.funding import columns as payment_columns
 from pcnkit.funding.rules import known_years, rules_for
-from pcnkit.funding.utilisation import percent, utilisation
+from pcnkit.funding.utilisation import (
+    BUDGET_INCOMPLETE,
+    BUDGET_UNKNOWN,
+    NO_BUDGET,
+    NO_RECORD,
+    PAID_UNKNOWN,
+    ZERO_BUDGET,
+    percent,
+    utilisation,
+)
 from pcnkit.registry import kinds
 from pcnkit.web.context import Ctx
 from pcnkit.web.views import funding as funding_views
@@ -45,6 +54,19 @@ MEANINGS = {
     "payee_split": "The network's payments went through several practices; part may have been "
     "paid to a practice the file places in another PCN.",
     "unexplained": "No test explains the difference: check the PCN's inputs and payments.",
+}
+
+
+# Why a PCN's unclaimed ARRS is not known, by `utilisation`'s reason, for the page's key.
+WHY = {
+    PAID_UNKNOWN: "its network payments went outside GP practices, so the file does not show "
+    "its ARRS reimbursement",
+    NO_RECORD: "no practice's payments name this PCN in the year",
+    BUDGET_UNKNOWN: "the year's ARRS budget rate is not confirmed, so the budget cannot be "
+    "calculated",
+    BUDGET_INCOMPLETE: "a member practice's list is not held, so the budget is incomplete",
+    NO_BUDGET: "it had no member practices in the ARRS months",
+    ZERO_BUDGET: "its budget is £0.00",
 }
 
 
@@ -211,6 +233,7 @@ def _arrs(u, why: str | None = None) -> dict[str, Any]:
             "over": None,
             "used": None,
             "why": why or "the PCN has no ARRS budget this year",
+            "detail": None,
             "confirmed": True,
         }
     known = u.used is not None
@@ -220,7 +243,8 @@ def _arrs(u, why: str | None = None) -> dict[str, Any]:
         "unclaimed": u.unclaimed if known else None,
         "over": u.over if known else None,
         "used": percent(u.used) if known else None,
-        "why": None if known else _sentence(u.reason or "it cannot be calculated"),
+        "why": None if known else WHY.get(u.left_out, u.left_out or "it cannot be calculated"),
+        "detail": None if known else _sentence(u.reason or ""),
         "confirmed": u.confirmed,
     }
 
