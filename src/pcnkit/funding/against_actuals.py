@@ -311,7 +311,7 @@ class _Year:
         dead = [x for x in lines if x.amount is None]
         if dead:
             row.category = "input_missing"
-            row.explanation = f"{dead[0].stream_name}: {dead[0].gap}."
+            row.explanation = f"{dead[0].stream_name} {dead[0].gap}."
             return row
         entitled = sum((x.amount for x in lines), Decimal(0))
         if absent:
