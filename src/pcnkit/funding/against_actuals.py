@@ -362,9 +362,22 @@ class _Year:
             row.category = "agrees"
             row.explanation += f"Paid {_pct(share)} of the entitlement."
             return row
-        if pcn in self.changed or self._file_differs(pcn):
+        if pcn in self.changed and _between(paid, self._membership_bounds(lines, part)):
+            low, high = self._membership_bounds(lines, part)
             row.category = "part_year"
-            row.explanation += self._membership_words(pcn)
+            row.explanation += (
+                f"{self._membership_words(pcn)} A whole year on its first or last membership "
+                f"would be {money(to_pence(low))} to {money(to_pence(high))}, and what was paid "
+                "lies in that range."
+            )
+            return row
+        extra = self._file_extra_share(pcn, streams)
+        if extra is not None and abs(paid / entitled - 1) <= extra + CLOSE:
+            row.category = "part_year"
+            row.explanation += (
+                f"{self._membership_words(pcn)} Their lists are {extra:.1%} of the PCN's, "
+                "enough to explain the difference."
+            )
             return row
         later = sum((self.later_by.get((pcn, s), Decimal(0)) for s in streams), Decimal(0))
         later *= part
@@ -415,23 +428,60 @@ class _Year:
         row.explanation += f"Paid {_pct(share)} of the entitlement; no test explains it."
         return row
 
-    def _file_differs(self, pcn: str) -> bool:
-        """The file's practices for the PCN are not the engine's year-end members."""
-        file_members = self.in_file.get(pcn, set())
+    def _membership_bounds(
+        self, lines: list[EntitlementLine], part: Decimal
+    ) -> tuple[Decimal, Decimal]:
+        """What the streams would pay for the whole year on each run's membership: the least
+        and the most (scaled to the months compared)."""
+        by_stream: dict[str, list[Decimal]] = defaultdict(list)
+        for x in lines:
+            if x.amount is not None and x.months:
+                full = len(self.rules.streams[x.stream].months)
+                by_stream[x.stream].append(x.amount * full / x.months)
+        low = sum((min(v) for v in by_stream.values()), Decimal(0)) * part
+        high = sum((max(v) for v in by_stream.values()), Decimal(0)) * part
+        return low, high
+
+    def _file_extra_share(self, pcn: str, streams: list[str]) -> Decimal | None:
+        """When the file places practices in the PCN that the registry does not have in it at
+        the year end: their lists as a share of the PCN's (None when it places none, or their
+        lists are not held)."""
+        extra = self._extra(pcn)
+        if not extra or not streams:
+            return None
+        basis = self.rules.streams[streams[0]].basis
         last = self.pops.members[max(self.pops.members)].get(pcn, [])
-        return bool(file_members) and not file_members <= set(last) | set(self.pops.absorbed)
+
+        def total(codes) -> Decimal:
+            return sum(
+                (
+                    self.pops.practices[c].values.get(basis, Decimal(0))
+                    for c in codes
+                    if c in self.pops.practices
+                ),
+                Decimal(0),
+            )
+
+        own, theirs = total(last), total(extra)
+        return theirs / own if own and theirs else None
+
+    def _extra(self, pcn: str) -> list[str]:
+        last = set(self.pops.members[max(self.pops.members)].get(pcn, []))
+        return sorted(self.in_file.get(pcn, set()) - last - set(self.pops.absorbed))
 
     def _membership_words(self, pcn: str) -> str:
         if pcn in self.changed:
             return f"Membership changed during the year: {self.changed[pcn]}."
-        extra = sorted(
-            self.in_file.get(pcn, set())
-            - set(self.pops.members[max(self.pops.members)].get(pcn, []))
-        )
+        extra = self._extra(pcn)
         return (
             "The payments file places practices in this PCN that the registry does not have "
             f"in it at the year end ({', '.join(extra[:6])}): a move the registry does not hold."
         )
+
+
+def _between(value: Decimal, bounds: tuple[Decimal, Decimal]) -> bool:
+    low, high = bounds
+    return low * (1 - CLOSE) <= value <= high * (1 + CLOSE)
 
 
 def _in_months(line: EntitlementLine, months: tuple[dt.date, dt.date]) -> Decimal:
