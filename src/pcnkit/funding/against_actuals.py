@@ -375,8 +375,8 @@ class _Year:
         if extra is not None and abs(paid / entitled - 1) <= extra + CLOSE:
             row.category = "part_year"
             row.explanation += (
-                f"{self._membership_words(pcn)} Their lists are {extra:.1%} of the PCN's, "
-                "enough to explain the difference."
+                f"{self._extra_words(pcn)} Their lists are {extra:.1%} of the PCN's, enough to "
+                "explain the difference."
             )
             return row
         later = sum((self.later_by.get((pcn, s), Decimal(0)) for s in streams), Decimal(0))
@@ -470,8 +470,9 @@ class _Year:
         return sorted(self.in_file.get(pcn, set()) - last - set(self.pops.absorbed))
 
     def _membership_words(self, pcn: str) -> str:
-        if pcn in self.changed:
-            return f"Membership changed during the year: {self.changed[pcn]}."
+        return f"Membership changed during the year: {self.changed[pcn]}."
+
+    def _extra_words(self, pcn: str) -> str:
         extra = self._extra(pcn)
         return (
             "The payments file places practices in this PCN that the registry does not have "
