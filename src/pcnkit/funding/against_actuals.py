@@ -44,11 +44,13 @@ CATEGORIES = {
     "timing": "Months paid in another year",
     "list_reference_date": "List reference date",
     "unconfirmed_rate": "Rate not confirmed",
+    "local_payment": "Commissioner's local payment",
     "payee_split": "Payee split across practices",
     "unexplained": "Unexplained",
 }
 CLOSE = Decimal("0.01")  # within 1%
 NEAR = Decimal("0.05")  # within 5% (reported, not a verdict)
+LOCAL_SPREAD = Decimal("0.25")  # how far a PCN may sit from its commissioner's median ratio
 
 
 @dataclass
@@ -213,7 +215,9 @@ def _year(session: Session, year: str, area: str | None, out: Reconciliation) ->
     ctx = _Year(year, rules, pops, by_stream, later_by, received, changed, in_file, found)
     rows = [row for column in columns for pcn in sorted(pcns) if (row := ctx.compare(column, pcn))]
     _rate_test(rows, rules)
-    _paid_for_another(rows, _commissioners(session, pcns, rules.start))
+    commissioners = _commissioners(session, pcns, rules.start)
+    _paid_for_another(rows, commissioners, network)
+    _local_rate(rows, commissioners)
     out.comparisons.extend(rows)
 
 
@@ -512,7 +516,9 @@ def _commissioners(session: Session, pcns: set[str], start: dt.date) -> dict[str
     return {pcn: ccg for pcn, ccg in rows if pcn in pcns}
 
 
-def _paid_for_another(rows: list[Comparison], commissioner: dict[str, str]) -> None:
+def _paid_for_another(
+    rows: list[Comparison], commissioner: dict[str, str], network: set[str] = frozenset()
+) -> None:
     """A payee that received another PCN's money: this PCN was paid more than its entitlement
     by, within 1%, the entitlement of a PCN of the same commissioner (sub-ICB location) that
     shows nothing paid in the same column (the file puts both under the payee's own PCN).
@@ -556,6 +562,58 @@ def _paid_for_another(rows: list[Comparison], commissioner: dict[str, str]) -> N
                 )
                 break
             i += 1
+    _paid_for_several(rows, commissioner, empty, network)
+
+
+def _paid_for_several(rows, commissioner, empty, network: set[str]) -> None:
+    """A payment through the payee (a network column, or any column paid through one practice)
+    of at least twice the entitlement, where PCNs of the same commissioner show nothing paid in
+    the column and are owed at least the excess between them: probably a payee paid for
+    several PCNs (stated as probable: no one sum is matched)."""
+    for r in rows:
+        through_one = r.heading in network or r.practices == 1  # paid as to a payee
+        if r.category != "unexplained" or not through_one or not r.entitled:
+            continue
+        key = (r.heading, commissioner.get(r.pcn_code, ""))
+        excess = r.paid - r.entitled
+        others = [o for o in empty.get(key, []) if o.category == "paid_outside"]
+        owed = sum((o.entitled for o in others), Decimal(0))
+        if r.paid >= 2 * r.entitled and others and owed >= excess * (1 - CLOSE):
+            r.category = "payee_split"
+            r.explanation = (
+                f"Paid {money(excess)} above its entitlement, while {len(others)} PCN(s) of the "
+                f"same commissioner show nothing paid in this column and are owed "
+                f"{money(owed)} between them ({', '.join(o.pcn_code for o in others[:6])}"
+                + (" ..." if len(others) > 6 else "")
+                + "): probably its payee was paid for some of them too."
+            )
+
+
+def _local_rate(rows: list[Comparison], commissioner: dict[str, str]) -> None:
+    """Unexplained differences shared by a commissioner's PCNs: when at least three of its PCNs
+    were paid (with a median) 5% or more above or below their entitlement in a column, and this
+    PCN's paid-to-owed ratio is within 25% of that median (a local per-head payment varies with
+    the lists), the column carried a local payment or rate of that commissioner's (e.g. a CCG's
+    own scheme paid through it)."""
+    ratios: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
+    for r in rows:
+        if r.entitled and r.paid > 0 and r.compared and r.pcn_code in commissioner:
+            ratios[(r.heading, commissioner[r.pcn_code])].append(r.paid / r.entitled)
+    middle = {k: median(v) for k, v in ratios.items() if len(v) >= 3}
+    for r in rows:
+        key = (r.heading, commissioner.get(r.pcn_code, ""))
+        if r.category != "unexplained" or key not in middle or not r.entitled:
+            continue
+        m = middle[key]
+        if abs(m - 1) >= NEAR and abs(r.paid / r.entitled - m) <= LOCAL_SPREAD * m:
+            r.category = "local_payment"
+            r.explanation = (
+                f"The {len(ratios[key])} PCNs of its commissioner ({key[1]}) were paid a median "
+                f"{m:.2f} times their entitlement in this column, and this one "
+                f"{r.paid / r.entitled:.2f}: "
+                "the column carried a local payment or rate of that commissioner's, which "
+                "pcnkit does not model."
+            )
 
 
 def _rate_test(rows: list[Comparison], rules) -> None:

@@ -51,6 +51,8 @@ MEANINGS = {
     "the list date the rules name.",
     "unconfirmed_rate": "The rate is not confirmed, and the PCN was paid the same multiple of "
     "its entitlement as the median PCN: the rate actually paid was probably different.",
+    "local_payment": "Most of the commissioner's PCNs were paid the same multiple of their "
+    "entitlement in this column: a local payment or rate of that commissioner's, paid through it.",
     "payee_split": "The network's payments went through several practices; part may have been "
     "paid to a practice the file places in another PCN.",
     "unexplained": "No test explains the difference: check the PCN's inputs and payments.",
