@@ -258,3 +258,24 @@ def test_the_payee_check_before_the_payments_names_the_later_payee(bhr):
         and "last show" in gone.text
         and "31 March 2023" in (gone.text)
     )
+
+
+def test_a_commissioners_local_payment_through_a_column():
+    """Three PCNs of one commissioner paid about 6 times their entitlement: a local payment;
+    a PCN of another commissioner paid the same stays unexplained."""
+    rows = [_row(p, Decimal(10000), Decimal(m)) for p, m in (("A", 60000), ("B", 65000))]
+    rows += [_row("C", Decimal(10000), Decimal(58000)), _row("D", Decimal(10000), Decimal(60000))]
+    against_actuals._local_rate(rows, {"A": "X", "B": "X", "C": "X", "D": "Y"})
+    assert [r.category for r in rows] == ["local_payment"] * 3 + ["unexplained"]
+    assert "The 3 PCNs of its commissioner (X) were paid a median 6.00 times" in rows[0].explanation
+
+
+def test_a_payee_paid_for_several_neighbours_is_probable_only_when_they_are_owed_enough():
+    big = _row("B", Decimal(10000), Decimal(40000))
+    owed = [_row(p, Decimal(16000), Decimal(0), "paid_outside") for p in ("C", "D")]
+    against_actuals._paid_for_another([big, *owed], dict.fromkeys("BCD", "X"), {"PCN Leadership"})
+    assert big.category == "payee_split" and "probably" in big.explanation
+    small = _row("B", Decimal(10000), Decimal(40000))
+    few = [_row("C", Decimal(16000), Decimal(0), "paid_outside")]
+    against_actuals._paid_for_another([small, *few], dict.fromkeys("BC", "X"), {"PCN Leadership"})
+    assert small.category == "unexplained"
