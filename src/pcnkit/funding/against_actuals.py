@@ -50,7 +50,10 @@ CATEGORIES = {
 }
 CLOSE = Decimal("0.01")  # within 1%
 NEAR = Decimal("0.05")  # within 5% (reported, not a verdict)
-LOCAL_SPREAD = Decimal("0.25")  # how far a PCN may sit from its commissioner's median ratio
+# A commissioner's local payment: its PCNs' median paid / owed at least 10% off 1, and a PCN
+# within 25% of that median (a per-head payment varies with the lists), on the same side of 1.
+LOCAL_AT_LEAST = Decimal("0.10")
+LOCAL_SPREAD = Decimal("0.25")
 
 
 @dataclass
@@ -591,10 +594,10 @@ def _paid_for_several(rows, commissioner, empty, network: set[str]) -> None:
 
 def _local_rate(rows: list[Comparison], commissioner: dict[str, str]) -> None:
     """Unexplained differences shared by a commissioner's PCNs: when at least three of its PCNs
-    were paid (with a median) 5% or more above or below their entitlement in a column, and this
-    PCN's paid-to-owed ratio is within 25% of that median (a local per-head payment varies with
-    the lists), the column carried a local payment or rate of that commissioner's (e.g. a CCG's
-    own scheme paid through it)."""
+    were paid (at the median) 10% or more above or below their entitlement in a column, and
+    this PCN was paid at least 5% off on the same side and within 25% of that median (a local
+    per-head payment varies with the lists), the column carried a local payment or rate of that
+    commissioner's (e.g. a CCG's own scheme paid through it)."""
     ratios: dict[tuple[str, str], list[Decimal]] = defaultdict(list)
     for r in rows:
         if r.entitled and r.paid > 0 and r.compared and r.pcn_code in commissioner:
@@ -604,8 +607,9 @@ def _local_rate(rows: list[Comparison], commissioner: dict[str, str]) -> None:
         key = (r.heading, commissioner.get(r.pcn_code, ""))
         if r.category != "unexplained" or key not in middle or not r.entitled:
             continue
-        m = middle[key]
-        if abs(m - 1) >= NEAR and abs(r.paid / r.entitled - m) <= LOCAL_SPREAD * m:
+        m, ratio = middle[key], r.paid / r.entitled
+        same_side = (ratio - 1) * (m - 1) > 0 and abs(ratio - 1) >= NEAR
+        if abs(m - 1) >= LOCAL_AT_LEAST and same_side and abs(ratio - m) <= LOCAL_SPREAD * m:
             r.category = "local_payment"
             r.explanation = (
                 f"The {len(ratios[key])} PCNs of its commissioner ({key[1]}) were paid a median "
