@@ -149,7 +149,7 @@ def _build(c: Ctx, org, rules, years: list[str]) -> ActualsPage:
         pcns.append(
             {
                 "code": code,
-                "name": rows[0].pcn_name,
+                "name": _name(c, code, rows[0].pcn_name),
                 "funding": c.url(f"/funding/{code}", year=rules.year),
                 "entitled": entitled if compared else None,
                 "paid": paid if compared else None,
@@ -202,6 +202,12 @@ def _build(c: Ctx, org, rules, years: list[str]) -> ActualsPage:
         },
         note=None if has_arrs else f"The {rules.year} payments file has no ARRS column.",
     )
+
+
+def _name(c: Ctx, code: str, fallback: str) -> str:
+    """The PCN's name as every other page of this date gives it."""
+    org = c.hierarchy.by_code.get(code)
+    return c.hierarchy.name(org) if org is not None else fallback
 
 
 def _why_none(pcns: list[dict[str, Any]]) -> str:
