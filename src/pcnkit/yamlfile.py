@@ -46,9 +46,11 @@ def read_yaml(path: Path, loader: type[yaml.SafeLoader] = Loader) -> object:
     """The document in the UTF-8 file at `path`; errors name the path."""
     name = str(path)
     try:
-        if not path.is_file():
-            raise InputError(name, "is not a file", "Give the path of a YAML file.")
-        if path.stat().st_size > MAX_BYTES:
+        if path.exists() and not path.is_file():
+            raise InputError(
+                name, "cannot be read: it is not a file (a folder or a device)", "Give a file."
+            )
+        if path.exists() and path.stat().st_size > MAX_BYTES:
             raise InputError(
                 name, f"is larger than {MAX_BYTES:,} bytes", "Give the pcnkit YAML file itself."
             )

@@ -46,8 +46,14 @@ def decimal(text: object, what: str) -> Decimal:
         raise ValueError(f"{what}: '{text}' is not a number") from exc
     if not value.is_finite():
         raise ValueError(f"{what}: '{text}' is not a number")
+    return value
+
+
+def sized(value: Decimal, what: str) -> Decimal:
+    """A figure a scheme or rate file gives, within the range of any real one (so no
+    arithmetic on it can overflow): refused (ValueError) beyond FIGURE_LIMIT."""
     if abs(value) >= FIGURE_LIMIT:
-        raise ValueError(f"{what}: '{text}' is beyond any real figure (1,000,000,000,000,000)")
+        raise ValueError(f"{what}: '{value}' is beyond the range of any real figure")
     return value
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from pcnkit.dates import parse_iso
 from pcnkit.errors import InputError
 from pcnkit.funding.entitlements import INPUT_NAMES, NO_PAYEE, STALE_AFTER_DAYS, Total
-from pcnkit.funding.money import decimal, figure, money, money_figure, to_pence
+from pcnkit.funding.money import decimal, figure, money, money_figure, sized, to_pence
 from pcnkit.funding.rules import STATUS_WORDS, STATUSES
 from pcnkit.registry import kinds, queries
 from pcnkit.registry.importers.base import csv_rows, read_text
@@ -158,7 +158,7 @@ class _Fields(Fields):
         if value is None:
             return None
         try:
-            return decimal(value, f"{self.where}.{key}")
+            return sized(decimal(value, f"{self.where}.{key}"), f"{self.where}.{key}")
         except ValueError as exc:
             raise self.fail(key, str(exc)) from exc
 
