@@ -2,12 +2,14 @@
 the engine says was owed, what the payments file says was paid, the difference, and the one
 category that explains it (or says it is unexplained).
 
-Categories are tried in a fixed order, so each difference has exactly one (`CATEGORIES`). The
-tests each uses are stated in its explanation: a later list (the year's own 1 January list
-within the year) reproducing the payment; membership that changed in the year, or a file that
-places different practices in the PCN; a payment that is a whole number of twelfths of the
-entitlement; a rate not confirmed whose paid-to-owed ratio is the stream's national one; the
-network payments split over several practices. Within 1% needs no explanation.
+Each difference gets exactly one category (`CATEGORIES`), and its explanation gives the figures
+of the test that found it (docs/funding.md lists them). Per row, in this order: a column not
+compared (IIF, ARRS, an input not held, months the file lacks); nothing paid through the PCN's
+practices; within 1%; a membership change whose range covers the payment, or practices the
+file adds whose lists cover it; another list date; whole twelfths (part-year, or months paid in
+another year); several receiving practices. Then over the year's rows: a rate not confirmed
+paid at the national median multiple, a payee paid for a neighbouring PCN (one matching sum, or
+probably several), and a commissioner's local payment through the column.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ from pcnkit.funding.rules import YearRules, known_years, rules_for
 from pcnkit.registry import kinds
 from pcnkit.store.models import Membership, Organisation
 
-# id -> what users read; the order is the order they are tried in
+# id -> what users read, in the order the national table lists them
 CATEGORIES = {
     "agrees": "Within 1%",
     "not_modelled": "Stream not modelled",
