@@ -81,3 +81,14 @@ def test_a_pcn_user_sees_its_own_pcn_only(web_demo):
     assert south.get("/api/funding/BHR/actuals?year=2021/22").status_code == 403
     practice = web_demo.client("haiderian.practice")
     assert practice.get("/funding/U26744/actuals").status_code == 403
+
+
+def test_paid_outside_is_no_figure_and_arrs_paid_shows_without_a_budget(icb):
+    body = icb.get("/api/funding/BHR/actuals?year=2021/22").json()
+    outside = [r for p in body["pcns"] for r in p["columns"] if r["category"] == "paid_outside"]
+    assert outside and all(r["paid"] is None and r["percent"] is None for r in outside)
+    assert "Not in the file" in icb.get("/funding/BHR/actuals?year=2021/22").text
+    # 2021/22 has no confirmed ARRS budget rate, but what was reimbursed is in the file
+    new_west = next(p for p in body["pcns"] if p["code"] == "U26744")
+    assert new_west["arrs"]["budget"] is None and new_west["arrs"]["unclaimed"] is None
+    assert Decimal(new_west["arrs"]["paid"]) > 0

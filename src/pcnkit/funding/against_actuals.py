@@ -32,7 +32,7 @@ from pcnkit.funding import columns as payment_columns
 from pcnkit.funding.entitlements import EntitlementLine, entitlements
 from pcnkit.funding.money import money, to_pence
 from pcnkit.funding.populations import Populations, from_registry, relisted
-from pcnkit.funding.rules import YearRules, known_years, rules_for
+from pcnkit.funding.rules import STATUS_WORDS, YearRules, known_years, rules_for
 from pcnkit.registry import kinds
 from pcnkit.store.models import Membership, Organisation
 
@@ -90,6 +90,7 @@ class Comparison:
 
     def as_row(self) -> dict:
         share = self.share
+        outside = self.category == "paid_outside"  # what was paid is not in the file
         return {
             "year": self.year,
             "pcn_code": self.pcn_code,
@@ -97,9 +98,10 @@ class Comparison:
             "column": self.heading,
             "streams": " + ".join(self.streams),
             "entitled": self.entitled,
-            "paid": self.paid,
-            "difference": self.difference,
-            "difference_pct": None if share is None else round(share * 100, 2),
+            "paid_through_practices": self.paid,
+            "paid": None if outside else self.paid,
+            "difference": None if outside else self.difference,
+            "difference_pct": None if share is None or outside else round(share * 100, 2),
             "category": CATEGORIES[self.category],
             "explanation": self.explanation,
             "confirmed": self.confirmed,
@@ -361,7 +363,11 @@ class _Year:
             else:
                 row.explanation += (
                     f"{net}"
-                    + (" and no other network payment" if column.network else "")
+                    + (
+                        " and none of its other network entitlement payments"
+                        if column.network
+                        else ""
+                    )
                     + " this year: it was paid outside GP practices (e.g. to a federation or "
                     "by the commissioner locally), so the file cannot show it."
                 )
@@ -426,7 +432,7 @@ class _Year:
                     "paid in this one."
                 )
             return row
-        if len(self.received.get(pcn, {})) > 1 and column.network:
+        if len(self.received.get(pcn, {})) > 1 and column.network and paid < entitled:
             row.category = "payee_split"
             row.explanation += (
                 f"Network payments went through {len(self.received[pcn])} practices ("
@@ -636,13 +642,13 @@ def _rate_test(rows: list[Comparison], rules) -> None:
         m = middle[r.heading]
         if r.entitled and abs(r.paid / r.entitled - m) <= CLOSE * m:
             statuses = ", ".join(
-                f"{rules.streams[s].name} ({rules.streams[s].status})"
+                f"{rules.streams[s].name} ({STATUS_WORDS[rules.streams[s].status]})"
                 for s in r.streams
                 if s in rules.streams and not rules.streams[s].confirmed
             )
             r.category = "unconfirmed_rate"
             r.explanation = (
-                f"{statuses}: rate not confirmed. Paid {m:.3f} times the entitlement, as at "
+                f"{statuses}. Paid {m:.3f} times the entitlement, as at "
                 f"the median PCN ({len(ratios[r.heading])} compared): the rate actually paid "
                 "was probably that multiple of the configured one."
             )

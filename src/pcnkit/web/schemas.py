@@ -444,7 +444,9 @@ class FundingArea(FundingCommon):
 class ActualsRow(Model):
     column: str = Field(description="The column of NHS Payments to General Practice.")
     entitled: DecimalStr | None
-    paid: DecimalStr
+    paid: DecimalStr | None = Field(
+        description="None when it was paid outside GP practices: the file cannot show it."
+    )
     difference: DecimalStr | None
     percent: str | None = Field(description="Paid as a percentage of the entitlement.")
     category: str
@@ -461,6 +463,11 @@ class ActualsArrs(Model):
     used: str | None
     why: str | None = Field(description="Why unclaimed cannot be calculated, if it cannot.")
     detail: str | None = Field(None, description="The same, with this PCN's figures.")
+    partial: DecimalStr | None = Field(
+        None,
+        description="ARRS reimbursement that went through the PCN's practices when its other "
+        "network payments went outside them: perhaps only part of what it was paid.",
+    )
     confirmed: bool
 
 

@@ -137,6 +137,8 @@ def _build(c: Ctx, org, rules, years: list[str]) -> ActualsPage:
         rules, pops, {k: v for k, v in workforce.items() if k in inside}, paid_reasons=reasons
     )
     by_use = {u.pcn_code: u for u in used.pcns} if has_arrs else {}
+    # ARRS reimbursement the file shows through the PCN's practices, whether or not it is all
+    through = {r.pcn_code: r.paid for r in found.comparisons if r.heading == "PCN Workforce"}
     by_pcn: dict[str, list[against_actuals.Comparison]] = {}
     for row in found.comparisons:
         by_pcn.setdefault(row.pcn_code, []).append(row)
@@ -157,7 +159,9 @@ def _build(c: Ctx, org, rules, years: list[str]) -> ActualsPage:
                 "agree": sum(1 for r in compared if r.category == "agrees"),
                 "compared": len(compared),
                 "columns": [_row(r) for r in rows],
-                "arrs": _arrs(by_use.get(code), None if has_arrs else reasons.get(code)),
+                "arrs": _arrs(
+                    by_use.get(code), None if has_arrs else reasons.get(code), through.get(code)
+                ),
             }
         )
     total = used.national
@@ -220,9 +224,12 @@ def _row(r: against_actuals.Comparison) -> dict[str, Any]:
     return {
         "column": r.heading,
         "entitled": r.entitled,
-        "paid": r.paid,
-        "difference": r.difference,
-        "percent": None if share is None else f"{(1 + share) * 100:.1f}%",
+        # paid outside GP practices: the file cannot say what was paid, so no figure
+        "paid": None if r.category == "paid_outside" else r.paid,
+        "difference": None if r.category == "paid_outside" else r.difference,
+        "percent": None
+        if share is None or r.category == "paid_outside"
+        else f"{(1 + share) * 100:.1f}%",
         "category": r.category,
         "category_label": against_actuals.CATEGORIES[r.category],
         "explanation": r.explanation,
@@ -230,7 +237,7 @@ def _row(r: against_actuals.Comparison) -> dict[str, Any]:
     }
 
 
-def _arrs(u, why: str | None = None) -> dict[str, Any]:
+def _arrs(u, why: str | None = None, through: Decimal | None = None) -> dict[str, Any]:
     """The PCN's ARRS budget, what was reimbursed and what was left unclaimed
     (`funding.utilisation`); unclaimed is not known when it cannot be calculated, with why."""
     if u is None:
@@ -242,17 +249,21 @@ def _arrs(u, why: str | None = None) -> dict[str, Any]:
             "used": None,
             "why": why or "the PCN has no ARRS budget this year",
             "detail": None,
+            "partial": None,
             "confirmed": True,
         }
     known = u.used is not None
     return {
         "budget": u.budget,
-        "paid": u.paid if known else None,
+        # what was reimbursed is known whenever the file shows it (even with no budget)
+        "paid": u.paid if u.left_out not in (PAID_UNKNOWN, NO_RECORD) else None,
         "unclaimed": u.unclaimed if known else None,
         "over": u.over if known else None,
         "used": percent(u.used) if known else None,
         "why": None if known else WHY.get(u.left_out, u.left_out or "it cannot be calculated"),
         "detail": None if known else _sentence(u.reason or ""),
+        # outside GP practices, yet some ARRS went through them: shown, as perhaps only part
+        "partial": through if u.left_out == PAID_UNKNOWN and through else None,
         "confirmed": u.confirmed,
     }
 
