@@ -25,7 +25,7 @@ from pcnkit.dates import parse_iso
 from pcnkit.errors import InputError
 from pcnkit.funding.entitlements import INPUT_NAMES, NO_PAYEE, STALE_AFTER_DAYS, Total
 from pcnkit.funding.money import decimal, figure, money, money_figure, sized, to_pence
-from pcnkit.funding.rules import STATUS_WORDS, STATUSES
+from pcnkit.funding.rules import STATUS_WORDS, STATUSES, Flagged
 from pcnkit.registry import kinds, queries
 from pcnkit.registry.importers.base import csv_rows, read_text
 from pcnkit.yamlfile import Fields, read_yaml
@@ -70,7 +70,7 @@ class Window:
 
 
 @dataclass(frozen=True)
-class Payment:
+class Payment(Flagged):
     """How one payment is sized: a rate per registered or weighted patient, or a fixed sum."""
 
     name: str
@@ -80,13 +80,9 @@ class Payment:
     source: str
     note: str = ""
 
-    @property
-    def confirmed(self) -> bool:
-        return STATUSES[self.status]
-
 
 @dataclass(frozen=True)
-class Target:
+class Target(Flagged):
     """A threshold on a named indicator; `share` is the part of the collective payment it
     releases (per_target release)."""
 
@@ -101,10 +97,6 @@ class Target:
     unit: str = ""
     note: str = ""
 
-    @property
-    def confirmed(self) -> bool:
-        return STATUSES[self.status]
-
     def test(self, value: Decimal) -> tuple[bool, Decimal]:
         """Met or not, and by how much (positive: the margin above an `at_least` threshold or
         below an `at_most` one; negative: how far short)."""
@@ -113,7 +105,7 @@ class Target:
 
 
 @dataclass(frozen=True)
-class Budget:
+class Budget(Flagged):
     amount: Decimal
     period: str
     status: str

@@ -52,6 +52,17 @@ UNITS = {
 }
 
 
+class Flagged:
+    """A figure or rule carrying the research note's status letter: confirmed when the letter is
+    C, C2 or D (`STATUSES`). The one place that reads a status as confirmed or not."""
+
+    status: str
+
+    @property
+    def confirmed(self) -> bool:
+        return STATUSES[self.status]
+
+
 def month(text: object, what: str) -> dt.date:
     m = re.fullmatch(r"(\d{4})-(\d{2})", str(text).strip())
     if not m:
@@ -65,7 +76,7 @@ def year_of(day: dt.date) -> str:
 
 
 @dataclass(frozen=True)
-class Stream:
+class Stream(Flagged):
     """One entitlement stream in one contract year."""
 
     id: str
@@ -83,10 +94,6 @@ class Stream:
     source: str
     note: str = ""
     version: int = 1
-
-    @property
-    def confirmed(self) -> bool:
-        return STATUSES[self.status]
 
     @cached_property
     def months(self) -> list[dt.date]:
@@ -142,7 +149,7 @@ class ArrsRole:
 
 
 @dataclass(frozen=True)
-class ArrsRules:
+class ArrsRules(Flagged):
     """How a PCN's ARRS budget is set and what each role may reclaim."""
 
     method: str  # "roles_per_pcn" (2019/20) or "per_weighted_patient" (2020/21 on)
@@ -157,13 +164,9 @@ class ArrsRules:
     roles: dict[str, ArrsRole] = field(default_factory=dict)
     note: str = ""
 
-    @property
-    def confirmed(self) -> bool:
-        return STATUSES[self.status]
-
 
 @dataclass(frozen=True)
-class IifRules:
+class IifRules(Flagged):
     """Investment and Impact Fund mechanics; point values are configurable where unconfirmed."""
 
     max_points: int | None
@@ -174,10 +177,6 @@ class IifRules:
     # Per-indicator figures and the list-size adjustment (read by `iif_details`).
     indicators: tuple[IifIndicator, ...] = ()
     list_size: ListSizeAdjustment | None = None
-
-    @property
-    def confirmed(self) -> bool:
-        return STATUSES[self.status]
 
 
 @dataclass(frozen=True)
@@ -208,7 +207,7 @@ class Review:
 
 
 @dataclass(frozen=True)
-class Estimate:
+class Estimate(Flagged):
     """A stated stand-in for a population basis open data does not hold (the PCN adjusted
     population): `from_basis` x `ratio`, used only for practices whose own figure is not
     loaded, so a user's loaded list always wins. Every line that uses it says so."""
@@ -219,10 +218,6 @@ class Estimate:
     status: str
     source: str
     note: str = ""
-
-    @property
-    def confirmed(self) -> bool:
-        return STATUSES[self.status]
 
     @property
     def label(self) -> str:
@@ -541,7 +536,7 @@ def apply_scenario(official: YearRules, path: Path) -> YearRules:
 
 
 @dataclass(frozen=True)
-class IifIndicator:
+class IifIndicator(Flagged):
     """One IIF indicator: points earned linearly between the lower and upper thresholds (%).
     A figure not found in any source is None, and whatever depends on it cannot be calculated."""
 
@@ -555,13 +550,9 @@ class IifIndicator:
     source: str
     note: str = ""
 
-    @property
-    def confirmed(self) -> bool:
-        return STATUSES[self.status]
-
 
 @dataclass(frozen=True)
-class ListSizeAdjustment:
+class ListSizeAdjustment(Flagged):
     """How IIF money scales with a PCN's list; the national average list may be unknown."""
 
     rule: str
@@ -572,7 +563,7 @@ class ListSizeAdjustment:
 
 
 @dataclass(frozen=True)
-class CaipComponent:
+class CaipComponent(Flagged):
     id: str
     name: str
     share: Decimal
@@ -582,7 +573,7 @@ class CaipComponent:
 
 
 @dataclass(frozen=True)
-class CaipRules:
+class CaipRules(Flagged):
     """Capacity and access improvement payment: its maximum is a stream's rate (a share of the
     capacity and access payment), paid on assessment or declaration, split into components."""
 
@@ -595,16 +586,12 @@ class CaipRules:
     note: str
     components: tuple[CaipComponent, ...]
 
-    @property
-    def confirmed(self) -> bool:
-        return STATUSES[self.status]
-
 
 ROUNDINGS = ("nearest_quarter_hour", "up_to_minute")
 
 
 @dataclass(frozen=True)
-class Obligation:
+class Obligation(Flagged):
     """What a PCN must provide for a stream: minutes a week per 1,000 patients of a basis."""
 
     id: str
@@ -622,10 +609,6 @@ class Obligation:
     status: str
     source: str
     note: str = ""
-
-    @property
-    def confirmed(self) -> bool:
-        return STATUSES[self.status]
 
 
 def _fraction(r: _Reader, key: str) -> tuple[Decimal, str]:
